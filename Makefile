@@ -1,0 +1,118 @@
+# xlb build: BPF objects, skeletons, the library, the binaries and the tests,
+# all generated under build/. `make help` lists the targets.
+
+BUILD    ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+TRIPLET  := $(shell $(CC) -dumpmachine 2>/dev/null)
+
+PKGS     := libbpf libxdp jansson
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -Iuser -I$(BUILD) \
+	    $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lm
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -Ibpf \
+	      -I/usr/include/$(TRIPLET)
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+BPF_HDRS   := $(wildcard bpf/*.h) $(wildcard include/*.h)
+HDRS       := $(wildcard include/*.h) $(wildcard user/*.h) $(wildcard tools/*.h)
+
+LIB_SRCS   := $(filter-out user/xlbd.c,$(wildcard user/*.c))
+LIB_OBJS   := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
+LIB        := $(BUILD)/libxlb.a
+
+# Every tools/NAME.c is one binary, build/NAME with '_' spelled '-'.
+TOOL_NAMES := $(notdir $(basename $(wildcard tools/*.c)))
+TOOLS      := $(addprefix $(BUILD)/,$(subst _,-,$(TOOL_NAMES)))
+BINS       := $(if $(wildcard user/xlbd.c),$(BUILD)/xlbd) $(TOOLS)
+
+UNIT_SRCS  := $(wildcard tests/unit/*.c)
+UNIT_BIN   := $(BUILD)/xlb-unit
+
+.PHONY: all clean deps test unit e2e demo bench install format help
+.DELETE_ON_ERROR:
+
+all: $(BINS) $(UNIT_BIN)
+
+help:
+	@echo "make            build everything into $(BUILD)/"
+	@echo "make deps       install the Debian packages needed to build and test"
+	@echo "make test       build, then run the unit tests and the end-to-end tests (root)"
+	@echo "make demo       bring up a veth lab, balance real traffic, show it (root)"
+	@echo "make bench      run the benchmarks, write $(BUILD)/bench.json (root)"
+	@echo "make install    install binaries, man pages, systemd unit (PREFIX, DESTDIR)"
+	@echo "make format     clang-format every C source"
+
+DEB_PKGS := make clang llvm gcc libc6-dev pkg-config libbpf-dev libxdp-dev bpftool \
+	    libelf-dev zlib1g-dev libcunit1-dev libjansson-dev iproute2 ethtool procps \
+	    util-linux psmisc
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+		grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "all build and test packages are installed"; fi
+
+$(BUILD) $(BUILD)/user $(BUILD)/unit:
+	@mkdir -p $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+$(BUILD)/user/%.o: user/%.c $(HDRS) $(SKELS) | $(BUILD)/user
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/xlbd: user/xlbd.c $(LIB) $(HDRS) $(SKELS)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+define TOOL_RULE
+$(BUILD)/$(subst _,-,$(1)): tools/$(1).c $(LIB) $(HDRS) $(SKELS)
+	$$(CC) $$(CFLAGS) -o $$@ $$< $(LIB) $$(LDLIBS)
+endef
+$(foreach t,$(TOOL_NAMES),$(eval $(call TOOL_RULE,$(t))))
+
+$(UNIT_BIN): $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(LIB) $(HDRS) $(SKELS)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $(UNIT_SRCS) $(LIB) $(LDLIBS) -lcunit
+
+unit: $(UNIT_BIN)
+	$(UNIT_BIN)
+
+test: all
+	bash tests/run-tests.sh
+
+e2e: all
+	bash tests/e2e/run.sh
+
+demo: deps
+	$(MAKE) all
+	bash tests/demo.sh
+
+bench: all
+	$(BUILD)/xlb-bench --json $(BUILD)/bench.json
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)/lib/systemd/system
+	install -m 0755 $(BUILD)/xlbd $(BUILD)/xlbctl $(BUILD)/xlb-decap $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' xlbd.service.in > $(DESTDIR)/lib/systemd/system/xlbd@.service
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* encap.bpf.h: prepend the outer IPv4 or IPv6 header in front of the client's
+ * packet (IPIP, IP6IP6, 4in6, 6in4), keeping the inner packet byte for byte.
+ * The outer source is the LB's address with some bits varied per flow, and
+ * the IPv6 flow label carries the flow hash: a backend NIC's RSS hashes the
+ * outer header only, so this spreads flows over its queues. */
+#ifndef XLB_ENCAP_BPF_H
+#define XLB_ENCAP_BPF_H
+
+#include "parse.bpf.h"
+
+static __always_inline __u16 csum_fold(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/* The outer header never has options: ten 16-bit words. */
+static __always_inline __u16 csum_ipv4_header(const struct iphdr *iph)
+{
+	const __u16 *w = (const __u16 *)iph;
+	__u32 sum = 0;
+
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(*iph) / 2); i++)
+		sum += w[i];
+	return csum_fold(sum);
+}
+
+static __always_inline __u32 outer_len(const struct xlb_backend *be)
+{
+	return be->family == XLB_AF_INET6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+}
+
+/* The outer source for this flow: the configured address with the bits of
+ * *_vary taken from the flow hash. */
+static __always_inline void outer_source(const struct xlb_config *cfg, __u8 family, __u32 hash,
+					 union xlb_addr *src)
+{
+	if (family == XLB_AF_INET6) {
+		src->v6[0] = cfg->src6.v6[0];
+		src->v6[1] = cfg->src6.v6[1];
+		src->v6[2] = cfg->src6.v6[2];
+		src->v6[3] = (cfg->src6.v6[3] & ~cfg->src6_vary) | (hash & cfg->src6_vary);
+	} else {
+		src->v4 = (cfg->src4 & ~cfg->src4_vary) | (hash & cfg->src4_vary);
+	}
+}
+
+/* Grows the frame at the front and writes L2 + outer header. The L2 header
+ * (MACs and VLAN tag) is carried over as received; the caller rewrites the
+ * MACs once it knows the next hop. Returns 0 or -1 (frame untouched). */
+static __always_inline int encap_packet(struct xdp_md *ctx, const struct packet *pkt,
+					const struct xlb_backend *be, const union xlb_addr *src,
+					__u32 hash)
+{
+	__u32 olen = outer_len(be);
+	__u32 l2 = pkt->l3_off == sizeof(struct ethhdr) ? sizeof(struct ethhdr)
+							: sizeof(struct ethhdr) + sizeof(struct vlan_tag);
+	void *data, *data_end;
+	if (bpf_xdp_adjust_head(ctx, -(int)olen))
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	/* Old L2 header now sits olen bytes in; olen >= 20 > 18, no overlap. */
+	if (data + olen + l2 > data_end)
+		return -1;
+	__builtin_memcpy(data, data + olen, sizeof(struct ethhdr) - 2);
+	if (l2 > sizeof(struct ethhdr)) {
+		__builtin_memcpy(data + 12, data + olen + 12, sizeof(struct vlan_tag));
+	}
+
+	if (be->family == XLB_AF_INET6) {
+		struct ipv6hdr *o = data + l2;
+
+		if ((void *)(o + 1) > data_end)
+			return -1;
+		*(__be16 *)(data + l2 - 2) = bpf_htons(ETH_P_IPV6);
+		*(__be32 *)o = bpf_htonl(6U << 28 | (__u32)pkt->tos << 20 | (hash & 0xfffff));
+		o->payload_len = bpf_htons(pkt->l3_len);
+		o->nexthdr = pkt->inner_ipproto;
+		o->hop_limit = XLB_ENCAP_TTL;
+		__builtin_memcpy(&o->saddr, src, 16);
+		__builtin_memcpy(&o->daddr, &be->addr, 16);
+	} else {
+		struct iphdr *o = data + l2;
+
+		if ((void *)(o + 1) > data_end)
+			return -1;
+		*(__be16 *)(data + l2 - 2) = bpf_htons(ETH_P_IP);
+		*(__u8 *)o = 0x45; /* version 4, no options */
+		o->tos = pkt->tos;
+		o->tot_len = bpf_htons(pkt->l3_len + sizeof(*o));
+		o->id = pkt->ip_id;
+		o->frag_off = pkt->ip_df;
+		o->ttl = XLB_ENCAP_TTL;
+		o->protocol = pkt->inner_ipproto;
+		o->check = 0;
+		o->saddr = src->v4;
+		o->daddr = be->addr.v4;
+		o->check = csum_ipv4_header(o);
+	}
+	return 0;
+}
+
+#endif

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* maps.bpf.h: the maps of the xlb data plane and its load-time knobs. Key and
+ * value types come from include/xlb.h; sizes are the defaults, which xlbd
+ * overrides before load (bpf_map__set_max_entries). */
+#ifndef XLB_MAPS_BPF_H
+#define XLB_MAPS_BPF_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "xlb.h"
+
+/* Load-time knobs, set through the skeleton's rodata before load. */
+const volatile __u32 xlb_ring_size = XLB_RING_SIZE_DEFAULT; /* Maglev M */
+const volatile __u32 xlb_max_vips = XLB_MAX_VIPS_DEFAULT;   /* per-backend counters start after the VIPs' */
+
+/* Virtual services: {addr, port, proto, family} -> {id, flags}. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_MAX_VIPS_DEFAULT);
+	__type(key, struct xlb_vip_key);
+	__type(value, struct xlb_vip);
+} xlb_vips SEC(".maps");
+
+/* One Maglev ring per VIP: slot -> backend id. Userspace fills a fresh inner
+ * map (one batch update) and swaps it into xlb_rings in one update, so the
+ * data plane never sees a half-written ring. */
+struct xlb_ring {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_RING_SIZE_DEFAULT);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+/* vip id -> its ring. An empty slot means the VIP has no backend to offer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, XLB_MAX_VIPS_DEFAULT);
+	__type(key, __u32);
+	__array(values, struct xlb_ring);
+} xlb_rings SEC(".maps");
+
+/* backend id -> tunnel destination and validity. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_BACKENDS_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct xlb_backend);
+} xlb_backends SEC(".maps");
+
+/* 5-tuple -> chosen backend. Per-CPU LRU lists: no lock shared between CPUs
+ * on insert, and RSS keeps a flow on one CPU anyway. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_CONNS_DEFAULT);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct xlb_flow);
+	__type(value, struct xlb_conn);
+} xlb_conns SEC(".maps");
+
+/* Counters: see the index layout beside struct xlb_counter. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_STATS_VIP_BASE + XLB_MAX_VIPS_DEFAULT + XLB_MAX_BACKENDS_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct xlb_counter);
+} xlb_stats SEC(".maps");
+
+/* Runtime knobs (one entry). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_config);
+} xlb_config SEC(".maps");
+
+/* Interfaces xlb may redirect to, keyed by ifindex (XDP_TX needs none). */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u32);
+} xlb_tx_ports SEC(".maps");
+
+#endif

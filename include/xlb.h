@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* xlb.h: the one header the XDP programs and userspace share: map keys and
+ * values, counters, limits and pin paths. Depends only on <linux/types.h> so
+ * that both clang -target bpf and the host compiler read the same layout.
+ */
+#ifndef XLB_H
+#define XLB_H
+
+#include <linux/types.h>
+
+/* Maglev ring size M: a prime, so that every skip in [1, M-1] is coprime to M
+ * and each backend's permutation visits every slot. */
+#define XLB_RING_SIZE_DEFAULT 65537
+#define XLB_MAX_VIPS_DEFAULT 512
+#define XLB_MAX_BACKENDS_DEFAULT 4096
+/* Connection table entries. BPF_F_NO_COMMON_LRU gives every CPU its own
+ * share (max_entries / possible CPUs), so size it for the busiest CPU. */
+#define XLB_CONNS_DEFAULT (1U << 20)
+#define XLB_UDP_TIMEOUT_DEFAULT_S 30
+#define XLB_MAX_WEIGHT 65535
+/* Outer TTL / hop limit of encapsulated packets: the tunnel crosses one L2
+ * segment or a routed fabric, never the internet (RFC 2003 section 3.1). */
+#define XLB_ENCAP_TTL 64
+/* Seed of the flow hash. Every xlb instance behind one ECMP group must use the
+ * same one, so it is a constant of the protocol, not a knob. */
+#define XLB_HASH_SEED 0x786c6221U
+
+#define XLB_PIN_ROOT "/sys/fs/bpf/xlb"
+#define XLB_RUN_DIR "/run/xlb"
+#define XLB_STATE_DIR "/var/lib/xlb"
+
+/* Address families as stored in keys (values of AF_INET / AF_INET6 would tie
+ * the BPF side to libc headers). */
+enum xlb_family {
+	XLB_AF_NONE = 0,
+	XLB_AF_INET = 4,
+	XLB_AF_INET6 = 6,
+};
+
+/* An IPv4 or IPv6 address in network byte order. IPv4 uses v4 (the first four
+ * bytes); the other twelve bytes are zero so that keys compare equal. */
+union xlb_addr {
+	__be32 v4;
+	__be32 v6[4];
+	__u8 bytes[16];
+};
+
+/* xlb_vips key: one virtual service. port 0 = every port of addr/proto. */
+struct xlb_vip_key {
+	union xlb_addr addr; /* VIP address, network order */
+	__be16 port;         /* destination port, network order; 0 = all ports */
+	__u8 proto;          /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;         /* enum xlb_family */
+};
+_Static_assert(sizeof(struct xlb_vip_key) == 20, "xlb_vip_key layout");
+
+enum xlb_vip_flags {
+	XLB_VIP_F_SRC_HASH = 1 << 0,     /* hash the client address only ("sh") */
+	XLB_VIP_F_NO_CONNTRACK = 1 << 1, /* stateless: never read or write xlb_conns */
+};
+
+/* xlb_vips value. */
+struct xlb_vip {
+	__u32 id;    /* index into xlb_rings and the per-VIP counters */
+	__u32 flags; /* enum xlb_vip_flags */
+};
+_Static_assert(sizeof(struct xlb_vip) == 8, "xlb_vip layout");
+
+enum xlb_backend_flags {
+	/* Set while established flows may keep using the backend (active or
+	 * draining). Cleared when it is removed or down: its flows re-hash. */
+	XLB_BACKEND_F_VALID = 1 << 0,
+};
+
+/* xlb_backends value, indexed by backend id. A backend belongs to one VIP. */
+struct xlb_backend {
+	union xlb_addr addr; /* tunnel destination, network order */
+	__u32 gen;           /* bumped on every reuse of the id; conns store it */
+	__u32 vip_id;        /* the VIP this backend serves */
+	__u8 family;         /* enum xlb_family of addr */
+	__u8 flags;          /* enum xlb_backend_flags */
+	__u8 pad[6];
+};
+_Static_assert(sizeof(struct xlb_backend) == 32, "xlb_backend layout");
+
+/* xlb_conns key: the flow's 5-tuple as seen on the wire, and the hash input. */
+struct xlb_flow {
+	union xlb_addr src; /* client address, network order */
+	union xlb_addr dst; /* VIP address, network order */
+	__be16 sport;       /* network order */
+	__be16 dport;       /* network order */
+	__u8 proto;         /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;        /* enum xlb_family */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct xlb_flow) == 40, "xlb_flow layout");
+_Static_assert(__builtin_offsetof(struct xlb_flow, sport) == 32, "xlb_flow ports");
+
+/* xlb_conns value. */
+struct xlb_conn {
+	__u32 backend_id;   /* index into xlb_backends */
+	__u32 backend_gen;  /* xlb_backend.gen when chosen; a mismatch re-hashes */
+	__u64 last_seen_ns; /* CLOCK_MONOTONIC (coarse); refreshed for UDP only */
+};
+_Static_assert(sizeof(struct xlb_conn) == 16, "xlb_conn layout");
+
+/* xlb_config value (one entry): runtime knobs read by the data plane. */
+struct xlb_config {
+	__be32 src4;        /* outer IPv4 source, network order */
+	__be32 src4_vary;   /* host bits of src4 varied per flow (RSS), network order */
+	union xlb_addr src6; /* outer IPv6 source, network order */
+	__be32 src6_vary;   /* bits of src6's last word varied per flow, network order */
+	__u32 udp_timeout_s; /* idle time after which a UDP flow re-hashes */
+};
+_Static_assert(sizeof(struct xlb_config) == 32, "xlb_config layout");
+
+/* Counters by reason. X(name, "printed name", "what it means"): the enum and
+ * the printers are generated from this one list. */
+#define XLB_STATS(X)                                                                   \
+	X(PASS_NOT_IP, "pass_not_ip", "not IPv4/IPv6: passed to the kernel")            \
+	X(PASS_NOT_VIP, "pass_not_vip", "IP but no VIP matched: passed to the kernel")  \
+	X(PASS_UNSUPPORTED, "pass_unsupported",                                         \
+	  "neither TCP nor UDP (ICMP, IPv6 routing/AH/ESP header...): passed")          \
+	X(MALFORMED, "malformed", "truncated or inconsistent headers: passed")          \
+	X(FRAGMENT, "fragment", "IPv4 fragment or IPv6 fragment header: passed")        \
+	X(NO_BACKEND, "no_backend", "VIP matched but its ring is empty: dropped")       \
+	X(TOO_BIG, "too_big", "larger than the egress MTU once encapsulated: dropped") \
+	X(ENCAP_FAIL, "encap_fail", "no headroom for the outer header: dropped")        \
+	X(FIB_PASS, "fib_pass",                                                         \
+	  "next hop unresolved or not an XDP port: encapsulated, passed to the kernel")  \
+	X(FIB_FAIL, "fib_fail", "no route to the backend: dropped")                     \
+	X(TX, "tx", "forwarded out of the receiving interface (XDP_TX)")                \
+	X(REDIRECT, "redirect", "forwarded out of another interface (redirect)")        \
+	X(CONN_HIT, "conn_hit", "connection table hit: flow kept its backend")          \
+	X(CONN_MISS, "conn_miss", "no usable entry: backend chosen from the ring")      \
+	X(CONN_STALE, "conn_stale", "entry's backend gone or UDP idle: re-hashed")
+
+enum xlb_stat {
+#define XLB_STAT_ENUM(name, str, help) XLB_STAT_##name,
+	XLB_STATS(XLB_STAT_ENUM)
+#undef XLB_STAT_ENUM
+	__XLB_STAT_MAX
+};
+
+/* xlb_stats value (per CPU). Index layout:
+ *   [0, __XLB_STAT_MAX)                       counters by reason
+ *   XLB_STATS_VIP_BASE + vip id               traffic forwarded per VIP
+ *   XLB_STATS_VIP_BASE + max_vips + backend id  traffic forwarded per backend
+ */
+struct xlb_counter {
+	__u64 packets;
+	__u64 bytes; /* frame bytes as received, before encapsulation */
+};
+#define XLB_STATS_VIP_BASE __XLB_STAT_MAX
+
+static inline __u32 xlb_stats_entries(__u32 max_vips, __u32 max_backends)
+{
+	return XLB_STATS_VIP_BASE + max_vips + max_backends;
+}
+
+#endif /* XLB_H */

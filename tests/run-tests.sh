@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every test: the CUnit unit tests (pure logic and the BPF programs
+# through BPF_PROG_TEST_RUN), then each end-to-end script in tests/e2e/.
+# Prints one closing line "tests: N passed, M failed" and exits non-zero if
+# anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+run() {
+	local name=$1
+	shift
+	echo "=== $name"
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		echo "=== $name FAILED"
+		failed=$((failed + 1))
+	fi
+}
+
+run "unit tests (CUnit)" timeout 300 build/xlb-unit
+for t in tests/e2e/test_*.sh; do
+	[ -e "$t" ] || continue
+	run "$(basename "$t")" timeout 600 bash "$t"
+done
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,760 @@
+// SPDX-License-Identifier: GPL-2.0
+/* test_lb_bpf.c: the XDP program xlb_lb, run through BPF_PROG_TEST_RUN with
+ * maps filled by the daemon's own library (lb.c). Fixture tables give each
+ * input frame, the action, the exact output bytes and the counter that must
+ * move. Runs in a private network namespace whose routes and permanent
+ * neighbours make bpf_fib_lookup deterministic. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <netinet/in.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "xlb_test.h"
+#include "pkt.h"
+#include "bpf_env.h"
+#include "addr.h"
+#include "dataplane.h"
+#include "lb.h"
+#include "xlb_hash.h"
+
+#define LB_IF "xlbt0"    /* the LB's interface: receives and XDP_TXes */
+#define OTHER_IF "xlbt2" /* a second interface, in the devmap: redirect */
+#define NOPORT_IF "xlbt4" /* a third interface, not in the devmap: pass */
+
+static const char *const setup[] = {
+	"ip link set lo up",
+	"ip link add " LB_IF " address 02:00:00:00:00:02 type veth peer name xlbt1",
+	"ip link add " OTHER_IF " address 02:00:00:00:00:03 type veth peer name xlbt3",
+	"ip link add " NOPORT_IF " address 02:00:00:00:00:04 type veth peer name xlbt5",
+	"for i in xlbt0 xlbt1 xlbt2 xlbt3 xlbt4 xlbt5; do ip link set $i up || exit 1; done",
+	"sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv6.conf.all.forwarding=1",
+	"ip addr add 198.18.0.2/24 dev " LB_IF,
+	"ip -6 addr add 2001:db8::2/64 dev " LB_IF " nodad",
+	"ip addr add 198.18.2.2/24 dev " OTHER_IF,
+	"ip addr add 198.18.4.2/24 dev " NOPORT_IF,
+	"for i in 11 12 21 22 23 24 25; do "
+	"ip neigh add 198.18.0.$i lladdr 02:00:00:00:00:$i dev " LB_IF " nud permanent && "
+	"ip neigh add 2001:db8::$i lladdr 02:00:00:00:00:$i dev " LB_IF " nud permanent "
+	"|| exit 1; done",
+	"ip neigh add 198.18.2.5 lladdr 02:00:00:00:02:05 dev " OTHER_IF " nud permanent",
+	"ip neigh add 198.18.4.5 lladdr 02:00:00:00:04:05 dev " NOPORT_IF " nud permanent",
+	NULL,
+};
+
+static const __u8 be11_mac[6] = {2, 0, 0, 0, 0, 0x11};
+static const __u8 be12_mac[6] = {2, 0, 0, 0, 0, 0x12};
+static const __u8 other_mac[6] = {2, 0, 0, 0, 0, 3};
+static const __u8 gw205_mac[6] = {2, 0, 0, 0, 2, 5};
+
+static struct xlb_dp *dp;
+static struct xlb_lb *lb;
+static int prog_fd;
+static unsigned int lb_ifindex;
+static char err[XLB_ERRLEN];
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static int vip(const char *text, __u32 flags)
+{
+	struct xlb_vip_key key;
+
+	if (xlb_vip_key_parse(text, &key, err, sizeof(err)))
+		return -1;
+	return xlb_lb_vip_add(lb, &key, flags, err, sizeof(err));
+}
+
+static int backend_op(const char *v, const char *addr, int op, __u32 weight)
+{
+	struct xlb_vip_key key;
+	union xlb_addr a;
+	__u8 fam;
+
+	if (xlb_vip_key_parse(v, &key, err, sizeof(err)) || xlb_addr_parse(addr, &a, &fam))
+		return -1;
+	if (op == 0)
+		return xlb_lb_backend_add(lb, &key, &a, fam, weight, err, sizeof(err));
+	if (op == 1)
+		return xlb_lb_backend_set_weight(lb, &key, &a, fam, weight, err, sizeof(err));
+	return xlb_lb_backend_del(lb, &key, &a, fam, err, sizeof(err));
+}
+
+#define backend_add(v, a) backend_op(v, a, 0, 1)
+#define backend_weight(v, a, w) backend_op(v, a, 1, w)
+#define backend_del(v, a) backend_op(v, a, 2, 0)
+
+static int run(const struct pkt *in, struct pkt *out, int *action)
+{
+	struct xdp_md ctx = {.data_end = (__u32)in->len, .ingress_ifindex = lb_ifindex};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->data, .data_size_in = (__u32)in->len,
+		    .data_out = out->data, .data_size_out = sizeof(out->data), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	int ret = bpf_prog_test_run_opts(prog_fd, &opts);
+
+	if (ret)
+		return -errno;
+	out->len = opts.data_size_out;
+	*action = (int)opts.retval;
+	return 0;
+}
+
+static __u64 counter(__u32 index)
+{
+	struct xlb_counter c;
+
+	return xlb_dp_counter(dp, index, &c) ? ~0ULL : c.packets;
+}
+
+static void flow_of(const struct pkt_spec *s, struct xlb_flow *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->family = s->family == 6 ? XLB_AF_INET6 : XLB_AF_INET;
+	inet_pton(s->family == 6 ? AF_INET6 : AF_INET, s->src, &f->src);
+	inet_pton(s->family == 6 ? AF_INET6 : AF_INET, s->dst, &f->dst);
+	f->sport = htons(s->sport);
+	f->dport = htons(s->dport);
+	f->proto = s->proto;
+}
+
+/* Outer destination of an encapsulated output frame, as text. */
+static void outer_dst(const struct pkt *p, char *buf, size_t len)
+{
+	size_t l3 = pkt_l3_off(p);
+
+	if ((p->data[l3] >> 4) == 6)
+		inet_ntop(AF_INET6, p->data + l3 + 24, buf, len);
+	else
+		inet_ntop(AF_INET, p->data + l3 + 16, buf, len);
+}
+
+/* Backend a new flow would get, per xlb_lb_lookup (the ring in the map). */
+static void lookup(const char *v, const struct pkt_spec *s, char *buf, size_t len)
+{
+	struct xlb_lb_backend *be;
+	struct xlb_vip_key key;
+	union xlb_addr src;
+	__u8 fam;
+
+	buf[0] = 0;
+	if (xlb_vip_key_parse(v, &key, err, sizeof(err)) || xlb_addr_parse(s->src, &src, &fam))
+		return;
+	key.port = htons(s->dport);
+	if (xlb_lb_lookup(lb, &key, &src, fam, htons(s->sport), &be, err, sizeof(err)))
+		return;
+	xlb_addr_format(&be->addr, be->family, buf, len);
+}
+
+/* Sends one packet of the flow and returns the backend it went to ("" if
+ * it was not forwarded). */
+static void send_flow(const struct pkt_spec *s, char *backend, size_t len)
+{
+	struct pkt in, out;
+	int action;
+
+	backend[0] = 0;
+	if (pkt_build(&in, s) || run(&in, &out, &action) || action != XDP_TX)
+		return;
+	outer_dst(&out, backend, len);
+}
+
+/* ---- suite setup ------------------------------------------------------ */
+
+static int suite_init(void)
+{
+	struct xlb_dp_opts opts = {.max_vips = 64, .max_backends = 256, .max_conns = 65536};
+	struct xlb_config cfg = {.udp_timeout_s = 30};
+
+	if (bpf_env_enter(setup))
+		return -1;
+	lb_ifindex = bpf_env_ifindex(LB_IF);
+	if (xlb_dp_open(&opts, &dp) || xlb_dp_load(dp) || xlb_lb_new(dp, &lb)) {
+		fprintf(stderr, "cannot load the xlb program\n");
+		return -1;
+	}
+	prog_fd = xlb_dp_prog_fd(dp);
+	inet_pton(AF_INET, "198.18.0.2", &cfg.src4);
+	inet_pton(AF_INET6, "2001:db8::2", &cfg.src6);
+	if (xlb_dp_config_set(dp, &cfg) || xlb_dp_tx_port_add(dp, bpf_env_ifindex(OTHER_IF)))
+		return -1;
+
+	/* One backend per VIP where the fixture needs exact bytes. */
+	if (vip("198.18.100.1:80/tcp", 0) || backend_add("198.18.100.1:80/tcp", "198.18.0.11") ||
+	    vip("[2001:db8:100::1]:80/tcp", 0) ||
+	    backend_add("[2001:db8:100::1]:80/tcp", "2001:db8::11") ||
+	    vip("198.18.100.2:0/udp", 0) || backend_add("198.18.100.2:0/udp", "198.18.0.12") ||
+	    vip("198.18.100.3:53/udp", 0) || backend_add("198.18.100.3:53/udp", "2001:db8::12") ||
+	    vip("198.18.100.4:80/tcp", 0) || backend_add("198.18.100.4:80/tcp", "198.18.0.99") ||
+	    vip("198.18.100.5:80/tcp", 0) || backend_add("198.18.100.5:80/tcp", "198.18.2.5") ||
+	    vip("198.18.100.6:80/tcp", 0) || vip("198.18.100.7:80/tcp", 0) ||
+	    backend_add("198.18.100.7:80/tcp", "198.19.255.1") ||
+	    vip("198.18.100.8:80/tcp", 0) || backend_add("198.18.100.8:80/tcp", "198.18.4.5")) {
+		fprintf(stderr, "setup: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int suite_cleanup(void)
+{
+	xlb_lb_free(lb);
+	xlb_dp_close(dp);
+	bpf_env_leave();
+	return 0;
+}
+
+/* ---- fixture table ---------------------------------------------------- */
+
+enum expect_out {
+	OUT_SAME,  /* byte-identical to the input */
+	OUT_ENCAP, /* input encapsulated as described */
+	OUT_NONE,  /* dropped: output not checked */
+};
+
+struct fixture {
+	const char *desc;
+	struct pkt_spec in;
+	int action;
+	enum expect_out out;
+	int outer_family;
+	const char *outer_src, *outer_dst;
+	const __u8 *smac, *dmac; /* NULL: the input's MACs swapped back as received */
+	enum xlb_stat counter;
+};
+
+#define V4(s_, d_, pr_, sp_, dp_) .family = 4, .src = s_, .dst = d_, .proto = pr_, .sport = sp_, .dport = dp_
+#define V6(s_, d_, pr_, sp_, dp_) .family = 6, .src = s_, .dst = d_, .proto = pr_, .sport = sp_, .dport = dp_
+#define TCP IPPROTO_TCP
+#define UDP IPPROTO_UDP
+#define C4 "198.18.1.2"
+#define C6 "2001:db8:1::2"
+
+static const struct fixture fixtures[] = {
+	{"IPv4 TCP to a VIP: IPIP to its backend, XDP_TX",
+	 {V4(C4, "198.18.100.1", TCP, 40000, 80), .payload_len = 100},
+	 XDP_TX, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
+	{"IPv4 TCP SYN, zero payload",
+	 {V4(C4, "198.18.100.1", TCP, 40001, 80), .tcp_flags = 0x02},
+	 XDP_TX, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
+	{"IPv4 TOS and DF carried to the outer header",
+	 {V4(C4, "198.18.100.1", TCP, 40002, 80), .tos = 0xb8, .frag = 0x4000, .payload_len = 10},
+	 XDP_TX, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
+	{"IPv4 with options: inner kept intact",
+	 {V4(C4, "198.18.100.1", TCP, 40003, 80), .ip_opts_len = 8, .payload_len = 20},
+	 XDP_TX, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
+	{"802.1Q tagged IPv4: tag kept, XDP_TX",
+	 {V4(C4, "198.18.100.1", TCP, 40004, 80), .vlan = 100, .payload_len = 30},
+	 XDP_TX, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
+	{"IPv6 TCP to a VIP: IP6IP6, flow label from the flow hash",
+	 {V6(C6, "2001:db8:100::1", TCP, 40000, 80), .payload_len = 64, .tos = 0x28},
+	 XDP_TX, OUT_ENCAP, 6, "2001:db8::2", "2001:db8::11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
+	{"IPv6 with a hop-by-hop header: parsed past it",
+	 {V6(C6, "2001:db8:100::1", TCP, 40001, 80), .v6_ext = 0, .v6_ext_present = 1},
+	 XDP_TX, OUT_ENCAP, 6, "2001:db8::2", "2001:db8::11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
+	{"IPv4 UDP to an all-ports VIP (port 0), any port",
+	 {V4(C4, "198.18.100.2", UDP, 5000, 12345), .payload_len = 8},
+	 XDP_TX, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.12", pkt_lb_mac, be12_mac, XLB_STAT_TX},
+	{"IPv4 UDP to an IPv6 backend: 4in6",
+	 {V4(C4, "198.18.100.3", UDP, 5001, 53), .payload_len = 40},
+	 XDP_TX, OUT_ENCAP, 6, "2001:db8::2", "2001:db8::12", pkt_lb_mac, be12_mac, XLB_STAT_TX},
+	{"backend's neighbour unresolved: encapsulated, passed to the kernel",
+	 {V4(C4, "198.18.100.4", TCP, 40000, 80), .payload_len = 10},
+	 XDP_PASS, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.99", pkt_client_mac, pkt_lb_mac,
+	 XLB_STAT_FIB_PASS},
+	{"backend behind another interface in the devmap: redirect",
+	 {V4(C4, "198.18.100.5", TCP, 40000, 80), .payload_len = 10},
+	 XDP_REDIRECT, OUT_ENCAP, 4, "198.18.0.2", "198.18.2.5", other_mac, gw205_mac,
+	 XLB_STAT_REDIRECT},
+	{"backend behind an interface not given to xlb: passed encapsulated",
+	 {V4(C4, "198.18.100.8", TCP, 40000, 80), .payload_len = 10},
+	 XDP_PASS, OUT_ENCAP, 4, "198.18.0.2", "198.18.4.5", pkt_client_mac, pkt_lb_mac,
+	 XLB_STAT_FIB_PASS},
+	{"VIP without backends: dropped",
+	 {V4(C4, "198.18.100.6", TCP, 40000, 80)}, XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL,
+	 XLB_STAT_NO_BACKEND},
+	{"backend without a route: dropped",
+	 {V4(C4, "198.18.100.7", TCP, 40000, 80)}, XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL,
+	 XLB_STAT_FIB_FAIL},
+	{"too big once encapsulated (1500-byte MTU): dropped",
+	 {V4(C4, "198.18.100.1", TCP, 40005, 80), .payload_len = 1500 - 40},
+	 XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL, XLB_STAT_TOO_BIG},
+	{"exactly the MTU once encapsulated: forwarded",
+	 {V4(C4, "198.18.100.1", TCP, 40006, 80), .payload_len = 1500 - 60},
+	 XDP_TX, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
+	{"not a VIP address: passed byte-identical",
+	 {V4(C4, "198.18.0.2", TCP, 40000, 22)}, XDP_PASS, OUT_SAME, 0, NULL, NULL, NULL, NULL,
+	 XLB_STAT_PASS_NOT_VIP},
+	{"VIP address, other port: passed byte-identical",
+	 {V4(C4, "198.18.100.1", TCP, 40000, 81)}, XDP_PASS, OUT_SAME, 0, NULL, NULL, NULL, NULL,
+	 XLB_STAT_PASS_NOT_VIP},
+	{"VIP address, other protocol (UDP to a TCP VIP): passed",
+	 {V4(C4, "198.18.100.1", UDP, 40000, 80)}, XDP_PASS, OUT_SAME, 0, NULL, NULL, NULL, NULL,
+	 XLB_STAT_PASS_NOT_VIP},
+	{"IPv6 not a VIP: passed byte-identical",
+	 {V6(C6, "2001:db8::2", UDP, 40000, 53)}, XDP_PASS, OUT_SAME, 0, NULL, NULL, NULL, NULL,
+	 XLB_STAT_PASS_NOT_VIP},
+	{"ICMP to a VIP address: passed",
+	 {V4(C4, "198.18.100.1", IPPROTO_ICMP, 0, 0), .payload_len = 8}, XDP_PASS, OUT_SAME, 0,
+	 NULL, NULL, NULL, NULL, XLB_STAT_PASS_UNSUPPORTED},
+	{"IPv4 first fragment (MF): passed",
+	 {V4(C4, "198.18.100.1", TCP, 40000, 80), .frag = 0x2000, .payload_len = 16}, XDP_PASS,
+	 OUT_SAME, 0, NULL, NULL, NULL, NULL, XLB_STAT_FRAGMENT},
+	{"IPv4 later fragment (offset): passed",
+	 {V4(C4, "198.18.100.1", TCP, 40000, 80), .frag = 0x0010, .payload_len = 16}, XDP_PASS,
+	 OUT_SAME, 0, NULL, NULL, NULL, NULL, XLB_STAT_FRAGMENT},
+	{"IPv6 fragment header: passed",
+	 {V6(C6, "2001:db8:100::1", TCP, 40000, 80), .v6_ext = IPPROTO_FRAGMENT,
+	  .v6_ext_present = 1},
+	 XDP_PASS, OUT_SAME, 0, NULL, NULL, NULL, NULL, XLB_STAT_FRAGMENT},
+	{"IPv6 routing header: passed",
+	 {V6(C6, "2001:db8:100::1", TCP, 40000, 80), .v6_ext = IPPROTO_ROUTING,
+	  .v6_ext_present = 1},
+	 XDP_PASS, OUT_SAME, 0, NULL, NULL, NULL, NULL, XLB_STAT_PASS_UNSUPPORTED},
+};
+
+static void check_fixture(const struct fixture *f)
+{
+	struct pkt in, out, want;
+	__u64 before = counter(f->counter);
+	int action = -1;
+
+	CU_ASSERT_FATAL(pkt_build(&in, &f->in) == 0);
+	CU_ASSERT_FATAL(run(&in, &out, &action) == 0);
+	if (action != f->action)
+		fprintf(stderr, "\n%s: action %d, want %d\n", f->desc, action, f->action);
+	if (getenv("XLB_TEST_DEBUG"))
+		for (__u32 b = 0; b < 12; b++) {
+			struct xlb_counter c;
+
+			xlb_dp_counter_backend(dp, b, &c);
+			fprintf(stderr, " be%u=%llu", b, (unsigned long long)c.packets);
+			xlb_dp_counter_vip(dp, b, &c);
+			fprintf(stderr, "/vip%u=%llu", b, (unsigned long long)c.packets);
+		}
+	if (getenv("XLB_TEST_DEBUG"))
+		for (__u32 i = 0; i < __XLB_STAT_MAX; i++)
+			fprintf(stderr, " %s=%llu", xlb_stat_names[i], (unsigned long long)counter(i));
+	CU_ASSERT_EQUAL(action, f->action);
+	CU_ASSERT_EQUAL(counter(f->counter), before + 1);
+	want = in;
+	if (f->out == OUT_ENCAP) {
+		struct xlb_flow flow;
+
+		flow_of(&f->in, &flow);
+		CU_ASSERT_FATAL(pkt_encap(&want, f->outer_family, f->outer_src, f->outer_dst,
+					  xlb_hash_flow(&flow), f->smac, f->dmac) == 0);
+	}
+	if (f->out != OUT_NONE) {
+		CU_ASSERT_FALSE(pkt_diff(f->desc, out.data, out.len, want.data, want.len));
+	}
+}
+
+static void test_fixtures(void)
+{
+	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++)
+		check_fixture(&fixtures[i]);
+}
+
+/* ---- bad packets ------------------------------------------------------ */
+
+/* Overwrites one byte of a built frame at l3 offset + off. */
+static void poke(struct pkt *p, size_t off, __u8 v)
+{
+	p->data[pkt_l3_off(p) + off] = v;
+}
+
+static void expect_pass_same(const char *desc, const struct pkt *in, enum xlb_stat reason)
+{
+	__u64 before = counter(reason);
+	struct pkt out;
+	int action = -1;
+
+	CU_ASSERT_FATAL(run(in, &out, &action) == 0);
+	if (action != XDP_PASS || counter(reason) != before + 1)
+		fprintf(stderr, "\n%s: action %d, counter %s +%llu\n", desc, action,
+			xlb_stat_names[reason], (unsigned long long)(counter(reason) - before));
+	CU_ASSERT_EQUAL(action, XDP_PASS);
+	CU_ASSERT_EQUAL(counter(reason), before + 1);
+	CU_ASSERT_FALSE(pkt_diff(desc, out.data, out.len, in->data, in->len));
+}
+
+static void test_bad_headers(void)
+{
+	const struct pkt_spec v4 = {V4(C4, "198.18.100.1", TCP, 41000, 80), .payload_len = 20};
+	const struct pkt_spec u4 = {V4(C4, "198.18.100.2", UDP, 41000, 80), .payload_len = 20};
+	const struct pkt_spec v6 = {V6(C6, "2001:db8:100::1", TCP, 41000, 80), .payload_len = 20};
+	struct pkt p;
+
+	pkt_build(&p, &v4);
+	poke(&p, 0, 0x44); /* IHL 4 */
+	expect_pass_same("IHL < 5", &p, XLB_STAT_MALFORMED);
+
+	pkt_build(&p, &v4);
+	poke(&p, 0, 0x4f); /* IHL 15: 60 bytes, runs into TCP and past tot_len? no: within */
+	poke(&p, 2, 0);
+	poke(&p, 3, 40); /* tot_len 40 < 60 */
+	expect_pass_same("IHL beyond total length", &p, XLB_STAT_MALFORMED);
+
+	pkt_build(&p, &v4);
+	poke(&p, 2, 0x05); /* tot_len 1280+: beyond the frame */
+	expect_pass_same("total length beyond the frame", &p, XLB_STAT_MALFORMED);
+
+	pkt_build(&p, &v4);
+	poke(&p, 0, 0x65); /* version 6 in an IPv4 ethertype */
+	expect_pass_same("IPv4 ethertype, version 6", &p, XLB_STAT_MALFORMED);
+
+	pkt_build(&p, &v4);
+	poke(&p, 20 + 12, 4 << 4); /* TCP data offset 4 */
+	expect_pass_same("TCP data offset < 5", &p, XLB_STAT_MALFORMED);
+
+	pkt_build(&p, &v4);
+	poke(&p, 20 + 12, 15 << 4); /* 60 bytes of TCP header, frame has 40 */
+	expect_pass_same("TCP data offset beyond the packet", &p, XLB_STAT_MALFORMED);
+
+	pkt_build(&p, &u4);
+	poke(&p, 20 + 4, 0);
+	poke(&p, 20 + 5, 4); /* UDP length 4 < 8 */
+	expect_pass_same("UDP length < 8", &p, XLB_STAT_MALFORMED);
+
+	pkt_build(&p, &u4);
+	poke(&p, 20 + 4, 0x10); /* UDP length beyond the IP packet */
+	expect_pass_same("UDP length beyond the IP packet", &p, XLB_STAT_MALFORMED);
+
+	pkt_build(&p, &v6);
+	poke(&p, 4, 0x10); /* payload length beyond the frame */
+	expect_pass_same("IPv6 payload length beyond the frame", &p, XLB_STAT_MALFORMED);
+
+	pkt_build(&p, &v6);
+	poke(&p, 0, 0x45); /* version 4 in an IPv6 ethertype */
+	expect_pass_same("IPv6 ethertype, version 4", &p, XLB_STAT_MALFORMED);
+
+	pkt_build(&p, &v4);
+	p.data[12] = 0x08;
+	p.data[13] = 0x06; /* ARP */
+	expect_pass_same("non-IP ethertype (ARP)", &p, XLB_STAT_PASS_NOT_IP);
+
+	pkt_build(&p, &v4);
+	p.data[12] = 0x88;
+	p.data[13] = 0xcc; /* LLDP */
+	expect_pass_same("non-IP ethertype (LLDP)", &p, XLB_STAT_PASS_NOT_IP);
+}
+
+/* Every truncation of valid frames is passed untouched and counted. */
+static void test_truncation_sweep(void)
+{
+	const struct pkt_spec specs[] = {
+		{V4(C4, "198.18.100.1", TCP, 42000, 80), .payload_len = 12},
+		{V4(C4, "198.18.100.2", UDP, 42000, 9), .payload_len = 12, .ip_opts_len = 4},
+		{V6(C6, "2001:db8:100::1", TCP, 42000, 80), .payload_len = 12},
+		{V6(C6, "2001:db8:100::1", TCP, 42000, 80), .v6_ext = 0, .v6_ext_present = 1},
+		{V4(C4, "198.18.100.1", TCP, 42000, 80), .vlan = 7},
+	};
+
+	for (size_t s = 0; s < sizeof(specs) / sizeof(specs[0]); s++) {
+		struct pkt full, cut, out;
+
+		CU_ASSERT_FATAL(pkt_build(&full, &specs[s]) == 0);
+		for (size_t len = 1; len < full.len; len++) {
+			__u64 before = counter(XLB_STAT_MALFORMED);
+			int action = -1;
+			char what[64];
+
+			cut = full;
+			cut.len = len;
+			snprintf(what, sizeof(what), "spec %zu cut at %zu", s, len);
+			/* The kernel refuses frames shorter than an Ethernet header. */
+			if (run(&cut, &out, &action) == -EINVAL && len < 14)
+				continue;
+			if (action != XDP_PASS || counter(XLB_STAT_MALFORMED) != before + 1)
+				fprintf(stderr, "\n%s: action %d\n", what, action);
+			CU_ASSERT_EQUAL(action, XDP_PASS);
+			CU_ASSERT_EQUAL(counter(XLB_STAT_MALFORMED), before + 1);
+			CU_ASSERT_FALSE(pkt_diff(what, out.data, out.len, cut.data, cut.len));
+		}
+	}
+}
+
+/* ---- behaviour across configuration changes --------------------------- */
+
+#define MV "198.18.100.20:80/tcp"
+#define NFLOWS 200
+
+static const char *const mv_backends[] = {"198.18.0.21", "198.18.0.22", "198.18.0.23",
+					  "198.18.0.24"};
+
+static struct pkt_spec mv_flow(int i, __u8 flags)
+{
+	struct pkt_spec s = {V4(C4, "198.18.100.20", TCP, (__u16)(20000 + i), 80),
+			     .tcp_flags = flags};
+	return s;
+}
+
+static int setup_mv(__u32 vip_flags)
+{
+	struct xlb_vip_key key;
+
+	xlb_vip_key_parse(MV, &key, err, sizeof(err));
+	if (xlb_lb_vip_find(lb, &key))
+		xlb_lb_vip_del(lb, &key, err, sizeof(err));
+	if (vip(MV, vip_flags))
+		return -1;
+	for (size_t i = 0; i < 4; i++)
+		if (backend_add(MV, mv_backends[i]))
+			return -1;
+	return 0;
+}
+
+static void test_same_flow_same_backend(void)
+{
+	char first[NFLOWS][INET6_ADDRSTRLEN], again[INET6_ADDRSTRLEN], want[INET6_ADDRSTRLEN];
+	int used[4] = {0};
+
+	CU_ASSERT_FATAL(setup_mv(XLB_VIP_F_NO_CONNTRACK) == 0);
+	for (int i = 0; i < NFLOWS; i++) {
+		struct pkt_spec s = mv_flow(i, 0x02);
+
+		send_flow(&s, first[i], sizeof(first[i]));
+		lookup(MV, &s, want, sizeof(want));
+		CU_ASSERT_STRING_EQUAL(first[i], want);
+		for (int b = 0; b < 4; b++)
+			used[b] += !strcmp(first[i], mv_backends[b]);
+	}
+	for (int i = 0; i < NFLOWS; i++) {
+		struct pkt_spec s = mv_flow(i, 0x10);
+
+		send_flow(&s, again, sizeof(again));
+		CU_ASSERT_STRING_EQUAL(again, first[i]);
+	}
+	/* Maglev spreads 200 flows over 4 backends: none is starved. */
+	for (int b = 0; b < 4; b++)
+		CU_ASSERT(used[b] >= NFLOWS / 4 / 2);
+}
+
+/* With conntrack, established flows keep their backend when one is added;
+ * with conntrack off they follow the new ring. */
+static void flows_across_add(__u32 vip_flags, int expect_kept)
+{
+	char before[NFLOWS][INET6_ADDRSTRLEN], after[INET6_ADDRSTRLEN], want[INET6_ADDRSTRLEN];
+	int moved_in_ring = 0, kept = 0, followed = 0;
+
+	CU_ASSERT_FATAL(setup_mv(vip_flags) == 0);
+	for (int i = 0; i < NFLOWS; i++) {
+		struct pkt_spec s = mv_flow(i, 0x02);
+
+		send_flow(&s, before[i], sizeof(before[i]));
+	}
+	CU_ASSERT_FATAL(backend_add(MV, "198.18.0.25") == 0);
+	for (int i = 0; i < NFLOWS; i++) {
+		struct pkt_spec s = mv_flow(i, 0x10);
+
+		lookup(MV, &s, want, sizeof(want));
+		send_flow(&s, after, sizeof(after));
+		if (strcmp(want, before[i]))
+			moved_in_ring++;
+		kept += !strcmp(after, before[i]);
+		followed += !strcmp(after, want);
+	}
+	/* About a fifth of the flows map to the new backend on the new ring. */
+	CU_ASSERT(moved_in_ring > NFLOWS / 10);
+	if (expect_kept) {
+		CU_ASSERT_EQUAL(kept, NFLOWS);
+	} else {
+		CU_ASSERT_EQUAL(followed, NFLOWS);
+	}
+}
+
+static void test_conntrack_keeps_flows(void)
+{
+	__u64 hits = counter(XLB_STAT_CONN_HIT);
+
+	flows_across_add(0, 1);
+	CU_ASSERT(counter(XLB_STAT_CONN_HIT) >= hits + NFLOWS);
+}
+
+static void test_stateless_follows_ring(void)
+{
+	__u64 hits = counter(XLB_STAT_CONN_HIT), misses = counter(XLB_STAT_CONN_MISS);
+
+	flows_across_add(XLB_VIP_F_NO_CONNTRACK, 0);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_CONN_HIT), hits);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_CONN_MISS), misses);
+}
+
+/* Removing a backend re-hashes its flows only; draining keeps them. */
+static void test_remove_and_drain(void)
+{
+	char before[NFLOWS][INET6_ADDRSTRLEN], after[INET6_ADDRSTRLEN], want[INET6_ADDRSTRLEN];
+	int on_removed = 0, on_drained = 0;
+
+	CU_ASSERT_FATAL(setup_mv(0) == 0);
+	for (int i = 0; i < NFLOWS; i++) {
+		struct pkt_spec s = mv_flow(i, 0x02);
+
+		send_flow(&s, before[i], sizeof(before[i]));
+	}
+	/* Drain .22: established flows stay, new ones avoid it. */
+	CU_ASSERT_FATAL(backend_weight(MV, "198.18.0.22", 0) == 0);
+	for (int i = 0; i < NFLOWS; i++) {
+		struct pkt_spec s = mv_flow(i, 0x10), n = mv_flow(i + 1000, 0x02);
+
+		send_flow(&s, after, sizeof(after));
+		CU_ASSERT_STRING_EQUAL(after, before[i]);
+		on_drained += !strcmp(before[i], "198.18.0.22");
+		send_flow(&n, after, sizeof(after));
+		CU_ASSERT_STRING_NOT_EQUAL(after, "198.18.0.22");
+	}
+	CU_ASSERT(on_drained > 0);
+	/* Remove .21: its flows move to what the ring says, others stay. */
+	CU_ASSERT_FATAL(backend_del(MV, "198.18.0.21") == 0);
+	for (int i = 0; i < NFLOWS; i++) {
+		struct pkt_spec s = mv_flow(i, 0x10);
+
+		send_flow(&s, after, sizeof(after));
+		if (!strcmp(before[i], "198.18.0.21")) {
+			on_removed++;
+			lookup(MV, &s, want, sizeof(want));
+			CU_ASSERT_STRING_EQUAL(after, want);
+			CU_ASSERT_STRING_NOT_EQUAL(after, "198.18.0.21");
+		} else {
+			CU_ASSERT_STRING_EQUAL(after, before[i]);
+		}
+	}
+	CU_ASSERT(on_removed > 0);
+}
+
+/* Source hashing: one client, many ports, one backend. */
+static void test_source_hash(void)
+{
+	char first[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	int distinct_clients = 0;
+
+	CU_ASSERT_FATAL(setup_mv(XLB_VIP_F_SRC_HASH | XLB_VIP_F_NO_CONNTRACK) == 0);
+	for (int c = 0; c < 16; c++) {
+		char src[32];
+		struct pkt_spec s = mv_flow(0, 0x02);
+
+		snprintf(src, sizeof(src), "198.18.1.%d", 10 + c);
+		s.src = src;
+		send_flow(&s, first, sizeof(first));
+		CU_ASSERT(first[0] != 0);
+		for (int i = 1; i < 20; i++) {
+			s.sport = (__u16)(30000 + i * 7);
+			send_flow(&s, b, sizeof(b));
+			CU_ASSERT_STRING_EQUAL(b, first);
+		}
+		distinct_clients += strcmp(first, "198.18.0.21") != 0;
+	}
+	/* Different clients do spread (not all on one backend). */
+	CU_ASSERT(distinct_clients > 0 && distinct_clients < 16);
+}
+
+/* A UDP flow idle past the timeout is re-hashed; an active one is kept. */
+static void test_udp_timeout(void)
+{
+	const char *v = "198.18.100.21:53/udp";
+	struct pkt_spec s = {V4(C4, "198.18.100.21", UDP, 5353, 53), .payload_len = 4};
+	char first[INET6_ADDRSTRLEN], after[INET6_ADDRSTRLEN];
+	int fd = bpf_map__fd(bpf_object__find_map_by_name(xlb_dp_object(dp), "xlb_conns"));
+	__u64 stale = counter(XLB_STAT_CONN_STALE);
+	struct xlb_flow flow;
+	struct xlb_conn conn;
+
+	CU_ASSERT_FATAL(vip(v, 0) == 0);
+	CU_ASSERT_FATAL(backend_add(v, "198.18.0.21") == 0);
+	send_flow(&s, first, sizeof(first));
+	CU_ASSERT_STRING_EQUAL(first, "198.18.0.21");
+	/* Move the ring: .22 takes over, the flow is still pinned to .21. */
+	CU_ASSERT_FATAL(backend_add(v, "198.18.0.22") == 0);
+	CU_ASSERT_FATAL(backend_weight(v, "198.18.0.21", 0) == 0);
+	send_flow(&s, after, sizeof(after));
+	CU_ASSERT_STRING_EQUAL(after, "198.18.0.21");
+	/* Age the entry beyond the 30 s timeout. */
+	flow_of(&s, &flow);
+	CU_ASSERT_FATAL(bpf_map_lookup_elem(fd, &flow, &conn) == 0);
+	conn.last_seen_ns -= 31ULL * 1000000000ULL;
+	CU_ASSERT_FATAL(bpf_map_update_elem(fd, &flow, &conn, BPF_EXIST) == 0);
+	send_flow(&s, after, sizeof(after));
+	CU_ASSERT_STRING_EQUAL(after, "198.18.0.22");
+	CU_ASSERT_EQUAL(counter(XLB_STAT_CONN_STALE), stale + 1);
+}
+
+/* Per-VIP and per-backend counters count packets and frame bytes. */
+static void test_vip_backend_counters(void)
+{
+	const char *v = "198.18.100.22:443/tcp";
+	struct pkt_spec s = {V4(C4, "198.18.100.22", TCP, 6000, 443), .payload_len = 46};
+	struct xlb_lb_backend *b;
+	struct xlb_lb_vip *lv;
+	struct xlb_vip_key key;
+	union xlb_addr a;
+	struct xlb_counter c;
+	char out[INET6_ADDRSTRLEN];
+	__u8 fam;
+
+	CU_ASSERT_FATAL(vip(v, 0) == 0 && backend_add(v, "198.18.0.11") == 0);
+	for (int i = 0; i < 3; i++)
+		send_flow(&s, out, sizeof(out));
+	xlb_vip_key_parse(v, &key, err, sizeof(err));
+	xlb_addr_parse("198.18.0.11", &a, &fam);
+	lv = xlb_lb_vip_find(lb, &key);
+	CU_ASSERT_FATAL(lv != NULL);
+	b = xlb_lb_backend_find(lb, lv, &a, fam);
+	CU_ASSERT_FATAL(b != NULL);
+	CU_ASSERT(xlb_dp_counter_vip(dp, lv->id, &c) == 0 && c.packets == 3 && c.bytes == 3 * 100);
+	CU_ASSERT(xlb_dp_counter_backend(dp, b->id, &c) == 0 && c.packets == 3 &&
+		  c.bytes == 3 * 100);
+}
+
+/* The outer source varies per flow in the configured bits only. */
+static void test_outer_source_entropy(void)
+{
+	struct xlb_config cfg, vary;
+	struct pkt in, out;
+	int action, distinct = 0;
+	__u8 first = 0;
+
+	CU_ASSERT_FATAL(xlb_dp_config_get(dp, &cfg) == 0);
+	vary = cfg;
+	vary.src4_vary = htonl(0xff);
+	CU_ASSERT_FATAL(xlb_dp_config_set(dp, &vary) == 0);
+	for (int i = 0; i < 16; i++) {
+		struct pkt_spec s = {V4(C4, "198.18.100.1", TCP, (__u16)(43000 + i), 80)};
+		struct xlb_flow flow;
+		size_t l3;
+		__u8 want;
+
+		pkt_build(&in, &s);
+		CU_ASSERT_FATAL(run(&in, &out, &action) == 0 && action == XDP_TX);
+		l3 = pkt_l3_off(&out);
+		flow_of(&s, &flow);
+		/* Network order: the varied byte is the last one of the address. */
+		want = (__u8)(xlb_hash_flow(&flow) >> 24);
+		CU_ASSERT(out.data[l3 + 12] == 198 && out.data[l3 + 13] == 18 &&
+			  out.data[l3 + 14] == 0);
+		CU_ASSERT_EQUAL(out.data[l3 + 15], want);
+		CU_ASSERT_EQUAL(pkt_csum(out.data + l3, 20, 0), 0);
+		if (i == 0)
+			first = out.data[l3 + 15];
+		distinct += out.data[l3 + 15] != first;
+	}
+	CU_ASSERT(distinct > 0);
+	CU_ASSERT_FATAL(xlb_dp_config_set(dp, &cfg) == 0);
+}
+
+XLB_SUITE(lb_bpf, suite_init, suite_cleanup,
+	  {"fixture table: encapsulation, next hop, pass and drop", test_fixtures},
+	  {"bad headers are passed untouched and counted", test_bad_headers},
+	  {"every truncation of valid frames is passed and counted", test_truncation_sweep},
+	  {"same 5-tuple, same backend; agrees with lookup", test_same_flow_same_backend},
+	  {"conntrack keeps established flows across a backend add",
+	   test_conntrack_keeps_flows},
+	  {"stateless VIP follows the new ring", test_stateless_follows_ring},
+	  {"drain keeps flows, remove re-hashes only its own", test_remove_and_drain},
+	  {"source-hash VIP keeps a client on one backend", test_source_hash},
+	  {"UDP flow re-hashed after the idle timeout", test_udp_timeout},
+	  {"per-VIP and per-backend counters", test_vip_backend_counters},
+	  {"outer source varies per flow in the configured bits", test_outer_source_entropy})

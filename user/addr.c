@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+/* addr.c: parsing and printing of addresses, VIPs and endpoints. Errors name
+ * the bad text and what would be valid. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "addr.h"
+
+int xlb_addr_parse(const char *text, union xlb_addr *addr, __u8 *family)
+{
+	char buf[INET6_ADDRSTRLEN + 2];
+	size_t len = strlen(text);
+
+	if (len >= 2 && text[0] == '[' && text[len - 1] == ']') {
+		if (len - 2 >= sizeof(buf))
+			return -EINVAL;
+		memcpy(buf, text + 1, len - 2);
+		buf[len - 2] = 0;
+		text = buf;
+	}
+	memset(addr, 0, sizeof(*addr));
+	if (inet_pton(AF_INET, text, &addr->v4) == 1) {
+		*family = XLB_AF_INET;
+		return 0;
+	}
+	if (strchr(text, ':') && inet_pton(AF_INET6, text, addr->bytes) == 1) {
+		*family = XLB_AF_INET6;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int parse_port(const char *text, long min, __be16 *port)
+{
+	char *end;
+	long v;
+
+	if (!*text)
+		return -EINVAL;
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || *end || v < min || v > 65535)
+		return -EINVAL;
+	*port = htons((__u16)v);
+	return 0;
+}
+
+/* Splits "ADDR:PORT" at the port's colon: the last one, after a ']' for IPv6. */
+static int split_host_port(const char *text, char *host, size_t hostlen, const char **port)
+{
+	const char *colon;
+
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+
+		if (!close || close[1] != ':')
+			return -EINVAL;
+		colon = close + 1;
+	} else {
+		colon = strrchr(text, ':');
+		/* An unbracketed IPv6 address has several colons: ambiguous. */
+		if (!colon || strchr(text, ':') != colon)
+			return -EINVAL;
+	}
+	if ((size_t)(colon - text) >= hostlen)
+		return -EINVAL;
+	memcpy(host, text, colon - text);
+	host[colon - text] = 0;
+	*port = colon + 1;
+	return 0;
+}
+
+int xlb_vip_key_parse(const char *text, struct xlb_vip_key *key, char *err, size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 2], portbuf[8];
+	const char *port, *slash;
+
+	memset(key, 0, sizeof(*key));
+	if (split_host_port(text, host, sizeof(host), &port)) {
+		snprintf(err, errlen,
+			 "bad VIP '%s', expected ADDR:PORT/PROTO, e.g. 198.18.100.1:80/tcp or "
+			 "[2001:db8:100::1]:443/udp",
+			 text);
+		return -EINVAL;
+	}
+	if (xlb_addr_parse(host, &key->addr, &key->family)) {
+		snprintf(err, errlen, "bad VIP address '%s', expected an IPv4 or IPv6 address",
+			 host);
+		return -EINVAL;
+	}
+	slash = strchr(port, '/');
+	if (!slash || (size_t)(slash - port) >= sizeof(portbuf)) {
+		snprintf(err, errlen, "bad VIP '%s', expected ADDR:PORT/PROTO with PROTO tcp or udp",
+			 text);
+		return -EINVAL;
+	}
+	memcpy(portbuf, port, slash - port);
+	portbuf[slash - port] = 0;
+	if (parse_port(portbuf, 0, &key->port)) {
+		snprintf(err, errlen, "bad port '%s' in VIP '%s', expected 0-65535 (0 = all ports)",
+			 portbuf, text);
+		return -EINVAL;
+	}
+	if (!strcmp(slash + 1, "tcp")) {
+		key->proto = IPPROTO_TCP;
+	} else if (!strcmp(slash + 1, "udp")) {
+		key->proto = IPPROTO_UDP;
+	} else {
+		snprintf(err, errlen, "bad protocol '%s' in VIP '%s', expected tcp or udp",
+			 slash + 1, text);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int xlb_endpoint_parse(const char *text, union xlb_addr *addr, __u8 *family, __be16 *port,
+		       char *err, size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *p;
+
+	if (split_host_port(text, host, sizeof(host), &p) || xlb_addr_parse(host, addr, family)) {
+		snprintf(err, errlen,
+			 "bad endpoint '%s', expected ADDR:PORT, e.g. 198.18.1.2:40000 or "
+			 "[2001:db8:1::2]:40000",
+			 text);
+		return -EINVAL;
+	}
+	if (parse_port(p, 1, port)) {
+		snprintf(err, errlen, "bad port '%s' in '%s', expected 1-65535", p, text);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void xlb_addr_format(const union xlb_addr *addr, __u8 family, char *buf, size_t len)
+{
+	if (!inet_ntop(family == XLB_AF_INET6 ? AF_INET6 : AF_INET, addr->bytes, buf, len))
+		snprintf(buf, len, "?");
+}
+
+const char *xlb_proto_name(__u8 proto)
+{
+	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "?";
+}
+
+void xlb_vip_key_format(const struct xlb_vip_key *key, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	xlb_addr_format(&key->addr, key->family, a, sizeof(a));
+	snprintf(buf, len, key->family == XLB_AF_INET6 ? "[%s]:%u/%s" : "%s:%u/%s", a,
+		 ntohs(key->port), xlb_proto_name(key->proto));
+}

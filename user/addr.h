@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* addr.h: text <-> wire form of addresses, VIPs (ADDR:PORT/PROTO) and
+ * endpoints (ADDR:PORT), the only place where byte order is converted. */
+#ifndef XLB_ADDR_H
+#define XLB_ADDR_H
+
+#include <stddef.h>
+#include "xlb.h"
+
+#define XLB_ADDR_STRLEN 48 /* "[ffff:...:ffff]:65535/tcp" and a NUL */
+
+/* "198.18.0.1", "2001:db8::1" or "[2001:db8::1]". Returns 0 or -EINVAL. */
+int xlb_addr_parse(const char *text, union xlb_addr *addr, __u8 *family);
+/* "ADDR:PORT/PROTO" with PROTO tcp or udp, PORT 0-65535 (0 = all ports). */
+int xlb_vip_key_parse(const char *text, struct xlb_vip_key *key, char *err, size_t errlen);
+/* "ADDR:PORT" with PORT 1-65535 (IPv6 in brackets). */
+int xlb_endpoint_parse(const char *text, union xlb_addr *addr, __u8 *family, __be16 *port,
+		       char *err, size_t errlen);
+
+void xlb_addr_format(const union xlb_addr *addr, __u8 family, char *buf, size_t len);
+void xlb_vip_key_format(const struct xlb_vip_key *key, char *buf, size_t len);
+const char *xlb_proto_name(__u8 proto);
+
+#endif

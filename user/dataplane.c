@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0
+/* dataplane.c: userspace side of the XDP program's maps (see dataplane.h).
+ * Rings are written aside in a fresh mmapable array and swapped into the
+ * array-of-maps in one update. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "dataplane.h"
+#include "maglev.h"
+#include "xlb.skel.h"
+
+const char *const xlb_stat_names[__XLB_STAT_MAX] = {
+#define XLB_STAT_NAME(name, str, help) str,
+	XLB_STATS(XLB_STAT_NAME)
+#undef XLB_STAT_NAME
+};
+
+const char *const xlb_stat_help[__XLB_STAT_MAX] = {
+#define XLB_STAT_HELP(name, str, help) help,
+	XLB_STATS(XLB_STAT_HELP)
+#undef XLB_STAT_HELP
+};
+
+static struct bpf_map *const *pinned_maps(struct xlb_bpf *skel, size_t *n)
+{
+	static struct bpf_map *maps[7];
+
+	maps[0] = skel->maps.xlb_vips;
+	maps[1] = skel->maps.xlb_rings;
+	maps[2] = skel->maps.xlb_backends;
+	maps[3] = skel->maps.xlb_conns;
+	maps[4] = skel->maps.xlb_stats;
+	maps[5] = skel->maps.xlb_config;
+	maps[6] = skel->maps.xlb_tx_ports;
+	*n = 7;
+	return maps;
+}
+
+static int set_pin_paths(struct xlb_dp *dp, const char *dir)
+{
+	struct bpf_map *const *maps;
+	char path[256];
+	size_t n;
+	int err;
+
+	maps = pinned_maps(dp->skel, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(maps[i])) >=
+		    (int)sizeof(path))
+			return -ENAMETOOLONG;
+		if (access(path, F_OK) == 0)
+			dp->adopted = 1;
+		err = bpf_map__set_pin_path(maps[i], path);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int xlb_dp_open(const struct xlb_dp_opts *opts, struct xlb_dp **out)
+{
+	struct xlb_dp *dp;
+	int err;
+
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		return -ENOMEM;
+	dp->ring_tmpl_fd = -1;
+	dp->ring_size = opts->ring_size ? opts->ring_size : XLB_RING_SIZE_DEFAULT;
+	dp->max_vips = opts->max_vips ? opts->max_vips : XLB_MAX_VIPS_DEFAULT;
+	dp->max_backends = opts->max_backends ? opts->max_backends : XLB_MAX_BACKENDS_DEFAULT;
+	dp->max_conns = opts->max_conns ? opts->max_conns : XLB_CONNS_DEFAULT;
+	if (!xlb_is_prime(dp->ring_size)) {
+		err = -EINVAL;
+		goto fail;
+	}
+	dp->ring_keys = calloc(dp->ring_size, sizeof(*dp->ring_keys));
+	if (!dp->ring_keys) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (__u32 i = 0; i < dp->ring_size; i++)
+		dp->ring_keys[i] = i;
+	dp->nr_cpus = libbpf_num_possible_cpus();
+	if (dp->nr_cpus < 1) {
+		err = dp->nr_cpus ? dp->nr_cpus : -EINVAL;
+		goto fail;
+	}
+	dp->skel = xlb_bpf__open();
+	if (!dp->skel) {
+		err = errno ? -errno : -EINVAL;
+		goto fail;
+	}
+	dp->skel->rodata->xlb_ring_size = dp->ring_size;
+	dp->skel->rodata->xlb_max_vips = dp->max_vips;
+	/* The ring size is the inner maps' max_entries. libbpf 1.1 cannot
+	 * resize the inner template it parsed (no object behind it), so
+	 * give it a template map of the right size instead. */
+	dp->ring_tmpl_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_ring", sizeof(__u32),
+					  sizeof(__u32), dp->ring_size, NULL);
+	if (dp->ring_tmpl_fd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	if ((err = bpf_map__set_max_entries(dp->skel->maps.xlb_vips, dp->max_vips)) ||
+	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_rings, dp->max_vips)) ||
+	    (err = bpf_map__set_inner_map_fd(dp->skel->maps.xlb_rings, dp->ring_tmpl_fd)) ||
+	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_backends, dp->max_backends)) ||
+	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_conns, dp->max_conns)) ||
+	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_stats,
+					    xlb_stats_entries(dp->max_vips, dp->max_backends))))
+		goto fail;
+	if (opts->pin_dir) {
+		err = set_pin_paths(dp, opts->pin_dir);
+		if (err)
+			goto fail;
+	}
+	*out = dp;
+	return 0;
+fail:
+	xlb_dp_close(dp);
+	return err;
+}
+
+int xlb_dp_loaded(struct xlb_dp *dp)
+{
+	struct xlb_config cfg;
+	__u32 zero = 0;
+	int err;
+
+	dp->loaded = 1;
+	if (dp->ring_tmpl_fd >= 0) {
+		close(dp->ring_tmpl_fd);
+		dp->ring_tmpl_fd = -1;
+	}
+	/* A fresh config map is all zeros: give it working defaults. */
+	err = bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.xlb_config), &zero, &cfg);
+	if (err)
+		return -errno;
+	if (!cfg.udp_timeout_s) {
+		cfg.udp_timeout_s = XLB_UDP_TIMEOUT_DEFAULT_S;
+		return xlb_dp_config_set(dp, &cfg);
+	}
+	return 0;
+}
+
+int xlb_dp_load(struct xlb_dp *dp)
+{
+	int err = xlb_bpf__load(dp->skel);
+
+	if (err)
+		return err;
+	return xlb_dp_loaded(dp);
+}
+
+void xlb_dp_close(struct xlb_dp *dp)
+{
+	if (!dp)
+		return;
+	xlb_bpf__destroy(dp->skel);
+	if (dp->ring_tmpl_fd >= 0)
+		close(dp->ring_tmpl_fd);
+	free(dp->ring_keys);
+	free(dp);
+}
+
+struct bpf_object *xlb_dp_object(struct xlb_dp *dp)
+{
+	return dp->skel->obj;
+}
+
+int xlb_dp_prog_fd(struct xlb_dp *dp)
+{
+	return bpf_program__fd(dp->skel->progs.xlb_lb);
+}
+
+int xlb_dp_unpin(struct xlb_dp *dp)
+{
+	struct bpf_map *const *maps;
+	int ret = 0;
+	size_t n;
+
+	maps = pinned_maps(dp->skel, &n);
+	for (size_t i = 0; i < n; i++) {
+		const char *path = bpf_map__pin_path(maps[i]);
+
+		if (path && unlink(path) && errno != ENOENT)
+			ret = -errno;
+	}
+	return ret;
+}
+
+static int map_fd(struct bpf_map *map)
+{
+	return bpf_map__fd(map);
+}
+
+static int check(int err)
+{
+	return err ? -errno : 0;
+}
+
+int xlb_dp_vip_set(struct xlb_dp *dp, const struct xlb_vip_key *key, const struct xlb_vip *vip)
+{
+	return check(bpf_map_update_elem(map_fd(dp->skel->maps.xlb_vips), key, vip, BPF_ANY));
+}
+
+int xlb_dp_vip_del(struct xlb_dp *dp, const struct xlb_vip_key *key)
+{
+	int err = check(bpf_map_delete_elem(map_fd(dp->skel->maps.xlb_vips), key));
+
+	return err == -ENOENT ? 0 : err;
+}
+
+int xlb_dp_vip_foreach(struct xlb_dp *dp,
+		       int (*cb)(const struct xlb_vip_key *, const struct xlb_vip *, void *),
+		       void *ctx)
+{
+	int fd = map_fd(dp->skel->maps.xlb_vips);
+	struct xlb_vip_key key, next;
+	struct xlb_vip vip;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &vip))
+			continue;
+		if (cb(&key, &vip, ctx))
+			break;
+	}
+	return 0;
+}
+
+int xlb_dp_backend_set(struct xlb_dp *dp, __u32 id, const struct xlb_backend *be)
+{
+	if (id >= dp->max_backends)
+		return -ERANGE;
+	return check(bpf_map_update_elem(map_fd(dp->skel->maps.xlb_backends), &id, be, BPF_ANY));
+}
+
+int xlb_dp_backend_get(struct xlb_dp *dp, __u32 id, struct xlb_backend *be)
+{
+	if (id >= dp->max_backends)
+		return -ERANGE;
+	return check(bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_backends), &id, be));
+}
+
+int xlb_dp_ring_set(struct xlb_dp *dp, __u32 vip_id, const __u32 *ring)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, batch);
+	__u32 count = dp->ring_size;
+	int fd, err;
+
+	if (vip_id >= dp->max_vips)
+		return -ERANGE;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_ring", sizeof(__u32), sizeof(__u32),
+			    dp->ring_size, NULL);
+	if (fd < 0)
+		return -errno;
+	/* One syscall for the whole ring. (An mmapable array would be a
+	 * memcpy, but writes past 128 KiB of such a mapping were seen to be
+	 * lost on this project's test kernel.) */
+	err = check(bpf_map_update_batch(fd, dp->ring_keys, ring, &count, &batch));
+	if (!err && count != dp->ring_size)
+		err = -EIO;
+	if (!err)
+		err = check(bpf_map_update_elem(map_fd(dp->skel->maps.xlb_rings), &vip_id, &fd,
+						BPF_ANY));
+	close(fd);
+	return err;
+}
+
+int xlb_dp_ring_clear(struct xlb_dp *dp, __u32 vip_id)
+{
+	int err = check(bpf_map_delete_elem(map_fd(dp->skel->maps.xlb_rings), &vip_id));
+
+	return err == -ENOENT ? 0 : err;
+}
+
+int xlb_dp_ring_slot(struct xlb_dp *dp, __u32 vip_id, __u32 slot, __u32 *backend_id)
+{
+	__u32 inner_id;
+	int fd, err;
+
+	if (slot >= dp->ring_size)
+		return -ERANGE;
+	if (bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_rings), &vip_id, &inner_id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return -errno;
+	err = check(bpf_map_lookup_elem(fd, &slot, backend_id));
+	close(fd);
+	return err;
+}
+
+int xlb_dp_config_set(struct xlb_dp *dp, const struct xlb_config *cfg)
+{
+	__u32 zero = 0;
+
+	return check(bpf_map_update_elem(map_fd(dp->skel->maps.xlb_config), &zero, cfg, BPF_ANY));
+}
+
+int xlb_dp_config_get(struct xlb_dp *dp, struct xlb_config *cfg)
+{
+	__u32 zero = 0;
+
+	return check(bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_config), &zero, cfg));
+}
+
+int xlb_dp_tx_port_add(struct xlb_dp *dp, __u32 ifindex)
+{
+	return check(
+		bpf_map_update_elem(map_fd(dp->skel->maps.xlb_tx_ports), &ifindex, &ifindex, BPF_ANY));
+}
+
+int xlb_dp_counter(struct xlb_dp *dp, __u32 index, struct xlb_counter *sum)
+{
+	struct xlb_counter *percpu;
+	int err = 0;
+
+	percpu = calloc(dp->nr_cpus, sizeof(*percpu));
+	if (!percpu)
+		return -ENOMEM;
+	memset(sum, 0, sizeof(*sum));
+	if (bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_stats), &index, percpu)) {
+		err = -errno;
+	} else {
+		for (int i = 0; i < dp->nr_cpus; i++) {
+			sum->packets += percpu[i].packets;
+			sum->bytes += percpu[i].bytes;
+		}
+	}
+	free(percpu);
+	return err;
+}
+
+int xlb_dp_counter_vip(struct xlb_dp *dp, __u32 vip_id, struct xlb_counter *sum)
+{
+	return xlb_dp_counter(dp, XLB_STATS_VIP_BASE + vip_id, sum);
+}
+
+int xlb_dp_counter_backend(struct xlb_dp *dp, __u32 backend_id, struct xlb_counter *sum)
+{
+	return xlb_dp_counter(dp, XLB_STATS_VIP_BASE + dp->max_vips + backend_id, sum);
+}
+
+int xlb_dp_counter_reset(struct xlb_dp *dp, __u32 index)
+{
+	struct xlb_counter *zeros = calloc(dp->nr_cpus, sizeof(*zeros));
+	int err;
+
+	if (!zeros)
+		return -ENOMEM;
+	err = check(bpf_map_update_elem(map_fd(dp->skel->maps.xlb_stats), &index, zeros, BPF_ANY));
+	free(zeros);
+	return err;
+}
+
+int xlb_dp_conn_count(struct xlb_dp *dp, __u64 *count)
+{
+	int fd = map_fd(dp->skel->maps.xlb_conns);
+	struct xlb_flow key, next;
+	void *prev = NULL;
+
+	*count = 0;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		(*count)++;
+	}
+	return 0;
+}

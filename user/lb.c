@@ -1,0 +1,617 @@
+// SPDX-License-Identifier: GPL-2.0
+/* lb.c: the configured load balancer (see lb.h): validates operator changes,
+ * assigns VIP and backend ids, rebuilds Maglev rings and keeps the data
+ * plane's validity flags in step. On a restart it adopts the ids found in the
+ * pinned maps, so that established flows keep their backends. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <netinet/in.h>
+
+#include "lb.h"
+#include "addr.h"
+#include "health.h"
+#include "log.h"
+#include "maglev.h"
+#include "xlb_hash.h"
+
+/* What the pinned maps held when this process started. */
+struct xlb_lb_adopt {
+	int vip_valid;           /* per VIP id: an entry exists in xlb_vips */
+	struct xlb_vip_key vip_key;
+	int be_valid;            /* per backend id: a valid entry in xlb_backends */
+	struct xlb_backend be;
+};
+
+/* Per-backend inputs and outputs of one ring rebuild. */
+struct xlb_lb_scratch {
+	__u32 idx;
+	__u32 weight;
+	int up;
+	int in_ring;
+};
+
+static __u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int adopt_vip(const struct xlb_vip_key *key, const struct xlb_vip *vip, void *ctx)
+{
+	struct xlb_lb *lb = ctx;
+
+	if (vip->id < lb->dp->max_vips) {
+		lb->adopt[vip->id].vip_valid = 1;
+		lb->adopt[vip->id].vip_key = *key;
+	}
+	return 0;
+}
+
+static int read_adoptable(struct xlb_lb *lb)
+{
+	struct xlb_backend be;
+
+	xlb_dp_vip_foreach(lb->dp, adopt_vip, lb);
+	for (__u32 id = 0; id < lb->dp->max_backends; id++) {
+		if (xlb_dp_backend_get(lb->dp, id, &be))
+			return -EIO;
+		lb->gens[id] = be.gen;
+		if (be.flags & XLB_BACKEND_F_VALID) {
+			lb->adopt[id].be_valid = 1;
+			lb->adopt[id].be = be;
+		}
+	}
+	return 0;
+}
+
+int xlb_lb_new(struct xlb_dp *dp, struct xlb_lb **out)
+{
+	size_t nadopt = dp->max_vips > dp->max_backends ? dp->max_vips : dp->max_backends;
+	struct xlb_lb *lb = calloc(1, sizeof(*lb));
+	int err;
+
+	if (!lb)
+		return -ENOMEM;
+	lb->dp = dp;
+	lb->vips = calloc(dp->max_vips, sizeof(*lb->vips));
+	lb->backends = calloc(dp->max_backends, sizeof(*lb->backends));
+	lb->gens = calloc(dp->max_backends, sizeof(*lb->gens));
+	lb->ring = calloc(dp->ring_size, sizeof(*lb->ring));
+	lb->members = calloc(dp->max_backends, sizeof(*lb->members));
+	lb->scratch = calloc(dp->max_backends, sizeof(*lb->scratch));
+	lb->adopt = calloc(nadopt, sizeof(*lb->adopt));
+	if (!lb->vips || !lb->backends || !lb->gens || !lb->ring || !lb->members || !lb->adopt ||
+	    !lb->scratch) {
+		xlb_lb_free(lb);
+		return -ENOMEM;
+	}
+	if (dp->adopted) {
+		err = read_adoptable(lb);
+		if (err) {
+			xlb_lb_free(lb);
+			return err;
+		}
+	}
+	*out = lb;
+	return 0;
+}
+
+void xlb_lb_free(struct xlb_lb *lb)
+{
+	if (!lb)
+		return;
+	free(lb->vips);
+	free(lb->backends);
+	free(lb->gens);
+	free(lb->ring);
+	free(lb->members);
+	free(lb->scratch);
+	free(lb->adopt);
+	free(lb);
+}
+
+struct xlb_lb_vip *xlb_lb_vip_find(struct xlb_lb *lb, const struct xlb_vip_key *key)
+{
+	for (__u32 i = 0; i < lb->dp->max_vips; i++)
+		if (lb->vips[i].used && !memcmp(&lb->vips[i].key, key, sizeof(*key)))
+			return &lb->vips[i];
+	return NULL;
+}
+
+struct xlb_lb_backend *xlb_lb_backend_find(struct xlb_lb *lb, const struct xlb_lb_vip *vip,
+					   const union xlb_addr *addr, __u8 family)
+{
+	for (__u32 i = 0; i < lb->dp->max_backends; i++) {
+		struct xlb_lb_backend *b = &lb->backends[i];
+
+		if (b->used && b->vip == vip->id && b->family == family &&
+		    !memcmp(&b->addr, addr, sizeof(*addr)))
+			return b;
+	}
+	return NULL;
+}
+
+static int vip_not_found(const struct xlb_vip_key *key, char *err, size_t errlen)
+{
+	char v[XLB_ADDR_STRLEN];
+
+	xlb_vip_key_format(key, v, sizeof(v));
+	snprintf(err, errlen, "no VIP %s, add it first with 'vip add %s' (see 'list')", v, v);
+	return -ENOENT;
+}
+
+/* Pushes the backend's entry with the given validity. */
+static int write_backend(struct xlb_lb *lb, const struct xlb_lb_backend *b, int valid)
+{
+	struct xlb_backend be = {
+		.addr = b->addr,
+		.gen = lb->gens[b->id],
+		.vip_id = b->vip,
+		.family = b->family,
+		.flags = valid ? XLB_BACKEND_F_VALID : 0,
+	};
+
+	return xlb_dp_backend_set(lb->dp, b->id, &be);
+}
+
+/* Which backends go into the ring (health.c decides, fail-open included). */
+static int ring_members(struct xlb_lb_scratch *sc, __u32 n, int fail_open)
+{
+	int *up = calloc(n ? n : 1, sizeof(int)), *in = calloc(n ? n : 1, sizeof(int));
+	__u32 *weight = calloc(n ? n : 1, sizeof(__u32));
+	int open = 0;
+
+	if (up && in && weight) {
+		for (__u32 k = 0; k < n; k++) {
+			up[k] = sc[k].up;
+			weight[k] = sc[k].weight;
+		}
+		open = xlb_hc_ring_members(up, weight, n, fail_open, in);
+		for (__u32 k = 0; k < n; k++)
+			sc[k].in_ring = in[k];
+	} else {
+		/* Out of memory: the plain rule, without fail-open. */
+		for (__u32 k = 0; k < n; k++)
+			sc[k].in_ring = sc[k].up && sc[k].weight;
+	}
+	free(up);
+	free(in);
+	free(weight);
+	return open;
+}
+
+/* Recomputes the VIP's ring from its backends' weights and health, and the
+ * validity of each. Order matters for packets in flight: backends that become
+ * valid are marked before the new ring is swapped in, those that stop being
+ * valid after, so no packet finds an invalid backend on the ring. */
+static int rebuild_ring(struct xlb_lb *lb, struct xlb_lb_vip *v)
+{
+	struct xlb_lb_scratch *sc = lb->scratch;
+	struct xlb_maglev_backend *mb = lb->members;
+	__u32 n = 0, in_n = 0;
+	int err, open;
+
+	for (__u32 i = 0; i < lb->dp->max_backends; i++) {
+		struct xlb_lb_backend *b = &lb->backends[i];
+
+		if (!b->used || b->vip != v->id)
+			continue;
+		sc[n].idx = i;
+		sc[n].up = b->up;
+		sc[n].weight = b->weight;
+		n++;
+	}
+	open = ring_members(sc, n, !v->fail_close);
+	if (open != v->failing_open) {
+		char name[XLB_ADDR_STRLEN];
+
+		xlb_vip_key_format(&v->key, name, sizeof(name));
+		if (open)
+			pr_warn("vip %s: every backend is down, FAIL-OPEN: forwarding to all of them",
+				name);
+		else
+			pr_info("vip %s: fail-open over, forwarding to healthy backends only", name);
+		v->failing_open = open;
+	}
+	for (__u32 k = 0; k < n; k++) {
+		struct xlb_lb_backend *b = &lb->backends[sc[k].idx];
+
+		/* Up (or failing open) backends keep their flows, draining too. */
+		if (b->up || open) {
+			err = write_backend(lb, b, 1);
+			if (err)
+				return err;
+		}
+		if (sc[k].in_ring) {
+			mb[in_n].addr = b->addr;
+			mb[in_n].family = b->family;
+			mb[in_n].weight = b->weight;
+			mb[in_n].id = b->id;
+			in_n++;
+		}
+		b->in_ring = sc[k].in_ring;
+	}
+	err = xlb_maglev_build(mb, in_n, lb->dp->ring_size, lb->ring);
+	if (err == -ENOENT)
+		err = xlb_dp_ring_clear(lb->dp, v->id);
+	else if (!err)
+		err = xlb_dp_ring_set(lb->dp, v->id, lb->ring);
+	if (err)
+		return err;
+	for (__u32 k = 0; k < n; k++) {
+		struct xlb_lb_backend *b = &lb->backends[sc[k].idx];
+
+		if (!b->up && !open) {
+			err = write_backend(lb, b, 0);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+static int vip_entry_write(struct xlb_lb *lb, const struct xlb_lb_vip *v)
+{
+	struct xlb_vip vip = {.id = v->id, .flags = v->flags};
+
+	return xlb_dp_vip_set(lb->dp, &v->key, &vip);
+}
+
+int xlb_lb_vip_add(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 flags, char *err,
+		   size_t errlen)
+{
+	char name[XLB_ADDR_STRLEN];
+	__u32 id = lb->dp->max_vips;
+	struct xlb_lb_vip *v;
+	int ret;
+
+	xlb_vip_key_format(key, name, sizeof(name));
+	if (xlb_lb_vip_find(lb, key)) {
+		snprintf(err, errlen, "VIP %s exists already, use 'vip del' first or pick another",
+			 name);
+		return -EEXIST;
+	}
+	/* The id it had before a restart, so flows and counters carry on. */
+	for (__u32 i = 0; i < lb->dp->max_vips; i++)
+		if (lb->adopt[i].vip_valid && !lb->vips[i].used &&
+		    !memcmp(&lb->adopt[i].vip_key, key, sizeof(*key)))
+			id = i;
+	for (__u32 i = 0; id == lb->dp->max_vips && i < lb->dp->max_vips; i++)
+		if (!lb->vips[i].used && !lb->adopt[i].vip_valid)
+			id = i;
+	for (__u32 i = 0; id == lb->dp->max_vips && i < lb->dp->max_vips; i++)
+		if (!lb->vips[i].used)
+			id = i;
+	if (id == lb->dp->max_vips) {
+		snprintf(err, errlen, "cannot add VIP %s: all %u VIPs are in use (xlbd --max-vips)",
+			 name, lb->dp->max_vips);
+		return -ENOSPC;
+	}
+	v = &lb->vips[id];
+	memset(v, 0, sizeof(*v));
+	v->id = id;
+	v->key = *key;
+	v->flags = flags;
+	if (!lb->adopt[id].vip_valid) {
+		ret = xlb_dp_ring_clear(lb->dp, id);
+		if (!ret)
+			ret = xlb_dp_counter_reset(lb->dp, XLB_STATS_VIP_BASE + id);
+		if (ret)
+			goto fail;
+	}
+	ret = vip_entry_write(lb, v);
+	if (ret)
+		goto fail;
+	lb->adopt[id].vip_valid = 0;
+	v->used = 1;
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot write VIP %s to the data plane: %s", name, strerror(-ret));
+	return ret;
+}
+
+int xlb_lb_vip_set_flags(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 flags,
+			 char *err, size_t errlen)
+{
+	struct xlb_lb_vip *v = xlb_lb_vip_find(lb, key);
+	__u32 old;
+	int ret;
+
+	if (!v)
+		return vip_not_found(key, err, errlen);
+	old = v->flags;
+	v->flags = flags;
+	ret = vip_entry_write(lb, v);
+	if (ret) {
+		v->flags = old;
+		snprintf(err, errlen, "cannot update the VIP: %s", strerror(-ret));
+	}
+	return ret;
+}
+
+int xlb_lb_vip_del(struct xlb_lb *lb, const struct xlb_vip_key *key, char *err, size_t errlen)
+{
+	struct xlb_lb_vip *v = xlb_lb_vip_find(lb, key);
+	int ret;
+
+	if (!v)
+		return vip_not_found(key, err, errlen);
+	/* VIP entry first: from then on its traffic goes to the kernel. */
+	ret = xlb_dp_vip_del(lb->dp, key);
+	if (!ret)
+		ret = xlb_dp_ring_clear(lb->dp, v->id);
+	for (__u32 i = 0; !ret && i < lb->dp->max_backends; i++) {
+		struct xlb_lb_backend *b = &lb->backends[i];
+
+		if (b->used && b->vip == v->id) {
+			ret = write_backend(lb, b, 0);
+			b->used = 0;
+		}
+	}
+	if (ret) {
+		snprintf(err, errlen, "cannot remove the VIP from the data plane: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	v->used = 0;
+	return 0;
+}
+
+static int check_weight(__u32 weight, char *err, size_t errlen)
+{
+	if (weight > XLB_MAX_WEIGHT) {
+		snprintf(err, errlen, "bad weight %u, expected 0-%u (0 = drain)", weight,
+			 XLB_MAX_WEIGHT);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int xlb_lb_backend_add(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
+		       const union xlb_addr *addr, __u8 family, __u32 weight, char *err,
+		       size_t errlen)
+{
+	struct xlb_lb_vip *v = xlb_lb_vip_find(lb, vkey);
+	char name[XLB_ADDR_STRLEN];
+	__u32 id = lb->dp->max_backends;
+	struct xlb_lb_backend *b;
+	int ret;
+
+	if (!v)
+		return vip_not_found(vkey, err, errlen);
+	xlb_addr_format(addr, family, name, sizeof(name));
+	if (check_weight(weight, err, errlen))
+		return -EINVAL;
+	if (v->key.family == XLB_AF_INET6 && family != XLB_AF_INET6) {
+		snprintf(err, errlen,
+			 "backend %s is IPv4 but the VIP is IPv6: an IPv6 VIP needs IPv6 backends "
+			 "(an IPv4 VIP takes either)",
+			 name);
+		return -EINVAL;
+	}
+	if (xlb_lb_backend_find(lb, v, addr, family)) {
+		snprintf(err, errlen, "backend %s exists already in this VIP, use 'backend set'",
+			 name);
+		return -EEXIST;
+	}
+	for (__u32 i = 0; i < lb->dp->max_backends; i++) {
+		const struct xlb_backend *a = &lb->adopt[i].be;
+
+		if (lb->adopt[i].be_valid && !lb->backends[i].used && a->vip_id == v->id &&
+		    a->family == family && !memcmp(&a->addr, addr, sizeof(*addr)))
+			id = i;
+	}
+	for (__u32 i = 0; id == lb->dp->max_backends && i < lb->dp->max_backends; i++)
+		if (!lb->backends[i].used && !lb->adopt[i].be_valid)
+			id = i;
+	for (__u32 i = 0; id == lb->dp->max_backends && i < lb->dp->max_backends; i++)
+		if (!lb->backends[i].used)
+			id = i;
+	if (id == lb->dp->max_backends) {
+		snprintf(err, errlen,
+			 "cannot add backend %s: all %u backends are in use (xlbd --max-backends)",
+			 name, lb->dp->max_backends);
+		return -ENOSPC;
+	}
+	b = &lb->backends[id];
+	memset(b, 0, sizeof(*b));
+	b->id = id;
+	b->vip = v->id;
+	b->addr = *addr;
+	b->family = family;
+	b->weight = weight;
+	b->up = 1;
+	b->changed_ms = now_ms();
+	if (lb->adopt[id].be_valid) {
+		/* Same id and generation: its connection-table entries stay valid. */
+		lb->adopt[id].be_valid = 0;
+	} else {
+		lb->gens[id]++;
+		ret = xlb_dp_counter_reset(lb->dp, XLB_STATS_VIP_BASE + lb->dp->max_vips + id);
+		if (ret)
+			goto fail;
+	}
+	b->used = 1;
+	v->n_backends++;
+	ret = rebuild_ring(lb, v);
+	if (!ret)
+		return 0;
+	b->used = 0;
+	v->n_backends--;
+	rebuild_ring(lb, v);
+fail:
+	snprintf(err, errlen, "cannot write backend %s to the data plane: %s", name,
+		 strerror(-ret));
+	return ret;
+}
+
+static struct xlb_lb_backend *find_or_err(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
+					  const union xlb_addr *addr, __u8 family,
+					  struct xlb_lb_vip **vp, char *err, size_t errlen)
+{
+	struct xlb_lb_vip *v = xlb_lb_vip_find(lb, vkey);
+	struct xlb_lb_backend *b;
+	char name[XLB_ADDR_STRLEN], vname[XLB_ADDR_STRLEN];
+
+	if (!v) {
+		vip_not_found(vkey, err, errlen);
+		return NULL;
+	}
+	b = xlb_lb_backend_find(lb, v, addr, family);
+	if (!b) {
+		xlb_addr_format(addr, family, name, sizeof(name));
+		xlb_vip_key_format(vkey, vname, sizeof(vname));
+		snprintf(err, errlen, "no backend %s in VIP %s, see 'list'", name, vname);
+	}
+	*vp = v;
+	return b;
+}
+
+int xlb_lb_backend_set_weight(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
+			      const union xlb_addr *addr, __u8 family, __u32 weight, char *err,
+			      size_t errlen)
+{
+	struct xlb_lb_vip *v;
+	struct xlb_lb_backend *b = find_or_err(lb, vkey, addr, family, &v, err, errlen);
+	__u32 old;
+	int ret;
+
+	if (!b)
+		return -ENOENT;
+	if (check_weight(weight, err, errlen))
+		return -EINVAL;
+	old = b->weight;
+	b->weight = weight;
+	ret = rebuild_ring(lb, v);
+	if (ret) {
+		b->weight = old;
+		rebuild_ring(lb, v);
+		snprintf(err, errlen, "cannot update the ring: %s", strerror(-ret));
+	}
+	return ret;
+}
+
+int xlb_lb_backend_del(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
+		       const union xlb_addr *addr, __u8 family, char *err, size_t errlen)
+{
+	struct xlb_lb_vip *v;
+	struct xlb_lb_backend *b = find_or_err(lb, vkey, addr, family, &v, err, errlen);
+	int ret;
+
+	if (!b)
+		return -ENOENT;
+	/* Out of the ring first, then invalid: its flows re-hash. */
+	b->used = 0;
+	ret = rebuild_ring(lb, v);
+	if (!ret)
+		ret = write_backend(lb, b, 0);
+	if (ret) {
+		b->used = 1;
+		rebuild_ring(lb, v);
+		snprintf(err, errlen, "cannot remove the backend: %s", strerror(-ret));
+		return ret;
+	}
+	v->n_backends--;
+	return 0;
+}
+
+int xlb_lb_backend_set_up(struct xlb_lb *lb, __u32 backend_id, int up)
+{
+	struct xlb_lb_backend *b;
+	int ret;
+
+	if (backend_id >= lb->dp->max_backends || !lb->backends[backend_id].used)
+		return -ENOENT;
+	b = &lb->backends[backend_id];
+	if (b->up == !!up)
+		return 0;
+	b->up = !!up;
+	b->changed_ms = now_ms();
+	ret = rebuild_ring(lb, &lb->vips[b->vip]);
+	if (lb->on_change)
+		lb->on_change(lb->on_change_ctx, &lb->vips[b->vip], b);
+	return ret;
+}
+
+int xlb_lb_lookup(struct xlb_lb *lb, const struct xlb_vip_key *vkey, const union xlb_addr *src,
+		  __u8 src_family, __be16 sport, struct xlb_lb_backend **be, char *err,
+		  size_t errlen)
+{
+	struct xlb_lb_vip *v = xlb_lb_vip_find(lb, vkey);
+	struct xlb_flow flow = {0};
+	__u32 slot, id, hash;
+	int ret;
+
+	if (!v) {
+		struct xlb_vip_key any = *vkey;
+
+		any.port = 0;
+		v = xlb_lb_vip_find(lb, &any);
+	}
+	if (!v)
+		return vip_not_found(vkey, err, errlen);
+	if (src_family != vkey->family) {
+		snprintf(err, errlen, "source and VIP differ in address family, give an %s source",
+			 vkey->family == XLB_AF_INET6 ? "IPv6" : "IPv4");
+		return -EINVAL;
+	}
+	flow.src = *src;
+	flow.dst = vkey->addr;
+	flow.sport = sport;
+	flow.dport = vkey->port;
+	flow.proto = vkey->proto;
+	flow.family = vkey->family;
+	hash = (v->flags & XLB_VIP_F_SRC_HASH) ? xlb_hash_source(&flow) : xlb_hash_flow(&flow);
+	slot = xlb_ring_slot(hash, lb->dp->ring_size);
+	ret = xlb_dp_ring_slot(lb->dp, v->id, slot, &id);
+	if (ret == -ENOENT) {
+		snprintf(err, errlen, "VIP has no backend in service (none added, all drained, or "
+				      "all down with fail-close)");
+		return ret;
+	}
+	if (ret) {
+		snprintf(err, errlen, "cannot read the ring: %s", strerror(-ret));
+		return ret;
+	}
+	if (id >= lb->dp->max_backends || !lb->backends[id].used) {
+		snprintf(err, errlen, "the ring names backend id %u, which is not configured", id);
+		return -EIO;
+	}
+	*be = &lb->backends[id];
+	return 0;
+}
+
+int xlb_lb_prune_adopted(struct xlb_lb *lb)
+{
+	int ret = 0;
+
+	for (__u32 i = 0; i < lb->dp->max_vips; i++) {
+		if (!lb->adopt[i].vip_valid)
+			continue;
+		lb->adopt[i].vip_valid = 0;
+		if (lb->vips[i].used &&
+		    !memcmp(&lb->vips[i].key, &lb->adopt[i].vip_key, sizeof(lb->vips[i].key)))
+			continue;
+		ret = ret ?: xlb_dp_vip_del(lb->dp, &lb->adopt[i].vip_key);
+		if (!lb->vips[i].used)
+			ret = ret ?: xlb_dp_ring_clear(lb->dp, i);
+	}
+	for (__u32 i = 0; i < lb->dp->max_backends; i++) {
+		struct xlb_backend be;
+
+		if (!lb->adopt[i].be_valid)
+			continue;
+		lb->adopt[i].be_valid = 0;
+		if (lb->backends[i].used)
+			continue;
+		be = lb->adopt[i].be;
+		be.flags = 0;
+		ret = ret ?: xlb_dp_backend_set(lb->dp, i, &be);
+	}
+	return ret;
+}

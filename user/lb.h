@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* lb.h: the load balancer's configuration as the operator sees it (VIPs,
+ * backends, weights, health) and its translation into the data plane: ids,
+ * Maglev rings, validity flags. Every change is validated completely before
+ * anything is written; errors say what was wrong and what is valid. */
+#ifndef XLB_LB_H
+#define XLB_LB_H
+
+#include <stddef.h>
+#include "xlb.h"
+#include "dataplane.h"
+#include "maglev.h"
+
+#define XLB_ERRLEN 256
+
+struct xlb_lb_backend {
+	int used;
+	__u32 id;           /* index in xlb_backends */
+	__u32 vip;          /* index of its VIP in lb->vips */
+	union xlb_addr addr; /* network order */
+	__u8 family;
+	__u32 weight;       /* 0 = draining: keeps its flows, gets no new ones */
+	int up;             /* health: 1 up (also when not checked), 0 down */
+	int in_ring;        /* currently in the VIP's ring */
+	__u64 changed_ms;   /* CLOCK_MONOTONIC ms of the last health change */
+};
+
+struct xlb_lb_vip {
+	int used;
+	__u32 id;           /* index in xlb_rings and the per-VIP counters */
+	struct xlb_vip_key key;
+	__u32 flags;        /* enum xlb_vip_flags */
+	int fail_close;     /* all backends down: drop instead of using all */
+	int failing_open;   /* all backends down, forwarding to all of them */
+	__u32 n_backends;
+};
+
+struct xlb_lb {
+	struct xlb_dp *dp;
+	struct xlb_lb_vip *vips;         /* dp->max_vips slots, index = VIP id */
+	struct xlb_lb_backend *backends; /* dp->max_backends slots, index = backend id */
+	__u32 *gens;                     /* per backend id, survives reuse */
+	__u32 *ring;                     /* scratch: dp->ring_size slots */
+	struct xlb_lb_scratch *scratch;  /* scratch: dp->max_backends entries */
+	struct xlb_maglev_backend *members; /* scratch: the ring's input */
+	struct xlb_lb_adopt *adopt;      /* what the pins held at start */
+	/* Called after a backend's health state changed (for logging, tests). */
+	void (*on_change)(void *ctx, const struct xlb_lb_vip *vip, const struct xlb_lb_backend *be);
+	void *on_change_ctx;
+};
+
+int xlb_lb_new(struct xlb_dp *dp, struct xlb_lb **out);
+void xlb_lb_free(struct xlb_lb *lb);
+
+/* flags: enum xlb_vip_flags. */
+int xlb_lb_vip_add(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 flags, char *err,
+		   size_t errlen);
+int xlb_lb_vip_set_flags(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 flags,
+			 char *err, size_t errlen);
+int xlb_lb_vip_del(struct xlb_lb *lb, const struct xlb_vip_key *key, char *err, size_t errlen);
+struct xlb_lb_vip *xlb_lb_vip_find(struct xlb_lb *lb, const struct xlb_vip_key *key);
+
+int xlb_lb_backend_add(struct xlb_lb *lb, const struct xlb_vip_key *vip,
+		       const union xlb_addr *addr, __u8 family, __u32 weight, char *err,
+		       size_t errlen);
+int xlb_lb_backend_set_weight(struct xlb_lb *lb, const struct xlb_vip_key *vip,
+			      const union xlb_addr *addr, __u8 family, __u32 weight, char *err,
+			      size_t errlen);
+int xlb_lb_backend_del(struct xlb_lb *lb, const struct xlb_vip_key *vip,
+		       const union xlb_addr *addr, __u8 family, char *err, size_t errlen);
+/* Health verdict for a backend; rebuilds the ring when membership changes. */
+int xlb_lb_backend_set_up(struct xlb_lb *lb, __u32 backend_id, int up);
+struct xlb_lb_backend *xlb_lb_backend_find(struct xlb_lb *lb, const struct xlb_lb_vip *vip,
+					   const union xlb_addr *addr, __u8 family);
+
+/* Which backend a new flow from src:sport to vip would get now, read from
+ * the ring the data plane uses. vip may name a port of an all-ports VIP. */
+int xlb_lb_lookup(struct xlb_lb *lb, const struct xlb_vip_key *vip, const union xlb_addr *src,
+		  __u8 src_family, __be16 sport, struct xlb_lb_backend **be, char *err,
+		  size_t errlen);
+
+/* Removes from the data plane every VIP and backend that was adopted from
+ * pins but not configured again since (call after restoring the rules). */
+int xlb_lb_prune_adopted(struct xlb_lb *lb);
+
+#endif
