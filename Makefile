@@ -38,6 +38,7 @@ UNIT_BIN   := $(BUILD)/xlb-unit
 
 .PHONY: all clean deps test unit e2e demo bench install format help
 .DELETE_ON_ERROR:
+.SECONDARY: $(BPF_OBJS)
 
 all: $(BINS) $(UNIT_BIN)
 

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xlb_decap.bpf.c: the backends' side of xlb's tunnels. Strips the outer header
+ * of IPv4-in-IPv4, IPv6-in-IPv6 and IPv4-in-IPv6 packets (and IPv6-in-IPv4)
+ * addressed to this host and passes the inner packet to the kernel, which
+ * holds the VIP on lo and answers the client directly. Needs no tunnel driver.
+ *
+ * Output frame: the received L2 header (both MACs and any 802.1Q tag kept as
+ * received, so the stack still sees a frame for this host) with its ethertype
+ * set to the inner family, then the inner packet. Everything that is not
+ * stripped leaves byte-identical with XDP_PASS, except outer CE over a not-ECT
+ * inner packet, which RFC 6040 section 4.2 says to drop.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <xdp/xdp_helpers.h>
+
+#include "xlb.h"
+#include "xlb_decap.h"
+
+#define IP_MF	    0x2000
+#define IP_OFFSET   0x1fff
+#define ECN_MASK    0x3
+#define ECN_NOT_ECT 0x0
+#define ECN_ECT1    0x1
+#define ECN_ECT0    0x2
+#define ECN_CE	    0x3
+/* Longest IPv4 header (IHL 15) in 16-bit words: bounds the checksum loop. */
+#define IPV4_MAX_WORDS 30
+
+/* Addresses of this host, filled by xlb-decap from getifaddrs(3). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_DECAP_MAX_ADDRS);
+	__type(key, struct xlb_decap_key);
+	__type(value, struct xlb_decap_addr);
+} xlb_decap_addrs SEC(".maps");
+
+/* Counters by reason (enum xlb_decap_stat), per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, __XLB_DECAP_STAT_MAX);
+	__type(key, __u32);
+	__type(value, struct xlb_counter);
+} xlb_decap_stats SEC(".maps");
+
+/* libxdp dispatcher slot: run early, and let the next program see what we
+ * pass (the inner packet after a decap). */
+struct {
+	__uint(priority, XLB_DECAP_RUN_PRIO);
+	__uint(XDP_PASS, 1);
+} XDP_RUN_CONFIG(xlb_decap);
+
+/* 802.1Q/802.1ad tag; not in the UAPI headers. */
+struct vlan_hdr {
+	__be16 tci;
+	__be16 proto; /* ethertype of what follows */
+};
+
+/* What the outer-header parsers found. */
+struct tunnel {
+	__u32 outer_len;   /* bytes of outer header to strip */
+	__u32 payload_len; /* bytes the outer header says follow it */
+	__u8 inner_family; /* enum xlb_family of the inner packet */
+	__u8 outer_ecn;	   /* ECN field of the outer header */
+};
+
+static __always_inline void count(__u32 reason, __u64 bytes)
+{
+	struct xlb_counter *c = bpf_map_lookup_elem(&xlb_decap_stats, &reason);
+
+	if (!c)
+		return;
+	c->packets++;
+	c->bytes += bytes;
+}
+
+static __always_inline int is_local(const union xlb_addr *addr, __u8 family)
+{
+	struct xlb_decap_key key = {};
+
+	key.addr = *addr;
+	key.family = family;
+	return bpf_map_lookup_elem(&xlb_decap_addrs, &key) != NULL;
+}
+
+static __always_inline __u16 csum_fold(__u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)sum;
+}
+
+/* The kernel's ip_rcv would refuse an outer header with a bad checksum; a
+ * decapsulator must not accept more than that. Sums the whole header including
+ * options: the folded sum of a valid header is 0xffff. */
+static __always_inline int ipv4_csum_ok(struct iphdr *iph, void *data_end)
+{
+	__u16 *w = (void *)iph;
+	__u32 words = iph->ihl * 2, sum = 0;
+
+	for (__u32 i = 0; i < IPV4_MAX_WORDS; i++) {
+		__u16 *p = w + i;
+
+		if (i >= words)
+			break;
+		/* Keeps clang from turning the check into data_end - w, a
+		 * pointer subtraction the verifier refuses. */
+		barrier_var(p);
+		if ((void *)(p + 1) > data_end)
+			return 0;
+		sum += *p;
+	}
+	return csum_fold(sum) == 0xffff;
+}
+
+/* Outer IPv4: IPIP (inner IPv4) or protocol 41 (inner IPv6). Returns
+ * XLB_DECAP_STAT_DECAP to go on, or the reason to stop with. */
+static __always_inline int parse_outer4(struct iphdr *iph, void *data_end, struct tunnel *t)
+{
+	union xlb_addr dst = {};
+	__u32 hlen, tot_len;
+
+	if ((void *)(iph + 1) > data_end || iph->version != 4 || iph->ihl < 5)
+		return XLB_DECAP_STAT_MALFORMED;
+	hlen = iph->ihl * 4;
+	if (iph->protocol == IPPROTO_IPIP)
+		t->inner_family = XLB_AF_INET;
+	else if (iph->protocol == IPPROTO_IPV6)
+		t->inner_family = XLB_AF_INET6;
+	else
+		return XLB_DECAP_STAT_PASS_NOT_TUNNEL;
+	dst.v4 = iph->daddr;
+	if (!is_local(&dst, XLB_AF_INET))
+		return XLB_DECAP_STAT_PASS_NOT_LOCAL;
+	/* xlb sets DF and never fragments; a fragment needs reassembly, which
+	 * only the kernel can do (and then has no tunnel driver for it). */
+	if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))
+		return XLB_DECAP_STAT_PASS_FRAGMENT;
+	tot_len = bpf_ntohs(iph->tot_len);
+	if (tot_len < hlen || tot_len > (__u32)(data_end - (void *)iph))
+		return XLB_DECAP_STAT_MALFORMED;
+	if (!ipv4_csum_ok(iph, data_end))
+		return XLB_DECAP_STAT_MALFORMED;
+	t->outer_len = hlen;
+	t->payload_len = tot_len - hlen;
+	t->outer_ecn = iph->tos & ECN_MASK;
+	return XLB_DECAP_STAT_DECAP;
+}
+
+/* Outer IPv6: next header 41 (inner IPv6) or 4 (inner IPv4), directly after
+ * the fixed header; xlb adds no extension headers. A fragment header in front
+ * of a tunnel protocol is reported as a fragment, any other extension header
+ * as not a tunnel. */
+static __always_inline int parse_outer6(struct ipv6hdr *ip6, void *data_end, struct tunnel *t)
+{
+	__u8 nexthdr;
+	int frag = 0;
+
+	if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
+		return XLB_DECAP_STAT_MALFORMED;
+	nexthdr = ip6->nexthdr;
+	if (nexthdr == IPPROTO_FRAGMENT) {
+		struct frag_hdr {
+			__u8 nexthdr;
+			__u8 reserved;
+			__be16 frag_off;
+			__be32 id;
+		} *fh = (void *)(ip6 + 1);
+
+		if ((void *)(fh + 1) > data_end)
+			return XLB_DECAP_STAT_MALFORMED;
+		nexthdr = fh->nexthdr;
+		frag = 1;
+	}
+	if (nexthdr == IPPROTO_IPV6)
+		t->inner_family = XLB_AF_INET6;
+	else if (nexthdr == IPPROTO_IPIP)
+		t->inner_family = XLB_AF_INET;
+	else
+		return XLB_DECAP_STAT_PASS_NOT_TUNNEL;
+	if (!is_local((union xlb_addr *)&ip6->daddr, XLB_AF_INET6))
+		return XLB_DECAP_STAT_PASS_NOT_LOCAL;
+	if (frag)
+		return XLB_DECAP_STAT_PASS_FRAGMENT;
+	t->outer_len = sizeof(*ip6);
+	t->payload_len = bpf_ntohs(ip6->payload_len);
+	if (sizeof(*ip6) + t->payload_len > (__u64)(data_end - (void *)ip6))
+		return XLB_DECAP_STAT_MALFORMED;
+	/* Traffic class straddles the first two bytes; ECN is its low 2 bits. */
+	t->outer_ecn = (ip6->flow_lbl[0] >> 4) & ECN_MASK;
+	return XLB_DECAP_STAT_DECAP;
+}
+
+/* The inner header must be the family the outer header announced, complete,
+ * and no longer than the outer payload. */
+static __always_inline int check_inner(void *inner, void *data_end, const struct tunnel *t)
+{
+	if (t->inner_family == XLB_AF_INET) {
+		struct iphdr *iph = inner;
+		__u32 tot_len;
+
+		if ((void *)(iph + 1) > data_end || iph->version != 4 || iph->ihl < 5)
+			return -1;
+		tot_len = bpf_ntohs(iph->tot_len);
+		if (tot_len < iph->ihl * 4U || tot_len > t->payload_len)
+			return -1;
+	} else {
+		struct ipv6hdr *ip6 = inner;
+
+		if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
+			return -1;
+		if (sizeof(*ip6) + bpf_ntohs(ip6->payload_len) > t->payload_len)
+			return -1;
+	}
+	return 0;
+}
+
+/* RFC 6040 section 4.2 (normal mode): the inner ECN field after decap, or -1
+ * when the packet must be dropped (CE marked on a transport that cannot
+ * understand it). */
+static __always_inline int ecn_decap(__u8 inner, __u8 outer)
+{
+	if (inner == ECN_NOT_ECT)
+		return outer == ECN_CE ? -1 : ECN_NOT_ECT;
+	if (outer == ECN_CE)
+		return ECN_CE;
+	if (outer == ECN_ECT1 && inner == ECN_ECT0)
+		return ECN_ECT1;
+	return inner;
+}
+
+/* The inner ECN field after decap (RFC 6040), or -1 to drop. Reads only:
+ * the write happens after the strip, so that a frame that is not stripped
+ * leaves exactly as it came. */
+static __always_inline int inner_ecn(void *inner, void *data_end, const struct tunnel *t)
+{
+	__u8 ecn;
+
+	if (t->inner_family == XLB_AF_INET) {
+		struct iphdr *iph = inner;
+
+		if ((void *)(iph + 1) > data_end)
+			return -1;
+		ecn = iph->tos & ECN_MASK;
+	} else {
+		struct ipv6hdr *ip6 = inner;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return -1;
+		ecn = (ip6->flow_lbl[0] >> 4) & ECN_MASK;
+	}
+	return ecn_decap(ecn, t->outer_ecn);
+}
+
+/* Writes the ECN field of the (now outermost) inner header. */
+static __always_inline void set_ecn(void *inner, void *data_end, __u8 family, __u8 ecn)
+{
+	if (family == XLB_AF_INET) {
+		struct iphdr *iph = inner;
+		__u16 old_word, new_word;
+		__u32 sum;
+
+		if ((void *)(iph + 1) > data_end || (iph->tos & ECN_MASK) == ecn)
+			return;
+		/* RFC 1624 incremental update of the word holding the TOS:
+		 * HC' = ~(~HC + ~m + m'), all in network order. */
+		old_word = *(__u16 *)iph;
+		iph->tos = (iph->tos & ~ECN_MASK) | ecn;
+		new_word = *(__u16 *)iph;
+		sum = (__u16)~iph->check;
+		sum += (__u16)~old_word;
+		sum += new_word;
+		iph->check = ~csum_fold(sum);
+	} else {
+		struct ipv6hdr *ip6 = inner;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return;
+		ip6->flow_lbl[0] = (ip6->flow_lbl[0] & ~(ECN_MASK << 4)) | (ecn << 4);
+	}
+}
+
+/* Moves the L2 header up against the inner packet and gives it the inner
+ * ethertype. The header is saved on the stack first, then the head is advanced
+ * past the outer header; on failure the frame is as received. */
+static __always_inline int strip_outer(struct xdp_md *ctx, __u32 l2_len, const struct tunnel *t,
+				       __u8 ecn)
+{
+	__be16 inner_proto =
+	    t->inner_family == XLB_AF_INET ? bpf_htons(ETH_P_IP) : bpf_htons(ETH_P_IPV6);
+	__u32 outer_len = t->outer_len;
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data, eth_copy;
+	struct vlan_hdr *vh = (void *)(eth + 1), vh_copy = {};
+	int tagged = l2_len > sizeof(*eth);
+
+	if ((void *)(eth + 1) > data_end)
+		return XLB_DECAP_STAT_DECAP_FAIL;
+	eth_copy = *eth;
+	if (tagged) {
+		if ((void *)(vh + 1) > data_end)
+			return XLB_DECAP_STAT_DECAP_FAIL;
+		vh_copy = *vh;
+		vh_copy.proto = inner_proto;
+	} else {
+		eth_copy.h_proto = inner_proto;
+	}
+
+	if (bpf_xdp_adjust_head(ctx, (int)outer_len))
+		return XLB_DECAP_STAT_DECAP_FAIL;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	vh = (void *)(eth + 1);
+	/* Cannot fail: the inner header (>= 20 bytes) was checked to follow
+	 * the outer one. The verifier needs it; undo the move if it ever did. */
+	if ((void *)(eth + 1) > data_end || (tagged && (void *)(vh + 1) > data_end)) {
+		bpf_xdp_adjust_head(ctx, -(int)outer_len);
+		return XLB_DECAP_STAT_DECAP_FAIL;
+	}
+	*eth = eth_copy;
+	if (tagged)
+		*vh = vh_copy;
+	set_ecn(data + (tagged ? sizeof(*eth) + sizeof(*vh) : sizeof(*eth)), data_end,
+		t->inner_family, ecn);
+	return XLB_DECAP_STAT_DECAP;
+}
+
+static __always_inline int decap(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct tunnel t = {};
+	__u32 l2_len = sizeof(*eth);
+	__be16 proto;
+	void *l3, *inner;
+	int ret, ecn;
+
+	if ((void *)(eth + 1) > data_end)
+		return XLB_DECAP_STAT_MALFORMED;
+	proto = eth->h_proto;
+	/* One tag at most: xlb's frames carry none or the access VLAN's. */
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+		struct vlan_hdr *vh = (void *)(eth + 1);
+
+		if ((void *)(vh + 1) > data_end)
+			return XLB_DECAP_STAT_MALFORMED;
+		proto = vh->proto;
+		l2_len += sizeof(*vh);
+	}
+	l3 = data + l2_len;
+	if (proto == bpf_htons(ETH_P_IP))
+		ret = parse_outer4(l3, data_end, &t);
+	else if (proto == bpf_htons(ETH_P_IPV6))
+		ret = parse_outer6(l3, data_end, &t);
+	else
+		return XLB_DECAP_STAT_PASS_NOT_TUNNEL;
+	if (ret != XLB_DECAP_STAT_DECAP)
+		return ret;
+
+	/* Bounded for the verifier: IHL 15 at most. */
+	if (t.outer_len > 60)
+		return XLB_DECAP_STAT_MALFORMED;
+	inner = l3 + t.outer_len;
+	if (check_inner(inner, data_end, &t))
+		return XLB_DECAP_STAT_MALFORMED;
+	ecn = inner_ecn(inner, data_end, &t);
+	if (ecn < 0)
+		return XLB_DECAP_STAT_DROP_ECN;
+	return strip_outer(ctx, l2_len, &t, (__u8)ecn);
+}
+
+SEC("xdp")
+int xlb_decap(struct xdp_md *ctx)
+{
+	__u64 bytes = ctx->data_end - ctx->data;
+	int reason = decap(ctx);
+
+	count(reason, bytes);
+	return reason == XLB_DECAP_STAT_DROP_ECN ? XDP_DROP : XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "GPL";
