@@ -1142,11 +1142,22 @@ static void start_check(struct xlb_hc *hc, struct hc_backend *b, __u64 now)
 	schedule(hc, b, now + b->cfg.timeout_ms);
 }
 
+/* Starts may run up to 1% of their interval early (10 ms at most): the
+ * schedule is jittered by +-10% anyway, and it lets one wakeup start the
+ * checks due in the next few milliseconds instead of waking for each. A
+ * timeout is never cut short. */
+static int due(const struct hc_backend *b, __u64 now)
+{
+	__u64 slack = b->fd >= 0 ? 0 : b->cfg.interval_ms / 100;
+
+	return b->due_ms <= now + (slack < 10 ? slack : 10);
+}
+
 static void run_timers(struct xlb_hc *hc, __u64 now)
 {
 	int budget = DISPATCH_STARTS;
 
-	while (hc->heap_len && hc->heap[0]->due_ms <= now && budget-- > 0) {
+	while (hc->heap_len && due(hc->heap[0], now) && budget-- > 0) {
 		struct hc_backend *b = hc->heap[0];
 
 		if (b->fd >= 0)

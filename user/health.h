@@ -97,7 +97,8 @@ int xlb_hc_cfg_resolve(struct xlb_hc_cfg *out, const struct xlb_hc_cfg *vip,
  * argv[0] must be "check"; the kind is optional so that a backend can override
  * just one field of its VIP's check. Options come in any order, each at most
  * once; parsing stops at the first token that is not an option name, and
- * *consumed tells the caller where its own grammar resumes. send and expect
+ * *consumed tells the caller where its own grammar resumes (so a caller must
+ * not give its own options these names). send and expect
  * take C escapes (\n \r \t \\ \xHH). On success fills cfg (fields not given
  * hold defaults, cfg->set names the given ones) and returns 0. On error
  * returns -EINVAL, leaves cfg untouched and writes "Error: <what>, <valid>"
@@ -198,7 +199,12 @@ int xlb_hc_dispatch(struct xlb_hc *hc);
  * accepted too), addr 4 or 16 bytes in network order. cfg must be complete
  * (as from xlb_hc_cfg_resolve()): a port unless kind is none, valid ranges.
  * The first check runs at a random point within one interval so that a
- * thousand backends added at once do not fire together. Returns 0, -EEXIST,
+ * thousand backends added at once do not fire together; each next one an
+ * interval +-10% after the previous start (a start may run up to 1% of the
+ * interval, at most 10 ms, early to share a wakeup with its neighbours).
+ * Every running check holds one fd: with thousands of backends that may hang
+ * until their timeout, raise RLIMIT_NOFILE; running out only skips checks
+ * (counted, logged), it never takes a backend down. Returns 0, -EEXIST,
  * -EINVAL, -EAFNOSUPPORT or -ENOMEM. */
 int xlb_hc_add(struct xlb_hc *hc, __u64 key, int family, const void *addr,
 	       const struct xlb_hc_cfg *cfg, xlb_hc_cb cb, void *ctx);

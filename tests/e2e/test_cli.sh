@@ -1,0 +1,424 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# test_cli.sh: xlbd and xlbctl end to end in a private network namespace: the
+# grammar in plain and JSON form, refusal of bad input of every kind (state
+# unchanged), garbage on the control socket, restarts that keep the program
+# and its state, a second daemon, and detach. No traffic: the lab tests that.
+# Run as root from anywhere; prints "test_cli: N passed, M failed".
+set -u
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+XLBD=$ROOT/build/xlbd
+XLBCTL=$ROOT/build/xlbctl
+PASS=0
+FAIL=0
+DPIDS=()
+
+if [ "$(id -u)" != 0 ]; then
+	echo "test_cli: must run as root (namespaces, XDP)"
+	exit 1
+fi
+for b in "$XLBD" "$XLBCTL"; do
+	[ -x "$b" ] || { echo "test_cli: $b missing, run make first"; exit 1; }
+done
+
+# Random names: several runs (and other tests) may share the host. Pins and
+# locks are named by interface, so the names must be unique host-wide.
+ID=$RANDOM$RANDOM
+NS=xlbd$ID
+IFA=xc${ID:0:10}a
+IFB=xc${ID:0:10}b
+TMP=$(mktemp -d /tmp/xlb-cli.XXXXXX)
+SOCK=$TMP/xlbd.sock
+RULES=$TMP/rules
+LOG=$TMP/xlbd.log
+# Small sizes: limits are quick to reach and rings quick to build.
+SIZES=(--max-vips 4 --max-backends 6 --ring-size 251 --conns 1024)
+
+cleanup() {
+	local pid
+	for pid in "${DPIDS[@]}"; do
+		alive "$pid" && kill -KILL -- "-$pid" 2>/dev/null
+	done
+	wait 2>/dev/null
+	if [ -e "/run/netns/$NS" ]; then
+		nsenter --net="/run/netns/$NS" "$XLBD" -i "$IFA" --detach >/dev/null 2>&1
+		ip netns del "$NS"
+	fi
+	rm -rf "/sys/fs/bpf/xlb/$IFA" "/sys/fs/bpf/xlb/$IFB"
+	rmdir /sys/fs/bpf/xlb 2>/dev/null
+	rm -f "/run/xlb/$IFA.lock" "/run/xlb/$IFB.lock"
+	if [ "$FAIL" != 0 ] && [ -s "$LOG" ]; then
+		echo "--- xlbd log (last 40 lines)"
+		tail -n 40 "$LOG"
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() {
+	PASS=$((PASS + 1))
+	echo "ok   $*"
+}
+bad() {
+	FAIL=$((FAIL + 1))
+	echo "FAIL $*"
+}
+check() { # check DESCRIPTION COMMAND...: passes when COMMAND succeeds
+	local what=$1
+	shift
+	if "$@" >/dev/null 2>&1; then ok "$what"; else bad "$what"; fi
+}
+
+ctl() {
+	"$XLBCTL" -S "$SOCK" "$@"
+}
+innet() {
+	nsenter --net="/run/netns/$NS" "$@"
+}
+is_json() {
+	python3 -c 'import json,sys; json.load(sys.stdin)' 2>/dev/null
+}
+# json_get EXPR: prints Python's print(EXPR) over the JSON on stdin (d).
+json_get() {
+	python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
+}
+attached() {
+	ip -n "$NS" link show "$IFA" | grep -q "prog/xdp"
+}
+alive() {
+	kill -0 "$1" 2>/dev/null
+}
+
+# Starts xlbd in the namespace (own process group); sets DPID.
+start_daemon() {
+	setsid nsenter --net="/run/netns/$NS" "$XLBD" -i "$IFA" -S "$SOCK" -r "$RULES" \
+		"${SIZES[@]}" "$@" >>"$LOG" 2>&1 &
+	DPID=$!
+	DPIDS+=("$DPID")
+	for _ in $(seq 100); do
+		ctl list >/dev/null 2>&1 && return 0
+		alive "$DPID" || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# expect_fail CODE COMMAND...: refused with CODE and an "Error:" message, in
+# plain and JSON mode, and the configuration is unchanged.
+expect_fail() {
+	local want=$1 before after out rc
+	shift
+	before=$(ctl save)
+	out=$(ctl "$@" 2>"$TMP/err")
+	rc=$?
+	after=$(ctl save)
+	if [ "$rc" != "$want" ]; then
+		bad "refuse '$*': exit $rc, wanted $want ($(cat "$TMP/err"))"
+	elif ! grep -q "^Error: ..*" "$TMP/err" || [ -n "$out" ]; then
+		bad "refuse '$*': no 'Error:' message on stderr (stdout: $out)"
+	elif [ "$before" != "$after" ]; then
+		bad "refuse '$*': configuration changed"
+	else
+		out=$(ctl -j "$@" 2>/dev/null)
+		rc=$?
+		if [ "$rc" != "$want" ] ||
+			[ "$(echo "$out" | json_get '"error" in d and len(d["error"]) > 10' 2>/dev/null)" != True ]; then
+			bad "refuse '$*' (-j): exit $rc, output $out"
+		else
+			ok "refuse '$*' ($want): $(sed 's/^Error: //' "$TMP/err")"
+		fi
+	fi
+}
+
+# ---- setup ------------------------------------------------------------------
+ip netns add "$NS" || exit 1
+ip -n "$NS" link add "$IFA" type veth peer name "$IFB" || exit 1
+ip -n "$NS" link set lo up
+ip -n "$NS" link set "$IFA" up
+ip -n "$NS" link set "$IFB" up
+ip -n "$NS" addr add 198.18.7.1/24 dev "$IFA"
+ip -n "$NS" addr add 198.18.7.2/24 dev "$IFB"
+
+V4=198.18.100.1:80/tcp
+V6=[2001:db8:100::1]:443/tcp
+VALL=198.18.100.2:0/udp
+
+if start_daemon; then ok "xlbd starts on $IFA"; else
+	bad "xlbd starts on $IFA"
+	exit 1
+fi
+check "program attached to $IFA" attached
+check "control socket is mode 0600" test "$(stat -c %a "$SOCK")" = 600
+check "rules file created" test -f "$RULES"
+
+# ---- the grammar ------------------------------------------------------------
+check "vip add (defaults)" ctl vip add $V4
+check "vip add IPv6, sched sh, conntrack off" ctl vip add "$V6" sched sh conntrack off
+check "vip add all ports" ctl v a $VALL conntrack off
+check "backend add" ctl backend add $V4 198.18.0.11
+check "backend add weight" ctl backend add $V4 198.18.0.12 weight 3
+check "backend add IPv6 to IPv4 VIP (4in6)" ctl b a $V4 2001:db8::13 weight 2
+check "backend add IPv6 bracketed" ctl backend add "$V6" "[2001:db8::21]"
+check "backend add to all-ports VIP" ctl backend add $VALL 198.18.0.31
+check "backend set weight 0 (drain)" ctl backend set $V4 2001:db8::13 weight 0
+check "vip set sched" ctl vip set $VALL sched sh
+check "-j change prints {}" test "$(ctl -j backend add $VALL 198.18.0.32 weight 5)" = "{}"
+check "backend del" ctl backend del $VALL 198.18.0.32
+
+out=$(ctl list)
+check "list shows the VIP with sched and conntrack" \
+	grep -q "^vip $V4 sched maglev conntrack on packets 0 bytes 0" <<<"$out"
+check "list shows a backend with weight and state" \
+	grep -q "backend 198.18.0.12 weight 3 active packets" <<<"$out"
+check "list shows a draining backend" grep -q "backend 2001:db8::13 weight 0 draining" <<<"$out"
+check "list shows sh and conntrack off" \
+	grep -q "^vip \[2001:db8:100::1\]:443/tcp sched sh conntrack off" <<<"$out"
+out=$(ctl -j list)
+check "-j list is JSON" is_json <<<"$out"
+check "-j list: 3 VIPs, 3 backends in $V4" test \
+	"$(json_get 'len(d["vips"]), [len(v["backends"]) for v in d["vips"] if v["vip"]=="'$V4'"][0]' <<<"$out")" = "3 3"
+check "-j list: fields" test "$(json_get '[(v["sched"], v["conntrack"], v["backends"][0]["state"]) for v in d["vips"] if v["proto"]=="udp"][0]' <<<"$out")" = "('sh', 'off', 'active')"
+check "-j -p list is JSON" is_json < <(ctl -j -p list)
+
+out=$(ctl stats)
+check "stats prints counters by reason" grep -q "^conn_hit " <<<"$out"
+check "stats prints the connection table" grep -q "^conntrack: 0 entries" <<<"$out"
+out=$(ctl -j stats)
+check "-j stats is JSON with counters and conntrack" test \
+	"$(json_get '"pass_not_vip" in d["counters"] and "hits" in d["conntrack"] and d["limits"]["vips"]' <<<"$out")" = 3
+
+out=$(ctl -j lookup $V4 198.18.1.2:40000)
+check "-j lookup is JSON with backend" test \
+	"$(json_get 'd["backend"] in ("198.18.0.11","198.18.0.12")' <<<"$out")" = True
+check "-j lookup never picks a draining backend" test \
+	"$(for p in $(seq 40000 40031); do ctl -j lookup $V4 198.18.1.2:$p; done | grep -c 2001:db8::13)" = 0
+check "lookup plain" grep -q "^198.18.1.2:40000 -> $V4: backend 198.18.0.1[12] " < <(ctl lookup $V4 198.18.1.2:40000)
+check "lookup on a port of an all-ports VIP" test \
+	"$(ctl -j lookup 198.18.100.2:53/udp 198.18.1.2:5353 | json_get 'd["backend"]')" = 198.18.0.31
+check "lookup IPv6" test \
+	"$(ctl -j lookup "$V6" "[2001:db8:1::2]:40000" | json_get 'd["backend"]')" = 2001:db8::21
+
+check "save equals the rules file" test "$(ctl save)" = "$(cat "$RULES")"
+check "-j save is JSON" test "$(ctl -j save | json_get 'len(d["rules"])')" = 8
+check "help" grep -q "backend add VIP ADDR" < <(ctl help)
+check "-h" grep -q "lookup VIP SRC_ADDR:SRC_PORT" < <(ctl -h)
+check "vip help" grep -q "vip set VIP" < <(ctl vip help)
+check "backend add --help" grep -q "backend set VIP ADDR weight N" < <(ctl backend add --help)
+check "-j help is JSON" is_json < <(ctl -j help vip)
+
+# restore: a file replaces the configuration, touching only what differs.
+printf '%s\n' "# test rules" "vip add $V4" "backend add $V4 198.18.0.11 weight 4" \
+	"backend add $V4 198.18.0.14   # new" "vip add $VALL sched sh conntrack off" \
+	"backend add $VALL 198.18.0.31" >"$TMP/good.rules"
+ids_before=$(ctl -j list | json_get '[b["id"] for v in d["vips"] for b in v["backends"] if b["address"]=="198.18.0.11"]')
+check "restore FILE" ctl restore "$TMP/good.rules"
+check "restore result" test "$(ctl save | wc -l)" = 5
+check "restore kept the id of an unchanged backend" test \
+	"$(ctl -j list | json_get '[b["id"] for v in d["vips"] for b in v["backends"] if b["address"]=="198.18.0.11"]')" = "$ids_before"
+check "restore relative path, -j" test \
+	"$(cd "$TMP" && "$XLBCTL" -S "$SOCK" -j restore good.rules | json_get 'd["vips"], d["backends"]')" = "2 3"
+check "restore (the daemon's rules file)" ctl restore
+check "rules file follows every change" test "$(ctl save)" = "$(cat "$RULES")"
+check "vip del" ctl vip del $VALL
+check "vip add again" ctl vip add $VALL conntrack off
+check "backend add again" ctl backend add $VALL 198.18.0.31
+
+# ---- bad input: refused, nothing changed -------------------------------------
+expect_fail 2 vip add 198.18.100.300:80/tcp
+expect_fail 2 vip add 198.18.100.9:65536/tcp
+expect_fail 2 vip add 198.18.100.9:-1/tcp
+expect_fail 2 vip add 198.18.100.9:80/sctp
+expect_fail 2 vip add 198.18.100.9:80
+expect_fail 2 vip add 2001:db8::9:80/tcp
+expect_fail 2 vip add 198.18.100.9:80/tcp sched rr
+expect_fail 2 vip add 198.18.100.9:80/tcp conntrack maybe
+expect_fail 2 vip add 198.18.100.9:80/tcp frobnicate
+expect_fail 2 vip add 198.18.100.9:80/tcp sched
+expect_fail 2 vip add 198.18.100.9:80/tcp sched sh sched maglev
+expect_fail 2 vip add
+expect_fail 2 vip
+expect_fail 2 vip frob 198.18.100.9:80/tcp
+expect_fail 2 frob
+expect_fail 2 s
+expect_fail 2 l
+expect_fail 2 detac
+expect_fail 2 ""
+expect_fail 2 -x list
+expect_fail 1 vip add $V4
+expect_fail 1 vip del 198.18.100.9:80/tcp
+expect_fail 1 vip set 198.18.100.9:80/tcp sched sh
+expect_fail 2 backend add "$V6" 198.18.0.1
+expect_fail 2 backend add $V4 198.18.0.256
+expect_fail 2 backend add $V4 198.18.0.1:80
+expect_fail 2 backend add $V4
+expect_fail 1 backend add 198.18.100.9:80/tcp 198.18.0.1
+expect_fail 1 backend add $V4 198.18.0.11
+expect_fail 2 backend add $V4 198.18.0.77 weight 65536
+expect_fail 2 backend add $V4 198.18.0.77 weight -1
+expect_fail 2 backend add $V4 198.18.0.77 weight abc
+expect_fail 2 backend add $V4 198.18.0.77 weight
+expect_fail 2 backend add $V4 198.18.0.77 weight 1 weight 2
+expect_fail 1 backend set $V4 198.18.0.77 weight 3
+expect_fail 2 backend set $V4 198.18.0.11
+expect_fail 1 backend del $V4 198.18.0.77
+expect_fail 2 backend del $V4 198.18.0.11 extra
+expect_fail 2 list extra
+expect_fail 2 stats extra
+expect_fail 2 lookup $V4
+expect_fail 2 lookup $V4 198.18.1.1
+expect_fail 2 lookup $V4 198.18.1.1:0
+expect_fail 2 lookup $V4 "[2001:db8::1]:5"
+expect_fail 1 lookup 198.18.100.9:80/tcp 198.18.1.1:5
+expect_fail 2 restore a b
+expect_fail 1 restore "$TMP/nonexistent"
+printf '%s\n' "vip add 198.18.100.60:80/tcp" "backend add 198.18.100.60:80/tcp 198.18.0.5" \
+	"backend add 198.18.100.60:80/tcp 198.18.0.5" >"$TMP/dup.rules"
+expect_fail 1 restore "$TMP/dup.rules"
+printf '%s\n' "vip add 198.18.100.60:80/tcp" "backend add 198.18.100.60:80/tcp 198.18.0.500" \
+	>"$TMP/syntax.rules"
+expect_fail 1 restore "$TMP/syntax.rules"
+printf '%s\n' "vip add 198.18.100.60:80/tcp" "list" >"$TMP/verb.rules"
+expect_fail 1 restore "$TMP/verb.rules"
+printf '%s\n' "backend add 198.18.100.61:80/tcp 198.18.0.5" >"$TMP/novip.rules"
+expect_fail 1 restore "$TMP/novip.rules"
+head -c 3000 /dev/urandom >"$TMP/garbage.rules"
+expect_fail 1 restore "$TMP/garbage.rules"
+# Limits (xlbd runs with --max-vips 4 --max-backends 6).
+check "fill the VIP slots" ctl vip add 198.18.100.3:80/tcp
+check "fill the VIP slots" ctl vip add 198.18.100.4:80/tcp
+expect_fail 1 vip add 198.18.100.5:80/tcp
+printf 'vip add 198.18.100.%d:80/tcp\n' 1 2 3 4 5 >"$TMP/many.rules"
+expect_fail 1 restore "$TMP/many.rules"
+for a in 41 42 43; do
+	check "fill the backend slots" ctl backend add 198.18.100.3:80/tcp 198.18.0.$a
+done
+expect_fail 1 backend add 198.18.100.4:80/tcp 198.18.0.44
+check "free the slots" ctl vip del 198.18.100.3:80/tcp
+check "free the slots" ctl vip del 198.18.100.4:80/tcp
+
+out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$XLBCTL" -S "$SOCK" list 2>&1)
+check "non-root xlbctl is refused" test $? = 1 -a -n "$out"
+
+# ---- garbage on the socket -----------------------------------------------------
+before=$(ctl save)
+python3 - "$SOCK" <<'EOF'
+import os, socket, sys, time
+path = sys.argv[1]
+payloads = [os.urandom(100000), b'["list"', b'{"a":1}\n', b'[1,2]\n', b'["a\\u0000"]\n',
+            b'\n', b'', b'x' * 70000 + b'\n', b'[' + b'"list",' * 1000 + b'"x"]\n',
+            b'["vip","add","198.18.100.9:80/tcp"', bytes(range(256)) * 10]
+for p in payloads:
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    try:
+        s.sendall(p)
+        s.shutdown(socket.SHUT_WR)
+        s.settimeout(10)
+        s.recv(65536)
+    except OSError:
+        pass
+    s.close()
+# Clients that connect and say nothing, more than the daemon serves at once.
+idle = []
+for _ in range(80):
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(path)
+        idle.append(s)
+    except OSError:
+        break
+time.sleep(0.2)
+for s in idle:
+    s.close()
+EOF
+check "xlbd survives garbage on the socket" alive "$DPID"
+check "xlbctl works after garbage" ctl list
+check "garbage changed nothing" test "$(ctl save)" = "$before"
+
+# ---- restarts keep the program, the maps and the ids ---------------------------
+save_before=$(ctl save)
+ids_before=$(ctl -j list | json_get '[(v["id"], [b["id"] for b in v["backends"]]) for v in d["vips"]]')
+{
+	kill -KILL "$DPID"
+	wait "$DPID"
+} 2>/dev/null
+check "kill -9: program stays attached" attached
+out=$(ctl list 2>&1)
+check "xlbctl without a daemon: exit 1 and a message" test $? = 1 -a -n "$out"
+if start_daemon; then ok "restart after kill -9 (stale socket replaced)"; else bad "restart after kill -9"; fi
+check "restart: same configuration" test "$(ctl save)" = "$save_before"
+check "restart: same VIP and backend ids" test \
+	"$(ctl -j list | json_get '[(v["id"], [b["id"] for b in v["backends"]]) for v in d["vips"]]')" = "$ids_before"
+check "restart: program attached" attached
+grep -q "adopted the pinned maps" "$LOG"
+check "restart: pinned maps adopted" test $? = 0
+
+# SIGHUP re-reads the rules file.
+cp "$RULES" "$TMP/rules.keep"
+echo "backend add $V4 198.18.0.15 weight 9" >>"$RULES"
+kill -HUP "$DPID"
+for _ in $(seq 50); do
+	ctl save | grep -q 198.18.0.15 && break
+	sleep 0.1
+done
+check "SIGHUP reloads the rules file" grep -q "backend add $V4 198.18.0.15 weight 9" < <(ctl save)
+cp "$TMP/rules.keep" "$RULES"
+check "restore back" ctl restore
+check "restore back: same configuration" test "$(ctl save)" = "$save_before"
+
+# A second xlbd on the same interface is refused with a clear message.
+out=$(innet "$XLBD" -i "$IFA" -S "$TMP/other.sock" -r "$TMP/other.rules" 2>&1)
+rc=$?
+check "second xlbd on $IFA: exit 1" test $rc = 1
+check "second xlbd on $IFA: says another xlbd manages it" grep -q "another xlbd.*manages $IFA" <<<"$out"
+# A live socket is refused, also for another interface.
+out=$(innet "$XLBD" -i "$IFB" -S "$SOCK" -r "$TMP/other.rules" 2>&1)
+rc=$?
+check "socket in use: exit 1 and message" test $rc = 1 -a -n "$(grep 'in use' <<<"$out")"
+check "socket in use: nothing left on $IFB" test ! -e "/sys/fs/bpf/xlb/$IFB" -a ! -e "/run/xlb/$IFB.lock"
+check "socket in use: first xlbd still serves" ctl list
+out=$(innet "$XLBD" -i "nosuch${ID:0:6}" -S "$TMP/other.sock" 2>&1)
+check "no such interface: exit 1 and message" test $? = 1 -a -n "$(grep 'no such interface' <<<"$out")"
+out=$(innet "$XLBD" -i "$IFB" --ring-size 100 2>&1)
+check "bad option value: exit 2" test $? = 2 -a -n "$(grep '^Error: bad --ring-size' <<<"$out")"
+out=$(innet "$XLBD" -i "$IFB" --frob 2>&1)
+check "unknown option: exit 2" test $? = 2
+out=$(innet setpriv --reuid=65534 "$XLBD" -i "$IFB" 2>&1)
+check "not root: exit 1 and message" test $? = 1 -a -n "$(grep 'must run as root' <<<"$out")"
+
+# SIGTERM leaves xlb forwarding; other sizes cannot adopt the pinned maps.
+kill -TERM "$DPID"
+wait "$DPID"
+check "SIGTERM: exit 0" test $? = 0
+check "SIGTERM: program stays attached" attached
+check "SIGTERM: socket removed" test ! -e "$SOCK"
+out=$(innet "$XLBD" -i "$IFA" -S "$SOCK" -r "$RULES" --max-vips 8 --max-backends 6 \
+	--ring-size 251 --conns 1024 2>&1)
+check "incompatible pinned maps: exit 1" test $? = 1
+check "incompatible pinned maps: clear message" grep -q "incompatible layout" <<<"$out"
+check "incompatible pinned maps: still attached" attached
+if start_daemon -m native; then ok "restart after SIGTERM"; else bad "restart after SIGTERM"; fi
+check "restart after SIGTERM: same configuration" test "$(ctl save)" = "$save_before"
+
+# ---- detach ---------------------------------------------------------------------
+check "detach" ctl detach
+for _ in $(seq 50); do alive "$DPID" || break; sleep 0.1; done
+check "detach stops xlbd" test -z "$(alive "$DPID" && echo alive)"
+wait "$DPID"
+check "detach: xlbd exit 0" test $? = 0
+check "detach: program removed" test -z "$(attached && echo yes)"
+check "detach: pins removed" test ! -e "/sys/fs/bpf/xlb/$IFA"
+check "detach: rules file kept" test "$(cat "$RULES")" = "$save_before"
+if start_daemon -m generic; then ok "start again (generic mode) from the kept rules"; else
+	bad "start again (generic mode)"
+fi
+check "generic mode attached" grep -q "xdpgeneric" < <(ip -n "$NS" link show "$IFA")
+check "configuration restored from the rules file" test "$(ctl save)" = "$save_before"
+check "-j detach prints {}" test "$(ctl -j detach)" = "{}"
+wait "$DPID"
+check "xlbd --detach with nothing attached" innet "$XLBD" -i "$IFA" --detach
+
+echo "test_cli: $PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]

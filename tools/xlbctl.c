@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xlbctl.c: the operator's tool. Checks the command's syntax with the same
+ * parser the daemon uses, sends it over the control socket, and prints the
+ * daemon's JSON reply as JSON (-j) or as text. Exit: 0 ok, 1 error, 2 usage. */
+#include <errno.h>
+#include <getopt.h>
+#include <glob.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "cmd.h"
+#include "ctl.h"
+#include "xlb.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE   2
+
+static int json_mode, pretty;
+
+static const char global_usage[] =
+    "Usage: xlbctl [-S SOCKET] [-j [-p]] COMMAND\n"
+    "  -S, --socket PATH  xlbd's control socket (default " XLB_CTL_SOCKET_DEFAULT ",\n"
+    "                     else the only " XLB_RUN_DIR "/*.sock)\n"
+    "  -j, --json         print JSON (errors too, as {\"error\": ...})\n"
+    "  -p, --pretty       indent the JSON (implies -j)\n"
+    "  -h, --help         this text; 'xlbctl OBJECT help' for one object\n"
+    "Commands:\n";
+
+static void print_json(json_t *v)
+{
+	char *s = json_dumps(v, (pretty ? JSON_INDENT(2) : JSON_COMPACT) | JSON_ENCODE_ANY);
+
+	if (s) {
+		puts(s);
+		free(s);
+	}
+}
+
+/* Reports an error the way STYLE asks: text on stderr, and JSON on stdout
+ * for scripts in -j mode. */
+static int error(int code, const char *msg)
+{
+	fprintf(stderr, "Error: %s\n", msg);
+	if (json_mode) {
+		json_t *e = json_pack("{s:s}", "error", msg);
+
+		if (e)
+			print_json(e);
+		json_decref(e);
+	}
+	return code;
+}
+
+/* Without -S: xlbd's default socket, or else the only socket in the run
+ * directory (xlbd@IFACE units use one per interface). */
+static int find_socket(const char **path, char *err, size_t errlen)
+{
+	static char found[PATH_MAX];
+	glob_t g;
+	int ret;
+
+	if (!access(XLB_CTL_SOCKET_DEFAULT, F_OK))
+		return 0;
+	ret = glob(XLB_RUN_DIR "/*.sock", 0, NULL, &g);
+	if (ret == GLOB_NOMATCH || (!ret && g.gl_pathc == 0)) {
+		globfree(&g);
+		return 0; /* the default, which will say that no xlbd listens */
+	}
+	if (ret) {
+		snprintf(err, errlen, "cannot look for sockets in %s", XLB_RUN_DIR);
+		return -EIO;
+	}
+	if (g.gl_pathc > 1) {
+		size_t off = snprintf(err, errlen, "several xlbd sockets in %s (", XLB_RUN_DIR);
+
+		for (size_t i = 0; i < g.gl_pathc && off < errlen; i++)
+			off += snprintf(err + off, errlen - off, "%s%s", i ? ", " : "",
+					strrchr(g.gl_pathv[i], '/') + 1);
+		if (off < errlen)
+			snprintf(err + off, errlen - off, "), choose one with -S");
+		globfree(&g);
+		return -EEXIST;
+	}
+	snprintf(found, sizeof(found), "%s", g.gl_pathv[0]);
+	globfree(&g);
+	*path = found;
+	return 0;
+}
+
+static int help(const char *topic, FILE *out)
+{
+	if (json_mode && out == stdout) {
+		json_t *h = json_pack("{s:s}", "help", xlb_cmd_usage(topic));
+
+		if (h)
+			print_json(h);
+		json_decref(h);
+		return 0;
+	}
+	if (!topic)
+		fputs(global_usage, out);
+	fputs(xlb_cmd_usage(topic), out);
+	return 0;
+}
+
+static json_int_t geti(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static const char *gets_(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "?";
+}
+
+static void print_list(json_t *r)
+{
+	json_t *vips = json_object_get(r, "vips"), *v, *b;
+	size_t i, j;
+
+	json_array_foreach(vips, i, v)
+	{
+		printf("vip %s sched %s conntrack %s packets %lld bytes %lld%s\n", gets_(v, "vip"),
+		       gets_(v, "sched"), gets_(v, "conntrack"), (long long)geti(v, "packets"),
+		       (long long)geti(v, "bytes"),
+		       json_is_true(json_object_get(v, "fail_open")) ? " FAIL-OPEN" : "");
+		json_array_foreach(json_object_get(v, "backends"), j, b)
+		    printf("    backend %s weight %lld %s packets %lld bytes %lld\n",
+			   gets_(b, "address"), (long long)geti(b, "weight"), gets_(b, "state"),
+			   (long long)geti(b, "packets"), (long long)geti(b, "bytes"));
+	}
+}
+
+static void print_stats(json_t *r)
+{
+	json_t *counters = json_object_get(r, "counters"), *ct = json_object_get(r, "conntrack");
+	json_t *lim = json_object_get(r, "limits"), *c;
+	const char *name;
+
+	printf("%-18s %16s %18s\n", "counter", "packets", "bytes");
+	json_object_foreach(counters, name, c)
+	    printf("%-18s %16lld %18lld\n", name, (long long)geti(c, "packets"),
+		   (long long)geti(c, "bytes"));
+	printf("conntrack: %lld entries (max %lld), %lld hits, %lld misses, %lld stale\n",
+	       (long long)geti(ct, "entries"), (long long)geti(ct, "max"),
+	       (long long)geti(ct, "hits"), (long long)geti(ct, "misses"),
+	       (long long)geti(ct, "stale"));
+	printf("vips %lld/%lld, backends %lld/%lld, ring size %lld\n", (long long)geti(lim, "vips"),
+	       (long long)geti(lim, "max_vips"), (long long)geti(lim, "backends"),
+	       (long long)geti(lim, "max_backends"), (long long)geti(lim, "ring_size"));
+}
+
+static void print_plain(enum xlb_cmd_op op, json_t *r)
+{
+	json_t *line;
+	size_t i;
+
+	switch (op) {
+	case XLB_CMD_LIST:
+		print_list(r);
+		break;
+	case XLB_CMD_STATS:
+		print_stats(r);
+		break;
+	case XLB_CMD_LOOKUP:
+		printf("%s -> %s: backend %s (weight %lld, %s)\n", gets_(r, "client"),
+		       gets_(r, "flow_vip"), gets_(r, "backend"), (long long)geti(r, "weight"),
+		       gets_(r, "state"));
+		break;
+	case XLB_CMD_SAVE:
+		json_array_foreach(json_object_get(r, "rules"), i, line)
+		    puts(json_string_value(line) ? json_string_value(line) : "");
+		break;
+	case XLB_CMD_RESTORE:
+		printf("restored %s: %lld VIPs, %lld backends\n", gets_(r, "file"),
+		       (long long)geti(r, "vips"), (long long)geti(r, "backends"));
+		break;
+	default:
+		/* Changes print nothing when they work, like ip(8). */
+		break;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"socket", required_argument, NULL, 'S'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"pretty", no_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	const char *socket = NULL;
+	char err[XLB_CMD_ERRLEN], msg[XLB_CMD_ERRLEN + 64], path[PATH_MAX];
+	json_t *reply = NULL, *e, *r;
+	struct xlb_cmd cmd;
+	char **words;
+	int c, n, code;
+
+	opterr = 0;
+	/* '+': options end at the command, whose words may start with '-'. */
+	while ((c = getopt_long(argc, argv, "+:S:jph", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'S':
+			socket = optarg;
+			break;
+		case 'p':
+			pretty = 1;
+			/* fall through */
+		case 'j':
+			json_mode = 1;
+			break;
+		case 'h':
+			return help(NULL, stdout);
+		case ':':
+			snprintf(msg, sizeof(msg), "option '%s' needs a value, expected -S SOCKET",
+				 argv[optind - 1]);
+			return error(EXIT_USAGE, msg);
+		default:
+			snprintf(msg, sizeof(msg), "unknown option '%s', expected -S, -j, -p or -h",
+				 argv[optind - 1]);
+			return error(EXIT_USAGE, msg);
+		}
+	}
+	n = argc - optind;
+	words = argv + optind;
+	if (n < 1) {
+		help(NULL, stderr);
+		return error(EXIT_USAGE, "missing command, expected one of the commands above");
+	}
+	err[0] = 0;
+	if (xlb_cmd_parse(n, words, &cmd, err, sizeof(err)))
+		return error(EXIT_USAGE, err);
+	if (cmd.op == XLB_CMD_HELP)
+		return help(cmd.topic, stdout);
+	if (cmd.op == XLB_CMD_RESTORE && cmd.file) {
+		/* The daemon reads the file: give it a path that means the same
+		 * there (its working directory is not ours). */
+		if (!realpath(cmd.file, path)) {
+			snprintf(msg, sizeof(msg), "cannot read rules file %s: %s", cmd.file,
+				 strerror(errno));
+			return error(EXIT_RUNTIME, msg);
+		}
+		words[n - 1] = path;
+	}
+	if (!socket) {
+		socket = XLB_CTL_SOCKET_DEFAULT;
+		if (find_socket(&socket, err, sizeof(err)))
+			return error(EXIT_RUNTIME, err);
+	}
+	if (xlb_ctl_request(socket, n, words, &reply, err, sizeof(err)))
+		return error(EXIT_RUNTIME, err);
+	e = json_object_get(reply, "error");
+	if (e) {
+		snprintf(msg, sizeof(msg), "%s",
+			 json_string_value(e) ? json_string_value(e) : "xlbd refused the request");
+		code = json_is_true(json_object_get(reply, "usage")) ? EXIT_USAGE : EXIT_RUNTIME;
+		json_decref(reply);
+		return error(code, msg);
+	}
+	r = json_object_get(reply, "result");
+	if (!r) {
+		json_decref(reply);
+		return error(EXIT_RUNTIME, "bad reply from xlbd: no result");
+	}
+	if (json_mode)
+		print_json(r);
+	else
+		print_plain(cmd.op, r);
+	json_decref(reply);
+	if (fflush(stdout) || ferror(stdout))
+		return error(EXIT_RUNTIME, "cannot write the output");
+	return 0;
+}

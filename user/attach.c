@@ -1,0 +1,615 @@
+// SPDX-License-Identifier: GPL-2.0
+/* attach.c: xlb on and off an interface (see attach.h). Forwarding never
+ * stops on a restart: the new program joins the libxdp dispatcher beside the
+ * old one, sharing its pinned maps, and only then is the old one removed. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
+
+#include "attach.h"
+#include "dataplane.h"
+#include "log.h"
+#include "xlb.h"
+
+#define BPFFS	      "/sys/fs/bpf"
+#define MAX_OLD_PROGS 16
+
+static int fail(int ret, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(int ret, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+static int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = 0;
+	/* libxdp warns about things xlbd then handles (the generic fallback)
+	 * and reports itself: not worth a warning of ours. */
+	xlb_log(level == LIBXDP_WARN ? XLB_LOG_INFO : XLB_LOG_DEBUG, "libxdp: %s", line);
+	return 0;
+}
+
+const char *xlb_attach_mode_str(int mode)
+{
+	return mode == XDP_MODE_SKB ? "generic" : mode == XDP_MODE_NATIVE ? "native" : "unknown";
+}
+
+int xlb_attach_probe(char *err, size_t errlen)
+{
+	int ret = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_XDP, NULL);
+
+	if (ret == 1)
+		return 0;
+	if (ret == 0)
+		return fail(-EOPNOTSUPP, err, errlen,
+			    "BPF unavailable: this kernel cannot load XDP programs, expected "
+			    "a kernel with BPF and XDP support");
+	return fail(ret, err, errlen,
+		    "BPF unavailable: cannot load a test XDP program (%s), expected a kernel "
+		    "with BPF and XDP and CAP_BPF/CAP_NET_ADMIN (unprivileged BPF off? "
+		    "seccomp?)",
+		    strerror(-ret));
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, mode) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int ensure_bpffs(char *err, size_t errlen)
+{
+	struct statfs st;
+
+	if (statfs(BPFFS, &st))
+		return fail(-errno, err, errlen, "cannot check %s: %s, expected a mounted sysfs",
+			    BPFFS, strerror(errno));
+	if (st.f_type == BPF_FS_MAGIC)
+		return 0;
+	/* Pins need a bpffs; most systems mount it at boot, minimal ones not. */
+	if (mount("bpf", BPFFS, "bpf", 0, "mode=0700"))
+		return fail(-errno, err, errlen, "no bpffs on %s and mounting one failed: %s",
+			    BPFFS, strerror(errno));
+	pr_info("mounted a bpffs on %s", BPFFS);
+	return 0;
+}
+
+/* The lock file holds the owner's pid, for the message the next one gets. */
+static int take_lock(struct xlb_attach *at, char *err, size_t errlen)
+{
+	struct stat a, b;
+	char pid[32];
+	int fd, ret, n;
+
+	for (int tries = 0; tries < 10; tries++) {
+		fd = open(at->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return fail(-errno, err, errlen, "cannot open lock %s: %s", at->lock_path,
+				    strerror(errno));
+		if (flock(fd, LOCK_EX | LOCK_NB)) {
+			ret = errno;
+			n = read(fd, pid, sizeof(pid) - 1);
+			pid[n > 0 ? n : 0] = 0;
+			pid[strcspn(pid, "\n")] = 0;
+			close(fd);
+			if (ret == EWOULDBLOCK)
+				return fail(
+				    -EBUSY, err, errlen,
+				    "another xlbd%s%s already manages %s (lock %s), stop it "
+				    "first or use another interface",
+				    *pid ? " with pid " : "", pid, at->ifname, at->lock_path);
+			return fail(-ret, err, errlen, "cannot lock %s: %s", at->lock_path,
+				    strerror(ret));
+		}
+		/* A detaching xlbd unlinks the file: a lock on the old inode
+		 * would lock nothing, so check we hold the one at the path. */
+		if (!fstat(fd, &a) && !stat(at->lock_path, &b) && a.st_ino == b.st_ino &&
+		    a.st_dev == b.st_dev)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		return fail(-EAGAIN, err, errlen, "cannot lock %s: it keeps being replaced",
+			    at->lock_path);
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) || pwrite(fd, pid, n, 0) != n)
+		pr_warn("interface %s: cannot write pid to %s: %s", at->ifname, at->lock_path,
+			strerror(errno));
+	at->lock_fd = fd;
+	return 0;
+}
+
+int xlb_attach_prepare(struct xlb_attach *at, const char *ifname, char *err, size_t errlen)
+{
+	int ret;
+
+	memset(at, 0, sizeof(*at));
+	at->lock_fd = -1;
+	libxdp_set_print(libxdp_print);
+	if (!*ifname || strlen(ifname) >= sizeof(at->ifname) || strchr(ifname, '/'))
+		return fail(-EINVAL, err, errlen,
+			    "bad interface name '%s', expected 1-%zu characters without '/'",
+			    ifname, sizeof(at->ifname) - 1);
+	strcpy(at->ifname, ifname);
+	at->ifindex = if_nametoindex(ifname);
+	if (!at->ifindex)
+		return fail(-ENODEV, err, errlen,
+			    "no such interface '%s', expected one of this network namespace "
+			    "(see 'ip link')",
+			    ifname);
+	snprintf(at->pin_dir, sizeof(at->pin_dir), "%s/%s", XLB_PIN_ROOT, ifname);
+	snprintf(at->lock_path, sizeof(at->lock_path), "%s/%s.lock", XLB_RUN_DIR, ifname);
+	ret = mkdir_p(XLB_RUN_DIR, 0755);
+	if (ret)
+		return fail(ret, err, errlen, "cannot create %s: %s", XLB_RUN_DIR, strerror(-ret));
+	ret = take_lock(at, err, errlen);
+	if (ret)
+		return ret;
+	ret = ensure_bpffs(err, errlen);
+	if (!ret) {
+		ret = mkdir_p(at->pin_dir, 0700);
+		if (ret)
+			fail(ret, err, errlen, "cannot create pin directory %s: %s", at->pin_dir,
+			     strerror(-ret));
+	}
+	if (ret) {
+		close(at->lock_fd);
+		at->lock_fd = -1;
+	}
+	return ret;
+}
+
+/* The flags the kernel reports for the map dp would create: device maps
+ * are made read-only for programs by the kernel itself. */
+static __u32 flags_want(const struct bpf_map *map)
+{
+	__u32 flags = bpf_map__map_flags(map);
+
+	if (bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP ||
+	    bpf_map__type(map) == BPF_MAP_TYPE_DEVMAP_HASH)
+		flags |= BPF_F_RDONLY_PROG;
+	return flags;
+}
+
+int xlb_attach_check_pins(struct xlb_attach *at, struct xlb_dp *dp, char *err, size_t errlen)
+{
+	struct bpf_map *map;
+
+	/* libbpf 1.1 compares flags literally when it reuses a pin, and the
+	 * kernel adds BPF_F_RDONLY_PROG to every device map it creates (but
+	 * refuses it from us on create): so ask for it only to adopt a pin. */
+	bpf_object__for_each_map(map, xlb_dp_object(dp))
+	{
+		const char *path = bpf_map__pin_path(map);
+
+		if (path && !access(path, F_OK) && flags_want(map) != bpf_map__map_flags(map) &&
+		    bpf_map__set_map_flags(map, flags_want(map)))
+			return fail(-EINVAL, err, errlen, "cannot set the flags of map %s",
+				    bpf_map__name(map));
+	}
+
+	bpf_object__for_each_map(map, xlb_dp_object(dp))
+	{
+		const char *path = bpf_map__pin_path(map);
+		struct bpf_map_info info;
+		__u32 len = sizeof(info);
+		const char *what = NULL;
+		__u32 have = 0, want = 0;
+		int fd;
+
+		if (!path || access(path, F_OK))
+			continue;
+		fd = bpf_obj_get(path);
+		memset(&info, 0, sizeof(info));
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			if (fd >= 0)
+				close(fd);
+			return fail(-EINVAL, err, errlen,
+				    "%s is not a usable pinned map: remove the pins under %s "
+				    "('xlbd -i %s --detach') and start again",
+				    path, at->pin_dir, at->ifname);
+		}
+		close(fd);
+		if (info.type != bpf_map__type(map))
+			what = "type", have = info.type, want = bpf_map__type(map);
+		else if (info.key_size != bpf_map__key_size(map))
+			what = "key size", have = info.key_size, want = bpf_map__key_size(map);
+		else if (info.value_size != bpf_map__value_size(map))
+			what = "value size", have = info.value_size,
+			want = bpf_map__value_size(map);
+		else if (info.max_entries != bpf_map__max_entries(map))
+			what = "size", have = info.max_entries, want = bpf_map__max_entries(map);
+		else if (info.map_flags != flags_want(map))
+			what = "flags", have = info.map_flags, want = flags_want(map);
+		if (what)
+			return fail(
+			    -EINVAL, err, errlen,
+			    "pinned maps under %s have an incompatible layout (%s %s is %u, "
+			    "this xlbd wants %u): start xlbd with the sizes it had "
+			    "(--max-vips, --max-backends, --conns), or take xlb off %s "
+			    "first with 'xlbctl detach' or 'xlbd -i %s --detach'",
+			    at->pin_dir, bpf_map__name(map), what, have, want, at->ifname,
+			    at->ifname);
+	}
+	return 0;
+}
+
+/* Ids of the xlb programs attached to the interface now; *legacy when one
+ * was attached without a dispatcher. *mode: the mode in use, or UNSPEC. */
+static int find_xlb_progs(int ifindex, __u32 *ids, int max, int *legacy, int *mode, char *other,
+			  size_t otherlen)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	struct xdp_program *p;
+	int n = 0, err = libxdp_get_error(mp);
+
+	*legacy = 0;
+	*mode = XDP_MODE_UNSPEC;
+	if (other)
+		other[0] = 0;
+	if (!mp || err == -ENOENT)
+		return 0;
+	if (err)
+		return err;
+	*mode = xdp_multiprog__attach_mode(mp);
+	if (xdp_multiprog__is_legacy(mp)) {
+		p = xdp_multiprog__main_prog(mp);
+		*legacy = 1;
+		if (p && !strcmp(xdp_program__name(p), XLB_PROG_NAME))
+			ids[n++] = xdp_program__id(p);
+		else if (p && other)
+			snprintf(other, otherlen, "%s", xdp_program__name(p));
+	} else {
+		for (p = xdp_multiprog__next_prog(NULL, mp); p && n < max;
+		     p = xdp_multiprog__next_prog(p, mp))
+			if (!strcmp(xdp_program__name(p), XLB_PROG_NAME))
+				ids[n++] = xdp_program__id(p);
+	}
+	xdp_multiprog__close(mp);
+	return n;
+}
+
+static int detach_id(struct xlb_attach *at, __u32 id, int legacy, int mode)
+{
+	struct xdp_program *p = xdp_program__from_id(id);
+	int ret = libxdp_get_error(p);
+
+	if (!p || ret)
+		return ret ? ret : -ENOENT;
+	if (legacy) {
+		struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(at->ifindex);
+
+		ret = libxdp_get_error(mp);
+		if (!ret)
+			ret = xdp_multiprog__detach(mp);
+		if (mp && !libxdp_get_error(mp))
+			xdp_multiprog__close(mp);
+	} else {
+		ret = xdp_program__detach(p, at->ifindex, mode, 0);
+	}
+	xdp_program__close(p);
+	return ret;
+}
+
+static __u32 prog_id(int fd)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+/* The old xlb program runs without the libxdp dispatcher (libxdp falls back
+ * to that where the kernel refuses freplace programs). Two programs cannot
+ * share the interface then, so swap them in one netlink request
+ * (XDP_FLAGS_REPLACE): packets see the old program or the new one. */
+static int replace_legacy(struct xlb_attach *at, struct xlb_dp *dp, __u32 old_id, int mode,
+			  char *err, size_t errlen)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+	__u32 flags = XDP_FLAGS_REPLACE;
+	int ret, old_fd;
+
+	flags |= mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
+	ret = xlb_dp_load(dp);
+	if (ret)
+		return fail(ret, err, errlen,
+			    "cannot load the XDP program: %s (pinned maps under %s incompatible? "
+			    "then run 'xlbctl detach' or 'xlbd -i %s --detach' first)",
+			    strerror(-ret), at->pin_dir, at->ifname);
+	old_fd = bpf_prog_get_fd_by_id(old_id);
+	if (old_fd < 0)
+		return fail(-errno, err, errlen, "cannot open the running xlb program %u: %s",
+			    old_id, strerror(errno));
+	opts.old_prog_fd = old_fd;
+	ret = bpf_xdp_attach(at->ifindex, xlb_dp_prog_fd(dp), flags, &opts);
+	ret = ret < 0 ? -errno : 0;
+	close(old_fd);
+	if (ret)
+		return fail(ret, err, errlen, "cannot replace the running xlb program on %s: %s",
+			    at->ifname, strerror(-ret));
+	at->mode = mode;
+	pr_info("interface %s: xlb program %u replaced by %u in %s mode (no dispatcher)",
+		at->ifname, old_id, prog_id(xlb_dp_prog_fd(dp)), xlb_attach_mode_str(mode));
+	return 0;
+}
+
+static int attach_prog(struct xlb_attach *at, struct xlb_dp *dp, enum xlb_attach_mode want,
+		       char *err, size_t errlen)
+{
+	DECLARE_LIBXDP_OPTS(xdp_program_opts, opts, .obj = xlb_dp_object(dp),
+			    .prog_name = XLB_PROG_NAME);
+	__u32 old[MAX_OLD_PROGS], new_id;
+	int n_old, legacy, cur, modes[2], n_modes = 0, ret = -EINVAL;
+	char other[64], msg[128];
+
+	n_old =
+	    find_xlb_progs(at->ifindex, old, MAX_OLD_PROGS, &legacy, &cur, other, sizeof(other));
+	if (n_old < 0) {
+		libxdp_strerror(n_old, msg, sizeof(msg));
+		return fail(n_old, err, errlen, "cannot read the XDP programs of %s: %s",
+			    at->ifname, msg);
+	}
+	if (legacy && !n_old)
+		return fail(-EBUSY, err, errlen,
+			    "%s already runs XDP program '%s' without the libxdp dispatcher, "
+			    "remove it first (ip link set dev %s xdp off)",
+			    at->ifname, other, at->ifname);
+	if (cur != XDP_MODE_UNSPEC) {
+		/* A dispatcher has one mode: join it in that one. */
+		if ((want == XLB_ATTACH_NATIVE && cur != XDP_MODE_NATIVE) ||
+		    (want == XLB_ATTACH_GENERIC && cur != XDP_MODE_SKB))
+			return fail(-EBUSY, err, errlen,
+				    "%s already runs XDP in %s mode, restart with -m %s or take "
+				    "the other programs off first",
+				    at->ifname, xlb_attach_mode_str(cur), xlb_attach_mode_str(cur));
+		modes[n_modes++] = cur;
+	} else if (want == XLB_ATTACH_NATIVE) {
+		modes[n_modes++] = XDP_MODE_NATIVE;
+	} else if (want == XLB_ATTACH_GENERIC) {
+		modes[n_modes++] = XDP_MODE_SKB;
+	} else {
+		modes[n_modes++] = XDP_MODE_NATIVE;
+		modes[n_modes++] = XDP_MODE_SKB;
+	}
+	if (legacy)
+		return replace_legacy(at, dp, old[0], cur, err, errlen);
+
+	at->prog = xdp_program__create(&opts);
+	ret = libxdp_get_error(at->prog);
+	if (!at->prog || ret) {
+		at->prog = NULL;
+		libxdp_strerror(ret ? ret : -EINVAL, msg, sizeof(msg));
+		return fail(ret ? ret : -EINVAL, err, errlen, "cannot prepare the XDP program: %s",
+			    msg);
+	}
+	for (int i = 0; i < n_modes; i++) {
+		/* Loads the object too (with its pinned maps) on first use. */
+		ret = xdp_program__attach(at->prog, at->ifindex, modes[i], 0);
+		if (!ret) {
+			at->mode = modes[i];
+			break;
+		}
+		libxdp_strerror(ret, msg, sizeof(msg));
+		/* Not loaded at all: another mode will not help. */
+		if (xdp_program__fd(at->prog) < 0) {
+			xdp_program__close(at->prog);
+			at->prog = NULL;
+			return fail(ret, err, errlen,
+				    "cannot load the XDP program: %s (the libbpf messages above "
+				    "say why)",
+				    msg);
+		}
+		if (i + 1 < n_modes)
+			pr_info("interface %s: %s mode failed (%s), trying %s", at->ifname,
+				xlb_attach_mode_str(modes[i]), msg,
+				xlb_attach_mode_str(modes[i + 1]));
+	}
+	if (ret) {
+		xdp_program__close(at->prog);
+		at->prog = NULL;
+		if (ret == -EINVAL && n_old)
+			return fail(ret, err, errlen,
+				    "cannot attach xlb to %s (%s): the pinned maps under %s may "
+				    "have an incompatible layout, run 'xlbctl detach' or 'xlbd -i "
+				    "%s --detach' first",
+				    at->ifname, msg, at->pin_dir, at->ifname);
+		return fail(ret, err, errlen, "cannot attach xlb to %s in %s mode: %s", at->ifname,
+			    want == XLB_ATTACH_AUTO ? "native or generic"
+						    : xlb_attach_mode_str(modes[0]),
+			    msg);
+	}
+	ret = xlb_dp_loaded(dp);
+	if (ret)
+		return fail(ret, err, errlen, "cannot initialise the maps: %s", strerror(-ret));
+	new_id = xdp_program__id(at->prog);
+	pr_info("interface %s: xlb attached in %s mode (program id %u)", at->ifname,
+		xlb_attach_mode_str(at->mode), new_id);
+	/* The new program runs now; the old one can go. */
+	for (int i = 0; i < n_old; i++) {
+		if (old[i] == new_id)
+			continue;
+		ret = detach_id(at, old[i], 0, at->mode);
+		if (ret) {
+			libxdp_strerror(ret, msg, sizeof(msg));
+			pr_warn("interface %s: cannot detach the previous xlb program %u: %s",
+				at->ifname, old[i], msg);
+		} else {
+			pr_info("interface %s: previous xlb program %u detached", at->ifname,
+				old[i]);
+		}
+	}
+	return 0;
+}
+
+/* libxdp probes the kernel by loading test programs whose failures libbpf
+ * reports as warnings, also when libxdp then falls back and all is well. So
+ * libbpf's warnings during an attach are held back, and shown only when the
+ * attach fails (then they carry the verifier's reasons). */
+#define HELD_MAX 32
+static libbpf_print_fn_t held_prev;
+static char held[HELD_MAX][2048];
+static int n_held;
+
+static int hold_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char *line;
+	size_t n;
+
+	if (level != LIBBPF_WARN)
+		return held_prev ? held_prev(level, fmt, ap) : 0;
+	line = held[n_held % HELD_MAX];
+	vsnprintf(line, sizeof(held[0]), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = 0;
+	n_held++;
+	return 0;
+}
+
+int xlb_attach_prog(struct xlb_attach *at, struct xlb_dp *dp, enum xlb_attach_mode want, char *err,
+		    size_t errlen)
+{
+	int ret, first;
+
+	n_held = 0;
+	held_prev = libbpf_set_print(hold_print);
+	ret = attach_prog(at, dp, want, err, errlen);
+	libbpf_set_print(held_prev);
+	first = n_held > HELD_MAX ? n_held - HELD_MAX : 0;
+	for (int i = first; i < n_held; i++)
+		xlb_log(ret ? XLB_LOG_WARN : XLB_LOG_DEBUG, "libbpf: %s", held[i % HELD_MAX]);
+	return ret;
+}
+
+/* Removes whatever is left in the pin directory, then the directory. */
+static int remove_pin_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	int ret = 0;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
+			continue;
+		if (unlink(path) && errno != ENOENT)
+			ret = -errno;
+	}
+	closedir(d);
+	if (rmdir(dir) && errno != ENOENT)
+		ret = ret ?: -errno;
+	/* The parent only when empty: other interfaces may have theirs. */
+	rmdir(XLB_PIN_ROOT);
+	return ret;
+}
+
+int xlb_attach_detach(struct xlb_attach *at, struct xlb_dp *dp, char *err, size_t errlen)
+{
+	__u32 ids[MAX_OLD_PROGS];
+	int n, legacy, mode, ret = 0;
+	char msg[128];
+
+	/* Re-read after each detach: libxdp rebuilds the dispatcher each time. */
+	for (int round = 0; round < MAX_OLD_PROGS; round++) {
+		n = find_xlb_progs(at->ifindex, ids, MAX_OLD_PROGS, &legacy, &mode, NULL, 0);
+		if (n <= 0) {
+			if (n < 0)
+				ret = n;
+			break;
+		}
+		ret = detach_id(at, ids[0], legacy, mode);
+		if (ret)
+			break;
+		pr_info("interface %s: xlb program %u detached", at->ifname, ids[0]);
+	}
+	if (ret) {
+		libxdp_strerror(ret, msg, sizeof(msg));
+		return fail(ret, err, errlen, "cannot take xlb off %s: %s", at->ifname, msg);
+	}
+	if (at->prog) {
+		xdp_program__close(at->prog);
+		at->prog = NULL;
+	}
+	if (dp) {
+		ret = xlb_dp_unpin(dp);
+		if (ret)
+			pr_warn("interface %s: cannot remove pinned maps: %s", at->ifname,
+				strerror(-ret));
+	}
+	ret = remove_pin_dir(at->pin_dir);
+	if (ret)
+		return fail(ret, err, errlen, "xlb is off %s but %s could not be removed: %s",
+			    at->ifname, at->pin_dir, strerror(-ret));
+	pr_info("interface %s: pins under %s removed", at->ifname, at->pin_dir);
+	if (at->lock_fd >= 0 && unlink(at->lock_path) && errno != ENOENT)
+		pr_warn("interface %s: cannot remove %s: %s", at->ifname, at->lock_path,
+			strerror(errno));
+	return 0;
+}
+
+void xlb_attach_release(struct xlb_attach *at)
+{
+	/* Closing our handle leaves the dispatcher (and us in it) attached:
+	 * libxdp pinned the links in the bpffs. */
+	if (at->prog) {
+		xdp_program__close(at->prog);
+		at->prog = NULL;
+	}
+	/* Only when empty, i.e. a start refused before anything was pinned. */
+	if (at->pin_dir[0] && !rmdir(at->pin_dir))
+		rmdir(XLB_PIN_ROOT);
+	if (at->lock_fd >= 0) {
+		/* Safe while we hold it: take_lock() checks that the file it
+		 * locked is still the one at the path. */
+		unlink(at->lock_path);
+		close(at->lock_fd);
+		at->lock_fd = -1;
+	}
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* cmd.h: the operator's grammar (vip, backend, list, stats, lookup, save,
+ * restore, detach), one parser shared by xlbctl, the control socket and the
+ * rules file, and its execution against an xlb_lb with a JSON reply. */
+#ifndef XLB_CMD_H
+#define XLB_CMD_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "xlb.h"
+
+struct xlb_lb;
+
+#define XLB_CMD_WEIGHT_DEFAULT 1
+#define XLB_CMD_ERRLEN	       512
+
+enum xlb_cmd_op {
+	XLB_CMD_HELP,
+	XLB_CMD_VIP_ADD,
+	XLB_CMD_VIP_SET,
+	XLB_CMD_VIP_DEL,
+	XLB_CMD_BACKEND_ADD,
+	XLB_CMD_BACKEND_SET,
+	XLB_CMD_BACKEND_DEL,
+	XLB_CMD_LIST,
+	XLB_CMD_STATS,
+	XLB_CMD_LOOKUP,
+	XLB_CMD_SAVE,
+	XLB_CMD_RESTORE,
+	XLB_CMD_DETACH,
+};
+
+/* Which options a command gave explicitly: set/add keep the rest. */
+enum xlb_cmd_given {
+	XLB_CMD_G_SCHED = 1 << 0,
+	XLB_CMD_G_CONNTRACK = 1 << 1,
+	XLB_CMD_G_WEIGHT = 1 << 2,
+};
+
+/* One parsed, syntactically valid command. Pointers point into argv. */
+struct xlb_cmd {
+	enum xlb_cmd_op op;
+	__u32 given;		/* enum xlb_cmd_given */
+	struct xlb_vip_key vip; /* vip and backend commands, lookup */
+	__u32 vip_flags;	/* enum xlb_vip_flags, for the given options */
+	union xlb_addr addr;	/* backend address, or lookup's client */
+	__u8 family;		/* family of addr */
+	__be16 port;		/* lookup's client port, network order */
+	__u32 weight;		/* backend add/set */
+	const char *file;	/* restore FILE, NULL: the daemon's rules file */
+	const char *topic;	/* help: the object asked about, NULL: all */
+};
+
+/* 1 for the commands that change the configuration (allowed in rules files). */
+int xlb_cmd_mutates(enum xlb_cmd_op op);
+
+/* Parses argv (argv[0] is the object, not a program name). Unique prefixes of
+ * objects and verbs are accepted. Returns 0, or -EINVAL with "<what was
+ * wrong>, <what is valid>" in err: a usage error. */
+int xlb_cmd_parse(int argc, char **argv, struct xlb_cmd *cmd, char *err, size_t errlen);
+
+/* The grammar, for help output; topic NULL or an object name ("vip"...). */
+const char *xlb_cmd_usage(const char *topic);
+
+/* What a command runs against. The daemon fills it once. */
+struct xlb_cmd_env {
+	struct xlb_lb *lb;
+	const char *rules_path; /* restore's default file; NULL: none */
+	/* Takes xlb off the interface (xlbd); NULL: detach is refused. */
+	int (*detach)(void *ctx, char *err, size_t errlen);
+	void *ctx;
+	int changed; /* out: the configuration changed, persist it */
+};
+
+/* Parses and runs one request. Returns {"result": ...} or {"error": "...",
+ * "usage": true|false}; NULL only when out of memory. A change is validated
+ * completely before the data plane is touched and rolled back on failure. */
+json_t *xlb_cmd_exec(struct xlb_cmd_env *env, int argc, char **argv);
+
+/* Builds the error reply; usage: the request itself was malformed. */
+json_t *xlb_cmd_error(int usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

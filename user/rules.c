@@ -1,0 +1,672 @@
+// SPDX-License-Identifier: GPL-2.0
+/* rules.c: the configuration as a value (see rules.h). Commands are first
+ * applied to a copy, so that a change or a whole rules file is known to be
+ * valid before the load balancer sees any of it; then only the difference is
+ * applied, so that unchanged VIPs and backends keep their flows. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/stat.h>
+
+#include "rules.h"
+#include "addr.h"
+#include "lb.h"
+#include "log.h"
+
+#define XLB_RULES_WORDS_MAX 64
+
+void xlb_rules_init(struct xlb_rules *r, __u32 max_vips, __u32 max_backends)
+{
+	memset(r, 0, sizeof(*r));
+	r->max_vips = max_vips;
+	r->max_backends = max_backends;
+}
+
+void xlb_rules_free(struct xlb_rules *r)
+{
+	free(r->vips);
+	free(r->backends);
+	r->vips = NULL;
+	r->backends = NULL;
+	r->n_vips = r->cap_vips = r->n_backends = r->cap_backends = 0;
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	p = realloc(*arr, ncap * size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+int xlb_rules_copy(struct xlb_rules *dst, const struct xlb_rules *src)
+{
+	xlb_rules_init(dst, src->max_vips, src->max_backends);
+	if (grow((void **)&dst->vips, &dst->cap_vips, src->n_vips, sizeof(*dst->vips)) ||
+	    grow((void **)&dst->backends, &dst->cap_backends, src->n_backends,
+		 sizeof(*dst->backends))) {
+		xlb_rules_free(dst);
+		return -ENOMEM;
+	}
+	if (src->n_vips)
+		memcpy(dst->vips, src->vips, src->n_vips * sizeof(*src->vips));
+	if (src->n_backends)
+		memcpy(dst->backends, src->backends, src->n_backends * sizeof(*src->backends));
+	dst->n_vips = src->n_vips;
+	dst->n_backends = src->n_backends;
+	return 0;
+}
+
+/* Canonical order: family, address, port (numerically), protocol. */
+static int vip_key_cmp(const struct xlb_vip_key *a, const struct xlb_vip_key *b)
+{
+	int c;
+
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	c = memcmp(a->addr.bytes, b->addr.bytes, sizeof(a->addr.bytes));
+	if (c)
+		return c;
+	if (a->port != b->port)
+		return ntohs(a->port) < ntohs(b->port) ? -1 : 1;
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	return 0;
+}
+
+static int vip_cmp(const void *a, const void *b)
+{
+	return vip_key_cmp(&((const struct xlb_rules_vip *)a)->key,
+			   &((const struct xlb_rules_vip *)b)->key);
+}
+
+static int backend_cmp(const void *pa, const void *pb)
+{
+	const struct xlb_rules_backend *a = pa, *b = pb;
+	int c = vip_key_cmp(&a->vip, &b->vip);
+
+	if (c)
+		return c;
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return memcmp(a->addr.bytes, b->addr.bytes, sizeof(a->addr.bytes));
+}
+
+static void rules_sort(struct xlb_rules *r)
+{
+	if (r->n_vips)
+		qsort(r->vips, r->n_vips, sizeof(*r->vips), vip_cmp);
+	if (r->n_backends)
+		qsort(r->backends, r->n_backends, sizeof(*r->backends), backend_cmp);
+}
+
+int xlb_rules_from_lb(struct xlb_rules *r, struct xlb_lb *lb)
+{
+	struct xlb_dp *dp = lb->dp;
+
+	xlb_rules_init(r, dp->max_vips, dp->max_backends);
+	for (__u32 i = 0; i < dp->max_vips; i++) {
+		if (!lb->vips[i].used)
+			continue;
+		if (grow((void **)&r->vips, &r->cap_vips, r->n_vips + 1, sizeof(*r->vips)))
+			goto nomem;
+		r->vips[r->n_vips].key = lb->vips[i].key;
+		r->vips[r->n_vips].flags = lb->vips[i].flags;
+		r->n_vips++;
+	}
+	for (__u32 i = 0; i < dp->max_backends; i++) {
+		const struct xlb_lb_backend *b = &lb->backends[i];
+		struct xlb_rules_backend *rb;
+
+		if (!b->used || b->vip >= dp->max_vips || !lb->vips[b->vip].used)
+			continue;
+		if (grow((void **)&r->backends, &r->cap_backends, r->n_backends + 1,
+			 sizeof(*r->backends)))
+			goto nomem;
+		rb = &r->backends[r->n_backends++];
+		memset(rb, 0, sizeof(*rb));
+		rb->vip = lb->vips[b->vip].key;
+		rb->addr = b->addr;
+		rb->family = b->family;
+		rb->weight = b->weight;
+	}
+	rules_sort(r);
+	return 0;
+nomem:
+	xlb_rules_free(r);
+	return -ENOMEM;
+}
+
+static struct xlb_rules_vip *find_vip(const struct xlb_rules *r, const struct xlb_vip_key *key)
+{
+	for (size_t i = 0; i < r->n_vips; i++)
+		if (!vip_key_cmp(&r->vips[i].key, key))
+			return &r->vips[i];
+	return NULL;
+}
+
+static struct xlb_rules_backend *find_backend(const struct xlb_rules *r,
+					      const struct xlb_vip_key *vip,
+					      const union xlb_addr *addr, __u8 family)
+{
+	for (size_t i = 0; i < r->n_backends; i++) {
+		struct xlb_rules_backend *b = &r->backends[i];
+
+		if (b->family == family && !memcmp(&b->addr, addr, sizeof(*addr)) &&
+		    !vip_key_cmp(&b->vip, vip))
+			return b;
+	}
+	return NULL;
+}
+
+static int fail(int ret, char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(int ret, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+static int no_vip(const struct xlb_vip_key *key, char *err, size_t errlen)
+{
+	char v[XLB_ADDR_STRLEN];
+
+	xlb_vip_key_format(key, v, sizeof(v));
+	return fail(-ENOENT, err, errlen, "no VIP %s, add it first with 'vip add %s' (see 'list')",
+		    v, v);
+}
+
+int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size_t errlen)
+{
+	char v[XLB_ADDR_STRLEN], a[XLB_ADDR_STRLEN];
+	struct xlb_rules_backend *b;
+	struct xlb_rules_vip *rv;
+	__u32 mask = 0;
+
+	xlb_vip_key_format(&c->vip, v, sizeof(v));
+	xlb_addr_format(&c->addr, c->family, a, sizeof(a));
+	if (c->given & XLB_CMD_G_SCHED)
+		mask |= XLB_VIP_F_SRC_HASH;
+	if (c->given & XLB_CMD_G_CONNTRACK)
+		mask |= XLB_VIP_F_NO_CONNTRACK;
+
+	switch (c->op) {
+	case XLB_CMD_VIP_ADD:
+		if (find_vip(r, &c->vip))
+			return fail(-EEXIST, err, errlen,
+				    "VIP %s exists already, change it with 'vip set' or remove it "
+				    "with 'vip del' first",
+				    v);
+		if (r->n_vips >= r->max_vips)
+			return fail(-ENOSPC, err, errlen,
+				    "cannot add VIP %s: all %u VIPs are in use (xlbd --max-vips)",
+				    v, r->max_vips);
+		if (grow((void **)&r->vips, &r->cap_vips, r->n_vips + 1, sizeof(*r->vips)))
+			return fail(-ENOMEM, err, errlen, "out of memory");
+		r->vips[r->n_vips].key = c->vip;
+		r->vips[r->n_vips].flags = c->vip_flags & mask;
+		r->n_vips++;
+		return 0;
+	case XLB_CMD_VIP_SET:
+		rv = find_vip(r, &c->vip);
+		if (!rv)
+			return no_vip(&c->vip, err, errlen);
+		rv->flags = (rv->flags & ~mask) | (c->vip_flags & mask);
+		return 0;
+	case XLB_CMD_VIP_DEL: {
+		size_t k = 0;
+
+		rv = find_vip(r, &c->vip);
+		if (!rv)
+			return no_vip(&c->vip, err, errlen);
+		*rv = r->vips[--r->n_vips];
+		/* Its backends go with it, as in the load balancer. */
+		for (size_t i = 0; i < r->n_backends; i++)
+			if (vip_key_cmp(&r->backends[i].vip, &c->vip))
+				r->backends[k++] = r->backends[i];
+		r->n_backends = k;
+		return 0;
+	}
+	case XLB_CMD_BACKEND_ADD:
+		if (!find_vip(r, &c->vip))
+			return no_vip(&c->vip, err, errlen);
+		if (c->vip.family == XLB_AF_INET6 && c->family != XLB_AF_INET6)
+			return fail(-EINVAL, err, errlen,
+				    "backend %s is IPv4 but VIP %s is IPv6, an IPv6 VIP needs IPv6 "
+				    "backends (an IPv4 VIP takes either)",
+				    a, v);
+		if (find_backend(r, &c->vip, &c->addr, c->family))
+			return fail(-EEXIST, err, errlen,
+				    "backend %s exists already in VIP %s, change its weight with "
+				    "'backend set'",
+				    a, v);
+		if (r->n_backends >= r->max_backends)
+			return fail(-ENOSPC, err, errlen,
+				    "cannot add backend %s: all %u backends are in use (xlbd "
+				    "--max-backends)",
+				    a, r->max_backends);
+		if (grow((void **)&r->backends, &r->cap_backends, r->n_backends + 1,
+			 sizeof(*r->backends)))
+			return fail(-ENOMEM, err, errlen, "out of memory");
+		b = &r->backends[r->n_backends++];
+		memset(b, 0, sizeof(*b));
+		b->vip = c->vip;
+		b->addr = c->addr;
+		b->family = c->family;
+		b->weight = (c->given & XLB_CMD_G_WEIGHT) ? c->weight : XLB_CMD_WEIGHT_DEFAULT;
+		return 0;
+	case XLB_CMD_BACKEND_SET:
+	case XLB_CMD_BACKEND_DEL:
+		if (!find_vip(r, &c->vip))
+			return no_vip(&c->vip, err, errlen);
+		b = find_backend(r, &c->vip, &c->addr, c->family);
+		if (!b)
+			return fail(
+			    -ENOENT, err, errlen,
+			    "no backend %s in VIP %s, add it with 'backend add' (see 'list')", a,
+			    v);
+		if (c->op == XLB_CMD_BACKEND_SET)
+			b->weight = c->weight;
+		else
+			*b = r->backends[--r->n_backends];
+		return 0;
+	default:
+		return fail(-EINVAL, err, errlen,
+			    "only vip and backend commands change the configuration");
+	}
+}
+
+int xlb_rules_split(char *line, char **words, int max_words)
+{
+	int n = 0;
+	char *p = line;
+
+	for (;;) {
+		char *out;
+
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			p++;
+		if (!*p || *p == '#')
+			return n;
+		if (n == max_words)
+			return -E2BIG;
+		/* Unquote in place: the word never grows, so out trails p. */
+		words[n++] = out = p;
+		while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+			if (*p != '"') {
+				*out++ = *p++;
+				continue;
+			}
+			for (p++; *p != '"'; p++) {
+				if (!*p)
+					return -EINVAL;
+				if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+					p++;
+				*out++ = *p;
+			}
+			p++;
+		}
+		if (*p)
+			p++;
+		*out = 0;
+	}
+}
+
+int xlb_rules_read(struct xlb_rules *r, const char *path, int *usage, char *err, size_t errlen)
+{
+	char *words[XLB_RULES_WORDS_MAX], msg[XLB_CMD_ERRLEN];
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int lineno = 0, ret = 0;
+	FILE *f;
+
+	*usage = 0;
+	f = fopen(path, "re");
+	if (!f)
+		return fail(-errno, err, errlen, "cannot open rules file %s: %s", path,
+			    strerror(errno));
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		struct xlb_cmd c;
+		int n;
+
+		lineno++;
+		if (len > XLB_RULES_LINE_MAX) {
+			ret = fail(-EINVAL, err, errlen, "%s:%d: line longer than %d bytes", path,
+				   lineno, XLB_RULES_LINE_MAX);
+			*usage = 1;
+			break;
+		}
+		if (strlen(line) != (size_t)len) {
+			ret = fail(-EINVAL, err, errlen,
+				   "%s:%d: NUL byte in line, expected a text file of commands",
+				   path, lineno);
+			*usage = 1;
+			break;
+		}
+		n = xlb_rules_split(line, words, XLB_RULES_WORDS_MAX);
+		if (n < 0) {
+			ret = fail(-EINVAL, err, errlen, "%s:%d: %s", path, lineno,
+				   n == -E2BIG ? "too many words, expected one command per line"
+					       : "unterminated \", expected a closing quote");
+			*usage = 1;
+			break;
+		}
+		if (!n)
+			continue;
+		if (xlb_cmd_parse(n, words, &c, msg, sizeof(msg))) {
+			ret = fail(-EINVAL, err, errlen, "%s:%d: %s", path, lineno, msg);
+			*usage = 1;
+			break;
+		}
+		if (!xlb_cmd_mutates(c.op)) {
+			ret = fail(-EINVAL, err, errlen,
+				   "%s:%d: '%s' cannot appear in a rules file, expected vip or "
+				   "backend add/set/del commands",
+				   path, lineno, words[0]);
+			*usage = 1;
+			break;
+		}
+		ret = xlb_rules_step(r, &c, msg, sizeof(msg));
+		if (ret) {
+			fail(ret, err, errlen, "%s:%d: %s", path, lineno, msg);
+			break;
+		}
+	}
+	if (!ret && ferror(f))
+		ret =
+		    fail(-EIO, err, errlen, "cannot read rules file %s: %s", path, strerror(errno));
+	free(line);
+	fclose(f);
+	if (!ret)
+		rules_sort(r);
+	return ret;
+}
+
+static void log_vip(const char *what, const struct xlb_vip_key *key, __u32 flags)
+{
+	char v[XLB_ADDR_STRLEN];
+
+	xlb_vip_key_format(key, v, sizeof(v));
+	pr_info("vip %s: %s (sched %s, conntrack %s)", v, what,
+		flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev",
+		flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on");
+}
+
+static void log_backend(const char *what, const struct xlb_rules_backend *b)
+{
+	char v[XLB_ADDR_STRLEN], a[XLB_ADDR_STRLEN];
+
+	xlb_vip_key_format(&b->vip, v, sizeof(v));
+	xlb_addr_format(&b->addr, b->family, a, sizeof(a));
+	pr_info("backend %s of vip %s: %s (weight %u)", a, v, what, b->weight);
+}
+
+/* Walks two sorted configurations and changes lb from one to the other.
+ * Removals first, so that the ids they free are there for the additions. */
+static int apply_diff(struct xlb_lb *lb, const struct xlb_rules *from, const struct xlb_rules *to,
+		      char *err, size_t errlen)
+{
+	size_t i, j;
+	int ret;
+
+	for (i = 0, j = 0; i < from->n_backends; i++) {
+		const struct xlb_rules_backend *b = &from->backends[i];
+
+		while (j < to->n_backends && backend_cmp(&to->backends[j], b) < 0)
+			j++;
+		if (j < to->n_backends && !backend_cmp(&to->backends[j], b))
+			continue;
+		/* Those of a VIP that goes away leave with it. */
+		if (!find_vip(to, &b->vip))
+			continue;
+		ret = xlb_lb_backend_del(lb, &b->vip, &b->addr, b->family, err, errlen);
+		if (ret)
+			return ret;
+		log_backend("removed", b);
+	}
+	for (i = 0, j = 0; i < from->n_vips; i++) {
+		const struct xlb_rules_vip *v = &from->vips[i];
+
+		while (j < to->n_vips && vip_cmp(&to->vips[j], v) < 0)
+			j++;
+		if (j < to->n_vips && !vip_cmp(&to->vips[j], v))
+			continue;
+		ret = xlb_lb_vip_del(lb, &v->key, err, errlen);
+		if (ret)
+			return ret;
+		log_vip("removed", &v->key, v->flags);
+	}
+	for (i = 0, j = 0; i < to->n_vips; i++) {
+		const struct xlb_rules_vip *v = &to->vips[i];
+
+		while (j < from->n_vips && vip_cmp(&from->vips[j], v) < 0)
+			j++;
+		if (j < from->n_vips && !vip_cmp(&from->vips[j], v)) {
+			if (from->vips[j].flags == v->flags)
+				continue;
+			ret = xlb_lb_vip_set_flags(lb, &v->key, v->flags, err, errlen);
+			if (ret)
+				return ret;
+			log_vip("changed", &v->key, v->flags);
+			continue;
+		}
+		ret = xlb_lb_vip_add(lb, &v->key, v->flags, err, errlen);
+		if (ret)
+			return ret;
+		log_vip("added", &v->key, v->flags);
+	}
+	for (i = 0, j = 0; i < to->n_backends; i++) {
+		const struct xlb_rules_backend *b = &to->backends[i];
+
+		while (j < from->n_backends && backend_cmp(&from->backends[j], b) < 0)
+			j++;
+		/* A backend whose VIP was re-created is new as well. */
+		if (j < from->n_backends && !backend_cmp(&from->backends[j], b) &&
+		    find_vip(from, &b->vip)) {
+			if (from->backends[j].weight == b->weight)
+				continue;
+			ret = xlb_lb_backend_set_weight(lb, &b->vip, &b->addr, b->family, b->weight,
+							err, errlen);
+			if (ret)
+				return ret;
+			log_backend("weight changed", b);
+			continue;
+		}
+		ret = xlb_lb_backend_add(lb, &b->vip, &b->addr, b->family, b->weight, err, errlen);
+		if (ret)
+			return ret;
+		log_backend("added", b);
+	}
+	return 0;
+}
+
+static const char *strip_error(const char *msg)
+{
+	return strncmp(msg, "Error: ", 7) ? msg : msg + 7;
+}
+
+int xlb_rules_apply(struct xlb_lb *lb, const struct xlb_rules *target, char *err, size_t errlen)
+{
+	struct xlb_rules before, to, now;
+	char msg[XLB_CMD_ERRLEN], msg2[XLB_CMD_ERRLEN];
+	int ret, ret2;
+
+	ret = xlb_rules_from_lb(&before, lb);
+	if (ret)
+		return fail(ret, err, errlen, "out of memory");
+	ret = xlb_rules_copy(&to, target);
+	if (ret) {
+		xlb_rules_free(&before);
+		return fail(ret, err, errlen, "out of memory");
+	}
+	rules_sort(&to);
+	msg[0] = 0;
+	ret = apply_diff(lb, &before, &to, msg, sizeof(msg));
+	if (ret) {
+		pr_err("applying the configuration failed: %s; rolling back", strip_error(msg));
+		/* Back to where we were: the same walk in the other direction. */
+		msg2[0] = 0;
+		ret2 = xlb_rules_from_lb(&now, lb);
+		if (!ret2) {
+			ret2 = apply_diff(lb, &now, &before, msg2, sizeof(msg2));
+			xlb_rules_free(&now);
+		} else {
+			snprintf(msg2, sizeof(msg2), "out of memory");
+		}
+		if (ret2)
+			fail(ret, err, errlen, "%s; rolling back failed too: %s", strip_error(msg),
+			     strip_error(msg2));
+		else
+			fail(ret, err, errlen, "%s; nothing was changed", strip_error(msg));
+	}
+	xlb_rules_free(&before);
+	xlb_rules_free(&to);
+	return ret;
+}
+
+/* Appends to a growing string; returns -ENOMEM once and keeps failing. */
+struct strbuf {
+	char *s;
+	size_t len, cap;
+	int err;
+};
+
+static void sb_printf(struct strbuf *sb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (sb->err)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || grow((void **)&sb->s, &sb->cap, sb->len + n + 1, 1)) {
+		sb->err = -ENOMEM;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(sb->s + sb->len, sb->cap - sb->len, fmt, ap);
+	va_end(ap);
+	sb->len += n;
+}
+
+char *xlb_rules_format(const struct xlb_rules *r)
+{
+	struct strbuf sb = {0};
+	struct xlb_rules s;
+	char v[XLB_ADDR_STRLEN], a[XLB_ADDR_STRLEN];
+
+	if (xlb_rules_copy(&s, r))
+		return NULL;
+	rules_sort(&s);
+	sb_printf(&sb, "%s", "");
+	/* Each VIP followed by its backends: backends are sorted by VIP too. */
+	for (size_t i = 0, j = 0; i < s.n_vips; i++) {
+		const struct xlb_rules_vip *rv = &s.vips[i];
+
+		xlb_vip_key_format(&rv->key, v, sizeof(v));
+		sb_printf(&sb, "vip add %s sched %s conntrack %s\n", v,
+			  rv->flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev",
+			  rv->flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on");
+		while (j < s.n_backends && vip_key_cmp(&s.backends[j].vip, &rv->key) < 0)
+			j++;
+		for (; j < s.n_backends && !vip_key_cmp(&s.backends[j].vip, &rv->key); j++) {
+			const struct xlb_rules_backend *b = &s.backends[j];
+
+			xlb_addr_format(&b->addr, b->family, a, sizeof(a));
+			sb_printf(&sb, "backend add %s %s weight %u\n", v, a, b->weight);
+		}
+	}
+	xlb_rules_free(&s);
+	if (sb.err) {
+		free(sb.s);
+		return NULL;
+	}
+	return sb.s;
+}
+
+int xlb_rules_write_file(const char *path, const char *text, char *err, size_t errlen)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	size_t len = strlen(text), off = 0;
+	int fd, dfd, ret = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp) ||
+	    snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return fail(-ENAMETOOLONG, err, errlen, "rules file name %s is too long", path);
+	/* Same directory as the target: rename() is atomic only within a file
+	 * system, and readers see either the old file or the new one. */
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return fail(-errno, err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+	if (fchmod(fd, 0644)) {
+		ret = -errno;
+		goto fail_tmp;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			goto fail_tmp;
+		}
+		off += n;
+	}
+	/* Data on disk before the name points at it, or a crash could leave an
+	 * empty rules file and a restart would forget the configuration. */
+	if (fsync(fd)) {
+		ret = -errno;
+		goto fail_tmp;
+	}
+	if (close(fd)) {
+		fd = -1;
+		ret = -errno;
+		goto fail_tmp;
+	}
+	fd = -1;
+	if (rename(tmp, path)) {
+		ret = -errno;
+		goto fail_tmp;
+	}
+	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return fail(-errno, err, errlen, "cannot open directory of %s: %s", path,
+			    strerror(errno));
+	/* The rename itself is only durable once the directory is synced. */
+	if (fsync(dfd))
+		ret = fail(-errno, err, errlen, "cannot sync directory of %s: %s", path,
+			   strerror(errno));
+	close(dfd);
+	return ret;
+fail_tmp:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return fail(ret, err, errlen, "cannot write rules file %s: %s", path, strerror(-ret));
+}

@@ -1,0 +1,632 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xlbd.c: the xlb daemon's main: options, then the wiring of data plane,
+ * attach, rules file and control socket, then one event loop. Leaving never
+ * detaches; only `xlbctl detach` (or `xlbd --detach`) takes xlb off. */
+#include <errno.h>
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+
+#include "addr.h"
+#include "attach.h"
+#include "cmd.h"
+#include "ctl.h"
+#include "dataplane.h"
+#include "lb.h"
+#include "log.h"
+#include "maglev.h"
+#include "rules.h"
+
+#define EXIT_USAGE 2
+
+/* Why the event loop ended. */
+enum { STOP_NONE, STOP_SIGNAL, STOP_DETACHED };
+
+struct xlbd_opts {
+	const char *ifname;	   /* -i */
+	const char *socket;	   /* -S, default XLB_CTL_SOCKET_DEFAULT */
+	const char *rules;	   /* -r, NULL: XLB_STATE_DIR/IFNAME.rules */
+	enum xlb_attach_mode mode; /* -m */
+	const char *src4, *src6;   /* ADDR[/PREFIXLEN], NULL: the interface's */
+	struct xlb_dp_opts dp;	   /* sizes; pin_dir filled in later */
+	__u32 udp_timeout_s;	   /* --udp-timeout */
+	int verbose;		   /* -v: debug logging */
+	int detach;		   /* --detach: take xlb off the interface, exit */
+};
+
+struct xlbd {
+	struct xlbd_opts o;
+	char rules_path[PATH_MAX]; /* the file restored and rewritten */
+	struct xlb_attach at;	   /* interface, lock, program */
+	struct xlb_dp *dp;	   /* the maps */
+	struct xlb_lb *lb;	   /* the configuration */
+	struct xlb_ctl *ctl;	   /* the control socket */
+	struct xlb_cmd_env env;	   /* what requests run against */
+	int stop;		   /* STOP_*: leave the event loop */
+};
+
+static const char usage_text[] =
+    "Usage: xlbd -i IFACE [-S SOCKET] [-r RULES] [-m native|generic] [--src4 ADDR[/LEN]]\n"
+    "            [--src6 ADDR[/LEN]] [--max-vips N] [--max-backends N] [--conns N]\n"
+    "            [--ring-size M] [--udp-timeout S] [-v]\n"
+    "       xlbd -i IFACE --detach\n"
+    "Runs the xlb load balancer on IFACE in the foreground, logging to stderr.\n"
+    "  -i, --interface IFACE  interface to attach the XDP program to\n"
+    "  -S, --socket PATH      control socket (default " XLB_CTL_SOCKET_DEFAULT ")\n"
+    "  -r, --rules PATH       rules file, restored on start and rewritten after every\n"
+    "                         change (default " XLB_STATE_DIR "/IFACE.rules)\n"
+    "  -m, --mode MODE        native or generic XDP (default: native, else generic)\n"
+    "      --src4 ADDR[/LEN]  outer IPv4 source; the bits after LEN vary per flow for\n"
+    "                         RSS on the backends (default: IFACE's first IPv4, /32)\n"
+    "      --src6 ADDR[/LEN]  outer IPv6 source, same (default: IFACE's first global\n"
+    "                         IPv6, /128); only the last 32 bits can vary\n"
+    "      --max-vips N       VIP slots (default 512)\n"
+    "      --max-backends N   backend slots, all VIPs together (default 4096)\n"
+    "      --conns N          connection table entries (default 1048576)\n"
+    "      --ring-size M      Maglev ring size, a prime (default 65537)\n"
+    "      --udp-timeout S    idle seconds before a UDP flow may re-hash (default 30)\n"
+    "      --detach           take xlb off IFACE, remove its pins, and exit\n"
+    "  -v, --verbose          debug logging\n"
+    "  -h, --help             this text\n"
+    "SIGTERM/SIGINT stop xlbd and leave xlb forwarding; a new xlbd adopts it.\n"
+    "SIGHUP re-reads the rules file. See xlbd(8).\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "Error: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nRun 'xlbd --help' for the options.\n");
+	return EXIT_USAGE;
+}
+
+static int parse_num(const char *text, unsigned long min, unsigned long max, __u32 *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!*text || strspn(text, "0123456789") != strlen(text) || strlen(text) > 10)
+		return -EINVAL;
+	v = strtoul(text, &end, 10);
+	if (v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+enum {
+	OPT_SRC4 = 256,
+	OPT_SRC6,
+	OPT_MAX_VIPS,
+	OPT_MAX_BACKENDS,
+	OPT_CONNS,
+	OPT_RING_SIZE,
+	OPT_UDP_TIMEOUT,
+	OPT_DETACH,
+};
+
+/* Returns -1 to go on, else the exit code. */
+static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
+{
+	static const struct option longopts[] = {
+	    {"interface", required_argument, NULL, 'i'},
+	    {"socket", required_argument, NULL, 'S'},
+	    {"rules", required_argument, NULL, 'r'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"src4", required_argument, NULL, OPT_SRC4},
+	    {"src6", required_argument, NULL, OPT_SRC6},
+	    {"max-vips", required_argument, NULL, OPT_MAX_VIPS},
+	    {"max-backends", required_argument, NULL, OPT_MAX_BACKENDS},
+	    {"conns", required_argument, NULL, OPT_CONNS},
+	    {"ring-size", required_argument, NULL, OPT_RING_SIZE},
+	    {"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
+	    {"detach", no_argument, NULL, OPT_DETACH},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->socket = XLB_CTL_SOCKET_DEFAULT;
+	o->udp_timeout_s = XLB_UDP_TIMEOUT_DEFAULT_S;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":i:S:r:m:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			o->ifname = optarg;
+			break;
+		case 'S':
+			o->socket = optarg;
+			break;
+		case 'r':
+			o->rules = optarg;
+			break;
+		case 'm':
+			if (!strcmp(optarg, "native"))
+				o->mode = XLB_ATTACH_NATIVE;
+			else if (!strcmp(optarg, "generic") || !strcmp(optarg, "skb"))
+				o->mode = XLB_ATTACH_GENERIC;
+			else
+				return usage_error("bad mode '%s', expected native or generic",
+						   optarg);
+			break;
+		case OPT_SRC4:
+			o->src4 = optarg;
+			break;
+		case OPT_SRC6:
+			o->src6 = optarg;
+			break;
+		case OPT_MAX_VIPS:
+			if (parse_num(optarg, 1, 1 << 20, &o->dp.max_vips))
+				return usage_error("bad --max-vips '%s', expected 1-1048576",
+						   optarg);
+			break;
+		case OPT_MAX_BACKENDS:
+			if (parse_num(optarg, 1, 1 << 20, &o->dp.max_backends))
+				return usage_error("bad --max-backends '%s', expected 1-1048576",
+						   optarg);
+			break;
+		case OPT_CONNS:
+			if (parse_num(optarg, 1, 1U << 30, &o->dp.max_conns))
+				return usage_error("bad --conns '%s', expected 1-1073741824",
+						   optarg);
+			break;
+		case OPT_RING_SIZE:
+			if (parse_num(optarg, 2, 1 << 24, &o->dp.ring_size) ||
+			    !xlb_is_prime(o->dp.ring_size))
+				return usage_error("bad --ring-size '%s', expected a prime up to "
+						   "16777216 (e.g. 65537)",
+						   optarg);
+			break;
+		case OPT_UDP_TIMEOUT:
+			if (parse_num(optarg, 1, 86400, &o->udp_timeout_s))
+				return usage_error(
+				    "bad --udp-timeout '%s', expected 1-86400 seconds", optarg);
+			break;
+		case OPT_DETACH:
+			o->detach = 1;
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s', expected options only", argv[optind]);
+	if (!o->ifname)
+		return usage_error("%s", "missing -i IFACE, expected the interface to serve");
+	return -1;
+}
+
+/* "ADDR[/LEN]" -> address and the bits that vary per flow. */
+static int parse_src(const char *text, __u8 want, union xlb_addr *addr, __be32 *vary)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	__u32 max = want == XLB_AF_INET6 ? 128 : 32, len = max;
+	char *slash;
+	__u8 family;
+
+	if (snprintf(buf, sizeof(buf), "%s", text) >= (int)sizeof(buf))
+		return -EINVAL;
+	slash = strchr(buf, '/');
+	if (slash) {
+		*slash = 0;
+		if (parse_num(slash + 1, 0, max, &len))
+			return -EINVAL;
+	}
+	if (xlb_addr_parse(buf, addr, &family) || family != want)
+		return -EINVAL;
+	if (want == XLB_AF_INET)
+		*vary = len == 32 ? 0 : htonl(0xffffffffU >> len);
+	else if (len >= 96)
+		*vary = len == 128 ? 0 : htonl(0xffffffffU >> (len - 96));
+	else
+		*vary = 0xffffffffU; /* only the last word varies (xlb_config) */
+	return 0;
+}
+
+/* The interface's own addresses: first IPv4, first global IPv6. */
+static void iface_addrs(const char *ifname, struct xlb_config *cfg, int *have4, int *have6)
+{
+	struct ifaddrs *ifa, *i;
+
+	*have4 = *have6 = 0;
+	if (getifaddrs(&ifa)) {
+		pr_warn("interface %s: cannot read its addresses: %s", ifname, strerror(errno));
+		return;
+	}
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || strcmp(i->ifa_name, ifname))
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET && !*have4) {
+			cfg->src4 = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+			*have4 = 1;
+		} else if (i->ifa_addr->sa_family == AF_INET6 && !*have6) {
+			const struct in6_addr *a = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+
+			if (IN6_IS_ADDR_LINKLOCAL(a) || IN6_IS_ADDR_LOOPBACK(a) ||
+			    IN6_IS_ADDR_MULTICAST(a))
+				continue;
+			memcpy(cfg->src6.bytes, a, sizeof(*a));
+			*have6 = 1;
+		}
+	}
+	freeifaddrs(ifa);
+}
+
+static int setup_config(struct xlbd *d)
+{
+	struct xlb_config cfg = {0};
+	char a[XLB_ADDR_STRLEN], b[XLB_ADDR_STRLEN];
+	union xlb_addr addr;
+	int have4, have6, ret;
+
+	iface_addrs(d->o.ifname, &cfg, &have4, &have6);
+	if (d->o.src4) {
+		if (parse_src(d->o.src4, XLB_AF_INET, &addr, &cfg.src4_vary))
+			return -EINVAL;
+		cfg.src4 = addr.v4;
+		have4 = 1;
+	}
+	if (d->o.src6) {
+		if (parse_src(d->o.src6, XLB_AF_INET6, &cfg.src6, &cfg.src6_vary))
+			return -EINVAL;
+		have6 = 1;
+	}
+	if (!have4)
+		pr_warn("interface %s: no IPv4 address, IPv4 tunnels would leave from 0.0.0.0: "
+			"set --src4",
+			d->o.ifname);
+	if (!have6)
+		pr_info("interface %s: no global IPv6 address, IPv6 tunnels need --src6",
+			d->o.ifname);
+	cfg.udp_timeout_s = d->o.udp_timeout_s;
+	ret = xlb_dp_config_set(d->dp, &cfg);
+	if (ret)
+		return ret;
+	addr.v4 = cfg.src4;
+	xlb_addr_format(&addr, XLB_AF_INET, a, sizeof(a));
+	xlb_addr_format(&cfg.src6, XLB_AF_INET6, b, sizeof(b));
+	pr_info("interface %s: outer source %s (vary 0x%08x) and %s (vary 0x%08x), UDP timeout "
+		"%us",
+		d->o.ifname, a, ntohl(cfg.src4_vary), b, ntohl(cfg.src6_vary), cfg.udp_timeout_s);
+	return 0;
+}
+
+static int persist(struct xlbd *d, char *err, size_t errlen)
+{
+	struct xlb_rules r;
+	char *text;
+	int ret;
+
+	ret = xlb_rules_from_lb(&r, d->lb);
+	if (ret) {
+		snprintf(err, errlen, "out of memory");
+		return ret;
+	}
+	text = xlb_rules_format(&r);
+	xlb_rules_free(&r);
+	if (!text) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ret = xlb_rules_write_file(d->rules_path, text, err, errlen);
+	free(text);
+	return ret;
+}
+
+static json_t *on_request(void *ctx, int argc, char **argv)
+{
+	char err[XLB_CMD_ERRLEN];
+	struct xlbd *d = ctx;
+	json_t *reply;
+
+	d->env.changed = 0;
+	reply = xlb_cmd_exec(&d->env, argc, argv);
+	if (reply && json_object_get(reply, "error"))
+		pr_info("request '%s%s': refused: %s", argc ? argv[0] : "", argc > 1 ? " ..." : "",
+			json_string_value(json_object_get(reply, "error")));
+	if (d->env.changed && persist(d, err, sizeof(err))) {
+		pr_err("rules file %s: %s", d->rules_path, err);
+		json_decref(reply);
+		reply = xlb_cmd_error(0, "the change is in effect but was not saved: %s", err);
+	}
+	return reply;
+}
+
+static int on_detach(void *ctx, char *err, size_t errlen)
+{
+	struct xlbd *d = ctx;
+	int ret = xlb_attach_detach(&d->at, d->dp, err, errlen);
+
+	if (!ret)
+		d->stop = STOP_DETACHED;
+	return ret;
+}
+
+static void reload(struct xlbd *d)
+{
+	char *argv[] = {"restore", NULL};
+	json_t *reply = on_request(d, 1, argv);
+	json_t *e = reply ? json_object_get(reply, "error") : NULL;
+
+	if (e)
+		pr_err("rules file %s: reload failed: %s", d->rules_path, json_string_value(e));
+	else
+		pr_info("rules file %s: reloaded", d->rules_path);
+	json_decref(reply);
+}
+
+/* Reads the rules file into r and checks it against the limits, before the
+ * data plane is touched: a broken file must not cost forwarding. */
+static int load_rules(struct xlbd *d, struct xlb_rules *r)
+{
+	char err[XLB_CMD_ERRLEN];
+	int usage, ret;
+	char *text;
+
+	xlb_rules_init(r, d->o.dp.max_vips ? d->o.dp.max_vips : XLB_MAX_VIPS_DEFAULT,
+		       d->o.dp.max_backends ? d->o.dp.max_backends : XLB_MAX_BACKENDS_DEFAULT);
+	if (access(d->rules_path, F_OK) && errno == ENOENT) {
+		pr_info("rules file %s: not there yet, starting empty", d->rules_path);
+	} else {
+		ret = xlb_rules_read(r, d->rules_path, &usage, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr, "Error: %s\n", err);
+			return ret;
+		}
+		pr_info("rules file %s: %zu VIPs, %zu backends", d->rules_path, r->n_vips,
+			r->n_backends);
+	}
+	/* Written back now so that an unwritable path fails before attaching. */
+	text = xlb_rules_format(r);
+	if (!text)
+		return -ENOMEM;
+	ret = xlb_rules_write_file(d->rules_path, text, err, sizeof(err));
+	free(text);
+	if (ret)
+		fprintf(stderr, "Error: %s\n", err);
+	return ret;
+}
+
+static int run_loop(struct xlbd *d, int sfd)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	int epfd = epoll_create1(EPOLL_CLOEXEC);
+	int ret = 0;
+
+	if (epfd < 0)
+		return -errno;
+	ev.data.fd = sfd;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev))
+		goto fail;
+	ev.data.fd = xlb_ctl_fd(d->ctl);
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+		goto fail;
+	/* Health checks: add xlb_hc_fd() here and call xlb_hc_dispatch() when
+	 * it is readable; its verdicts go to xlb_lb_backend_set_up(). */
+	while (!d->stop) {
+		struct epoll_event evs[8];
+		int n = epoll_wait(epfd, evs, 8, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		for (int i = 0; i < n && !d->stop; i++) {
+			if (evs[i].data.fd == sfd) {
+				struct signalfd_siginfo si;
+
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGHUP) {
+					reload(d);
+					continue;
+				}
+				pr_info("interface %s: signal %d, stopping", d->o.ifname,
+					si.ssi_signo);
+				d->stop = STOP_SIGNAL;
+			} else if (evs[i].data.fd == xlb_ctl_fd(d->ctl)) {
+				ret = xlb_ctl_dispatch(d->ctl);
+				if (ret) {
+					pr_err("control socket: %s", strerror(-ret));
+					d->stop = STOP_SIGNAL;
+				}
+			}
+		}
+	}
+	close(epfd);
+	return ret;
+fail:
+	ret = -errno;
+	close(epfd);
+	return ret;
+}
+
+static int count_vip(const struct xlb_vip_key *key, const struct xlb_vip *vip, void *ctx)
+{
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static int make_parent_dir(const char *path)
+{
+	char buf[PATH_MAX];
+	char *dir;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	dir = dirname(buf);
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char err[XLB_CMD_ERRLEN];
+	struct xlb_rules rules = {0};
+	struct xlbd d;
+	sigset_t mask;
+	int ret, sfd = -1, code = 1, adopted_vips = 0;
+
+	memset(&d, 0, sizeof(d));
+	d.at.lock_fd = -1;
+	ret = parse_opts(argc, argv, &d.o);
+	if (ret >= 0)
+		return ret;
+	xlb_log_set_level(d.o.verbose ? XLB_LOG_DEBUG : XLB_LOG_INFO);
+	xlb_log_libbpf();
+	if (geteuid() != 0) {
+		fprintf(stderr, "Error: xlbd must run as root, it needs CAP_BPF and "
+				"CAP_NET_ADMIN to load and attach XDP programs\n");
+		return 1;
+	}
+	if (d.o.src4 && parse_src(d.o.src4, XLB_AF_INET, &(union xlb_addr){0}, &(__be32){0}))
+		return usage_error("bad --src4 '%s', expected an IPv4 address with an optional "
+				   "/0-32, e.g. 198.18.0.2/30",
+				   d.o.src4);
+	if (d.o.src6 && parse_src(d.o.src6, XLB_AF_INET6, &(union xlb_addr){0}, &(__be32){0}))
+		return usage_error("bad --src6 '%s', expected an IPv6 address with an optional "
+				   "/0-128, e.g. 2001:db8::2/120",
+				   d.o.src6);
+	signal(SIGPIPE, SIG_IGN);
+	if (xlb_attach_probe(err, sizeof(err))) {
+		fprintf(stderr, "Error: %s\n", err);
+		return 1;
+	}
+	if (xlb_attach_prepare(&d.at, d.o.ifname, err, sizeof(err))) {
+		fprintf(stderr, "Error: %s\n", err);
+		return 1;
+	}
+	if (d.o.detach) {
+		ret = xlb_attach_detach(&d.at, NULL, err, sizeof(err));
+		if (ret)
+			fprintf(stderr, "Error: %s\n", err);
+		else
+			pr_info("interface %s: xlb is off, pins removed", d.o.ifname);
+		xlb_attach_release(&d.at);
+		return ret ? 1 : 0;
+	}
+	if (d.o.rules)
+		ret = snprintf(d.rules_path, sizeof(d.rules_path), "%s", d.o.rules);
+	else
+		ret = snprintf(d.rules_path, sizeof(d.rules_path), "%s/%s.rules", XLB_STATE_DIR,
+			       d.o.ifname);
+	if (ret >= (int)sizeof(d.rules_path)) {
+		fprintf(stderr, "Error: rules file name too long, expected under %d bytes\n",
+			PATH_MAX);
+		goto out;
+	}
+	if (!d.o.rules && (ret = make_parent_dir(d.rules_path))) {
+		fprintf(stderr, "Error: cannot create %s: %s\n", XLB_STATE_DIR, strerror(-ret));
+		goto out;
+	}
+	if (make_parent_dir(d.o.socket) || xlb_ctl_check_path(d.o.socket, err, sizeof(err))) {
+		if (!err[0])
+			snprintf(err, sizeof(err), "cannot create the directory of %s", d.o.socket);
+		fprintf(stderr, "Error: %s\n", err);
+		goto out;
+	}
+	if (load_rules(&d, &rules))
+		goto out;
+
+	d.o.dp.pin_dir = d.at.pin_dir;
+	ret = xlb_dp_open(&d.o.dp, &d.dp);
+	if (ret) {
+		fprintf(stderr, "Error: cannot open the XDP object: %s\n", strerror(-ret));
+		goto out;
+	}
+	if (xlb_attach_check_pins(&d.at, d.dp, err, sizeof(err)) ||
+	    xlb_attach_prog(&d.at, d.dp, d.o.mode, err, sizeof(err))) {
+		fprintf(stderr, "Error: %s\n", err);
+		goto out;
+	}
+	if (d.dp->adopted)
+		pr_info("interface %s: adopted the pinned maps under %s", d.o.ifname, d.at.pin_dir);
+	ret = setup_config(&d);
+	if (!ret)
+		ret = xlb_dp_tx_port_add(d.dp, d.at.ifindex);
+	if (ret) {
+		fprintf(stderr, "Error: cannot configure the data plane: %s\n", strerror(-ret));
+		goto out;
+	}
+	ret = xlb_lb_new(d.dp, &d.lb);
+	if (ret) {
+		fprintf(stderr, "Error: cannot read the data plane's state: %s\n", strerror(-ret));
+		goto out;
+	}
+	if (d.dp->adopted)
+		xlb_dp_vip_foreach(d.dp, count_vip, &adopted_vips);
+	if (xlb_rules_apply(d.lb, &rules, err, sizeof(err))) {
+		fprintf(stderr, "Error: rules file %s: %s\n", d.rules_path, err);
+		goto out;
+	}
+	if (adopted_vips && !rules.n_vips)
+		pr_warn("interface %s: rules file %s holds no VIPs: the state a previous xlbd "
+			"left in the pinned maps is dropped",
+			d.o.ifname, d.rules_path);
+	ret = xlb_lb_prune_adopted(d.lb);
+	if (ret)
+		pr_warn("interface %s: cannot remove stale state from the pinned maps: %s",
+			d.o.ifname, strerror(-ret));
+
+	d.env.lb = d.lb;
+	d.env.rules_path = d.rules_path;
+	d.env.detach = on_detach;
+	d.env.ctx = &d;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) ||
+	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+		fprintf(stderr, "Error: cannot set up signals: %s\n", strerror(errno));
+		goto out;
+	}
+	if (xlb_ctl_open(d.o.socket, on_request, &d, &d.ctl, err, sizeof(err))) {
+		fprintf(stderr, "Error: %s\n", err);
+		goto out;
+	}
+	pr_info("interface %s: ready, control socket %s, rules file %s", d.o.ifname, d.o.socket,
+		d.rules_path);
+	ret = run_loop(&d, sfd);
+	if (ret)
+		pr_err("interface %s: event loop: %s", d.o.ifname, strerror(-ret));
+	/* The detach reply must reach xlbctl before we go. */
+	xlb_ctl_flush(d.ctl, 1000);
+	code = ret ? 1 : 0;
+	if (d.stop == STOP_DETACHED)
+		pr_info("interface %s: detached, exiting (rules file %s kept)", d.o.ifname,
+			d.rules_path);
+	else
+		pr_info("interface %s: exiting, xlb keeps forwarding (a new xlbd adopts it)",
+			d.o.ifname);
+out:
+	xlb_ctl_close(d.ctl);
+	if (sfd >= 0)
+		close(sfd);
+	xlb_rules_free(&rules);
+	xlb_lb_free(d.lb);
+	xlb_attach_release(&d.at);
+	xlb_dp_close(d.dp);
+	return code;
+}
