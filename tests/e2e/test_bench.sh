@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# test_bench.sh: smoke test of xlb-bench. Runs it once with tiny counts and
+# checks that it exits 0 and that its JSON holds every case with a positive
+# figure and the path counters the case claims. Never judges speed.
+# Prints "test_bench: N passed, M failed"; exits non-zero on failure.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+BENCH=build/xlb-bench
+passed=0
+failed=0
+json=$(mktemp /tmp/xlb-bench.XXXXXX.json)
+log=$(mktemp /tmp/xlb-bench.XXXXXX.log)
+trap 'rm -f "$json" "$log"' EXIT
+
+check() {
+	local what=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		passed=$((passed + 1))
+	else
+		echo "FAIL: $what"
+		failed=$((failed + 1))
+	fi
+}
+
+# jq -e exits 0 only when the filter yields true.
+q() {
+	jq -e "$1" "$json"
+}
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "test_bench: needs root (private network namespaces, BPF)"
+	echo "test_bench: 0 passed, 1 failed"
+	exit 1
+fi
+if ! command -v jq >/dev/null; then
+	echo "test_bench: needs jq"
+	echo "test_bench: 0 passed, 1 failed"
+	exit 1
+fi
+
+if timeout 300 "$BENCH" --quick --json "$json" >"$log" 2>&1; then
+	passed=$((passed + 1))
+else
+	echo "FAIL: xlb-bench --quick exited $?; its output:"
+	cat "$log"
+	failed=$((failed + 1))
+fi
+
+check "JSON written and valid" q '.tool == "xlb-bench" and .quick == true and .valid == true'
+check "machine described" \
+	q '.machine | (.kernel | length > 0) and (.cpu | length > 0) and .nproc > 0 and (.clang | length > 0)'
+
+# Per-packet: every baseline and every case, a positive figure, and the
+# counters of the path each one names (exactly one per packet).
+for b in tx macswap pushpop restore; do
+	check "baseline $b" q ".per_packet.baselines | map(select(.name == \"$b\" and .ns_median > 0)) | length == 1"
+done
+declare -A want=(
+	[v4_hit]="conn_hit tx"
+	[v6_hit]="conn_hit tx"
+	[v4_syn_write]="conn_stale conn_miss tx"
+	[v4_1m_hits]="conn_hit tx"
+	[v4_insert_room]="conn_miss tx"
+	[v4_new_flow]="conn_miss tx"
+	[v4_unknown_ack]="conn_miss tx"
+	[v4_not_vip]="pass_not_vip"
+)
+for c in "${!want[@]}"; do
+	sel=".per_packet.cases[] | select(.name == \"$c\")"
+	check "case $c present, positive, path_ok" q "[$sel] | length == 1 and (.[0].ns_median > 0) and .[0].path_ok"
+	for k in ${want[$c]}; do
+		check "case $c counter $k == packets" q "$sel | .counters.$k == .packets"
+	done
+	# No counter beyond the claimed ones moved.
+	check "case $c moved only its counters" \
+		q "$sel | (.counters | keys | sort) == ([\"${want[$c]// /\",\"}\"] | sort)"
+done
+check "1M-flow case established all its flows" \
+	q '.per_packet.cases[] | select(.name == "v4_1m_hits") | .conn_entries >= .flows'
+check "breakdown of v4_hit" q '.per_packet.breakdown | length == 7 and all(.ns_median > 0)'
+
+# Control plane and Maglev.
+check "ring build for 10/100/1000 backends" \
+	q '[.control_plane.ring_build.sizes[] | select(.us_median > 0) | .backends] == [10, 100, 1000]'
+check "backend add reaches the data plane" q '.control_plane.apply | .path_ok and .add_ms_median > 0'
+check "memory per VIP" q '.control_plane.memory | .ring_map_bytes > 0 and .vip_total_bytes >= .ring_map_bytes'
+check "Maglev balance" q '[.maglev.balance[] | select(.max_over_mean >= 1)] | length == 3'
+check "Maglev disruption" q '[.maglev.disruption[] | select(.moved_mean > 0 and .ratio_ideal > 0)] | length == 4'
+
+# Throughput: xlb forwarded (IPIP at the receiver), the reflector too.
+check "throughput measured" \
+	q '.throughput | .path_ok and ([.modes[] | select(.pps_median > 0)] | length == 3)'
+check "throughput: xlb frames arrive encapsulated" \
+	q '.throughput.modes[] | select(.mode == "xlb") | .received > 0 and .received_ipip == .received'
+
+echo "test_bench: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

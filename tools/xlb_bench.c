@@ -1,0 +1,1595 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xlb_bench.c: xlb-bench, the benchmarks behind `make bench`. Measures the
+ * data plane's per-packet cost through BPF_PROG_TEST_RUN (bpf/xlb_bench.bpf.c
+ * wraps the real packet path), the control plane (Maglev build, time for a
+ * backend change to reach the data plane, memory per VIP), Maglev's balance
+ * and disruption, and forwarding throughput over veth. Every figure comes with
+ * a baseline measured in the same run, and every per-packet case with the
+ * counters that prove it took the path it names. Speed is never pass/fail;
+ * the exit status only says whether the measurements are valid.
+ *
+ * Runs in a private network namespace of its own (routes and permanent
+ * neighbours for bpf_fib_lookup, veths for the throughput harness), pinned
+ * to one CPU. Usage: xlb-bench [--quick] [--no-throughput] [--json FILE]
+ *                               [--cpu N]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/utsname.h>
+#include <linux/bpf.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <jansson.h>
+
+#include "xlb.h"
+#include "xlb_hash.h"
+#include "addr.h"
+#include "dataplane.h"
+#include "lb.h"
+#include "log.h"
+#include "maglev.h"
+#include "xlb.skel.h"
+#include "xlb_bench.skel.h"
+
+/* The fixture tests' packet builder (not part of libxlb): the benchmark's
+ * frames come from the same code, written independently of the data plane. */
+#include "../tests/unit/pkt.c"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+/* Every frame is as long as the wrapper's copy of it (BENCH_FRAME_LEN). */
+#define FRAME_LEN sizeof(((struct xlb_bench_bpf__bss *)0)->bench_frame)
+/* Room for a frame plus the largest outer header xlb adds. */
+#define OUT_LEN 256
+
+#define LB_IF	     "xlbb0" /* per-packet cases: the LB's interface */
+#define TPUT_LB_IF   "xbt_l" /* throughput: the LB's veth */
+#define TPUT_GEN_IF  "xbt_g" /* throughput: its peer, in the generator's namespace */
+#define TPUT_LB_MAC  "02:00:00:00:01:02"
+#define TPUT_GEN_MAC "02:00:00:00:01:01"
+
+#define VIP4		 "198.18.100.1:80/tcp"
+#define VIP6		 "[2001:db8:100::1]:80/tcp"
+#define VIP_CP		 "198.18.101.1:80/tcp" /* the many-backend VIP of the control plane */
+#define VIP_TPUT	 "198.18.100.9:80/tcp"
+#define TPUT_BACKEND	 "198.18.64.11"
+#define CP_BACKEND_BASE	 0xc6120801U /* 198.18.8.1: backends of VIP_CP, and +0x400 new ones */
+#define CYCLE_SRC_BASE	 0xc6130000U /* 198.19.0.0: sources of the established flows */
+#define NEWFLOW_SRC_BASE 0xc6128000U /* 198.18.128.0: sources of the new flows */
+#define PROBE_SRC_BASE	 0xc612a000U /* 198.18.160.0: probes of the control plane */
+
+static const char *const setup_cmds[] = {
+    "ip link set lo up",
+    "ip link add " LB_IF " address 02:00:00:00:00:02 type veth peer name xlbb1",
+    "ip link set " LB_IF " up && ip link set xlbb1 up",
+    "ip addr add 198.18.0.2/24 dev " LB_IF,
+    "ip -6 addr add 2001:db8::2/64 dev " LB_IF " nodad",
+    "for i in 11 12 13 14 15 16 17 18 19 20; do "
+    "ip neigh add 198.18.0.$i lladdr 02:00:00:00:00:$i dev " LB_IF " nud permanent && "
+    "ip neigh add 2001:db8::$i lladdr 02:00:00:00:00:$i dev " LB_IF " nud permanent "
+    "|| exit 1; done",
+    /* The control plane's 1000 backends: routed, no neighbour (fib_pass). */
+    "ip route add 198.18.8.0/21 dev " LB_IF,
+    "ip link add " TPUT_LB_IF " address " TPUT_LB_MAC " type veth peer name " TPUT_GEN_IF
+    " address " TPUT_GEN_MAC,
+    /* No IPv6 on the throughput veth: its ND and MLD frames would reach
+     * the receiver's counter. */
+    "sysctl -qw net.ipv6.conf." TPUT_LB_IF ".disable_ipv6=1",
+    "ip link set " TPUT_LB_IF " up",
+    "ip addr add 198.18.64.2/24 dev " TPUT_LB_IF,
+    "ip neigh add " TPUT_BACKEND " lladdr " TPUT_GEN_MAC " dev " TPUT_LB_IF " nud permanent",
+    "sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv6.conf.all.forwarding=1",
+    NULL,
+};
+
+struct params {
+	int quick;
+	__u32 repeat;	   /* BPF_PROG_TEST_RUN repeats per timed run */
+	int runs;	   /* timed runs per case */
+	__u32 flows;	   /* established flows of the cycling case, a power of 2 */
+	int build_iters;   /* Maglev builds timed per size */
+	__u32 cp_backends; /* backends of the VIP whose changes are timed */
+	int cp_trials;	   /* backend add/remove rounds */
+	double tput_secs;  /* generator time per throughput mode and round */
+	int tput_rounds;
+	int throughput;
+	int cpu;
+	const char *json_path;
+};
+
+static struct params P;
+static struct xlb_dp *dp;
+static struct xlb_lb *lb;
+static struct xlb_bench_bpf *skel;
+static unsigned int lb_ifindex;
+static int invalid; /* measurements whose path check failed */
+static char err[XLB_ERRLEN];
+
+/* ---- helpers -------------------------------------------------------------- */
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sorts v in place; returns the median (mean of the middle two if even). */
+static double median(double *v, int n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static double minimum(const double *v, int n)
+{
+	double m = v[0];
+
+	for (int i = 1; i < n; i++)
+		if (v[i] < m)
+			m = v[i];
+	return m;
+}
+
+static double ratio(double x, double base)
+{
+	return base > 0 ? x / base : 0;
+}
+
+static json_t *jreal(double x)
+{
+	/* Three decimals are more than any of these figures can claim. */
+	return json_real((double)(long long)(x * 1000 + (x < 0 ? -0.5 : 0.5)) / 1000);
+}
+
+static int vip_key(const char *text, struct xlb_vip_key *key)
+{
+	return xlb_vip_key_parse(text, key, err, sizeof(err)) ? -EINVAL : 0;
+}
+
+static int add_vip(const char *text)
+{
+	struct xlb_vip_key key;
+
+	if (vip_key(text, &key) || xlb_lb_vip_add(lb, &key, 0, err, sizeof(err))) {
+		pr_err("vip %s: %s", text, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int add_backend(const char *vip, const union xlb_addr *addr, __u8 family)
+{
+	struct xlb_vip_key key;
+
+	if (vip_key(vip, &key) || xlb_lb_backend_add(lb, &key, addr, family, 1, err, sizeof(err))) {
+		pr_err("vip %s: backend: %s", vip, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int add_backend_text(const char *vip, const char *text)
+{
+	union xlb_addr addr;
+	__u8 family;
+
+	if (xlb_addr_parse(text, &addr, &family)) {
+		pr_err("bad backend address %s", text);
+		return -1;
+	}
+	return add_backend(vip, &addr, family);
+}
+
+static union xlb_addr addr4(__u32 host_order)
+{
+	union xlb_addr a = {0};
+
+	a.v4 = htonl(host_order);
+	return a;
+}
+
+static void counters(__u64 out[__XLB_STAT_MAX])
+{
+	struct xlb_counter c;
+
+	for (int i = 0; i < __XLB_STAT_MAX; i++)
+		out[i] = xlb_dp_counter(dp, i, &c) ? 0 : c.packets;
+}
+
+static int build_frame(struct pkt *p, int family, const char *src, const char *dst, __u16 sport,
+		       __u8 tcp_flags)
+{
+	struct pkt_spec s = {
+	    .family = family,
+	    .src = src,
+	    .dst = dst,
+	    .proto = IPPROTO_TCP,
+	    .sport = sport,
+	    .dport = 80,
+	    .tcp_flags = tcp_flags,
+	    .payload_len = FRAME_LEN - 14 - (family == 6 ? 40 : 20) - 20,
+	};
+
+	if (pkt_build(p, &s) || p->len != FRAME_LEN) {
+		pr_err("cannot build a %zu-byte frame %s -> %s", FRAME_LEN, src, dst);
+		return -1;
+	}
+	return 0;
+}
+
+/* One BPF_PROG_TEST_RUN of repeat iterations; *ns is the kernel's time per
+ * packet. Not wall time: every XDP test run also re-patches the BPF
+ * dispatcher on entry and exit, some milliseconds that would add several ns
+ * per packet even at a million repeats. The kernel's figure is truncated to
+ * whole nanoseconds. */
+static int test_run(int prog_fd, const struct pkt *in, __u32 repeat, double *ns, __u32 *action,
+		    struct pkt *out)
+{
+	struct xdp_md ctx = {.data_end = (__u32)in->len, .ingress_ifindex = lb_ifindex};
+	static __u8 sink[OUT_LEN];
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->data, .data_size_in = (__u32)in->len,
+		    .data_out = out ? out->data : sink, .data_size_out = OUT_LEN, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = repeat);
+
+	if (bpf_prog_test_run_opts(prog_fd, &opts))
+		return -errno;
+	if (ns)
+		*ns = opts.duration;
+	if (action)
+		*action = opts.retval;
+	if (out)
+		out->len = opts.data_size_out;
+	return 0;
+}
+
+static const char *action_name(__u32 a)
+{
+	static const char *const names[] = {"ABORTED", "DROP", "PASS", "TX", "REDIRECT"};
+
+	return a < 5 ? names[a] : "?";
+}
+
+/* ---- machine -------------------------------------------------------------- */
+
+static void first_line(const char *cmd, char *buf, size_t len)
+{
+	FILE *f = popen(cmd, "r");
+
+	snprintf(buf, len, "unknown");
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = 0;
+	pclose(f);
+}
+
+static json_t *machine_json(void)
+{
+	char cpu[256] = "unknown", clang[256], line[512];
+	struct utsname u;
+	FILE *f;
+
+	uname(&u);
+	f = fopen("/proc/cpuinfo", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+
+		if (!strncmp(line, "model name", 10) && colon) {
+			snprintf(cpu, sizeof(cpu), "%s", colon + 2);
+			cpu[strcspn(cpu, "\n")] = 0;
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	first_line("clang --version 2>/dev/null", clang, sizeof(clang));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:i}", "sysname", u.sysname,
+			 "kernel", u.release, "kernel_build", u.version, "arch", u.machine, "cpu",
+			 cpu, "nproc", (int)sysconf(_SC_NPROCESSORS_ONLN), "possible_cpus",
+			 libbpf_num_possible_cpus(), "clang", clang, "libbpf",
+			 libbpf_version_string(), "pinned_cpu", P.cpu);
+}
+
+/* ---- setup ---------------------------------------------------------------- */
+
+static int enter_netns(void)
+{
+	if (unshare(CLONE_NEWNET)) {
+		pr_err("unshare(CLONE_NEWNET): %s (xlb-bench needs root)", strerror(errno));
+		return -1;
+	}
+	for (const char *const *c = setup_cmds; *c; c++) {
+		if (system(*c)) {
+			pr_err("network setup failed: %s", *c);
+			return -1;
+		}
+	}
+	lb_ifindex = if_nametoindex(LB_IF);
+	return lb_ifindex ? 0 : -1;
+}
+
+static int setup_dataplane(void)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	/* BPF_F_NO_COMMON_LRU: each CPU gets max_conns / ncpu entries, and all
+	 * of the cycling case's flows land on the pinned CPU. */
+	struct xlb_dp_opts opts = {
+	    .max_conns = (__u32)ncpu * (P.flows + P.flows / 4 + 65536),
+	};
+	struct xlb_config cfg = {.udp_timeout_s = XLB_UDP_TIMEOUT_DEFAULT_S};
+	int err2;
+
+	if ((err2 = xlb_dp_open(&opts, &dp)) || (err2 = xlb_dp_load(dp)) ||
+	    (err2 = xlb_lb_new(dp, &lb))) {
+		pr_err("cannot load the xlb data plane: %s", strerror(-err2));
+		return -1;
+	}
+	inet_pton(AF_INET, "198.18.0.2", &cfg.src4);
+	inet_pton(AF_INET6, "2001:db8::2", &cfg.src6);
+	if (xlb_dp_config_set(dp, &cfg))
+		return -1;
+	if (add_vip(VIP4) || add_vip(VIP6))
+		return -1;
+	for (int i = 11; i <= 20; i++) {
+		char a[64];
+
+		snprintf(a, sizeof(a), "198.18.0.%d", i);
+		if (add_backend_text(VIP4, a))
+			return -1;
+		snprintf(a, sizeof(a), "2001:db8::%d", i);
+		if (add_backend_text(VIP6, a))
+			return -1;
+	}
+	return 0;
+}
+
+/* Opens the wrapper object on the data plane's own maps, so that bench_lb
+ * runs the same code on the same state as xlb_lb. */
+static int setup_bench(void)
+{
+	int err2;
+
+	skel = xlb_bench_bpf__open();
+	if (!skel) {
+		pr_err("cannot open the bench object: %s", strerror(errno));
+		return -1;
+	}
+	/* xlb_rings: the reused outer map carries its inner-map template into
+	 * the verifier, so libbpf needs no template of its own. */
+	struct bpf_map *pairs[][2] = {
+	    {skel->maps.xlb_vips, dp->skel->maps.xlb_vips},
+	    {skel->maps.xlb_rings, dp->skel->maps.xlb_rings},
+	    {skel->maps.xlb_backends, dp->skel->maps.xlb_backends},
+	    {skel->maps.xlb_conns, dp->skel->maps.xlb_conns},
+	    {skel->maps.xlb_stats, dp->skel->maps.xlb_stats},
+	    {skel->maps.xlb_config, dp->skel->maps.xlb_config},
+	    {skel->maps.xlb_tx_ports, dp->skel->maps.xlb_tx_ports},
+	};
+
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		err2 = bpf_map__reuse_fd(pairs[i][0], bpf_map__fd(pairs[i][1]));
+		if (err2) {
+			pr_err("cannot share map %s: %s", bpf_map__name(pairs[i][1]),
+			       strerror(-err2));
+			return -1;
+		}
+	}
+	skel->rodata->xlb_ring_size = dp->ring_size;
+	skel->rodata->xlb_max_vips = dp->max_vips;
+	err2 = xlb_bench_bpf__load(skel);
+	if (err2) {
+		pr_err("cannot load the bench object: %s", strerror(-err2));
+		return -1;
+	}
+	return 0;
+}
+
+static void set_knobs(const struct pkt *frame, int new_flow, __u32 cycle_mask, int stale_conn,
+		      const struct xlb_flow *conn_key, __u32 src_base)
+{
+	memcpy(skel->bss->bench_frame, frame->data, FRAME_LEN);
+	skel->bss->bench_new_flow = new_flow;
+	skel->bss->bench_cycle_mask = cycle_mask;
+	skel->bss->bench_stale_conn = stale_conn;
+	if (conn_key)
+		skel->bss->bench_conn_key = *conn_key;
+	skel->bss->bench_src_base = htonl(src_base);
+}
+
+/* ---- 1. per-packet cost --------------------------------------------------- */
+
+struct pp_case {
+	const char *name; /* JSON key */
+	const char *what; /* what the case measures */
+	int family;
+	const char *src, *dst;
+	__u8 tcp_flags;
+	int new_flow;	/* new 5-tuple on every packet */
+	int cycle;	/* cycle over P.flows established flows */
+	int stale_conn; /* the flow's entry goes stale, so is rewritten, every time */
+	__u32 action;	/* what lb_process must return */
+	__u32 expect;	/* counters (bits by enum xlb_stat) that must move by
+			 * exactly one per packet; no other may move */
+};
+
+#define BIT(stat) (1U << XLB_STAT_##stat)
+
+#define TCP_SYN 0x02
+#define TCP_ACK 0x10
+
+static const struct pp_case pp_cases[] = {
+    {"v4_hit", "IPv4 TCP, conn-table hit, one flow", 4, "198.18.1.2", "198.18.100.1", TCP_ACK, 0, 0,
+     0, XDP_TX, BIT(CONN_HIT) | BIT(TX)},
+    {"v6_hit", "IPv6 TCP, conn-table hit, one flow", 6, "2001:db8:1::2", "2001:db8:100::1", TCP_ACK,
+     0, 0, 0, XDP_TX, BIT(CONN_HIT) | BIT(TX)},
+    {"v4_syn_write", "IPv4 TCP SYN, entry (over)written every time", 4, "198.18.1.3",
+     "198.18.100.1", TCP_SYN, 0, 0, 1, XDP_TX, BIT(CONN_STALE) | BIT(CONN_MISS) | BIT(TX)},
+    {"v4_1m_hits", "IPv4 TCP, hits cycling over the established flows", 4, "198.18.1.4",
+     "198.18.100.1", TCP_ACK, 0, 1, 0, XDP_TX, BIT(CONN_HIT) | BIT(TX)},
+    {"v4_new_flow", "IPv4 TCP SYN, new 5-tuple every packet (insert)", 4, "198.18.1.5",
+     "198.18.100.1", TCP_SYN, 1, 0, 0, XDP_TX, BIT(CONN_MISS) | BIT(TX)},
+    {"v4_unknown_ack", "IPv4 TCP non-SYN of an unknown flow every packet", 4, "198.18.1.6",
+     "198.18.100.1", TCP_ACK, 1, 0, 0, XDP_TX, BIT(CONN_MISS) | BIT(TX)},
+    {"v4_not_vip", "IPv4 TCP to a non-VIP address (pass)", 4, "198.18.1.7", "198.18.200.1", TCP_ACK,
+     0, 0, 0, XDP_PASS, BIT(PASS_NOT_VIP)},
+};
+#define N_PP_CASES (sizeof(pp_cases) / sizeof(pp_cases[0]))
+
+struct timing {
+	double min, med;
+};
+
+/* Times prog over P.runs runs; the last run's action in *action. */
+static int time_prog(int fd, const struct pkt *frame, struct timing *t, __u32 *action)
+{
+	double v[64] = {0};
+	int n = P.runs < 64 ? P.runs : 64;
+
+	for (int r = 0; r < n; r++) {
+		int e = test_run(fd, frame, P.repeat, &v[r], action, NULL);
+
+		if (e) {
+			pr_err("BPF_PROG_TEST_RUN: %s", strerror(-e));
+			return -1;
+		}
+	}
+	t->min = minimum(v, n);
+	t->med = median(v, n);
+	return 0;
+}
+
+static json_t *counters_json(const __u64 *before, const __u64 *after, char *line, size_t len)
+{
+	json_t *o = json_object();
+	size_t off = 0;
+
+	line[0] = 0;
+	for (int i = 0; i < __XLB_STAT_MAX; i++) {
+		__u64 d = after[i] - before[i];
+
+		if (!d)
+			continue;
+		json_object_set_new(o, xlb_stat_names[i], json_integer((json_int_t)d));
+		if (off < len)
+			off += snprintf(line + off, len - off, "%s%s=%llu", off ? " " : "",
+					xlb_stat_names[i], (unsigned long long)d);
+	}
+	return o;
+}
+
+static json_t *baseline_json(const char *name, const char *what, const struct timing *t,
+			     double base)
+{
+	return json_pack("{s:s, s:s, s:o, s:o, s:o}", "name", name, "what", what, "ns_min",
+			 jreal(t->min), "ns_median", jreal(t->med), "ratio_pushpop",
+			 jreal(ratio(t->med, base)));
+}
+
+static int flow_key(const struct pp_case *c, struct xlb_flow *f)
+{
+	int af = c->family == 6 ? AF_INET6 : AF_INET;
+
+	memset(f, 0, sizeof(*f));
+	f->family = c->family == 6 ? XLB_AF_INET6 : XLB_AF_INET;
+	if (inet_pton(af, c->src, &f->src) != 1 || inet_pton(af, c->dst, &f->dst) != 1)
+		return -1;
+	f->sport = htons(40000);
+	f->dport = htons(80);
+	f->proto = IPPROTO_TCP;
+	return 0;
+}
+
+/* Prints and records one case. The path: each expected counter moved by
+ * exactly one per packet and no other counter moved at all. */
+static void jcases_add(json_t *jcases, const char *name, const char *what, const struct timing *tl,
+		       const struct timing *tr, double pushpop, __u32 action, const __u64 *before,
+		       const __u64 *after, __u32 expect, __u64 n, int ok)
+{
+	json_t *jexp = json_array(), *jcnt;
+	char line[256];
+
+	for (int k = 0; k < __XLB_STAT_MAX; k++) {
+		int expected = !!(expect & (1U << k));
+
+		if (after[k] - before[k] != (expected ? n : 0))
+			ok = 0;
+		if (expected)
+			json_array_append_new(jexp, json_string(xlb_stat_names[k]));
+	}
+	if (!ok)
+		invalid++;
+	jcnt = counters_json(before, after, line, sizeof(line));
+	printf("%-16s %8.2f %8.2f %8.2f %8.2f %8.2f %9.2f  %-5s %s%s\n", name, tl->min, tl->med,
+	       tr->med, tl->min - tr->min, tl->med - tr->med, ratio(tl->med - tr->med, pushpop),
+	       action_name(action), line, ok ? "" : "  PATH MISMATCH");
+	json_array_append_new(
+	    jcases,
+	    json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:b, s:I}",
+		      "name", name, "what", what, "ns_min", jreal(tl->min), "ns_median",
+		      jreal(tl->med), "wrapper_ns_min", jreal(tr->min), "wrapper_ns_median",
+		      jreal(tr->med), "net_ns_min", jreal(tl->min - tr->min), "net_ns_median",
+		      jreal(tl->med - tr->med), "ratio_pushpop",
+		      jreal(ratio(tl->med - tr->med, pushpop)), "action", action_name(action),
+		      "counters", jcnt, "expect", jexp, "path_ok", ok, "packets", (json_int_t)n));
+}
+
+/* Where a conn-table hit's time goes: prefixes of the packet path (see
+ * run_stages in xlb_bench.bpf.c), each timed on the v4_hit frame. */
+static json_t *breakdown(void)
+{
+	static const char *const what[] = {
+	    "wrapper: restore the frame",
+	    "parse Ethernet, IPv4, TCP",
+	    "VIP lookup (exact port, then port 0) + config",
+	    "flow hash + conn-table lookup + backend entry",
+	    "outer source + bpf_fib_lookup",
+	    "encapsulate + MACs (lb_process minus counters)",
+	    "counters: lb_process itself (bench_lb)",
+	};
+	int fds[] = {
+	    bpf_program__fd(skel->progs.bench_restore),
+	    bpf_program__fd(skel->progs.bench_stage_parse),
+	    bpf_program__fd(skel->progs.bench_stage_vip),
+	    bpf_program__fd(skel->progs.bench_stage_conn),
+	    bpf_program__fd(skel->progs.bench_stage_fib),
+	    bpf_program__fd(skel->progs.bench_stage_encap),
+	    bpf_program__fd(skel->progs.bench_lb),
+	};
+	json_t *arr = json_array();
+	double prev = 0, base = 0;
+	struct timing t;
+	struct pkt frame;
+	__u32 action;
+
+	if (build_frame(&frame, 4, "198.18.1.2", "198.18.100.1", 40000, TCP_ACK))
+		return NULL;
+	set_knobs(&frame, 0, 0, 0, NULL, 0);
+	/* The new-flow cases may have evicted v4_hit's entry: put it back. */
+	if (test_run(bpf_program__fd(skel->progs.bench_lb), &frame, 1, NULL, NULL, NULL))
+		return NULL;
+	printf("\nWhere v4_hit's time goes (cumulative prefixes of the path, same frame)\n\n");
+	printf("%-48s %8s %8s %8s\n", "stage", "ns med", "net", "+ns");
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (test_run(fds[i], &frame, P.repeat < 10000 ? P.repeat : 10000, NULL, NULL,
+			     NULL) ||
+		    time_prog(fds[i], &frame, &t, &action))
+			return NULL;
+		if (action != XDP_TX) {
+			invalid++;
+			printf("%-48s stopped with %s  PATH MISMATCH\n", what[i],
+			       action_name(action));
+		}
+		if (i == 0)
+			base = prev = t.med;
+		printf("%-48s %8.2f %8.2f %8.2f\n", what[i], t.med, t.med - base, t.med - prev);
+		json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:o}", "stage", what[i],
+						     "ns_median", jreal(t.med), "net_ns",
+						     jreal(t.med - base), "delta_ns",
+						     jreal(t.med - prev)));
+		prev = t.med;
+	}
+	return arr;
+}
+
+/* Size of a loaded program: what the verifier and the JIT made of it. */
+static json_t *prog_size(int fd, const char *name)
+{
+	struct bpf_prog_info info = {0};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return json_null();
+	printf("   %s: %u xlated instructions, %u bytes JITed, verifier processed %u\n", name,
+	       info.xlated_prog_len / 8, info.jited_prog_len, info.verified_insns);
+	return json_pack("{s:i, s:i, s:i}", "xlated_insns", (int)(info.xlated_prog_len / 8),
+			 "jited_bytes", (int)info.jited_prog_len, "verified_insns",
+			 (int)info.verified_insns);
+}
+
+static int per_packet(json_t *root)
+{
+	int fd_lb = bpf_program__fd(skel->progs.bench_lb);
+	int fd_restore = bpf_program__fd(skel->progs.bench_restore);
+	struct {
+		const char *name, *what;
+		int fd;
+		struct timing t;
+	} base[] = {
+	    {"tx", "return XDP_TX", bpf_program__fd(skel->progs.bench_tx), {0, 0}},
+	    {"macswap", "swap MACs, XDP_TX", bpf_program__fd(skel->progs.bench_macswap), {0, 0}},
+	    {"pushpop",
+	     "push 20 bytes, write, pop, XDP_TX",
+	     bpf_program__fd(skel->progs.bench_pushpop),
+	     {0, 0}},
+	};
+	json_t *jbase = json_array(), *jcases = json_array(), *jpp, *jstages;
+	struct pkt frame;
+	double pushpop;
+	__u32 action;
+
+	if (build_frame(&frame, 4, "198.18.1.2", "198.18.100.1", 40000, TCP_ACK))
+		return -1;
+	for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++) {
+		if (test_run(base[i].fd, &frame, P.repeat < 10000 ? P.repeat : 10000, NULL, NULL,
+			     NULL) ||
+		    time_prog(base[i].fd, &frame, &base[i].t, &action))
+			return -1;
+	}
+	pushpop = base[2].t.med;
+
+	printf("\n1. Per-packet cost: BPF_PROG_TEST_RUN, %zu-byte frames, repeat %u x %d run%s, "
+	       "CPU %d\n",
+	       FRAME_LEN, P.repeat, P.runs, P.runs > 1 ? "s" : "", P.cpu);
+	printf("   ns: kernel-timed per packet (whole ns); wrapper: the restore alone, "
+	       "subtracted in net;\n"
+	       "   x pushpop: net median / push+pop baseline median\n\n");
+	printf("%-16s %8s %8s %8s %8s %8s %9s  %-5s %s\n", "case", "ns min", "ns med", "wrapper",
+	       "net min", "net med", "x pushpop", "act", "path (counter deltas)");
+	for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++) {
+		printf("%-16s %8.2f %8.2f %8s %8s %8s %9.2f  %-5s %s\n", base[i].name,
+		       base[i].t.min, base[i].t.med, "-", "-", "-", ratio(base[i].t.med, pushpop),
+		       action_name(XDP_TX), base[i].what);
+		json_array_append_new(
+		    jbase, baseline_json(base[i].name, base[i].what, &base[i].t, pushpop));
+	}
+
+	for (size_t i = 0; i < N_PP_CASES; i++) {
+		const struct pp_case *c = &pp_cases[i];
+		__u32 mask = c->cycle ? P.flows - 1 : 0, warm = P.repeat < 10000 ? P.repeat : 10000;
+		__u64 b0[__XLB_STAT_MAX], before[__XLB_STAT_MAX], after[__XLB_STAT_MAX];
+		__u32 src_base = c->cycle ? CYCLE_SRC_BASE : NEWFLOW_SRC_BASE;
+		struct timing tl, tr, tp = {0, 0};
+		struct xlb_flow key;
+		__u64 n = (__u64)P.repeat * P.runs, entries = 0;
+		int ok;
+
+		if (build_frame(&frame, c->family, c->src, c->dst, 40000, c->tcp_flags) ||
+		    flow_key(c, &key))
+			return -1;
+		set_knobs(&frame, c->new_flow, mask, c->stale_conn, &key, src_base);
+		/* Warm up; for the cycling case, one pass establishes every flow
+		 * (timed too: inserts into a table that has room). */
+		counters(b0);
+		if (test_run(fd_lb, &frame, c->cycle ? P.flows : warm, &tp.med, NULL, NULL) ||
+		    test_run(fd_restore, &frame, warm, NULL, NULL, NULL))
+			return -1;
+		tp.min = tp.med;
+		counters(before);
+		if (time_prog(fd_lb, &frame, &tl, &action))
+			return -1;
+		counters(after);
+		if (time_prog(fd_restore, &frame, &tr, NULL))
+			return -1;
+		if (c->cycle && xlb_dp_conn_count(dp, &entries))
+			return -1;
+		ok = action == c->action && (!c->cycle || entries >= P.flows);
+		jcases_add(jcases, c->name, c->what, &tl, &tr, pushpop, action, before, after,
+			   c->expect, n, ok);
+		if (c->cycle) {
+			json_t *jc = json_array_get(jcases, json_array_size(jcases) - 1);
+
+			json_object_set_new(jc, "flows", json_integer(P.flows));
+			json_object_set_new(jc, "conn_entries", json_integer((json_int_t)entries));
+			jcases_add(jcases, "v4_insert_room",
+				   "IPv4 TCP, insert into a table with room (first pass, 1 run)",
+				   &tp, &tr, pushpop, XDP_TX, b0, before, BIT(CONN_MISS) | BIT(TX),
+				   P.flows, 1);
+		}
+		if (i == 0)
+			json_array_append_new(jbase, baseline_json("restore",
+								   "the wrapper's restore, XDP_TX",
+								   &tr, pushpop));
+	}
+	printf("   v4_1m_hits cycles over %u flows (conn table sized %u entries, %u per CPU)\n",
+	       P.flows, dp->max_conns, dp->max_conns / (__u32)libbpf_num_possible_cpus());
+	jstages = breakdown();
+	if (!jstages)
+		return -1;
+	printf("\n");
+	jpp = json_pack("{s:i, s:i, s:i, s:s, s:o, s:o, s:o, s:o, s:o}", "frame_len",
+			(int)FRAME_LEN, "repeat", (int)P.repeat, "runs", P.runs, "ratio_baseline",
+			"pushpop", "baselines", jbase, "cases", jcases, "breakdown", jstages,
+			"xlb_lb", prog_size(xlb_dp_prog_fd(dp), "xlb_lb"), "bench_lb",
+			prog_size(fd_lb, "bench_lb"));
+	json_object_set_new(root, "per_packet", jpp);
+	return 0;
+}
+
+/* ---- 3. control plane ----------------------------------------------------- */
+
+static void synth_backends(struct xlb_maglev_backend *b, __u32 n, __u32 base)
+{
+	for (__u32 i = 0; i < n; i++) {
+		memset(&b[i], 0, sizeof(b[i]));
+		b[i].addr = addr4(base + i);
+		b[i].family = XLB_AF_INET;
+		b[i].weight = 1;
+		b[i].id = i;
+	}
+}
+
+/* The least any ring builder does: write each of the M slots once, in a
+ * scattered order (a stride permutation). */
+static __u32 ring_fill(__u32 *ring, __u32 m)
+{
+	__u32 pos = 0, skip = 7919 % m ? 7919 % m : 1, sum = 0;
+
+	for (__u32 i = 0; i < m; i++) {
+		ring[pos] = i;
+		pos += skip;
+		if (pos >= m)
+			pos -= m;
+	}
+	for (__u32 i = 0; i < m; i += 4096)
+		sum += ring[i];
+	return sum;
+}
+
+static int ring_build_bench(json_t *cp, double *build_cp_us)
+{
+	static const __u32 sizes[] = {10, 100, 1000};
+	__u32 m = dp->ring_size;
+	struct xlb_maglev_backend *b = calloc(1000, sizeof(*b));
+	__u32 *ring = calloc(m, sizeof(*ring));
+	double v[64], fill_med, fill_min;
+	int n = P.build_iters < 64 ? P.build_iters : 64;
+	volatile __u32 keep = 0;
+	json_t *arr = json_array();
+
+	if (!b || !ring) {
+		free(b);
+		free(ring);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		double t0 = now_ns();
+
+		keep += ring_fill(ring, m);
+		v[i] = (now_ns() - t0) / 1e3;
+	}
+	fill_min = minimum(v, n);
+	fill_med = median(v, n);
+	printf("\n3. Control plane (M = %u)\n\n", m);
+	printf("%-34s %10s %10s %12s\n", "Maglev ring build", "us min", "us med", "x fill");
+	printf("%-34s %10.1f %10.1f %12.2f\n", "baseline: fill M slots once", fill_min, fill_med,
+	       1.0);
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		char label[64];
+
+		synth_backends(b, sizes[s], CP_BACKEND_BASE);
+		for (int i = 0; i < n; i++) {
+			double t0 = now_ns();
+
+			if (xlb_maglev_build(b, sizes[s], m, ring)) {
+				free(b);
+				free(ring);
+				return -1;
+			}
+			v[i] = (now_ns() - t0) / 1e3;
+		}
+		snprintf(label, sizeof(label), "%u backends", sizes[s]);
+		printf("%-34s %10.1f %10.1f %12.2f\n", label, minimum(v, n), median(v, n),
+		       ratio(v[n / 2], fill_med));
+		json_array_append_new(arr, json_pack("{s:i, s:o, s:o, s:o}", "backends",
+						     (int)sizes[s], "us_min", jreal(minimum(v, n)),
+						     "us_median", jreal(median(v, n)), "ratio_fill",
+						     jreal(ratio(median(v, n), fill_med))));
+		if (sizes[s] == P.cp_backends)
+			*build_cp_us = median(v, n);
+	}
+	json_object_set_new(cp, "ring_build",
+			    json_pack("{s:i, s:o, s:o, s:o, s:o}", "ring_size", (int)m,
+				      "fill_us_min", jreal(fill_min), "fill_us_median",
+				      jreal(fill_med), "sizes", arr, "iterations",
+				      json_integer(n)));
+	free(b);
+	free(ring);
+	return keep == 1 ? 1 : 0;
+}
+
+/* Frame of probe flow i of a control-plane trial. */
+static int probe_frame(struct pkt *p, __u32 trial, __u32 i)
+{
+	char src[INET_ADDRSTRLEN];
+	struct in_addr a = {.s_addr = htonl(PROBE_SRC_BASE + trial)};
+
+	inet_ntop(AF_INET, &a, src, sizeof(src));
+	return build_frame(p, 4, src, "198.18.101.1", (__u16)(1024 + i), TCP_ACK);
+}
+
+static __u32 probe_slot(__u32 trial, __u32 i)
+{
+	struct xlb_flow f = {0};
+
+	f.family = XLB_AF_INET;
+	f.proto = IPPROTO_TCP;
+	f.src.v4 = htonl(PROBE_SRC_BASE + trial);
+	inet_pton(AF_INET, "198.18.101.1", &f.dst.v4);
+	f.sport = htons((__u16)(1024 + i));
+	f.dport = htons(80);
+	return xlb_ring_slot(xlb_hash_flow(&f), dp->ring_size);
+}
+
+/* The outer destination the data plane gives a probe (0: not forwarded). */
+static __be32 probe(__u32 trial, __u32 i)
+{
+	struct pkt in, out;
+	__u32 action;
+
+	if (probe_frame(&in, trial, i) ||
+	    test_run(xlb_dp_prog_fd(dp), &in, 1, NULL, &action, &out) ||
+	    (action != XDP_TX && action != XDP_PASS) || out.len < 14 + 20 || out.data[14 + 9] != 4)
+		return 0;
+	return *(__be32 *)(out.data + 14 + 16);
+}
+
+#define MAX_PROBES 64
+
+/* Picks probe flows that the ring with the new backend sends to it. */
+static int pick_probes(struct xlb_lb_vip *v, const union xlb_addr *new_addr, __u32 trial,
+		       __u32 *probes, __u32 *n_probes)
+{
+	struct xlb_maglev_backend *mb = calloc(dp->max_backends + 1, sizeof(*mb));
+	__u32 *ring = calloc(dp->ring_size, sizeof(*ring));
+	__u32 n = 0, found = 0;
+	int ret = -1;
+
+	if (!mb || !ring)
+		goto out;
+	for (__u32 i = 0; i < dp->max_backends; i++) {
+		struct xlb_lb_backend *b = &lb->backends[i];
+
+		if (!b->used || b->vip != v->id || !b->in_ring)
+			continue;
+		mb[n].addr = b->addr;
+		mb[n].family = b->family;
+		mb[n].weight = b->weight;
+		mb[n].id = i;
+		n++;
+	}
+	mb[n].addr = *new_addr;
+	mb[n].family = XLB_AF_INET;
+	mb[n].weight = 1;
+	mb[n].id = UINT32_MAX;
+	if (xlb_maglev_build(mb, n + 1, dp->ring_size, ring))
+		goto out;
+	for (__u32 i = 0; i < 60000 && found < MAX_PROBES; i++)
+		if (ring[probe_slot(trial, i)] == UINT32_MAX)
+			probes[found++] = i;
+	*n_probes = found;
+	ret = found ? 0 : -1;
+out:
+	free(mb);
+	free(ring);
+	return ret;
+}
+
+static int fdinfo_memlock(int fd, __u64 *bytes)
+{
+	char path[64], line[256];
+	FILE *f;
+	int ret = -1;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long long v;
+
+		if (sscanf(line, "memlock: %llu", &v) == 1) {
+			*bytes = v;
+			ret = 0;
+		}
+	}
+	if (f)
+		fclose(f);
+	return ret;
+}
+
+static int memory_per_vip(json_t *cp, __u32 vip_id)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 ring_bytes = 0, vips_bytes = 0;
+	__u32 inner_id;
+	__u64 ideal = (__u64)dp->ring_size * sizeof(__u32);
+	__u64 stats = (__u64)ncpu * sizeof(struct xlb_counter), vip_entry, total;
+	int fd;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.xlb_rings), &vip_id, &inner_id))
+		return -1;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return -1;
+	if (fdinfo_memlock(fd, &ring_bytes) ||
+	    fdinfo_memlock(bpf_map__fd(dp->skel->maps.xlb_vips), &vips_bytes)) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	vip_entry = vips_bytes / dp->max_vips;
+	/* The ring, the VIP's hash entry, its slot in xlb_rings (a pointer)
+	 * and its per-CPU counter. */
+	total = ring_bytes + vip_entry + sizeof(__u64) + stats;
+	printf("\n%-34s %10s %10s %12s\n", "Memory per VIP", "bytes", "ideal", "x ideal");
+	printf("%-34s %10llu %10llu %12.2f\n", "ring (inner array map, memlock)",
+	       (unsigned long long)ring_bytes, (unsigned long long)ideal,
+	       ratio((double)ring_bytes, (double)ideal));
+	printf("%-34s %10llu %10llu %12.2f\n", "VIP total (ring+entry+slot+stats)",
+	       (unsigned long long)total, (unsigned long long)ideal,
+	       ratio((double)total, (double)ideal));
+	printf("%-34s %10zu\n", "userspace (struct xlb_lb_vip)", sizeof(struct xlb_lb_vip));
+	printf("%-34s %10llu\n", "per backend (entry + stats)",
+	       (unsigned long long)(sizeof(struct xlb_backend) + stats));
+	json_object_set_new(
+	    cp, "memory",
+	    json_pack("{s:I, s:I, s:o, s:I, s:I, s:I, s:o, s:I, s:I}", "ring_map_bytes",
+		      (json_int_t)ring_bytes, "ring_ideal_bytes", (json_int_t)ideal,
+		      "ring_ratio_ideal", jreal(ratio((double)ring_bytes, (double)ideal)),
+		      "vip_entry_bytes", (json_int_t)vip_entry, "vip_stats_bytes",
+		      (json_int_t)stats, "vip_total_bytes", (json_int_t)total,
+		      "vip_total_ratio_ideal", jreal(ratio((double)total, (double)ideal)),
+		      "userspace_vip_bytes", (json_int_t)sizeof(struct xlb_lb_vip), "backend_bytes",
+		      (json_int_t)(sizeof(struct xlb_backend) + stats)));
+	return 0;
+}
+
+/* Time from a backend add (or removal) to the data plane using the new ring,
+ * for a VIP with P.cp_backends backends, proved by probe packets. */
+static int apply_bench(json_t *cp, double build_cp_us)
+{
+	double add_ms[32], del_ms[32], call_ms[32], ring_ms[32], bes_ms[32], t0;
+	int trials = P.cp_trials < 32 ? P.cp_trials : 32, ok = 1, probes_sent = 0;
+	struct xlb_vip_key key;
+	struct xlb_lb_vip *v;
+	__u32 probes[MAX_PROBES], n_probes;
+
+	if (add_vip(VIP_CP) || vip_key(VIP_CP, &key) || !(v = xlb_lb_vip_find(lb, &key)))
+		return -1;
+	t0 = now_ns();
+	for (__u32 i = 0; i < P.cp_backends; i++) {
+		union xlb_addr a = addr4(CP_BACKEND_BASE + i);
+
+		if (add_backend(VIP_CP, &a, XLB_AF_INET))
+			return -1;
+	}
+	printf("\n(set-up: %u backends added one by one in %.2f s)\n", P.cp_backends,
+	       (now_ns() - t0) / 1e9);
+	for (int t = 0; t < trials; t++) {
+		union xlb_addr a = addr4(CP_BACKEND_BASE + 0x400 + (__u32)t);
+		double t1, t2 = 0;
+		int seen = 0;
+		__u32 k;
+
+		if (pick_probes(v, &a, (__u32)t, probes, &n_probes)) {
+			pr_err("no probe flow maps to the new backend");
+			return -1;
+		}
+		t0 = now_ns();
+		if (add_backend(VIP_CP, &a, XLB_AF_INET))
+			return -1;
+		t1 = now_ns();
+		/* The first probes go out right away: the swap is synchronous. */
+		for (k = 0; k + 1 < n_probes && !seen; k++) {
+			probes_sent++;
+			if (probe((__u32)t, probes[k]) == a.v4) {
+				t2 = now_ns();
+				seen = 1;
+			}
+		}
+		if (!seen)
+			ok = 0;
+		add_ms[t] = seen ? (t2 - t0) / 1e6 : (t1 - t0) / 1e6;
+		call_ms[t] = (t1 - t0) / 1e6;
+
+		/* Removal: a fresh flow of the same slots must leave it. */
+		t0 = now_ns();
+		if (xlb_lb_backend_del(lb, &key, &a, XLB_AF_INET, err, sizeof(err))) {
+			pr_err("backend del: %s", err);
+			return -1;
+		}
+		t1 = now_ns();
+		{
+			__be32 dst = probe((__u32)t, probes[n_probes - 1]);
+
+			if (!dst || dst == a.v4)
+				ok = 0;
+		}
+		del_ms[t] = (now_ns() - t0) / 1e6;
+	}
+
+	/* Where an apply's time goes: the ring's write and swap alone, and one
+	 * write per backend entry (rebuild_ring rewrites them all). */
+	for (int t = 0; t < trials; t++) {
+		struct xlb_backend be;
+		int fd = bpf_map__fd(dp->skel->maps.xlb_backends);
+
+		t0 = now_ns();
+		if (xlb_dp_ring_set(dp, v->id, lb->ring))
+			return -1;
+		ring_ms[t] = (now_ns() - t0) / 1e6;
+		t0 = now_ns();
+		for (__u32 i = 0; i < dp->max_backends; i++) {
+			if (!lb->backends[i].used || lb->backends[i].vip != v->id)
+				continue;
+			if (bpf_map_lookup_elem(fd, &i, &be) ||
+			    bpf_map_update_elem(fd, &i, &be, BPF_ANY))
+				return -1;
+		}
+		bes_ms[t] = (now_ns() - t0) / 1e6;
+	}
+	if (!ok)
+		invalid++;
+	{
+		double add_min = minimum(add_ms, trials), add_med = median(add_ms, trials);
+		double del_min = minimum(del_ms, trials), del_med = median(del_ms, trials);
+		double call_med = median(call_ms, trials), ring_med = median(ring_ms, trials);
+		double bes_med = median(bes_ms, trials), build_ms = build_cp_us / 1e3;
+
+		char label[64];
+
+		snprintf(label, sizeof(label), "Change applied (%u-backend VIP)", P.cp_backends);
+		printf("\n%-34s %10s %10s %12s\n", label, "ms min", "ms med", "x build");
+		printf("%-34s %10.3f %10.3f %12.2f\n", "backend add -> new ring in use", add_min,
+		       add_med, ratio(add_med, build_ms));
+		printf("%-34s %10.3f %10.3f %12.2f\n", "backend remove -> flows leave it", del_min,
+		       del_med, ratio(del_med, build_ms));
+		snprintf(label, sizeof(label), "  of which: Maglev build (%u)", P.cp_backends);
+		printf("%-34s %10s %10.3f %12.2f\n", label, "-", build_ms, 1.0);
+		printf("%-34s %10s %10.3f %12.2f\n", "  ring write + swap (65537 slots)", "-",
+		       ring_med, ratio(ring_med, build_ms));
+		printf("%-34s %10s %10.3f %12.2f\n", "  backend entries rewritten", "-", bes_med,
+		       ratio(bes_med, build_ms));
+		printf("   probes: %d sent, new backend %s\n", probes_sent,
+		       ok ? "seen by the first probe after each add, gone after each remove"
+			  : "NOT SEEN as expected (PATH MISMATCH)");
+		json_object_set_new(
+		    cp, "apply",
+		    json_pack("{s:i, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:i}",
+			      "backends", (int)P.cp_backends, "trials", trials, "add_ms_min",
+			      jreal(add_min), "add_ms_median", jreal(add_med), "del_ms_min",
+			      jreal(del_min), "del_ms_median", jreal(del_med), "add_call_ms_median",
+			      jreal(call_med), "ring_write_ms_median", jreal(ring_med),
+			      "backend_writes_ms_median", jreal(bes_med), "build_ms_median",
+			      jreal(build_ms), "ratio_build", jreal(ratio(add_med, build_ms)),
+			      "path_ok", ok, "probes", probes_sent));
+	}
+	return memory_per_vip(cp, v->id);
+}
+
+static int control_plane(json_t *root)
+{
+	json_t *cp = json_object();
+	double build_cp_us = 0;
+
+	json_object_set_new(root, "control_plane", cp);
+	if (ring_build_bench(cp, &build_cp_us) < 0)
+		return -1;
+	return apply_bench(cp, build_cp_us);
+}
+
+/* ---- 4. Maglev quality ---------------------------------------------------- */
+
+static int maglev_quality(json_t *root)
+{
+	static const __u32 sizes[] = {10, 100, 1000};
+	__u32 m = dp->ring_size;
+	struct xlb_maglev_backend *b = calloc(1002, sizeof(*b));
+	__u32 *r0 = calloc(m, sizeof(__u32)), *r1 = calloc(m, sizeof(__u32));
+	__u32 *count = calloc(1002, sizeof(__u32));
+	json_t *jm = json_object(), *jbal = json_array(), *jdis = json_array();
+	int ret = -1;
+
+	if (!b || !r0 || !r1 || !count)
+		goto out;
+	printf("\n4. Maglev quality (M = %u)\n\n", m);
+	printf("%-28s %10s %10s %12s\n", "balance", "max/mean", "ideal", "x ideal");
+	for (size_t s = 0; s < 3; s++) {
+		__u32 n = sizes[s], max = 0;
+		double mean = (double)m / n, ideal = ((m + n - 1) / n) / mean, bal;
+		char label[64];
+
+		synth_backends(b, n, CP_BACKEND_BASE);
+		if (xlb_maglev_build(b, n, m, r0))
+			goto out;
+		memset(count, 0, 1002 * sizeof(__u32));
+		for (__u32 i = 0; i < m; i++)
+			count[r0[i]]++;
+		for (__u32 i = 0; i < n; i++)
+			if (count[i] > max)
+				max = count[i];
+		bal = max / mean;
+		snprintf(label, sizeof(label), "%u backends", n);
+		printf("%-28s %10.4f %10.4f %12.4f\n", label, bal, ideal, bal / ideal);
+		json_array_append_new(jbal,
+				      json_pack("{s:i, s:o, s:o, s:o}", "backends", (int)n,
+						"max_over_mean", jreal(bal), "ideal", jreal(ideal),
+						"ratio_ideal", jreal(bal / ideal)));
+	}
+
+	printf("\n%-28s %10s %10s %12s %10s\n", "disruption (slots moved)", "mean", "ideal",
+	       "x ideal", "worst x");
+	for (size_t s = 0; s < 2; s++) {
+		__u32 n = sizes[s];
+		int trials = n < 20 ? (int)n : 20;
+
+		for (int op = 0; op < 2; op++) { /* 0: remove one, 1: add one */
+			double sum = 0, worst = 0, ideal = op ? 1.0 / (n + 1) : 1.0 / n;
+			char label[64];
+
+			for (int t = 0; t < trials; t++) {
+				__u32 moved = 0, victim = (__u32)t * (n / (__u32)trials);
+
+				synth_backends(b, n + 1, CP_BACKEND_BASE);
+				if (op == 0) {
+					if (xlb_maglev_build(b, n, m, r0))
+						goto out;
+					b[victim] = b[n - 1]; /* drop victim, keep ids */
+					if (xlb_maglev_build(b, n - 1, m, r1))
+						goto out;
+				} else {
+					if (xlb_maglev_build(b, n, m, r0))
+						goto out;
+					b[n].addr = addr4(CP_BACKEND_BASE + 0x400 + (__u32)t);
+					if (xlb_maglev_build(b, n + 1, m, r1))
+						goto out;
+				}
+				for (__u32 i = 0; i < m; i++)
+					moved += r0[i] != r1[i];
+				sum += (double)moved / m;
+				if ((double)moved / m / ideal > worst)
+					worst = (double)moved / m / ideal;
+			}
+			snprintf(label, sizeof(label), "%s one of %u", op ? "add" : "remove", n);
+			printf("%-28s %10.4f %10.4f %12.3f %10.3f\n", label, sum / trials, ideal,
+			       sum / trials / ideal, worst);
+			json_array_append_new(jdis,
+					      json_pack("{s:s, s:i, s:i, s:o, s:o, s:o, s:o}", "op",
+							op ? "add" : "remove", "backends", (int)n,
+							"trials", trials, "moved_mean",
+							jreal(sum / trials), "ideal", jreal(ideal),
+							"ratio_ideal", jreal(sum / trials / ideal),
+							"ratio_ideal_worst", jreal(worst)));
+		}
+	}
+	printf("   ideal: only the removed (added) backend's share moves: 1/N (1/(N+1))\n");
+	json_object_set_new(jm, "ring_size", json_integer(m));
+	json_object_set_new(jm, "balance", jbal);
+	json_object_set_new(jm, "disruption", jdis);
+	json_object_set_new(root, "maglev", jm);
+	jm = NULL;
+	ret = 0;
+out:
+	json_decref(jm);
+	free(b);
+	free(r0);
+	free(r1);
+	free(count);
+	return ret;
+}
+
+/* ---- 2. throughput over veth ---------------------------------------------- */
+
+struct tput_ns {
+	int lb_ns, gen_ns;
+	unsigned int lb_if, gen_if;
+};
+
+static int rx_read(__u64 out[2])
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(skel->maps.bench_rx);
+	__u64 *v = calloc(ncpu, sizeof(__u64));
+
+	if (!v)
+		return -1;
+	for (__u32 k = 0; k < 2; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, v)) {
+			free(v);
+			return -1;
+		}
+		for (int c = 0; c < ncpu; c++)
+			out[k] += v[c];
+	}
+	free(v);
+	return 0;
+}
+
+/* Sends for about secs from the generator's namespace; returns the elapsed
+ * time in *secs_out and the frames sent in *sent. */
+static int generate(struct tput_ns *ns, const struct pkt *frame, double secs, double *secs_out,
+		    __u64 *sent)
+{
+	struct xdp_md ctx = {.data_end = (__u32)frame->len, .ingress_ifindex = ns->gen_if};
+	__u32 chunk = P.quick ? 20000 : 500000;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame->data,
+		    .data_size_in = (__u32)frame->len, .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		    .repeat = chunk, .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .batch_size = 64);
+	int fd = bpf_program__fd(skel->progs.bench_gen), ret = 0;
+	double t0, t;
+
+	if (setns(ns->gen_ns, CLONE_NEWNET))
+		return -errno;
+	*sent = 0;
+	t0 = now_ns();
+	/* Bounded in count as well as in time. */
+	for (int i = 0; i < 100000; i++) {
+		if (bpf_prog_test_run_opts(fd, &opts)) {
+			ret = -errno;
+			break;
+		}
+		*sent += chunk;
+		t = now_ns();
+		if (t - t0 >= secs * 1e9)
+			break;
+	}
+	*secs_out = (now_ns() - t0) / 1e9;
+	if (setns(ns->lb_ns, CLONE_NEWNET) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+static int attach(unsigned int ifindex, int prog_fd)
+{
+	int e = bpf_xdp_attach((int)ifindex, prog_fd, XDP_FLAGS_DRV_MODE, NULL);
+
+	if (e)
+		pr_err("cannot attach XDP to ifindex %u: %s", ifindex, strerror(-e));
+	return e;
+}
+
+static int setup_tput_ns(struct tput_ns *ns)
+{
+	char cmd[256];
+	int cur;
+
+	ns->lb_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (ns->lb_ns < 0)
+		return -1;
+	if (unshare(CLONE_NEWNET))
+		return -1;
+	ns->gen_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	cur = setns(ns->lb_ns, CLONE_NEWNET);
+	if (ns->gen_ns < 0 || cur)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "ip link set " TPUT_GEN_IF " netns /proc/%d/fd/%d", getpid(),
+		 ns->gen_ns);
+	if (system(cmd))
+		return -1;
+	ns->lb_if = if_nametoindex(TPUT_LB_IF);
+	if (setns(ns->gen_ns, CLONE_NEWNET))
+		return -1;
+	if (system("sysctl -qw net.ipv6.conf." TPUT_GEN_IF ".disable_ipv6=1 && "
+		   "ip link set lo up && ip link set " TPUT_GEN_IF " up")) {
+		setns(ns->lb_ns, CLONE_NEWNET);
+		return -1;
+	}
+	ns->gen_if = if_nametoindex(TPUT_GEN_IF);
+	/* The receiver: also gives the generator's veth the NAPI that frames
+	 * sent back to it need. */
+	cur = attach(ns->gen_if, bpf_program__fd(skel->progs.bench_count));
+	if (setns(ns->lb_ns, CLONE_NEWNET) || cur || !ns->lb_if || !ns->gen_if)
+		return -1;
+	return 0;
+}
+
+static int rx_reset(void)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(skel->maps.bench_rx), ret = 0;
+	__u64 *z = calloc(ncpu, sizeof(__u64));
+
+	if (!z)
+		return -1;
+	for (__u32 k = 0; k < 2 && !ret; k++)
+		ret = bpf_map_update_elem(fd, &k, z, BPF_ANY);
+	free(z);
+	return ret;
+}
+
+static int throughput(json_t *root)
+{
+	enum { MODE_SINK, MODE_REFLECT, MODE_XLB, N_MODES };
+	static const char *const names[] = {"sink", "reflector", "xlb"};
+	static const char *const what[] = {
+	    "generator -> veth -> XDP_DROP at the LB (harness ceiling)",
+	    "generator -> LB reflects (XDP_TX unchanged) -> receiver",
+	    "generator -> xlb (IPIP encap, XDP_TX) -> receiver"};
+	double pps[N_MODES][8] = {{0}}, sent_pps[N_MODES][8] = {{0}};
+	__u64 ipip[N_MODES] = {0}, rx_tot[N_MODES] = {0}, xlb_tx = 0, xlb_rx_total = 0;
+	int rounds = P.tput_rounds < 8 ? P.tput_rounds : 8, ok = 1;
+	struct tput_ns ns = {-1, -1, 0, 0};
+	__u64 before[__XLB_STAT_MAX], after[__XLB_STAT_MAX];
+	json_t *jt, *jmodes = json_array();
+	struct pkt frame;
+	double med[N_MODES];
+	int ret = -1;
+
+	if (add_vip(VIP_TPUT) || add_backend_text(VIP_TPUT, TPUT_BACKEND))
+		return -1;
+	if (setup_tput_ns(&ns)) {
+		pr_err("cannot set up the throughput namespaces");
+		goto out;
+	}
+	if (build_frame(&frame, 4, "198.18.65.2", "198.18.100.9", 1024, TCP_ACK))
+		goto out;
+	memcpy(frame.data, (const __u8[]){2, 0, 0, 0, 1, 2}, 6);     /* to the LB's veth */
+	memcpy(frame.data + 6, (const __u8[]){2, 0, 0, 0, 1, 1}, 6); /* from the generator's */
+	memcpy(skel->bss->bench_frame, frame.data, FRAME_LEN);
+	skel->bss->bench_gen_mask = 4096 - 1;
+
+	for (int r = 0; r < rounds; r++) {
+		for (int m = 0; m < N_MODES; m++) {
+			int prog = m == MODE_SINK      ? bpf_program__fd(skel->progs.bench_count)
+				   : m == MODE_REFLECT ? bpf_program__fd(skel->progs.bench_tx)
+						       : xlb_dp_prog_fd(dp);
+			double secs;
+			__u64 sent, rx[2];
+
+			if (attach(ns.lb_if, prog))
+				goto out;
+			/* Warm up (conn entries, caches), then measure. */
+			if (generate(&ns, &frame, P.tput_secs / 10, &secs, &sent))
+				goto out;
+			usleep(20000);
+			if (rx_reset())
+				goto out;
+			counters(before);
+			if (generate(&ns, &frame, P.tput_secs, &secs, &sent))
+				goto out;
+			usleep(20000); /* let the last NAPI polls finish */
+			counters(after);
+			if (rx_read(rx))
+				goto out;
+			pps[m][r] = rx[0] / secs;
+			sent_pps[m][r] = sent / secs;
+			rx_tot[m] += rx[0];
+			ipip[m] += rx[1];
+			if (m == MODE_XLB) {
+				xlb_tx += after[XLB_STAT_TX] - before[XLB_STAT_TX];
+				xlb_rx_total += rx[0];
+			}
+		}
+	}
+	if (bpf_xdp_detach((int)ns.lb_if, XDP_FLAGS_DRV_MODE, NULL))
+		goto out;
+	/* The path: every frame counted after xlb arrived encapsulated and was
+	 * counted as tx by xlb; the reflector's never were. */
+	if (!rx_tot[MODE_XLB] || ipip[MODE_XLB] != rx_tot[MODE_XLB] || xlb_tx < xlb_rx_total ||
+	    ipip[MODE_REFLECT] || !rx_tot[MODE_REFLECT])
+		ok = 0;
+	if (!ok)
+		invalid++;
+
+	printf("\n2. Throughput over veth, one CPU (%d), %zu-byte frames, 4096 flows, %.1f s x %d "
+	       "round%s per mode\n\n",
+	       P.cpu, FRAME_LEN, P.tput_secs, rounds, rounds > 1 ? "s" : "");
+	printf("%-10s %12s %12s %12s  %s\n", "mode", "Mpps recv", "Mpps sent", "x reflector",
+	       "path");
+	for (int m = 0; m < N_MODES; m++)
+		med[m] = median(pps[m], rounds);
+	for (int m = 0; m < N_MODES; m++) {
+		double sp = median(sent_pps[m], rounds);
+
+		printf("%-10s %12.3f %12.3f %12.2f  %s\n", names[m], med[m] / 1e6, sp / 1e6,
+		       ratio(med[m], med[MODE_REFLECT]), what[m]);
+		json_array_append_new(
+		    jmodes, json_pack("{s:s, s:s, s:o, s:o, s:o, s:I, s:I}", "mode", names[m],
+				      "what", what[m], "pps_median", jreal(med[m]),
+				      "sent_pps_median", jreal(sp), "ratio_reflector",
+				      jreal(ratio(med[m], med[MODE_REFLECT])), "received",
+				      (json_int_t)rx_tot[m], "received_ipip", (json_int_t)ipip[m]));
+	}
+	printf("   xlb: %llu frames received, %llu IPIP-encapsulated, xlb tx counter +%llu%s\n",
+	       (unsigned long long)rx_tot[MODE_XLB], (unsigned long long)ipip[MODE_XLB],
+	       (unsigned long long)xlb_tx, ok ? "" : "  PATH MISMATCH");
+	printf("   sender, both veths' NAPI and every XDP program run on CPU %d (process "
+	       "pinned; veth NAPI runs in the sender's softirq)\n",
+	       P.cpu);
+	jt = json_pack("{s:i, s:i, s:i, s:o, s:i, s:o, s:b, s:I, s:o}", "cpu", P.cpu, "frame_len",
+		       (int)FRAME_LEN, "flows", 4096, "seconds", jreal(P.tput_secs), "rounds",
+		       rounds, "modes", jmodes, "path_ok", ok, "xlb_tx_counter", (json_int_t)xlb_tx,
+		       "ratio_xlb_reflector", jreal(ratio(med[MODE_XLB], med[MODE_REFLECT])));
+	json_object_set_new(root, "throughput", jt);
+	jmodes = NULL;
+	ret = 0;
+out:
+	json_decref(jmodes);
+	if (ns.lb_ns >= 0)
+		close(ns.lb_ns);
+	if (ns.gen_ns >= 0)
+		close(ns.gen_ns);
+	return ret;
+}
+
+/* ---- main ----------------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: xlb-bench [--quick] [--no-throughput] [--json FILE] [--cpu N]\n"
+		   "  --quick          tiny counts: proves the benchmark works (make test)\n"
+		   "  --no-throughput  skip the veth throughput part\n"
+		   "  --json FILE      also write figures, ratios and the machine to FILE\n"
+		   "  --cpu N          the CPU to pin to (default: the last allowed one)\n"
+		   "Needs root: runs in a private network namespace of its own.\n");
+}
+
+static int parse_args(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"quick", no_argument, NULL, 'q'},	    {"no-throughput", no_argument, NULL, 'T'},
+	    {"json", required_argument, NULL, 'j'}, {"cpu", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+	};
+	int opt;
+
+	P = (struct params){.repeat = 1000000,
+			    .runs = 5,
+			    .flows = 1U << 20,
+			    .build_iters = 21,
+			    .cp_backends = 1000,
+			    .cp_trials = 11,
+			    .tput_secs = 2.0,
+			    .tput_rounds = 3,
+			    .throughput = 1,
+			    .cpu = -1};
+	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'q':
+			P.quick = 1;
+			break;
+		case 'T':
+			P.throughput = 0;
+			break;
+		case 'j':
+			P.json_path = optarg;
+			break;
+		case 'c': {
+			char *end;
+			long c = strtol(optarg, &end, 10);
+
+			if (*end || c < 0 || c >= CPU_SETSIZE) {
+				fprintf(stderr, "Error: bad CPU '%s', expected 0-%d\n", optarg,
+					CPU_SETSIZE - 1);
+				return -1;
+			}
+			P.cpu = (int)c;
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			exit(EXIT_OK);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "Error: unexpected argument '%s', see --help\n", argv[optind]);
+		return -1;
+	}
+	if (P.quick) {
+		P.repeat = 1000;
+		P.runs = 1;
+		P.flows = 1U << 14;
+		P.build_iters = 3;
+		P.cp_backends = 100;
+		P.cp_trials = 2;
+		P.tput_secs = 0.1;
+		P.tput_rounds = 1;
+	}
+	return 0;
+}
+
+static int pin_cpu(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return -1;
+	if (P.cpu < 0)
+		for (int c = 0; c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &set))
+				P.cpu = c;
+	if (P.cpu < 0 || !CPU_ISSET(P.cpu, &set)) {
+		fprintf(stderr, "Error: CPU %d is not available to this process\n", P.cpu);
+		return -1;
+	}
+	CPU_ZERO(&set);
+	CPU_SET(P.cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+int main(int argc, char **argv)
+{
+	json_t *root;
+	double t0 = now_ns();
+	int ret = EXIT_RUNTIME;
+
+	if (parse_args(argc, argv))
+		return EXIT_USAGE;
+	xlb_log_set_level(XLB_LOG_WARN);
+	xlb_log_libbpf();
+	if (pin_cpu()) {
+		pr_err("cannot pin to a CPU: %s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	root = json_object();
+	json_object_set_new(root, "tool", json_string("xlb-bench"));
+	json_object_set_new(root, "quick", json_boolean(P.quick));
+	json_object_set_new(root, "machine", machine_json());
+	printf("xlb-bench%s: %s\n",
+	       P.quick ? " --quick (tiny counts: proves it works, figures "
+			 "mean nothing)"
+		       : "",
+	       json_string_value(json_object_get(json_object_get(root, "machine"), "cpu")));
+
+	if (enter_netns() || setup_dataplane() || setup_bench())
+		goto out;
+	if (per_packet(root) || control_plane(root) || maglev_quality(root))
+		goto out;
+	if (P.throughput) {
+		if (throughput(root))
+			goto out;
+	} else {
+		json_object_set_new(root, "throughput", json_pack("{s:b}", "skipped", 1));
+	}
+	ret = invalid ? EXIT_RUNTIME : EXIT_OK;
+	if (invalid)
+		pr_err("%d measurement(s) did not take the path they claim: see PATH MISMATCH",
+		       invalid);
+out:
+	json_object_set_new(root, "valid", json_boolean(ret == EXIT_OK));
+	json_object_set_new(root, "seconds", jreal((now_ns() - t0) / 1e9));
+	if (P.json_path && json_dump_file(root, P.json_path, JSON_INDENT(2))) {
+		pr_err("cannot write %s", P.json_path);
+		ret = EXIT_RUNTIME;
+	}
+	printf("\nxlb-bench: %s in %.1f s%s%s\n", ret == EXIT_OK ? "done" : "FAILED",
+	       (now_ns() - t0) / 1e9, P.json_path ? ", wrote " : "",
+	       P.json_path ? P.json_path : "");
+	json_decref(root);
+	xlb_bench_bpf__destroy(skel);
+	xlb_lb_free(lb);
+	xlb_dp_close(dp);
+	return ret;
+}
