@@ -53,7 +53,7 @@ help:
 
 DEB_PKGS := make clang llvm gcc libc6-dev pkg-config libbpf-dev libxdp-dev bpftool \
 	    libelf-dev zlib1g-dev libcunit1-dev libjansson-dev iproute2 ethtool procps \
-	    util-linux psmisc
+	    util-linux psmisc python3 jq
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
 		grep -q 'install ok installed' || echo $$p; done); \
@@ -96,7 +96,7 @@ test: all
 	bash tests/run-tests.sh
 
 e2e: all
-	bash tests/e2e/run.sh
+	for t in tests/e2e/test_*.sh; do bash $$t || exit 1; done
 
 demo: deps
 	$(MAKE) all

@@ -31,12 +31,8 @@
 #include "xlb.h"
 #include "xlb_decap.h"
 #include "xlb_decap.skel.h"
+#include "netns.h"
 
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
-/* include/linux/proc_ns.h: the inode number of init_net's nsfs file. */
-#define PROC_NET_INIT_INO 0xEFFFFFF9U
 
 #define PROG_NAME "xlb_decap"
 #define ADDRS_MAP "xlb_decap_addrs"
@@ -172,62 +168,11 @@ static int ensure_bpffs(void)
 	return 0;
 }
 
-/* 1 if this process runs in the host's network namespace (the kernel gives
- * init_net a fixed inode number) or in PID 1's (inside a container). PID 1's
- * may be unreadable, as in some sandboxes. */
-static int in_initial_netns(void)
-{
-	struct stat self, init;
-
-	if (stat("/proc/self/ns/net", &self))
-		return 1;
-	if (self.st_ino == PROC_NET_INIT_INO)
-		return 1;
-	return !stat("/proc/1/ns/net", &init) && self.st_ino == init.st_ino &&
-	       self.st_dev == init.st_dev;
-}
-
-/* A name for this network namespace that is never reused while the system
- * runs: its cookie (Linux 5.14), else its inode number. */
-static int netns_id(char *buf, size_t len)
-{
-	__u64 cookie = 0;
-	socklen_t clen = sizeof(cookie);
-	struct stat st;
-	int fd, err;
-
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0) {
-		err = getsockopt(fd, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &clen);
-		close(fd);
-		if (!err) {
-			snprintf(buf, len, "netns-%llu", (unsigned long long)cookie);
-			return 0;
-		}
-	}
-	if (stat("/proc/self/ns/net", &st))
-		return -errno;
-	snprintf(buf, len, "netns-ino%llu", (unsigned long long)st.st_ino);
-	return 0;
-}
-
 /* XLB_DECAP_PIN_ROOT/IFACE, or XLB_DECAP_PIN_ROOT/netns-ID/IFACE outside the
- * initial network namespace: /sys/fs/bpf is shared by all the network
- * namespaces of a mount namespace, and their interface names may repeat. */
+ * initial network namespace. */
 static int pin_dir(const char *ifname, char *buf, size_t len)
 {
-	char ns[64];
-	int err, n;
-
-	if (in_initial_netns()) {
-		n = snprintf(buf, len, "%s/%s", XLB_DECAP_PIN_ROOT, ifname);
-	} else {
-		err = netns_id(ns, sizeof(ns));
-		if (err)
-			return err;
-		n = snprintf(buf, len, "%s/%s/%s", XLB_DECAP_PIN_ROOT, ns, ifname);
-	}
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	return xlb_netns_scoped_path(XLB_DECAP_PIN_ROOT, ifname, buf, len);
 }
 
 static int pin_path(char *buf, size_t len, const char *dir, const char *map)

@@ -21,6 +21,7 @@
 #include <xdp/libxdp.h>
 
 #include "attach.h"
+#include "netns.h"
 #include "dataplane.h"
 #include "log.h"
 #include "xlb.h"
@@ -161,6 +162,7 @@ static int take_lock(struct xlb_attach *at, char *err, size_t errlen)
 
 int xlb_attach_prepare(struct xlb_attach *at, const char *ifname, char *err, size_t errlen)
 {
+	char lock_name[IFNAMSIZ + 8], lock_dir[sizeof(at->lock_path)];
 	int ret;
 
 	memset(at, 0, sizeof(*at));
@@ -177,11 +179,20 @@ int xlb_attach_prepare(struct xlb_attach *at, const char *ifname, char *err, siz
 			    "no such interface '%s', expected one of this network namespace "
 			    "(see 'ip link')",
 			    ifname);
-	snprintf(at->pin_dir, sizeof(at->pin_dir), "%s/%s", XLB_PIN_ROOT, ifname);
-	snprintf(at->lock_path, sizeof(at->lock_path), "%s/%s.lock", XLB_RUN_DIR, ifname);
-	ret = mkdir_p(XLB_RUN_DIR, 0755);
+	/* Namespaces share /sys/fs/bpf and /run but not interface names. */
+	snprintf(lock_name, sizeof(lock_name), "%s.lock", ifname);
+	ret = xlb_netns_scoped_path(XLB_PIN_ROOT, ifname, at->pin_dir, sizeof(at->pin_dir));
+	if (!ret)
+		ret = xlb_netns_scoped_path(XLB_RUN_DIR, lock_name, at->lock_path,
+					    sizeof(at->lock_path));
 	if (ret)
-		return fail(ret, err, errlen, "cannot create %s: %s", XLB_RUN_DIR, strerror(-ret));
+		return fail(ret, err, errlen, "cannot name the pin and lock paths: %s",
+			    strerror(-ret));
+	snprintf(lock_dir, sizeof(lock_dir), "%s", at->lock_path);
+	*strrchr(lock_dir, '/') = 0;
+	ret = mkdir_p(lock_dir, 0755);
+	if (ret)
+		return fail(ret, err, errlen, "cannot create %s: %s", lock_dir, strerror(-ret));
 	ret = take_lock(at, err, errlen);
 	if (ret)
 		return ret;
@@ -523,6 +534,25 @@ int xlb_attach_prog(struct xlb_attach *at, struct xlb_dp *dp, enum xlb_attach_mo
 	return ret;
 }
 
+/* The netns-ID directories (user/netns.c) and the roots, once empty. */
+static void remove_empty_parents(const struct xlb_attach *at)
+{
+	const char *paths[] = {at->pin_dir, at->lock_path};
+	char dir[sizeof(at->pin_dir) > sizeof(at->lock_path) ? sizeof(at->pin_dir)
+							       : sizeof(at->lock_path)];
+
+	for (size_t i = 0; i < 2; i++) {
+		char *slash;
+
+		snprintf(dir, sizeof(dir), "%s", paths[i]);
+		while ((slash = strrchr(dir, '/')) && slash != dir) {
+			*slash = 0;
+			if (!strcmp(dir, "/sys/fs/bpf") || !strcmp(dir, "/run") || rmdir(dir))
+				break;
+		}
+	}
+}
+
 /* Removes whatever is left in the pin directory, then the directory. */
 static int remove_pin_dir(const char *dir)
 {
@@ -591,6 +621,7 @@ int xlb_attach_detach(struct xlb_attach *at, struct xlb_dp *dp, char *err, size_
 	if (at->lock_fd >= 0 && unlink(at->lock_path) && errno != ENOENT)
 		pr_warn("interface %s: cannot remove %s: %s", at->ifname, at->lock_path,
 			strerror(errno));
+	remove_empty_parents(at);
 	return 0;
 }
 

@@ -263,9 +263,8 @@ int xlb_dp_ring_set(struct xlb_dp *dp, __u32 vip_id, const __u32 *ring)
 			    dp->ring_size, NULL);
 	if (fd < 0)
 		return -errno;
-	/* One syscall for the whole ring. (An mmapable array would be a
-	 * memcpy, but writes past 128 KiB of such a mapping were seen to be
-	 * lost on this project's test kernel.) */
+	/* One syscall for the whole ring. (An mmapable array is no simple
+	 * memcpy: the kernel lays array values out with an 8-byte stride.) */
 	err = check(bpf_map_update_batch(fd, dp->ring_keys, ring, &count, &batch));
 	if (!err && count != dp->ring_size)
 		err = -EIO;

@@ -35,6 +35,11 @@ LOG=$TMP/xlbd.log
 # Small sizes: limits are quick to reach and rings quick to build.
 SIZES=(--max-vips 4 --max-backends 6 --ring-size 251 --conns 1024)
 
+# Pins and locks live under a netns-ID directory outside the initial
+# namespace (user/netns.c): find them by the interface's name.
+pin_of() { find /sys/fs/bpf/xlb -mindepth 1 -maxdepth 2 -type d -name "$1" 2>/dev/null; }
+lock_of() { find /run/xlb -mindepth 1 -maxdepth 2 -name "$1.lock" 2>/dev/null; }
+
 cleanup() {
 	local pid
 	for pid in "${DPIDS[@]}"; do
@@ -45,9 +50,10 @@ cleanup() {
 		nsenter --net="/run/netns/$NS" "$XLBD" -i "$IFA" --detach >/dev/null 2>&1
 		ip netns del "$NS"
 	fi
-	rm -rf "/sys/fs/bpf/xlb/$IFA" "/sys/fs/bpf/xlb/$IFB"
-	rmdir /sys/fs/bpf/xlb 2>/dev/null
-	rm -f "/run/xlb/$IFA.lock" "/run/xlb/$IFB.lock"
+	for d in $(pin_of "$IFA") $(pin_of "$IFB") $(lock_of "$IFA") $(lock_of "$IFB"); do
+		rm -rf "$d"
+	done
+	rmdir /sys/fs/bpf/xlb/netns-* /sys/fs/bpf/xlb /run/xlb/netns-* 2>/dev/null
 	if [ "$FAIL" != 0 ] && [ -s "$LOG" ]; then
 		echo "--- xlbd log (last 40 lines)"
 		tail -n 40 "$LOG"
@@ -377,7 +383,7 @@ check "second xlbd on $IFA: says another xlbd manages it" grep -q "another xlbd.
 out=$(innet "$XLBD" -i "$IFB" -S "$SOCK" -r "$TMP/other.rules" 2>&1)
 rc=$?
 check "socket in use: exit 1 and message" test $rc = 1 -a -n "$(grep 'in use' <<<"$out")"
-check "socket in use: nothing left on $IFB" test ! -e "/sys/fs/bpf/xlb/$IFB" -a ! -e "/run/xlb/$IFB.lock"
+check "socket in use: nothing left on $IFB" test -z "$(pin_of "$IFB")$(lock_of "$IFB")"
 check "socket in use: first xlbd still serves" ctl list
 out=$(innet "$XLBD" -i "nosuch${ID:0:6}" -S "$TMP/other.sock" 2>&1)
 check "no such interface: exit 1 and message" test $? = 1 -a -n "$(grep 'no such interface' <<<"$out")"
@@ -409,7 +415,7 @@ check "detach stops xlbd" test -z "$(alive "$DPID" && echo alive)"
 wait "$DPID"
 check "detach: xlbd exit 0" test $? = 0
 check "detach: program removed" test -z "$(attached && echo yes)"
-check "detach: pins removed" test ! -e "/sys/fs/bpf/xlb/$IFA"
+check "detach: pins removed" test -z "$(pin_of "$IFA")"
 check "detach: rules file kept" test "$(cat "$RULES")" = "$save_before"
 if start_daemon -m generic; then ok "start again (generic mode) from the kept rules"; else
 	bad "start again (generic mode)"
