@@ -29,17 +29,6 @@
 #define BPFFS	      "/sys/fs/bpf"
 #define MAX_OLD_PROGS 16
 
-static int fail(int ret, char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(int ret, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
 
 static int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
 {
@@ -68,10 +57,10 @@ int xlb_attach_probe(char *err, size_t errlen)
 	if (ret == 1)
 		return 0;
 	if (ret == 0)
-		return fail(-EOPNOTSUPP, err, errlen,
+		return xlb_errf(-EOPNOTSUPP, err, errlen,
 			    "BPF unavailable: this kernel cannot load XDP programs, expected "
 			    "a kernel with BPF and XDP support");
-	return fail(ret, err, errlen,
+	return xlb_errf(ret, err, errlen,
 		    "BPF unavailable: cannot load a test XDP program (%s), expected a kernel "
 		    "with BPF and XDP and CAP_BPF/CAP_NET_ADMIN (unprivileged BPF off? "
 		    "seccomp?)",
@@ -102,13 +91,13 @@ static int ensure_bpffs(char *err, size_t errlen)
 	struct statfs st;
 
 	if (statfs(BPFFS, &st))
-		return fail(-errno, err, errlen, "cannot check %s: %s, expected a mounted sysfs",
+		return xlb_errf(-errno, err, errlen, "cannot check %s: %s, expected a mounted sysfs",
 			    BPFFS, strerror(errno));
 	if (st.f_type == BPF_FS_MAGIC)
 		return 0;
 	/* Pins need a bpffs; most systems mount it at boot, minimal ones not. */
 	if (mount("bpf", BPFFS, "bpf", 0, "mode=0700"))
-		return fail(-errno, err, errlen, "no bpffs on %s and mounting one failed: %s",
+		return xlb_errf(-errno, err, errlen, "no bpffs on %s and mounting one failed: %s",
 			    BPFFS, strerror(errno));
 	pr_info("mounted a bpffs on %s", BPFFS);
 	return 0;
@@ -124,7 +113,7 @@ static int take_lock(struct xlb_attach *at, char *err, size_t errlen)
 	for (int tries = 0; tries < 10; tries++) {
 		fd = open(at->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 		if (fd < 0)
-			return fail(-errno, err, errlen, "cannot open lock %s: %s", at->lock_path,
+			return xlb_errf(-errno, err, errlen, "cannot open lock %s: %s", at->lock_path,
 				    strerror(errno));
 		if (flock(fd, LOCK_EX | LOCK_NB)) {
 			ret = errno;
@@ -133,12 +122,12 @@ static int take_lock(struct xlb_attach *at, char *err, size_t errlen)
 			pid[strcspn(pid, "\n")] = 0;
 			close(fd);
 			if (ret == EWOULDBLOCK)
-				return fail(
+				return xlb_errf(
 				    -EBUSY, err, errlen,
 				    "another xlbd%s%s already manages %s (lock %s), stop it "
 				    "first or use another interface",
 				    *pid ? " with pid " : "", pid, at->ifname, at->lock_path);
-			return fail(-ret, err, errlen, "cannot lock %s: %s", at->lock_path,
+			return xlb_errf(-ret, err, errlen, "cannot lock %s: %s", at->lock_path,
 				    strerror(ret));
 		}
 		/* A detaching xlbd unlinks the file: a lock on the old inode
@@ -150,7 +139,7 @@ static int take_lock(struct xlb_attach *at, char *err, size_t errlen)
 		fd = -1;
 	}
 	if (fd < 0)
-		return fail(-EAGAIN, err, errlen, "cannot lock %s: it keeps being replaced",
+		return xlb_errf(-EAGAIN, err, errlen, "cannot lock %s: it keeps being replaced",
 			    at->lock_path);
 	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 	if (ftruncate(fd, 0) || pwrite(fd, pid, n, 0) != n)
@@ -169,13 +158,13 @@ int xlb_attach_prepare(struct xlb_attach *at, const char *ifname, char *err, siz
 	at->lock_fd = -1;
 	libxdp_set_print(libxdp_print);
 	if (!*ifname || strlen(ifname) >= sizeof(at->ifname) || strchr(ifname, '/'))
-		return fail(-EINVAL, err, errlen,
+		return xlb_errf(-EINVAL, err, errlen,
 			    "bad interface name '%s', expected 1-%zu characters without '/'",
 			    ifname, sizeof(at->ifname) - 1);
 	strcpy(at->ifname, ifname);
 	at->ifindex = if_nametoindex(ifname);
 	if (!at->ifindex)
-		return fail(-ENODEV, err, errlen,
+		return xlb_errf(-ENODEV, err, errlen,
 			    "no such interface '%s', expected one of this network namespace "
 			    "(see 'ip link')",
 			    ifname);
@@ -186,13 +175,13 @@ int xlb_attach_prepare(struct xlb_attach *at, const char *ifname, char *err, siz
 		ret = xlb_netns_scoped_path(XLB_RUN_DIR, lock_name, at->lock_path,
 					    sizeof(at->lock_path));
 	if (ret)
-		return fail(ret, err, errlen, "cannot name the pin and lock paths: %s",
+		return xlb_errf(ret, err, errlen, "cannot name the pin and lock paths: %s",
 			    strerror(-ret));
 	snprintf(lock_dir, sizeof(lock_dir), "%s", at->lock_path);
 	*strrchr(lock_dir, '/') = 0;
 	ret = mkdir_p(lock_dir, 0755);
 	if (ret)
-		return fail(ret, err, errlen, "cannot create %s: %s", lock_dir, strerror(-ret));
+		return xlb_errf(ret, err, errlen, "cannot create %s: %s", lock_dir, strerror(-ret));
 	ret = take_lock(at, err, errlen);
 	if (ret)
 		return ret;
@@ -200,7 +189,7 @@ int xlb_attach_prepare(struct xlb_attach *at, const char *ifname, char *err, siz
 	if (!ret) {
 		ret = mkdir_p(at->pin_dir, 0700);
 		if (ret)
-			fail(ret, err, errlen, "cannot create pin directory %s: %s", at->pin_dir,
+			xlb_errf(ret, err, errlen, "cannot create pin directory %s: %s", at->pin_dir,
 			     strerror(-ret));
 	}
 	if (ret) {
@@ -235,7 +224,7 @@ int xlb_attach_check_pins(struct xlb_attach *at, struct xlb_dp *dp, char *err, s
 
 		if (path && !access(path, F_OK) && flags_want(map) != bpf_map__map_flags(map) &&
 		    bpf_map__set_map_flags(map, flags_want(map)))
-			return fail(-EINVAL, err, errlen, "cannot set the flags of map %s",
+			return xlb_errf(-EINVAL, err, errlen, "cannot set the flags of map %s",
 				    bpf_map__name(map));
 	}
 
@@ -255,7 +244,7 @@ int xlb_attach_check_pins(struct xlb_attach *at, struct xlb_dp *dp, char *err, s
 		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len)) {
 			if (fd >= 0)
 				close(fd);
-			return fail(-EINVAL, err, errlen,
+			return xlb_errf(-EINVAL, err, errlen,
 				    "%s is not a usable pinned map: remove the pins under %s "
 				    "('xlbd -i %s --detach') and start again",
 				    path, at->pin_dir, at->ifname);
@@ -273,7 +262,7 @@ int xlb_attach_check_pins(struct xlb_attach *at, struct xlb_dp *dp, char *err, s
 		else if (info.map_flags != flags_want(map))
 			what = "flags", have = info.map_flags, want = flags_want(map);
 		if (what)
-			return fail(
+			return xlb_errf(
 			    -EINVAL, err, errlen,
 			    "pinned maps under %s have an incompatible layout (%s %s is %u, "
 			    "this xlbd wants %u): start xlbd with the sizes it had "
@@ -365,20 +354,20 @@ static int replace_legacy(struct xlb_attach *at, struct xlb_dp *dp, __u32 old_id
 	flags |= mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
 	ret = xlb_dp_load(dp);
 	if (ret)
-		return fail(ret, err, errlen,
+		return xlb_errf(ret, err, errlen,
 			    "cannot load the XDP program: %s (pinned maps under %s incompatible? "
 			    "then run 'xlbctl detach' or 'xlbd -i %s --detach' first)",
 			    strerror(-ret), at->pin_dir, at->ifname);
 	old_fd = bpf_prog_get_fd_by_id(old_id);
 	if (old_fd < 0)
-		return fail(-errno, err, errlen, "cannot open the running xlb program %u: %s",
+		return xlb_errf(-errno, err, errlen, "cannot open the running xlb program %u: %s",
 			    old_id, strerror(errno));
 	opts.old_prog_fd = old_fd;
 	ret = bpf_xdp_attach(at->ifindex, xlb_dp_prog_fd(dp), flags, &opts);
 	ret = ret < 0 ? -errno : 0;
 	close(old_fd);
 	if (ret)
-		return fail(ret, err, errlen, "cannot replace the running xlb program on %s: %s",
+		return xlb_errf(ret, err, errlen, "cannot replace the running xlb program on %s: %s",
 			    at->ifname, strerror(-ret));
 	at->mode = mode;
 	pr_info("interface %s: xlb program %u replaced by %u in %s mode (no dispatcher)",
@@ -399,11 +388,11 @@ static int attach_prog(struct xlb_attach *at, struct xlb_dp *dp, enum xlb_attach
 	    find_xlb_progs(at->ifindex, old, MAX_OLD_PROGS, &legacy, &cur, other, sizeof(other));
 	if (n_old < 0) {
 		libxdp_strerror(n_old, msg, sizeof(msg));
-		return fail(n_old, err, errlen, "cannot read the XDP programs of %s: %s",
+		return xlb_errf(n_old, err, errlen, "cannot read the XDP programs of %s: %s",
 			    at->ifname, msg);
 	}
 	if (legacy && !n_old)
-		return fail(-EBUSY, err, errlen,
+		return xlb_errf(-EBUSY, err, errlen,
 			    "%s already runs XDP program '%s' without the libxdp dispatcher, "
 			    "remove it first (ip link set dev %s xdp off)",
 			    at->ifname, other, at->ifname);
@@ -411,7 +400,7 @@ static int attach_prog(struct xlb_attach *at, struct xlb_dp *dp, enum xlb_attach
 		/* A dispatcher has one mode: join it in that one. */
 		if ((want == XLB_ATTACH_NATIVE && cur != XDP_MODE_NATIVE) ||
 		    (want == XLB_ATTACH_GENERIC && cur != XDP_MODE_SKB))
-			return fail(-EBUSY, err, errlen,
+			return xlb_errf(-EBUSY, err, errlen,
 				    "%s already runs XDP in %s mode, restart with -m %s or take "
 				    "the other programs off first",
 				    at->ifname, xlb_attach_mode_str(cur), xlb_attach_mode_str(cur));
@@ -432,7 +421,7 @@ static int attach_prog(struct xlb_attach *at, struct xlb_dp *dp, enum xlb_attach
 	if (!at->prog || ret) {
 		at->prog = NULL;
 		libxdp_strerror(ret ? ret : -EINVAL, msg, sizeof(msg));
-		return fail(ret ? ret : -EINVAL, err, errlen, "cannot prepare the XDP program: %s",
+		return xlb_errf(ret ? ret : -EINVAL, err, errlen, "cannot prepare the XDP program: %s",
 			    msg);
 	}
 	for (int i = 0; i < n_modes; i++) {
@@ -447,7 +436,7 @@ static int attach_prog(struct xlb_attach *at, struct xlb_dp *dp, enum xlb_attach
 		if (xdp_program__fd(at->prog) < 0) {
 			xdp_program__close(at->prog);
 			at->prog = NULL;
-			return fail(ret, err, errlen,
+			return xlb_errf(ret, err, errlen,
 				    "cannot load the XDP program: %s (the libbpf messages above "
 				    "say why)",
 				    msg);
@@ -461,19 +450,19 @@ static int attach_prog(struct xlb_attach *at, struct xlb_dp *dp, enum xlb_attach
 		xdp_program__close(at->prog);
 		at->prog = NULL;
 		if (ret == -EINVAL && n_old)
-			return fail(ret, err, errlen,
+			return xlb_errf(ret, err, errlen,
 				    "cannot attach xlb to %s (%s): the pinned maps under %s may "
 				    "have an incompatible layout, run 'xlbctl detach' or 'xlbd -i "
 				    "%s --detach' first",
 				    at->ifname, msg, at->pin_dir, at->ifname);
-		return fail(ret, err, errlen, "cannot attach xlb to %s in %s mode: %s", at->ifname,
+		return xlb_errf(ret, err, errlen, "cannot attach xlb to %s in %s mode: %s", at->ifname,
 			    want == XLB_ATTACH_AUTO ? "native or generic"
 						    : xlb_attach_mode_str(modes[0]),
 			    msg);
 	}
 	ret = xlb_dp_loaded(dp);
 	if (ret)
-		return fail(ret, err, errlen, "cannot initialise the maps: %s", strerror(-ret));
+		return xlb_errf(ret, err, errlen, "cannot initialise the maps: %s", strerror(-ret));
 	new_id = xdp_program__id(at->prog);
 	pr_info("interface %s: xlb attached in %s mode (program id %u)", at->ifname,
 		xlb_attach_mode_str(at->mode), new_id);
@@ -601,7 +590,7 @@ int xlb_attach_detach(struct xlb_attach *at, struct xlb_dp *dp, char *err, size_
 	}
 	if (ret) {
 		libxdp_strerror(ret, msg, sizeof(msg));
-		return fail(ret, err, errlen, "cannot take xlb off %s: %s", at->ifname, msg);
+		return xlb_errf(ret, err, errlen, "cannot take xlb off %s: %s", at->ifname, msg);
 	}
 	if (at->prog) {
 		xdp_program__close(at->prog);
@@ -615,7 +604,7 @@ int xlb_attach_detach(struct xlb_attach *at, struct xlb_dp *dp, char *err, size_
 	}
 	ret = remove_pin_dir(at->pin_dir);
 	if (ret)
-		return fail(ret, err, errlen, "xlb is off %s but %s could not be removed: %s",
+		return xlb_errf(ret, err, errlen, "xlb is off %s but %s could not be removed: %s",
 			    at->ifname, at->pin_dir, strerror(-ret));
 	pr_info("interface %s: pins under %s removed", at->ifname, at->pin_dir);
 	if (at->lock_fd >= 0 && unlink(at->lock_path) && errno != ENOENT)

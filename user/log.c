@@ -41,6 +41,16 @@ void xlb_log(enum xlb_log_level level, const char *fmt, ...)
 	va_end(ap);
 }
 
+int xlb_errf(int ret, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char line[512];

@@ -4,6 +4,8 @@
 #ifndef XLB_LOG_H
 #define XLB_LOG_H
 
+#include <stddef.h>
+
 enum xlb_log_level {
 	XLB_LOG_ERROR,
 	XLB_LOG_WARN,
@@ -18,6 +20,11 @@ void xlb_log(enum xlb_log_level level, const char *fmt, ...) __attribute__((form
 #define pr_warn(...) xlb_log(XLB_LOG_WARN, __VA_ARGS__)
 #define pr_info(...) xlb_log(XLB_LOG_INFO, __VA_ARGS__)
 #define pr_debug(...) xlb_log(XLB_LOG_DEBUG, __VA_ARGS__)
+
+/* Formats a user-facing error ("what was wrong, what is valid") into err
+ * and returns ret, so that failing paths read: return xlb_errf(-EINVAL, ...). */
+int xlb_errf(int ret, char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* Routes libbpf's own messages through xlb_log (warnings and above). */
 void xlb_log_libbpf(void);

@@ -175,24 +175,13 @@ static struct xlb_rules_backend *find_backend(const struct xlb_rules *r,
 	return NULL;
 }
 
-static int fail(int ret, char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(int ret, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
 
 static int no_vip(const struct xlb_vip_key *key, char *err, size_t errlen)
 {
 	char v[XLB_ADDR_STRLEN];
 
 	xlb_vip_key_format(key, v, sizeof(v));
-	return fail(-ENOENT, err, errlen, "no VIP %s, add it first with 'vip add %s' (see 'list')",
+	return xlb_errf(-ENOENT, err, errlen, "no VIP %s, add it first with 'vip add %s' (see 'list')",
 		    v, v);
 }
 
@@ -213,16 +202,16 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 	switch (c->op) {
 	case XLB_CMD_VIP_ADD:
 		if (find_vip(r, &c->vip))
-			return fail(-EEXIST, err, errlen,
+			return xlb_errf(-EEXIST, err, errlen,
 				    "VIP %s exists already, change it with 'vip set' or remove it "
 				    "with 'vip del' first",
 				    v);
 		if (r->n_vips >= r->max_vips)
-			return fail(-ENOSPC, err, errlen,
+			return xlb_errf(-ENOSPC, err, errlen,
 				    "cannot add VIP %s: all %u VIPs are in use (xlbd --max-vips)",
 				    v, r->max_vips);
 		if (grow((void **)&r->vips, &r->cap_vips, r->n_vips + 1, sizeof(*r->vips)))
-			return fail(-ENOMEM, err, errlen, "out of memory");
+			return xlb_errf(-ENOMEM, err, errlen, "out of memory");
 		r->vips[r->n_vips].key = c->vip;
 		r->vips[r->n_vips].flags = c->vip_flags & mask;
 		r->n_vips++;
@@ -251,23 +240,23 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 		if (!find_vip(r, &c->vip))
 			return no_vip(&c->vip, err, errlen);
 		if (c->vip.family == XLB_AF_INET6 && c->family != XLB_AF_INET6)
-			return fail(-EINVAL, err, errlen,
+			return xlb_errf(-EINVAL, err, errlen,
 				    "backend %s is IPv4 but VIP %s is IPv6, an IPv6 VIP needs IPv6 "
 				    "backends (an IPv4 VIP takes either)",
 				    a, v);
 		if (find_backend(r, &c->vip, &c->addr, c->family))
-			return fail(-EEXIST, err, errlen,
+			return xlb_errf(-EEXIST, err, errlen,
 				    "backend %s exists already in VIP %s, change its weight with "
 				    "'backend set'",
 				    a, v);
 		if (r->n_backends >= r->max_backends)
-			return fail(-ENOSPC, err, errlen,
+			return xlb_errf(-ENOSPC, err, errlen,
 				    "cannot add backend %s: all %u backends are in use (xlbd "
 				    "--max-backends)",
 				    a, r->max_backends);
 		if (grow((void **)&r->backends, &r->cap_backends, r->n_backends + 1,
 			 sizeof(*r->backends)))
-			return fail(-ENOMEM, err, errlen, "out of memory");
+			return xlb_errf(-ENOMEM, err, errlen, "out of memory");
 		b = &r->backends[r->n_backends++];
 		memset(b, 0, sizeof(*b));
 		b->vip = c->vip;
@@ -281,7 +270,7 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 			return no_vip(&c->vip, err, errlen);
 		b = find_backend(r, &c->vip, &c->addr, c->family);
 		if (!b)
-			return fail(
+			return xlb_errf(
 			    -ENOENT, err, errlen,
 			    "no backend %s in VIP %s, add it with 'backend add' (see 'list')", a,
 			    v);
@@ -291,7 +280,7 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 			*b = r->backends[--r->n_backends];
 		return 0;
 	default:
-		return fail(-EINVAL, err, errlen,
+		return xlb_errf(-EINVAL, err, errlen,
 			    "only vip and backend commands change the configuration");
 	}
 }
@@ -344,7 +333,7 @@ int xlb_rules_read(struct xlb_rules *r, const char *path, int *usage, char *err,
 	*usage = 0;
 	f = fopen(path, "re");
 	if (!f)
-		return fail(-errno, err, errlen, "cannot open rules file %s: %s", path,
+		return xlb_errf(-errno, err, errlen, "cannot open rules file %s: %s", path,
 			    strerror(errno));
 	while ((len = getline(&line, &cap, f)) >= 0) {
 		struct xlb_cmd c;
@@ -352,13 +341,13 @@ int xlb_rules_read(struct xlb_rules *r, const char *path, int *usage, char *err,
 
 		lineno++;
 		if (len > XLB_RULES_LINE_MAX) {
-			ret = fail(-EINVAL, err, errlen, "%s:%d: line longer than %d bytes", path,
+			ret = xlb_errf(-EINVAL, err, errlen, "%s:%d: line longer than %d bytes", path,
 				   lineno, XLB_RULES_LINE_MAX);
 			*usage = 1;
 			break;
 		}
 		if (strlen(line) != (size_t)len) {
-			ret = fail(-EINVAL, err, errlen,
+			ret = xlb_errf(-EINVAL, err, errlen,
 				   "%s:%d: NUL byte in line, expected a text file of commands",
 				   path, lineno);
 			*usage = 1;
@@ -366,7 +355,7 @@ int xlb_rules_read(struct xlb_rules *r, const char *path, int *usage, char *err,
 		}
 		n = xlb_rules_split(line, words, XLB_RULES_WORDS_MAX);
 		if (n < 0) {
-			ret = fail(-EINVAL, err, errlen, "%s:%d: %s", path, lineno,
+			ret = xlb_errf(-EINVAL, err, errlen, "%s:%d: %s", path, lineno,
 				   n == -E2BIG ? "too many words, expected one command per line"
 					       : "unterminated \", expected a closing quote");
 			*usage = 1;
@@ -375,12 +364,12 @@ int xlb_rules_read(struct xlb_rules *r, const char *path, int *usage, char *err,
 		if (!n)
 			continue;
 		if (xlb_cmd_parse(n, words, &c, msg, sizeof(msg))) {
-			ret = fail(-EINVAL, err, errlen, "%s:%d: %s", path, lineno, msg);
+			ret = xlb_errf(-EINVAL, err, errlen, "%s:%d: %s", path, lineno, msg);
 			*usage = 1;
 			break;
 		}
 		if (!xlb_cmd_mutates(c.op)) {
-			ret = fail(-EINVAL, err, errlen,
+			ret = xlb_errf(-EINVAL, err, errlen,
 				   "%s:%d: '%s' cannot appear in a rules file, expected vip or "
 				   "backend add/set/del commands",
 				   path, lineno, words[0]);
@@ -389,13 +378,13 @@ int xlb_rules_read(struct xlb_rules *r, const char *path, int *usage, char *err,
 		}
 		ret = xlb_rules_step(r, &c, msg, sizeof(msg));
 		if (ret) {
-			fail(ret, err, errlen, "%s:%d: %s", path, lineno, msg);
+			xlb_errf(ret, err, errlen, "%s:%d: %s", path, lineno, msg);
 			break;
 		}
 	}
 	if (!ret && ferror(f))
 		ret =
-		    fail(-EIO, err, errlen, "cannot read rules file %s: %s", path, strerror(errno));
+		    xlb_errf(-EIO, err, errlen, "cannot read rules file %s: %s", path, strerror(errno));
 	free(line);
 	fclose(f);
 	if (!ret)
@@ -514,11 +503,11 @@ int xlb_rules_apply(struct xlb_lb *lb, const struct xlb_rules *target, char *err
 
 	ret = xlb_rules_from_lb(&before, lb);
 	if (ret)
-		return fail(ret, err, errlen, "out of memory");
+		return xlb_errf(ret, err, errlen, "out of memory");
 	ret = xlb_rules_copy(&to, target);
 	if (ret) {
 		xlb_rules_free(&before);
-		return fail(ret, err, errlen, "out of memory");
+		return xlb_errf(ret, err, errlen, "out of memory");
 	}
 	rules_sort(&to);
 	msg[0] = 0;
@@ -535,10 +524,10 @@ int xlb_rules_apply(struct xlb_lb *lb, const struct xlb_rules *target, char *err
 			snprintf(msg2, sizeof(msg2), "out of memory");
 		}
 		if (ret2)
-			fail(ret, err, errlen, "%s; rolling back failed too: %s", strip_error(msg),
+			xlb_errf(ret, err, errlen, "%s; rolling back failed too: %s", strip_error(msg),
 			     strip_error(msg2));
 		else
-			fail(ret, err, errlen, "%s; nothing was changed", strip_error(msg));
+			xlb_errf(ret, err, errlen, "%s; nothing was changed", strip_error(msg));
 	}
 	xlb_rules_free(&before);
 	xlb_rules_free(&to);
@@ -617,12 +606,12 @@ int xlb_rules_write_file(const char *path, const char *text, char *err, size_t e
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= (int)sizeof(tmp) ||
 	    snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
-		return fail(-ENAMETOOLONG, err, errlen, "rules file name %s is too long", path);
+		return xlb_errf(-ENAMETOOLONG, err, errlen, "rules file name %s is too long", path);
 	/* Same directory as the target: rename() is atomic only within a file
 	 * system, and readers see either the old file or the new one. */
 	fd = mkstemp(tmp);
 	if (fd < 0)
-		return fail(-errno, err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		return xlb_errf(-errno, err, errlen, "cannot create %s: %s", tmp, strerror(errno));
 	if (fchmod(fd, 0644)) {
 		ret = -errno;
 		goto fail_tmp;
@@ -656,11 +645,11 @@ int xlb_rules_write_file(const char *path, const char *text, char *err, size_t e
 	}
 	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
-		return fail(-errno, err, errlen, "cannot open directory of %s: %s", path,
+		return xlb_errf(-errno, err, errlen, "cannot open directory of %s: %s", path,
 			    strerror(errno));
 	/* The rename itself is only durable once the directory is synced. */
 	if (fsync(dfd))
-		ret = fail(-errno, err, errlen, "cannot sync directory of %s: %s", path,
+		ret = xlb_errf(-errno, err, errlen, "cannot sync directory of %s: %s", path,
 			   strerror(errno));
 	close(dfd);
 	return ret;
@@ -668,5 +657,5 @@ fail_tmp:
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
-	return fail(ret, err, errlen, "cannot write rules file %s: %s", path, strerror(-ret));
+	return xlb_errf(ret, err, errlen, "cannot write rules file %s: %s", path, strerror(-ret));
 }

@@ -7,7 +7,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <netinet/in.h>
@@ -326,18 +325,6 @@ static void check_fixture(const struct fixture *f)
 	CU_ASSERT_FATAL(run(&in, &out, &action) == 0);
 	if (action != f->action)
 		fprintf(stderr, "\n%s: action %d, want %d\n", f->desc, action, f->action);
-	if (getenv("XLB_TEST_DEBUG"))
-		for (__u32 b = 0; b < 12; b++) {
-			struct xlb_counter c;
-
-			xlb_dp_counter_backend(dp, b, &c);
-			fprintf(stderr, " be%u=%llu", b, (unsigned long long)c.packets);
-			xlb_dp_counter_vip(dp, b, &c);
-			fprintf(stderr, "/vip%u=%llu", b, (unsigned long long)c.packets);
-		}
-	if (getenv("XLB_TEST_DEBUG"))
-		for (__u32 i = 0; i < __XLB_STAT_MAX; i++)
-			fprintf(stderr, " %s=%llu", xlb_stat_names[i], (unsigned long long)counter(i));
 	CU_ASSERT_EQUAL(action, f->action);
 	CU_ASSERT_EQUAL(counter(f->counter), before + 1);
 	want = in;
