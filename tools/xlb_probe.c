@@ -51,6 +51,7 @@ struct flow {
 	char name[MAX_NAME + 1];  /* backend of the latest answered ask */
 	char first[MAX_NAME + 1]; /* hold mode: backend of the first ask */
 	const char *error;	  /* why it failed, for -v and JSON */
+	uint64_t start_ms;	  /* when it started, ms after the run began */
 };
 
 /* Command-line settings. */
@@ -64,6 +65,7 @@ static struct {
 	int json;
 	int verbose;
 	int hold;
+	int gap_ms; /* -i: flow i starts no earlier than i * gap_ms */
 	struct sockaddr_storage dst;
 	socklen_t dst_len;
 	struct sockaddr_storage src; /* family AF_UNSPEC when -s was not given */
@@ -75,7 +77,8 @@ static struct {
 };
 
 static struct flow *flows;
-static struct flow **active; /* flows in FLOW_CONNECTING or FLOW_WAITING */
+static uint64_t run_start, next_start_at; /* ms; next_start_at 0: none pending */
+static struct flow **active;		  /* flows in FLOW_CONNECTING or FLOW_WAITING */
 static int nactive;
 static int epfd = -1;
 static uint64_t overall_deadline;
@@ -127,8 +130,8 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "Usage: xlb-probe [-u] [-n COUNT] [-c CONCURRENCY] [-b SPORT_BASE] [-t TIMEOUT_MS]\n"
-	    "                 [-T SECONDS] [-s SOURCE_ADDR] [-j] [-v] ADDR PORT\n"
+	    "Usage: xlb-probe [-u] [-n COUNT] [-c CONCURRENCY] [-b SPORT_BASE] [-i GAP_MS]\n"
+	    "                 [-t TIMEOUT_MS] [-T SECONDS] [-s SOURCE_ADDR] [-j] [-v] ADDR PORT\n"
 	    "       xlb-probe --hold [-n COUNT] [same options, TCP only] ADDR PORT\n"
 	    "  Opens COUNT flows to ADDR PORT, sends \"hello\\n\" on each, reads the reply line\n"
 	    "  (the backend's name) and prints how many flows each backend served.\n"
@@ -136,6 +139,8 @@ static void usage(FILE *f)
 	    "  -n COUNT       number of flows, 1-%d (default 100)\n"
 	    "  -c CONCURRENCY flows in flight at once (default 32)\n"
 	    "  -b SPORT_BASE  flow i uses source port SPORT_BASE+i (default: kernel's choice)\n"
+	    "  -i GAP_MS      pace: flow i starts no earlier than i*GAP_MS after the first\n"
+	    "                 (JSON gives each flow's start_ms), to watch changes over time\n"
 	    "  -t TIMEOUT_MS  per-flow timeout (default 2000); UDP resends once after it\n"
 	    "  -T SECONDS     deadline of the whole run (default 120)\n"
 	    "  -s SOURCE_ADDR bind to this source address\n"
@@ -485,6 +490,8 @@ static void pump(void)
 	uint64_t now = now_ms(), wake = overall_deadline;
 	int n, timeout;
 
+	if (next_start_at && next_start_at < wake)
+		wake = next_start_at;
 	for (int i = 0; i < nactive; i++)
 		if (active[i]->deadline < wake)
 			wake = active[i]->deadline;
@@ -515,11 +522,19 @@ static void run_flows(void)
 {
 	int next = 0;
 
+	run_start = now_ms();
 	for (;;) {
 		while (nactive < opt.concurrency && next < opt.count) {
+			uint64_t at = run_start + (uint64_t)next * opt.gap_ms, now = now_ms();
+
+			if (now < at)
+				break;
+			flows[next].start_ms = now - run_start;
 			flow_start(&flows[next], next);
 			next++;
 		}
+		next_start_at =
+		    next < opt.count && opt.gap_ms ? run_start + (uint64_t)next * opt.gap_ms : 0;
 		if (!nactive && next == opt.count)
 			return;
 		if (now_ms() >= overall_deadline) {
@@ -613,6 +628,7 @@ static void report_flows(void)
 			int good = f->state == FLOW_OK || f->state == FLOW_OPEN;
 
 			json_object_set_new(e, "sport", json_integer(f->sport));
+			json_object_set_new(e, "start_ms", json_integer((json_int_t)f->start_ms));
 			json_object_set_new(e, "backend",
 					    good ? json_string(f->name) : json_null());
 			if (!good)
@@ -684,6 +700,7 @@ static int hold_check(int check)
 			json_t *e = json_object();
 
 			json_object_set_new(e, "sport", json_integer(f->sport));
+			json_object_set_new(e, "start_ms", json_integer((json_int_t)f->start_ms));
 			json_object_set_new(e, "before",
 					    f->first[0] ? json_string(f->first) : json_null());
 			json_object_set_new(
@@ -771,7 +788,7 @@ int main(int argc, char **argv)
 	const char *src = NULL;
 	int c, port, rc;
 
-	while ((c = getopt_long(argc, argv, "un:c:b:t:T:s:jvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "un:c:b:i:t:T:s:jvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
 			opt.udp = 1;
@@ -791,6 +808,12 @@ int main(int argc, char **argv)
 		case 'b':
 			if (parse_int(optarg, 1, 65535, &opt.sport_base)) {
 				usage_err("bad source port base '%s', -b takes 1-65535", optarg);
+				return 2;
+			}
+			break;
+		case 'i':
+			if (parse_int(optarg, 0, 60000, &opt.gap_ms)) {
+				usage_err("bad gap '%s', -i takes 0-60000 ms", optarg);
 				return 2;
 			}
 			break;

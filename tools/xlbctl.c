@@ -119,6 +119,35 @@ static const char *gets_(json_t *o, const char *key)
 	return s ? s : "?";
 }
 
+/* "3.2s", "12m05s", "2h14m": how long a backend has been in its state. */
+static void format_age(json_int_t ms, char *buf, size_t len)
+{
+	if (ms < 60000)
+		snprintf(buf, len, "%lld.%llds", ms / 1000, (ms % 1000) / 100);
+	else if (ms < 3600000)
+		snprintf(buf, len, "%lldm%02llds", ms / 60000, (ms / 1000) % 60);
+	else
+		snprintf(buf, len, "%lldh%02lldm", ms / 3600000, (ms / 60000) % 60);
+}
+
+static void print_backend(json_t *b)
+{
+	json_t *h = json_object_get(b, "health");
+	const char *kind = gets_(json_object_get(h, "check"), "kind");
+	char age[32];
+
+	format_age(geti(h, "since_change_ms"), age, sizeof(age));
+	printf("    backend %s weight %lld %s packets %lld bytes %lld", gets_(b, "address"),
+	       (long long)geti(b, "weight"), gets_(b, "state"), (long long)geti(b, "packets"),
+	       (long long)geti(b, "bytes"));
+	if (!strcmp(kind, "none"))
+		printf(" health unchecked\n");
+	else
+		printf(" health %s %s (%s %s)\n",
+		       json_is_true(json_object_get(h, "up")) ? "up" : "down", age, kind,
+		       gets_(h, "last"));
+}
+
 static void print_list(json_t *r)
 {
 	json_t *vips = json_object_get(r, "vips"), *v, *b;
@@ -126,14 +155,15 @@ static void print_list(json_t *r)
 
 	json_array_foreach(vips, i, v)
 	{
-		printf("vip %s sched %s conntrack %s packets %lld bytes %lld%s\n", gets_(v, "vip"),
-		       gets_(v, "sched"), gets_(v, "conntrack"), (long long)geti(v, "packets"),
-		       (long long)geti(v, "bytes"),
-		       json_is_true(json_object_get(v, "fail_open")) ? " FAIL-OPEN" : "");
-		json_array_foreach(json_object_get(v, "backends"), j, b)
-		    printf("    backend %s weight %lld %s packets %lld bytes %lld\n",
-			   gets_(b, "address"), (long long)geti(b, "weight"), gets_(b, "state"),
-			   (long long)geti(b, "packets"), (long long)geti(b, "bytes"));
+		printf("vip %s sched %s conntrack %s packets %lld bytes %lld fail-open %s%s\n",
+		       gets_(v, "vip"), gets_(v, "sched"), gets_(v, "conntrack"),
+		       (long long)geti(v, "packets"), (long long)geti(v, "bytes"),
+		       gets_(v, "fail_open"),
+		       json_is_true(json_object_get(v, "failing_open"))
+			   ? " FAIL-OPEN: every backend is down, forwarding to all"
+			   : "");
+		printf("    %s\n", gets_(json_object_get(v, "check"), "clause"));
+		json_array_foreach(json_object_get(v, "backends"), j, b) print_backend(b);
 	}
 }
 
@@ -141,6 +171,7 @@ static void print_stats(json_t *r)
 {
 	json_t *counters = json_object_get(r, "counters"), *ct = json_object_get(r, "conntrack");
 	json_t *lim = json_object_get(r, "limits"), *c;
+	json_t *h = json_object_get(r, "health"), *res = json_object_get(h, "results");
 	const char *name;
 
 	printf("%-18s %16s %18s\n", "counter", "packets", "bytes");
@@ -151,6 +182,15 @@ static void print_stats(json_t *r)
 	       (long long)geti(ct, "entries"), (long long)geti(ct, "max"),
 	       (long long)geti(ct, "hits"), (long long)geti(ct, "misses"),
 	       (long long)geti(ct, "stale"));
+	if (h)
+		printf("health: %lld backends up, %lld down; %lld checks started, %lld ok, %lld "
+		       "failed, %lld skipped, %lld state changes\n",
+		       (long long)geti(h, "backends_up"), (long long)geti(h, "backends_down"),
+		       (long long)geti(h, "started"), (long long)geti(res, "ok"),
+		       (long long)(geti(res, "refused") + geti(res, "timeout") +
+				   geti(res, "bad_status") + geti(res, "bad_reply") +
+				   geti(res, "error")),
+		       (long long)geti(h, "skipped"), (long long)geti(h, "transitions"));
 	printf("vips %lld/%lld, backends %lld/%lld, ring size %lld\n", (long long)geti(lim, "vips"),
 	       (long long)geti(lim, "max_vips"), (long long)geti(lim, "backends"),
 	       (long long)geti(lim, "max_backends"), (long long)geti(lim, "ring_size"));

@@ -119,15 +119,55 @@ static int opt_weight(struct xlb_cmd *c, int argc, char **argv, int *consumed, c
 	return 0;
 }
 
+static int opt_fail_open(struct xlb_cmd *c, int argc, char **argv, int *consumed, char *err,
+			 size_t errlen)
+{
+	if (argc < 2)
+		return fail(err, errlen, "'fail-open' needs a value, expected fail-open on|off");
+	if (!strcmp(argv[1], "on"))
+		c->fail_close = 0;
+	else if (!strcmp(argv[1], "off"))
+		c->fail_close = 1;
+	else
+		return fail(err, errlen,
+			    "bad fail-open value '%s', expected on (every backend down: forward to "
+			    "all) or off (drop)",
+			    argv[1]);
+	*consumed = 2;
+	return 0;
+}
+
+/* "check default" forgets the options given before; anything else is a
+ * check clause (health.h), which replaces the previous clause whole. */
+static int opt_check(struct xlb_cmd *c, int argc, char **argv, int *consumed, char *err,
+		     size_t errlen)
+{
+	char msg[XLB_CMD_ERRLEN];
+
+	if (argc >= 2 && !strcmp(argv[1], "default")) {
+		xlb_hc_cfg_init(&c->hc);
+		*consumed = 2;
+		return 0;
+	}
+	msg[0] = 0;
+	if (xlb_hc_cfg_parse(argc, argv, consumed, &c->hc, msg, sizeof(msg)))
+		return fail(err, errlen, "%s%s", strncmp(msg, "Error: ", 7) ? msg : msg + 7,
+			    argc < 2 ? " (or default)" : "");
+	return 0;
+}
+
 static const struct xlb_cmd_option opt_sched_def = {"sched", XLB_CMD_G_SCHED, opt_sched};
 static const struct xlb_cmd_option opt_conntrack_def = {"conntrack", XLB_CMD_G_CONNTRACK,
 							opt_conntrack};
 static const struct xlb_cmd_option opt_weight_def = {"weight", XLB_CMD_G_WEIGHT, opt_weight};
+static const struct xlb_cmd_option opt_fail_open_def = {"fail-open", XLB_CMD_G_FAIL_OPEN,
+							opt_fail_open};
+static const struct xlb_cmd_option opt_check_def = {"check", XLB_CMD_G_CHECK, opt_check};
 
-/* Health checks will add their clause ("check ...") to these two lists. */
-static const struct xlb_cmd_option *const vip_options[] = {&opt_sched_def, &opt_conntrack_def,
-							   NULL};
-static const struct xlb_cmd_option *const backend_options[] = {&opt_weight_def, NULL};
+static const struct xlb_cmd_option *const vip_options[] = {
+    &opt_sched_def, &opt_conntrack_def, &opt_fail_open_def, &opt_check_def, NULL};
+static const struct xlb_cmd_option *const backend_options[] = {&opt_weight_def, &opt_check_def,
+							       NULL};
 
 static int arg_vip(struct xlb_cmd *c, int argc, char **argv, const char *verb, char *err,
 		   size_t errlen)
@@ -211,18 +251,18 @@ static int pos_file(struct xlb_cmd *c, int argc, char **argv, char *err, size_t 
 // clang-format off
 static const struct xlb_cmd_verb vip_verbs[] = {
 	{"add", XLB_CMD_VIP_ADD, pos_vip, vip_options, 0,
-	 "vip add VIP [sched maglev|sh] [conntrack on|off]"},
+	 "vip add VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [CHECK]"},
 	{"set", XLB_CMD_VIP_SET, pos_vip, vip_options, 0,
-	 "vip set VIP [sched maglev|sh] [conntrack on|off]"},
+	 "vip set VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [CHECK]"},
 	{"del", XLB_CMD_VIP_DEL, pos_vip, NULL, 0, "vip del VIP"},
 	{NULL},
 };
 
 static const struct xlb_cmd_verb backend_verbs[] = {
 	{"add", XLB_CMD_BACKEND_ADD, pos_vip_backend, backend_options, 0,
-	 "backend add VIP ADDR [weight N]"},
-	{"set", XLB_CMD_BACKEND_SET, pos_vip_backend, backend_options, XLB_CMD_G_WEIGHT,
-	 "backend set VIP ADDR weight N"},
+	 "backend add VIP ADDR [weight N] [CHECK]"},
+	{"set", XLB_CMD_BACKEND_SET, pos_vip_backend, backend_options, 0,
+	 "backend set VIP ADDR [weight N] [CHECK]"},
 	{"del", XLB_CMD_BACKEND_DEL, pos_vip_backend, NULL, 0, "backend del VIP ADDR"},
 	{NULL},
 };
@@ -262,11 +302,19 @@ static const char usage_notes[] =
     "weight N is 0-65535, default 1; weight 0 drains: established flows stay,\n"
     "  new flows go elsewhere. sched maglev (default) hashes the whole flow, sh\n"
     "  the client address only; conntrack on (default) pins flows to backends.\n"
+    "CHECK is a health check: check [tcp|http|udp|none] [port N] [interval MS]\n"
+    "  [timeout MS] [rise N] [fall N] [path /P] [host H] [status N] [send STR]\n"
+    "  [expect STR], or check default. On a VIP it sets its backends' defaults,\n"
+    "  on a backend it overrides them; a new clause replaces the old one whole.\n"
+    "  Defaults: tcp to the VIP's port for TCP VIPs with a port, none for UDP\n"
+    "  and all-ports VIPs; interval 1000 timeout 1000 rise 2 fall 2.\n"
+    "fail-open on (default): when every backend is down, forward to all of\n"
+    "  them anyway; off: drop. Weight 0 stays out even then (maintenance).\n"
     "Objects and verbs may be abbreviated to a unique prefix (not detach).\n";
 
 const char *xlb_cmd_usage(const char *topic)
 {
-	static char buf[2048];
+	static char buf[4096];
 	size_t len = 0;
 
 	buf[0] = 0;
@@ -386,6 +434,7 @@ int xlb_cmd_parse(int argc, char **argv, struct xlb_cmd *c, char *err, size_t er
 	int i, n;
 
 	memset(c, 0, sizeof(*c));
+	xlb_hc_cfg_init(&c->hc);
 	if (argc < 1)
 		return fail(err, errlen,
 			    "missing command, expected vip, backend, list, stats, lookup, save, "
@@ -450,7 +499,12 @@ int xlb_cmd_parse(int argc, char **argv, struct xlb_cmd *c, char *err, size_t er
 		argc -= n;
 		argv += n;
 	}
-	return parse_options(c, v, what, argc, argv, err, errlen);
+	if (parse_options(c, v, what, argc, argv, err, errlen))
+		return -EINVAL;
+	if (c->op == XLB_CMD_BACKEND_SET && !(c->given & (XLB_CMD_G_WEIGHT | XLB_CMD_G_CHECK)))
+		return fail(err, errlen, "'%s' needs weight or check, expected: %s", what,
+			    v->usage);
+	return 0;
 }
 
 /* ---- execution ---------------------------------------------------------- */
@@ -515,6 +569,52 @@ static int json_merge(json_t *into, json_t *from)
 	return ret ? -ENOMEM : 0;
 }
 
+/* The check a cfg resolves to, every option spelled out. */
+static json_t *check_json(const struct xlb_hc_cfg *cfg)
+{
+	struct xlb_hc_cfg all = *cfg;
+	char clause[1024];
+
+	all.set = XLB_HC_F_KIND;
+	if (cfg->kind != XLB_HC_NONE)
+		all.set |= XLB_HC_F_PORT | XLB_HC_F_INTERVAL | XLB_HC_F_TIMEOUT | XLB_HC_F_RISE |
+			   XLB_HC_F_FALL;
+	if (cfg->kind == XLB_HC_HTTP)
+		all.set |= XLB_HC_F_PATH | XLB_HC_F_STATUS | (cfg->host[0] ? XLB_HC_F_HOST : 0);
+	if (cfg->kind == XLB_HC_UDP)
+		all.set |= XLB_HC_F_SEND | XLB_HC_F_EXPECT;
+	if (xlb_hc_cfg_format(&all, clause, sizeof(clause)) < 0)
+		clause[0] = 0;
+	return json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:s}", "kind", xlb_hc_kind_str(cfg->kind),
+			 "port", cfg->port, "interval_ms", (json_int_t)cfg->interval_ms,
+			 "timeout_ms", (json_int_t)cfg->timeout_ms, "rise", (json_int_t)cfg->rise,
+			 "fall", (json_int_t)cfg->fall, "clause", clause);
+}
+
+/* What the checker thinks of a backend, and since when. */
+static json_t *health_json(struct xlb_lb *lb, const struct xlb_lb_backend *b)
+{
+	struct xlb_hc_state st = {.up = b->up, .last = XLB_HC_PENDING};
+	char err[XLB_CMD_ERRLEN];
+	struct xlb_hc_cfg cfg;
+	__u64 now = xlb_hc_now_ms();
+	json_t *o;
+
+	/* Not resolvable or not running: nothing is checked. */
+	if (xlb_lb_backend_check(lb, b, &cfg, err, sizeof(err)) || !lb->hc ||
+	    xlb_hc_get(lb->hc, b->id, &st)) {
+		xlb_hc_cfg_init(&cfg);
+		cfg.kind = XLB_HC_NONE;
+	}
+	o = json_pack("{s:b, s:s, s:i, s:I, s:I, s:I, s:I, s:o}", "up", b->up, "last",
+		      xlb_hc_result_str(st.last), "last_code", st.last_code, "ok_streak",
+		      (json_int_t)st.ok_streak, "fail_streak", (json_int_t)st.fail_streak,
+		      "transitions", (json_int_t)st.transitions, "since_change_ms",
+		      (json_int_t)(now > b->changed_ms ? now - b->changed_ms : 0), "check",
+		      check_json(&cfg));
+	return o;
+}
+
 static json_t *backend_json(struct xlb_lb *lb, const struct xlb_lb_vip *v,
 			    const struct xlb_lb_backend *b)
 {
@@ -522,9 +622,9 @@ static json_t *backend_json(struct xlb_lb *lb, const struct xlb_lb_vip *v,
 	json_t *o;
 
 	xlb_addr_format(&b->addr, b->family, a, sizeof(a));
-	o = json_pack("{s:s, s:i, s:I, s:s, s:b, s:I}", "address", a, "family", b->family, "weight",
-		      (json_int_t)b->weight, "state", backend_state(v, b), "in_ring", b->in_ring,
-		      "id", (json_int_t)b->id);
+	o = json_pack("{s:s, s:i, s:I, s:s, s:b, s:I, s:o}", "address", a, "family", b->family,
+		      "weight", (json_int_t)b->weight, "state", backend_state(v, b), "in_ring",
+		      b->in_ring, "id", (json_int_t)b->id, "health", health_json(lb, b));
 	if (o && json_merge(o, counter_json(lb->dp, xlb_dp_counter_backend, b->id))) {
 		json_decref(o);
 		return NULL;
@@ -536,14 +636,23 @@ static json_t *vip_json(struct xlb_lb *lb, const struct xlb_lb_vip *v)
 {
 	char name[XLB_ADDR_STRLEN], a[XLB_ADDR_STRLEN];
 	json_t *o;
+	struct xlb_hc_cfg cfg;
+	char err[XLB_CMD_ERRLEN];
 
+	if (xlb_hc_cfg_resolve(&cfg, &v->hc, NULL, v->key.proto, ntohs(v->key.port), err,
+			       sizeof(err))) {
+		xlb_hc_cfg_init(&cfg);
+		cfg.kind = XLB_HC_NONE;
+	}
 	xlb_vip_key_format(&v->key, name, sizeof(name));
 	xlb_addr_format(&v->key.addr, v->key.family, a, sizeof(a));
-	o = json_pack("{s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:b, s:I}", "vip", name, "address", a,
-		      "port", ntohs(v->key.port), "proto", xlb_proto_name(v->key.proto), "family",
-		      v->key.family, "sched", v->flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev",
-		      "conntrack", v->flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on", "fail_open",
-		      v->failing_open, "id", (json_int_t)v->id);
+	o = json_pack("{s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:s, s:b, s:o, s:I}", "vip", name,
+		      "address", a, "port", ntohs(v->key.port), "proto",
+		      xlb_proto_name(v->key.proto), "family", v->key.family, "sched",
+		      v->flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev", "conntrack",
+		      v->flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on", "fail_open",
+		      v->fail_close ? "off" : "on", "failing_open", v->failing_open, "check",
+		      check_json(&cfg), "id", (json_int_t)v->id);
 	if (o && json_merge(o, counter_json(lb->dp, xlb_dp_counter_vip, v->id))) {
 		json_decref(o);
 		return NULL;
@@ -596,6 +705,35 @@ static json_t *do_list(struct xlb_lb *lb)
 	return out;
 }
 
+/* The checker's counters and how many backends it holds up and down. */
+static json_t *health_stats_json(struct xlb_lb *lb)
+{
+	struct xlb_hc_counters hc = {0};
+	json_t *results = json_object();
+	__u64 up = 0, down = 0;
+
+	if (lb->hc)
+		xlb_hc_counters_get(lb->hc, &hc);
+	for (__u32 i = 0; i < lb->dp->max_backends; i++) {
+		if (!lb->backends[i].used)
+			continue;
+		up += !!lb->backends[i].up;
+		down += !lb->backends[i].up;
+	}
+	for (int r = XLB_HC_OK; results && r < __XLB_HC_RESULT_MAX; r++)
+		if (json_object_set_new(results, xlb_hc_result_str(r),
+					json_integer((json_int_t)hc.results[r]))) {
+			json_decref(results);
+			results = NULL;
+		}
+	if (!results)
+		return NULL;
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "backends_up", (json_int_t)up,
+			 "backends_down", (json_int_t)down, "running", (json_int_t)hc.running,
+			 "started", (json_int_t)hc.started, "skipped", (json_int_t)hc.skipped,
+			 "transitions", (json_int_t)hc.transitions, "results", results);
+}
+
 static json_t *do_stats(struct xlb_lb *lb)
 {
 	struct xlb_counter c[__XLB_STAT_MAX];
@@ -635,6 +773,10 @@ static json_t *do_stats(struct xlb_lb *lb)
 	    (json_int_t)c[XLB_STAT_CONN_STALE].packets, "limits", "vips", (json_int_t)nv,
 	    "max_vips", (json_int_t)lb->dp->max_vips, "backends", (json_int_t)nb, "max_backends",
 	    (json_int_t)lb->dp->max_backends, "ring_size", (json_int_t)lb->dp->ring_size);
+	if (out && json_object_set_new(out, "health", health_stats_json(lb))) {
+		json_decref(out);
+		return NULL;
+	}
 	return result(out);
 }
 

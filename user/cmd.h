@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "xlb.h"
+#include "health.h"
 
 struct xlb_lb;
 
@@ -36,6 +37,8 @@ enum xlb_cmd_given {
 	XLB_CMD_G_SCHED = 1 << 0,
 	XLB_CMD_G_CONNTRACK = 1 << 1,
 	XLB_CMD_G_WEIGHT = 1 << 2,
+	XLB_CMD_G_FAIL_OPEN = 1 << 3,
+	XLB_CMD_G_CHECK = 1 << 4,
 };
 
 /* One parsed, syntactically valid command. Pointers point into argv. */
@@ -48,6 +51,8 @@ struct xlb_cmd {
 	__u8 family;		/* family of addr */
 	__be16 port;		/* lookup's client port, network order */
 	__u32 weight;		/* backend add/set */
+	int fail_close;		/* vip add/set: fail-open off */
+	struct xlb_hc_cfg hc;	/* vip/backend add/set: the check clause */
 	const char *file;	/* restore FILE, NULL: the daemon's rules file */
 	const char *topic;	/* help: the object asked about, NULL: all */
 };

@@ -19,9 +19,9 @@
 
 /* What the pinned maps held when this process started. */
 struct xlb_lb_adopt {
-	int vip_valid;           /* per VIP id: an entry exists in xlb_vips */
+	int vip_valid; /* per VIP id: an entry exists in xlb_vips */
 	struct xlb_vip_key vip_key;
-	int be_valid;            /* per backend id: a valid entry in xlb_backends */
+	int be_valid; /* per backend id: a valid entry in xlb_backends */
 	struct xlb_backend be;
 };
 
@@ -85,8 +85,11 @@ int xlb_lb_new(struct xlb_dp *dp, struct xlb_lb **out)
 	lb->members = calloc(dp->max_backends, sizeof(*lb->members));
 	lb->scratch = calloc(dp->max_backends, sizeof(*lb->scratch));
 	lb->adopt = calloc(nadopt, sizeof(*lb->adopt));
+	lb->m_up = calloc(dp->max_backends, sizeof(*lb->m_up));
+	lb->m_in = calloc(dp->max_backends, sizeof(*lb->m_in));
+	lb->m_weight = calloc(dp->max_backends, sizeof(*lb->m_weight));
 	if (!lb->vips || !lb->backends || !lb->gens || !lb->ring || !lb->members || !lb->adopt ||
-	    !lb->scratch) {
+	    !lb->scratch || !lb->m_up || !lb->m_in || !lb->m_weight) {
 		xlb_lb_free(lb);
 		return -ENOMEM;
 	}
@@ -112,6 +115,9 @@ void xlb_lb_free(struct xlb_lb *lb)
 	free(lb->members);
 	free(lb->scratch);
 	free(lb->adopt);
+	free(lb->m_up);
+	free(lb->m_in);
+	free(lb->m_weight);
 	free(lb);
 }
 
@@ -149,39 +155,28 @@ static int vip_not_found(const struct xlb_vip_key *key, char *err, size_t errlen
 static int write_backend(struct xlb_lb *lb, const struct xlb_lb_backend *b, int valid)
 {
 	struct xlb_backend be = {
-		.addr = b->addr,
-		.gen = lb->gens[b->id],
-		.vip_id = b->vip,
-		.family = b->family,
-		.flags = valid ? XLB_BACKEND_F_VALID : 0,
+	    .addr = b->addr,
+	    .gen = lb->gens[b->id],
+	    .vip_id = b->vip,
+	    .family = b->family,
+	    .flags = valid ? XLB_BACKEND_F_VALID : 0,
 	};
 
 	return xlb_dp_backend_set(lb->dp, b->id, &be);
 }
 
 /* Which backends go into the ring (health.c decides, fail-open included). */
-static int ring_members(struct xlb_lb_scratch *sc, __u32 n, int fail_open)
+static int ring_members(struct xlb_lb *lb, struct xlb_lb_scratch *sc, __u32 n, int fail_open)
 {
-	int *up = calloc(n ? n : 1, sizeof(int)), *in = calloc(n ? n : 1, sizeof(int));
-	__u32 *weight = calloc(n ? n : 1, sizeof(__u32));
-	int open = 0;
+	int open;
 
-	if (up && in && weight) {
-		for (__u32 k = 0; k < n; k++) {
-			up[k] = sc[k].up;
-			weight[k] = sc[k].weight;
-		}
-		open = xlb_hc_ring_members(up, weight, n, fail_open, in);
-		for (__u32 k = 0; k < n; k++)
-			sc[k].in_ring = in[k];
-	} else {
-		/* Out of memory: the plain rule, without fail-open. */
-		for (__u32 k = 0; k < n; k++)
-			sc[k].in_ring = sc[k].up && sc[k].weight;
+	for (__u32 k = 0; k < n; k++) {
+		lb->m_up[k] = sc[k].up;
+		lb->m_weight[k] = sc[k].weight;
 	}
-	free(up);
-	free(in);
-	free(weight);
+	open = xlb_hc_ring_members(lb->m_up, lb->m_weight, n, fail_open, lb->m_in);
+	for (__u32 k = 0; k < n; k++)
+		sc[k].in_ring = lb->m_in[k];
 	return open;
 }
 
@@ -206,16 +201,18 @@ static int rebuild_ring(struct xlb_lb *lb, struct xlb_lb_vip *v)
 		sc[n].weight = b->weight;
 		n++;
 	}
-	open = ring_members(sc, n, !v->fail_close);
+	open = ring_members(lb, sc, n, !v->fail_close);
 	if (open != v->failing_open) {
 		char name[XLB_ADDR_STRLEN];
 
 		xlb_vip_key_format(&v->key, name, sizeof(name));
 		if (open)
-			pr_warn("vip %s: every backend is down, FAIL-OPEN: forwarding to all of them",
-				name);
+			pr_warn(
+			    "vip %s: every backend is down, FAIL-OPEN: forwarding to all of them",
+			    name);
 		else
-			pr_info("vip %s: fail-open over, forwarding to healthy backends only", name);
+			pr_info("vip %s: fail-open over, forwarding to healthy backends only",
+				name);
 		v->failing_open = open;
 	}
 	for (__u32 k = 0; k < n; k++) {
@@ -253,6 +250,59 @@ static int rebuild_ring(struct xlb_lb *lb, struct xlb_lb_vip *v)
 		}
 	}
 	return 0;
+}
+
+/* The engine calls back here after a backend's verdict changed. */
+static void on_health(void *ctx, __u64 key, const struct xlb_hc_state *st)
+{
+	struct xlb_lb *lb = ctx;
+	int ret = xlb_lb_backend_set_up(lb, (__u32)key, st->up);
+
+	if (ret && ret != -ENOENT)
+		pr_err("backend id %llu: cannot apply its health to the ring: %s",
+		       (unsigned long long)key, strerror(-ret));
+}
+
+void xlb_lb_set_health(struct xlb_lb *lb, struct xlb_hc *hc)
+{
+	lb->hc = hc;
+}
+
+int xlb_lb_backend_check(const struct xlb_lb *lb, const struct xlb_lb_backend *b,
+			 struct xlb_hc_cfg *out, char *err, size_t errlen)
+{
+	const struct xlb_lb_vip *v = &lb->vips[b->vip];
+
+	return xlb_hc_cfg_resolve(out, &v->hc, &b->hc, v->key.proto, ntohs(v->key.port), err,
+				  errlen);
+}
+
+/* Starts checking a backend, or changes its check to the current options. */
+static int check_sync(struct xlb_lb *lb, const struct xlb_lb_backend *b, char *err, size_t errlen)
+{
+	struct xlb_hc_cfg cfg;
+	char name[XLB_ADDR_STRLEN];
+	int ret;
+
+	if (!lb->hc)
+		return 0;
+	ret = xlb_lb_backend_check(lb, b, &cfg, err, errlen);
+	if (ret)
+		return ret;
+	ret = xlb_hc_update(lb->hc, b->id, &cfg);
+	if (ret == -ENOENT)
+		ret = xlb_hc_add(lb->hc, b->id, b->family, &b->addr, &cfg, on_health, lb);
+	if (ret) {
+		xlb_addr_format(&b->addr, b->family, name, sizeof(name));
+		snprintf(err, errlen, "cannot start checking backend %s: %s", name, strerror(-ret));
+	}
+	return ret;
+}
+
+static void check_stop(struct xlb_lb *lb, const struct xlb_lb_backend *b)
+{
+	if (lb->hc)
+		xlb_hc_del(lb->hc, b->id);
 }
 
 static int vip_entry_write(struct xlb_lb *lb, const struct xlb_lb_vip *v)
@@ -297,6 +347,7 @@ int xlb_lb_vip_add(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 flags
 	v->id = id;
 	v->key = *key;
 	v->flags = flags;
+	xlb_hc_cfg_init(&v->hc);
 	if (!lb->adopt[id].vip_valid) {
 		ret = xlb_dp_ring_clear(lb->dp, id);
 		if (!ret)
@@ -315,8 +366,8 @@ fail:
 	return ret;
 }
 
-int xlb_lb_vip_set_flags(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 flags,
-			 char *err, size_t errlen)
+int xlb_lb_vip_set_flags(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 flags, char *err,
+			 size_t errlen)
 {
 	struct xlb_lb_vip *v = xlb_lb_vip_find(lb, key);
 	__u32 old;
@@ -349,6 +400,7 @@ int xlb_lb_vip_del(struct xlb_lb *lb, const struct xlb_vip_key *key, char *err, 
 		struct xlb_lb_backend *b = &lb->backends[i];
 
 		if (b->used && b->vip == v->id) {
+			check_stop(lb, b);
 			ret = write_backend(lb, b, 0);
 			b->used = 0;
 		}
@@ -427,6 +479,7 @@ int xlb_lb_backend_add(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 	b->weight = weight;
 	b->up = 1;
 	b->changed_ms = now_ms();
+	xlb_hc_cfg_init(&b->hc);
 	if (lb->adopt[id].be_valid) {
 		/* Same id and generation: its connection-table entries stay valid. */
 		lb->adopt[id].be_valid = 0;
@@ -439,8 +492,16 @@ int xlb_lb_backend_add(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 	b->used = 1;
 	v->n_backends++;
 	ret = rebuild_ring(lb, v);
-	if (!ret)
-		return 0;
+	if (!ret) {
+		ret = check_sync(lb, b, err, errlen);
+		if (!ret)
+			return 0;
+		b->used = 0;
+		v->n_backends--;
+		rebuild_ring(lb, v);
+		write_backend(lb, b, 0);
+		return ret;
+	}
 	b->used = 0;
 	v->n_backends--;
 	rebuild_ring(lb, v);
@@ -506,6 +567,7 @@ int xlb_lb_backend_del(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 	if (!b)
 		return -ENOENT;
 	/* Out of the ring first, then invalid: its flows re-hash. */
+	check_stop(lb, b);
 	b->used = 0;
 	ret = rebuild_ring(lb, v);
 	if (!ret)
@@ -513,6 +575,7 @@ int xlb_lb_backend_del(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 	if (ret) {
 		b->used = 1;
 		rebuild_ring(lb, v);
+		check_sync(lb, b, err, errlen);
 		snprintf(err, errlen, "cannot remove the backend: %s", strerror(-ret));
 		return ret;
 	}
@@ -520,21 +583,109 @@ int xlb_lb_backend_del(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 	return 0;
 }
 
+int xlb_lb_backend_set_check(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
+			     const union xlb_addr *addr, __u8 family, const struct xlb_hc_cfg *hc,
+			     char *err, size_t errlen)
+{
+	struct xlb_lb_vip *v;
+	struct xlb_lb_backend *b = find_or_err(lb, vkey, addr, family, &v, err, errlen);
+	struct xlb_hc_cfg old;
+	int ret;
+
+	if (!b)
+		return -ENOENT;
+	old = b->hc;
+	b->hc = *hc;
+	ret = check_sync(lb, b, err, errlen);
+	if (ret) {
+		char ignored[XLB_ERRLEN];
+
+		b->hc = old;
+		check_sync(lb, b, ignored, sizeof(ignored));
+	}
+	return ret;
+}
+
+int xlb_lb_vip_set_health(struct xlb_lb *lb, const struct xlb_vip_key *key, int fail_close,
+			  const struct xlb_hc_cfg *hc, char *err, size_t errlen)
+{
+	struct xlb_lb_vip *v = xlb_lb_vip_find(lb, key);
+	struct xlb_hc_cfg old, probe;
+	int ret = 0, old_close;
+
+	if (!v)
+		return vip_not_found(key, err, errlen);
+	old = v->hc;
+	old_close = v->fail_close;
+	v->hc = *hc;
+	/* Every backend's check must resolve before any changes. */
+	for (__u32 i = 0; i < lb->dp->max_backends; i++) {
+		struct xlb_lb_backend *b = &lb->backends[i];
+
+		if (b->used && b->vip == v->id &&
+		    (ret = xlb_lb_backend_check(lb, b, &probe, err, errlen)))
+			goto undo;
+	}
+	for (__u32 i = 0; i < lb->dp->max_backends; i++) {
+		struct xlb_lb_backend *b = &lb->backends[i];
+
+		if (b->used && b->vip == v->id && (ret = check_sync(lb, b, err, errlen)))
+			goto undo;
+	}
+	if (old_close != !!fail_close) {
+		v->fail_close = !!fail_close;
+		ret = rebuild_ring(lb, v);
+		if (ret) {
+			snprintf(err, errlen, "cannot update the ring: %s", strerror(-ret));
+			goto undo;
+		}
+	}
+	return 0;
+undo:
+	v->hc = old;
+	v->fail_close = old_close;
+	for (__u32 i = 0; i < lb->dp->max_backends; i++) {
+		struct xlb_lb_backend *b = &lb->backends[i];
+		char ignored[XLB_ERRLEN];
+
+		if (b->used && b->vip == v->id)
+			check_sync(lb, b, ignored, sizeof(ignored));
+	}
+	rebuild_ring(lb, v);
+	return ret;
+}
+
 int xlb_lb_backend_set_up(struct xlb_lb *lb, __u32 backend_id, int up)
 {
+	char v[XLB_ADDR_STRLEN], a[XLB_ADDR_STRLEN];
 	struct xlb_lb_backend *b;
+	struct xlb_lb_vip *vip;
+	__u32 in = 0;
 	int ret;
 
 	if (backend_id >= lb->dp->max_backends || !lb->backends[backend_id].used)
 		return -ENOENT;
 	b = &lb->backends[backend_id];
+	vip = &lb->vips[b->vip];
 	if (b->up == !!up)
 		return 0;
 	b->up = !!up;
 	b->changed_ms = now_ms();
-	ret = rebuild_ring(lb, &lb->vips[b->vip]);
+	ret = rebuild_ring(lb, vip);
+	for (__u32 i = 0; i < lb->dp->max_backends; i++)
+		in += lb->backends[i].used && lb->backends[i].vip == vip->id &&
+		      lb->backends[i].in_ring;
+	xlb_vip_key_format(&vip->key, v, sizeof(v));
+	xlb_addr_format(&b->addr, b->family, a, sizeof(a));
+	if (ret)
+		pr_err("vip %s: backend %s is %s but the ring could not be rebuilt: %s", v, a,
+		       up ? "up" : "down", strerror(-ret));
+	else
+		pr_info("vip %s: backend %s is %s, %u of %u backends take new flows%s", v, a,
+			up ? "up" : "down", in, vip->n_backends,
+			vip->failing_open ? " (FAIL-OPEN: all down, forwarding to all)" : "");
 	if (lb->on_change)
-		lb->on_change(lb->on_change_ctx, &lb->vips[b->vip], b);
+		lb->on_change(lb->on_change_ctx, vip, b);
 	return ret;
 }
 
@@ -570,8 +721,9 @@ int xlb_lb_lookup(struct xlb_lb *lb, const struct xlb_vip_key *vkey, const union
 	slot = xlb_ring_slot(hash, lb->dp->ring_size);
 	ret = xlb_dp_ring_slot(lb->dp, v->id, slot, &id);
 	if (ret == -ENOENT) {
-		snprintf(err, errlen, "VIP has no backend in service (none added, all drained, or "
-				      "all down with fail-close)");
+		snprintf(err, errlen,
+			 "VIP has no backend in service (none added, all drained, or "
+			 "all down with fail-close)");
 		return ret;
 	}
 	if (ret) {

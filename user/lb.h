@@ -10,40 +10,46 @@
 #include "xlb.h"
 #include "dataplane.h"
 #include "maglev.h"
+#include "health.h"
 
 #define XLB_ERRLEN 256
 
 struct xlb_lb_backend {
 	int used;
-	__u32 id;           /* index in xlb_backends */
-	__u32 vip;          /* index of its VIP in lb->vips */
+	__u32 id;	     /* index in xlb_backends */
+	__u32 vip;	     /* index of its VIP in lb->vips */
 	union xlb_addr addr; /* network order */
 	__u8 family;
-	__u32 weight;       /* 0 = draining: keeps its flows, gets no new ones */
-	int up;             /* health: 1 up (also when not checked), 0 down */
-	int in_ring;        /* currently in the VIP's ring */
-	__u64 changed_ms;   /* CLOCK_MONOTONIC ms of the last health change */
+	__u32 weight;	      /* 0 = draining: keeps its flows, gets no new ones */
+	int up;		      /* health: 1 up (also when not checked), 0 down */
+	int in_ring;	      /* currently in the VIP's ring */
+	__u64 changed_ms;     /* CLOCK_MONOTONIC ms of the last health change */
+	struct xlb_hc_cfg hc; /* its own check options, over the VIP's */
 };
 
 struct xlb_lb_vip {
 	int used;
-	__u32 id;           /* index in xlb_rings and the per-VIP counters */
+	__u32 id; /* index in xlb_rings and the per-VIP counters */
 	struct xlb_vip_key key;
-	__u32 flags;        /* enum xlb_vip_flags */
-	int fail_close;     /* all backends down: drop instead of using all */
-	int failing_open;   /* all backends down, forwarding to all of them */
+	__u32 flags;	  /* enum xlb_vip_flags */
+	int fail_close;	  /* all backends down: drop instead of using all */
+	int failing_open; /* all backends down, forwarding to all of them */
 	__u32 n_backends;
+	struct xlb_hc_cfg hc; /* check defaults of its backends */
 };
 
 struct xlb_lb {
 	struct xlb_dp *dp;
-	struct xlb_lb_vip *vips;         /* dp->max_vips slots, index = VIP id */
-	struct xlb_lb_backend *backends; /* dp->max_backends slots, index = backend id */
-	__u32 *gens;                     /* per backend id, survives reuse */
-	__u32 *ring;                     /* scratch: dp->ring_size slots */
-	struct xlb_lb_scratch *scratch;  /* scratch: dp->max_backends entries */
+	struct xlb_lb_vip *vips;	    /* dp->max_vips slots, index = VIP id */
+	struct xlb_lb_backend *backends;    /* dp->max_backends slots, index = backend id */
+	__u32 *gens;			    /* per backend id, survives reuse */
+	__u32 *ring;			    /* scratch: dp->ring_size slots */
+	struct xlb_lb_scratch *scratch;	    /* scratch: dp->max_backends entries */
 	struct xlb_maglev_backend *members; /* scratch: the ring's input */
-	struct xlb_lb_adopt *adopt;      /* what the pins held at start */
+	struct xlb_lb_adopt *adopt;	    /* what the pins held at start */
+	int *m_up, *m_in;		    /* scratch of ring_members() */
+	__u32 *m_weight;
+	struct xlb_hc *hc; /* health checks; NULL: every backend up */
 	/* Called after a backend's health state changed (for logging, tests). */
 	void (*on_change)(void *ctx, const struct xlb_lb_vip *vip, const struct xlb_lb_backend *be);
 	void *on_change_ctx;
@@ -52,22 +58,40 @@ struct xlb_lb {
 int xlb_lb_new(struct xlb_dp *dp, struct xlb_lb **out);
 void xlb_lb_free(struct xlb_lb *lb);
 
+/* Runs health checks through hc (owned by the caller, who dispatches it):
+ * every backend configured from now on is checked and its verdicts change
+ * the rings. Without it, every backend counts as up. */
+void xlb_lb_set_health(struct xlb_lb *lb, struct xlb_hc *hc);
+
+/* The effective check of a backend: its VIP's defaults, its own options and
+ * the rules that need the VIP (xlb_hc_cfg_resolve()). */
+int xlb_lb_backend_check(const struct xlb_lb *lb, const struct xlb_lb_backend *b,
+			 struct xlb_hc_cfg *out, char *err, size_t errlen);
+
 /* flags: enum xlb_vip_flags. */
 int xlb_lb_vip_add(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 flags, char *err,
 		   size_t errlen);
-int xlb_lb_vip_set_flags(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 flags,
-			 char *err, size_t errlen);
+int xlb_lb_vip_set_flags(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 flags, char *err,
+			 size_t errlen);
+/* The VIP's check defaults (applied to every backend at once) and what it
+ * does when every backend is down: fail_close 0 forwards to all of them,
+ * 1 drops. */
+int xlb_lb_vip_set_health(struct xlb_lb *lb, const struct xlb_vip_key *key, int fail_close,
+			  const struct xlb_hc_cfg *hc, char *err, size_t errlen);
 int xlb_lb_vip_del(struct xlb_lb *lb, const struct xlb_vip_key *key, char *err, size_t errlen);
 struct xlb_lb_vip *xlb_lb_vip_find(struct xlb_lb *lb, const struct xlb_vip_key *key);
 
-int xlb_lb_backend_add(struct xlb_lb *lb, const struct xlb_vip_key *vip,
-		       const union xlb_addr *addr, __u8 family, __u32 weight, char *err,
-		       size_t errlen);
+int xlb_lb_backend_add(struct xlb_lb *lb, const struct xlb_vip_key *vip, const union xlb_addr *addr,
+		       __u8 family, __u32 weight, char *err, size_t errlen);
 int xlb_lb_backend_set_weight(struct xlb_lb *lb, const struct xlb_vip_key *vip,
 			      const union xlb_addr *addr, __u8 family, __u32 weight, char *err,
 			      size_t errlen);
-int xlb_lb_backend_del(struct xlb_lb *lb, const struct xlb_vip_key *vip,
-		       const union xlb_addr *addr, __u8 family, char *err, size_t errlen);
+int xlb_lb_backend_del(struct xlb_lb *lb, const struct xlb_vip_key *vip, const union xlb_addr *addr,
+		       __u8 family, char *err, size_t errlen);
+/* A backend's own check options (over its VIP's defaults). */
+int xlb_lb_backend_set_check(struct xlb_lb *lb, const struct xlb_vip_key *vip,
+			     const union xlb_addr *addr, __u8 family, const struct xlb_hc_cfg *hc,
+			     char *err, size_t errlen);
 /* Health verdict for a backend; rebuilds the ring when membership changes. */
 int xlb_lb_backend_set_up(struct xlb_lb *lb, __u32 backend_id, int up);
 struct xlb_lb_backend *xlb_lb_backend_find(struct xlb_lb *lb, const struct xlb_lb_vip *vip,

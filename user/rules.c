@@ -128,6 +128,8 @@ int xlb_rules_from_lb(struct xlb_rules *r, struct xlb_lb *lb)
 			goto nomem;
 		r->vips[r->n_vips].key = lb->vips[i].key;
 		r->vips[r->n_vips].flags = lb->vips[i].flags;
+		r->vips[r->n_vips].fail_close = lb->vips[i].fail_close;
+		r->vips[r->n_vips].hc = lb->vips[i].hc;
 		r->n_vips++;
 	}
 	for (__u32 i = 0; i < dp->max_backends; i++) {
@@ -145,6 +147,7 @@ int xlb_rules_from_lb(struct xlb_rules *r, struct xlb_lb *lb)
 		rb->addr = b->addr;
 		rb->family = b->family;
 		rb->weight = b->weight;
+		rb->hc = b->hc;
 	}
 	rules_sort(r);
 	return 0;
@@ -175,14 +178,57 @@ static struct xlb_rules_backend *find_backend(const struct xlb_rules *r,
 	return NULL;
 }
 
-
 static int no_vip(const struct xlb_vip_key *key, char *err, size_t errlen)
 {
 	char v[XLB_ADDR_STRLEN];
 
 	xlb_vip_key_format(key, v, sizeof(v));
-	return xlb_errf(-ENOENT, err, errlen, "no VIP %s, add it first with 'vip add %s' (see 'list')",
-		    v, v);
+	return xlb_errf(-ENOENT, err, errlen,
+			"no VIP %s, add it first with 'vip add %s' (see 'list')", v, v);
+}
+
+static const char *strip_error(const char *msg)
+{
+	return strncmp(msg, "Error: ", 7) ? msg : msg + 7;
+}
+
+/* 1 when two check clauses say the same (only given options count). */
+static int hc_same(const struct xlb_hc_cfg *a, const struct xlb_hc_cfg *b)
+{
+	char ta[1024], tb[1024];
+
+	if (a->set != b->set)
+		return 0;
+	if (xlb_hc_cfg_format(a, ta, sizeof(ta)) < 0 || xlb_hc_cfg_format(b, tb, sizeof(tb)) < 0)
+		return 0;
+	return !strcmp(ta, tb);
+}
+
+/* The effective check of the VIP and of each of its backends must be
+ * runnable: a check needs a port, which an all-ports VIP does not give. */
+static int check_vip_checks(const struct xlb_rules *r, const struct xlb_rules_vip *rv,
+			    const struct xlb_rules_backend *extra, char *err, size_t errlen)
+{
+	char msg[XLB_CMD_ERRLEN], v[XLB_ADDR_STRLEN], a[XLB_ADDR_STRLEN];
+	struct xlb_hc_cfg out;
+	__u16 port = ntohs(rv->key.port);
+
+	xlb_vip_key_format(&rv->key, v, sizeof(v));
+	if (xlb_hc_cfg_resolve(&out, &rv->hc, NULL, rv->key.proto, port, msg, sizeof(msg)))
+		return xlb_errf(-EINVAL, err, errlen, "VIP %s: %s", v, strip_error(msg));
+	for (size_t i = 0; i <= r->n_backends; i++) {
+		const struct xlb_rules_backend *b = i < r->n_backends ? &r->backends[i] : extra;
+
+		if (!b || vip_key_cmp(&b->vip, &rv->key))
+			continue;
+		if (xlb_hc_cfg_resolve(&out, &rv->hc, &b->hc, rv->key.proto, port, msg,
+				       sizeof(msg))) {
+			xlb_addr_format(&b->addr, b->family, a, sizeof(a));
+			return xlb_errf(-EINVAL, err, errlen, "backend %s of VIP %s: %s", a, v,
+					strip_error(msg));
+		}
+	}
+	return 0;
 }
 
 int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size_t errlen)
@@ -202,26 +248,48 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 	switch (c->op) {
 	case XLB_CMD_VIP_ADD:
 		if (find_vip(r, &c->vip))
-			return xlb_errf(-EEXIST, err, errlen,
-				    "VIP %s exists already, change it with 'vip set' or remove it "
-				    "with 'vip del' first",
-				    v);
+			return xlb_errf(
+			    -EEXIST, err, errlen,
+			    "VIP %s exists already, change it with 'vip set' or remove it "
+			    "with 'vip del' first",
+			    v);
 		if (r->n_vips >= r->max_vips)
-			return xlb_errf(-ENOSPC, err, errlen,
-				    "cannot add VIP %s: all %u VIPs are in use (xlbd --max-vips)",
-				    v, r->max_vips);
+			return xlb_errf(
+			    -ENOSPC, err, errlen,
+			    "cannot add VIP %s: all %u VIPs are in use (xlbd --max-vips)", v,
+			    r->max_vips);
 		if (grow((void **)&r->vips, &r->cap_vips, r->n_vips + 1, sizeof(*r->vips)))
 			return xlb_errf(-ENOMEM, err, errlen, "out of memory");
-		r->vips[r->n_vips].key = c->vip;
-		r->vips[r->n_vips].flags = c->vip_flags & mask;
+		rv = &r->vips[r->n_vips];
+		memset(rv, 0, sizeof(*rv));
+		rv->key = c->vip;
+		rv->flags = c->vip_flags & mask;
+		rv->fail_close = (c->given & XLB_CMD_G_FAIL_OPEN) ? c->fail_close : 0;
+		xlb_hc_cfg_init(&rv->hc);
+		if (c->given & XLB_CMD_G_CHECK)
+			rv->hc = c->hc;
+		if (check_vip_checks(r, rv, NULL, err, errlen))
+			return -EINVAL;
 		r->n_vips++;
 		return 0;
-	case XLB_CMD_VIP_SET:
+	case XLB_CMD_VIP_SET: {
+		struct xlb_rules_vip old;
+
 		rv = find_vip(r, &c->vip);
 		if (!rv)
 			return no_vip(&c->vip, err, errlen);
+		old = *rv;
 		rv->flags = (rv->flags & ~mask) | (c->vip_flags & mask);
+		if (c->given & XLB_CMD_G_FAIL_OPEN)
+			rv->fail_close = c->fail_close;
+		if (c->given & XLB_CMD_G_CHECK)
+			rv->hc = c->hc;
+		if (check_vip_checks(r, rv, NULL, err, errlen)) {
+			*rv = old;
+			return -EINVAL;
+		}
 		return 0;
+	}
 	case XLB_CMD_VIP_DEL: {
 		size_t k = 0;
 
@@ -236,37 +304,51 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 		r->n_backends = k;
 		return 0;
 	}
-	case XLB_CMD_BACKEND_ADD:
-		if (!find_vip(r, &c->vip))
+	case XLB_CMD_BACKEND_ADD: {
+		struct xlb_rules_backend nb;
+
+		rv = find_vip(r, &c->vip);
+		if (!rv)
 			return no_vip(&c->vip, err, errlen);
 		if (c->vip.family == XLB_AF_INET6 && c->family != XLB_AF_INET6)
-			return xlb_errf(-EINVAL, err, errlen,
-				    "backend %s is IPv4 but VIP %s is IPv6, an IPv6 VIP needs IPv6 "
-				    "backends (an IPv4 VIP takes either)",
-				    a, v);
+			return xlb_errf(
+			    -EINVAL, err, errlen,
+			    "backend %s is IPv4 but VIP %s is IPv6, an IPv6 VIP needs IPv6 "
+			    "backends (an IPv4 VIP takes either)",
+			    a, v);
 		if (find_backend(r, &c->vip, &c->addr, c->family))
-			return xlb_errf(-EEXIST, err, errlen,
-				    "backend %s exists already in VIP %s, change its weight with "
-				    "'backend set'",
-				    a, v);
+			return xlb_errf(
+			    -EEXIST, err, errlen,
+			    "backend %s exists already in VIP %s, change its weight with "
+			    "'backend set'",
+			    a, v);
 		if (r->n_backends >= r->max_backends)
 			return xlb_errf(-ENOSPC, err, errlen,
-				    "cannot add backend %s: all %u backends are in use (xlbd "
-				    "--max-backends)",
-				    a, r->max_backends);
+					"cannot add backend %s: all %u backends are in use (xlbd "
+					"--max-backends)",
+					a, r->max_backends);
+		memset(&nb, 0, sizeof(nb));
+		nb.vip = c->vip;
+		nb.addr = c->addr;
+		nb.family = c->family;
+		nb.weight = (c->given & XLB_CMD_G_WEIGHT) ? c->weight : XLB_CMD_WEIGHT_DEFAULT;
+		xlb_hc_cfg_init(&nb.hc);
+		if (c->given & XLB_CMD_G_CHECK)
+			nb.hc = c->hc;
+		if (check_vip_checks(r, rv, &nb, err, errlen))
+			return -EINVAL;
 		if (grow((void **)&r->backends, &r->cap_backends, r->n_backends + 1,
 			 sizeof(*r->backends)))
 			return xlb_errf(-ENOMEM, err, errlen, "out of memory");
-		b = &r->backends[r->n_backends++];
-		memset(b, 0, sizeof(*b));
-		b->vip = c->vip;
-		b->addr = c->addr;
-		b->family = c->family;
-		b->weight = (c->given & XLB_CMD_G_WEIGHT) ? c->weight : XLB_CMD_WEIGHT_DEFAULT;
+		r->backends[r->n_backends++] = nb;
 		return 0;
+	}
 	case XLB_CMD_BACKEND_SET:
-	case XLB_CMD_BACKEND_DEL:
-		if (!find_vip(r, &c->vip))
+	case XLB_CMD_BACKEND_DEL: {
+		struct xlb_rules_backend old;
+
+		rv = find_vip(r, &c->vip);
+		if (!rv)
 			return no_vip(&c->vip, err, errlen);
 		b = find_backend(r, &c->vip, &c->addr, c->family);
 		if (!b)
@@ -274,14 +356,24 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 			    -ENOENT, err, errlen,
 			    "no backend %s in VIP %s, add it with 'backend add' (see 'list')", a,
 			    v);
-		if (c->op == XLB_CMD_BACKEND_SET)
-			b->weight = c->weight;
-		else
+		if (c->op == XLB_CMD_BACKEND_DEL) {
 			*b = r->backends[--r->n_backends];
+			return 0;
+		}
+		old = *b;
+		if (c->given & XLB_CMD_G_WEIGHT)
+			b->weight = c->weight;
+		if (c->given & XLB_CMD_G_CHECK)
+			b->hc = c->hc;
+		if (check_vip_checks(r, rv, NULL, err, errlen)) {
+			*b = old;
+			return -EINVAL;
+		}
 		return 0;
+	}
 	default:
 		return xlb_errf(-EINVAL, err, errlen,
-			    "only vip and backend commands change the configuration");
+				"only vip and backend commands change the configuration");
 	}
 }
 
@@ -334,30 +426,30 @@ int xlb_rules_read(struct xlb_rules *r, const char *path, int *usage, char *err,
 	f = fopen(path, "re");
 	if (!f)
 		return xlb_errf(-errno, err, errlen, "cannot open rules file %s: %s", path,
-			    strerror(errno));
+				strerror(errno));
 	while ((len = getline(&line, &cap, f)) >= 0) {
 		struct xlb_cmd c;
 		int n;
 
 		lineno++;
 		if (len > XLB_RULES_LINE_MAX) {
-			ret = xlb_errf(-EINVAL, err, errlen, "%s:%d: line longer than %d bytes", path,
-				   lineno, XLB_RULES_LINE_MAX);
+			ret = xlb_errf(-EINVAL, err, errlen, "%s:%d: line longer than %d bytes",
+				       path, lineno, XLB_RULES_LINE_MAX);
 			*usage = 1;
 			break;
 		}
 		if (strlen(line) != (size_t)len) {
 			ret = xlb_errf(-EINVAL, err, errlen,
-				   "%s:%d: NUL byte in line, expected a text file of commands",
-				   path, lineno);
+				       "%s:%d: NUL byte in line, expected a text file of commands",
+				       path, lineno);
 			*usage = 1;
 			break;
 		}
 		n = xlb_rules_split(line, words, XLB_RULES_WORDS_MAX);
 		if (n < 0) {
 			ret = xlb_errf(-EINVAL, err, errlen, "%s:%d: %s", path, lineno,
-				   n == -E2BIG ? "too many words, expected one command per line"
-					       : "unterminated \", expected a closing quote");
+				       n == -E2BIG ? "too many words, expected one command per line"
+						   : "unterminated \", expected a closing quote");
 			*usage = 1;
 			break;
 		}
@@ -370,9 +462,9 @@ int xlb_rules_read(struct xlb_rules *r, const char *path, int *usage, char *err,
 		}
 		if (!xlb_cmd_mutates(c.op)) {
 			ret = xlb_errf(-EINVAL, err, errlen,
-				   "%s:%d: '%s' cannot appear in a rules file, expected vip or "
-				   "backend add/set/del commands",
-				   path, lineno, words[0]);
+				       "%s:%d: '%s' cannot appear in a rules file, expected vip or "
+				       "backend add/set/del commands",
+				       path, lineno, words[0]);
 			*usage = 1;
 			break;
 		}
@@ -383,8 +475,8 @@ int xlb_rules_read(struct xlb_rules *r, const char *path, int *usage, char *err,
 		}
 	}
 	if (!ret && ferror(f))
-		ret =
-		    xlb_errf(-EIO, err, errlen, "cannot read rules file %s: %s", path, strerror(errno));
+		ret = xlb_errf(-EIO, err, errlen, "cannot read rules file %s: %s", path,
+			       strerror(errno));
 	free(line);
 	fclose(f);
 	if (!ret)
@@ -392,23 +484,29 @@ int xlb_rules_read(struct xlb_rules *r, const char *path, int *usage, char *err,
 	return ret;
 }
 
-static void log_vip(const char *what, const struct xlb_vip_key *key, __u32 flags)
+static void log_vip(const char *what, const struct xlb_rules_vip *rv)
 {
-	char v[XLB_ADDR_STRLEN];
+	char v[XLB_ADDR_STRLEN], chk[1024];
 
-	xlb_vip_key_format(key, v, sizeof(v));
-	pr_info("vip %s: %s (sched %s, conntrack %s)", v, what,
-		flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev",
-		flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on");
+	xlb_vip_key_format(&rv->key, v, sizeof(v));
+	if (xlb_hc_cfg_format(&rv->hc, chk, sizeof(chk)) < 0)
+		chk[0] = 0;
+	pr_info("vip %s: %s (sched %s, conntrack %s, fail-open %s%s%s)", v, what,
+		rv->flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev",
+		rv->flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on", rv->fail_close ? "off" : "on",
+		chk[0] ? ", " : "", chk);
 }
 
 static void log_backend(const char *what, const struct xlb_rules_backend *b)
 {
-	char v[XLB_ADDR_STRLEN], a[XLB_ADDR_STRLEN];
+	char v[XLB_ADDR_STRLEN], a[XLB_ADDR_STRLEN], chk[1024];
 
 	xlb_vip_key_format(&b->vip, v, sizeof(v));
 	xlb_addr_format(&b->addr, b->family, a, sizeof(a));
-	pr_info("backend %s of vip %s: %s (weight %u)", a, v, what, b->weight);
+	if (xlb_hc_cfg_format(&b->hc, chk, sizeof(chk)) < 0)
+		chk[0] = 0;
+	pr_info("backend %s of vip %s: %s (weight %u%s%s)", a, v, what, b->weight,
+		chk[0] ? ", " : "", chk);
 }
 
 /* Walks two sorted configurations and changes lb from one to the other.
@@ -444,7 +542,7 @@ static int apply_diff(struct xlb_lb *lb, const struct xlb_rules *from, const str
 		ret = xlb_lb_vip_del(lb, &v->key, err, errlen);
 		if (ret)
 			return ret;
-		log_vip("removed", &v->key, v->flags);
+		log_vip("removed", v);
 	}
 	for (i = 0, j = 0; i < to->n_vips; i++) {
 		const struct xlb_rules_vip *v = &to->vips[i];
@@ -452,18 +550,29 @@ static int apply_diff(struct xlb_lb *lb, const struct xlb_rules *from, const str
 		while (j < from->n_vips && vip_cmp(&from->vips[j], v) < 0)
 			j++;
 		if (j < from->n_vips && !vip_cmp(&from->vips[j], v)) {
-			if (from->vips[j].flags == v->flags)
+			const struct xlb_rules_vip *f = &from->vips[j];
+			int health = f->fail_close != v->fail_close || !hc_same(&f->hc, &v->hc);
+
+			if (f->flags == v->flags && !health)
 				continue;
-			ret = xlb_lb_vip_set_flags(lb, &v->key, v->flags, err, errlen);
+			ret = 0;
+			if (f->flags != v->flags)
+				ret = xlb_lb_vip_set_flags(lb, &v->key, v->flags, err, errlen);
+			if (!ret && health)
+				ret = xlb_lb_vip_set_health(lb, &v->key, v->fail_close, &v->hc, err,
+							    errlen);
 			if (ret)
 				return ret;
-			log_vip("changed", &v->key, v->flags);
+			log_vip("changed", v);
 			continue;
 		}
 		ret = xlb_lb_vip_add(lb, &v->key, v->flags, err, errlen);
+		if (!ret)
+			ret =
+			    xlb_lb_vip_set_health(lb, &v->key, v->fail_close, &v->hc, err, errlen);
 		if (ret)
 			return ret;
-		log_vip("added", &v->key, v->flags);
+		log_vip("added", v);
 	}
 	for (i = 0, j = 0; i < to->n_backends; i++) {
 		const struct xlb_rules_backend *b = &to->backends[i];
@@ -473,26 +582,32 @@ static int apply_diff(struct xlb_lb *lb, const struct xlb_rules *from, const str
 		/* A backend whose VIP was re-created is new as well. */
 		if (j < from->n_backends && !backend_cmp(&from->backends[j], b) &&
 		    find_vip(from, &b->vip)) {
-			if (from->backends[j].weight == b->weight)
+			const struct xlb_rules_backend *f = &from->backends[j];
+			int check = !hc_same(&f->hc, &b->hc);
+
+			if (f->weight == b->weight && !check)
 				continue;
-			ret = xlb_lb_backend_set_weight(lb, &b->vip, &b->addr, b->family, b->weight,
-							err, errlen);
+			ret = 0;
+			if (f->weight != b->weight)
+				ret = xlb_lb_backend_set_weight(lb, &b->vip, &b->addr, b->family,
+								b->weight, err, errlen);
+			if (!ret && check)
+				ret = xlb_lb_backend_set_check(lb, &b->vip, &b->addr, b->family,
+							       &b->hc, err, errlen);
 			if (ret)
 				return ret;
-			log_backend("weight changed", b);
+			log_backend("changed", b);
 			continue;
 		}
 		ret = xlb_lb_backend_add(lb, &b->vip, &b->addr, b->family, b->weight, err, errlen);
+		if (!ret && b->hc.set)
+			ret = xlb_lb_backend_set_check(lb, &b->vip, &b->addr, b->family, &b->hc,
+						       err, errlen);
 		if (ret)
 			return ret;
 		log_backend("added", b);
 	}
 	return 0;
-}
-
-static const char *strip_error(const char *msg)
-{
-	return strncmp(msg, "Error: ", 7) ? msg : msg + 7;
 }
 
 int xlb_rules_apply(struct xlb_lb *lb, const struct xlb_rules *target, char *err, size_t errlen)
@@ -524,8 +639,8 @@ int xlb_rules_apply(struct xlb_lb *lb, const struct xlb_rules *target, char *err
 			snprintf(msg2, sizeof(msg2), "out of memory");
 		}
 		if (ret2)
-			xlb_errf(ret, err, errlen, "%s; rolling back failed too: %s", strip_error(msg),
-			     strip_error(msg2));
+			xlb_errf(ret, err, errlen, "%s; rolling back failed too: %s",
+				 strip_error(msg), strip_error(msg2));
 		else
 			xlb_errf(ret, err, errlen, "%s; nothing was changed", strip_error(msg));
 	}
@@ -567,7 +682,7 @@ char *xlb_rules_format(const struct xlb_rules *r)
 {
 	struct strbuf sb = {0};
 	struct xlb_rules s;
-	char v[XLB_ADDR_STRLEN], a[XLB_ADDR_STRLEN];
+	char v[XLB_ADDR_STRLEN], a[XLB_ADDR_STRLEN], chk[1024];
 
 	if (xlb_rules_copy(&s, r))
 		return NULL;
@@ -578,16 +693,22 @@ char *xlb_rules_format(const struct xlb_rules *r)
 		const struct xlb_rules_vip *rv = &s.vips[i];
 
 		xlb_vip_key_format(&rv->key, v, sizeof(v));
-		sb_printf(&sb, "vip add %s sched %s conntrack %s\n", v,
+		if (xlb_hc_cfg_format(&rv->hc, chk, sizeof(chk)) < 0)
+			sb.err = -ENOSPC;
+		sb_printf(&sb, "vip add %s sched %s conntrack %s fail-open %s%s%s\n", v,
 			  rv->flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev",
-			  rv->flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on");
+			  rv->flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on",
+			  rv->fail_close ? "off" : "on", chk[0] ? " " : "", chk);
 		while (j < s.n_backends && vip_key_cmp(&s.backends[j].vip, &rv->key) < 0)
 			j++;
 		for (; j < s.n_backends && !vip_key_cmp(&s.backends[j].vip, &rv->key); j++) {
 			const struct xlb_rules_backend *b = &s.backends[j];
 
 			xlb_addr_format(&b->addr, b->family, a, sizeof(a));
-			sb_printf(&sb, "backend add %s %s weight %u\n", v, a, b->weight);
+			if (xlb_hc_cfg_format(&b->hc, chk, sizeof(chk)) < 0)
+				sb.err = -ENOSPC;
+			sb_printf(&sb, "backend add %s %s weight %u%s%s\n", v, a, b->weight,
+				  chk[0] ? " " : "", chk);
 		}
 	}
 	xlb_rules_free(&s);
@@ -646,11 +767,11 @@ int xlb_rules_write_file(const char *path, const char *text, char *err, size_t e
 	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return xlb_errf(-errno, err, errlen, "cannot open directory of %s: %s", path,
-			    strerror(errno));
+				strerror(errno));
 	/* The rename itself is only durable once the directory is synced. */
 	if (fsync(dfd))
 		ret = xlb_errf(-errno, err, errlen, "cannot sync directory of %s: %s", path,
-			   strerror(errno));
+			       strerror(errno));
 	close(dfd);
 	return ret;
 fail_tmp:

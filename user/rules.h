@@ -11,6 +11,7 @@
 
 #include "xlb.h"
 #include "cmd.h"
+#include "health.h"
 
 struct xlb_lb;
 
@@ -19,6 +20,8 @@ struct xlb_lb;
 struct xlb_rules_vip {
 	struct xlb_vip_key key; /* network order, as the data plane's key */
 	__u32 flags;		/* enum xlb_vip_flags */
+	int fail_close;		/* every backend down: drop (fail-open off) */
+	struct xlb_hc_cfg hc;	/* check defaults of its backends */
 };
 
 struct xlb_rules_backend {
@@ -26,6 +29,7 @@ struct xlb_rules_backend {
 	union xlb_addr addr;	/* network order */
 	__u8 family;
 	__u32 weight;
+	struct xlb_hc_cfg hc; /* its own check options */
 };
 
 struct xlb_rules {

@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 
@@ -23,6 +24,7 @@
 #include "cmd.h"
 #include "ctl.h"
 #include "dataplane.h"
+#include "health.h"
 #include "lb.h"
 #include "log.h"
 #include "maglev.h"
@@ -51,6 +53,7 @@ struct xlbd {
 	struct xlb_attach at;	   /* interface, lock, program */
 	struct xlb_dp *dp;	   /* the maps */
 	struct xlb_lb *lb;	   /* the configuration */
+	struct xlb_hc *hc;	   /* the health checks */
 	struct xlb_ctl *ctl;	   /* the control socket */
 	struct xlb_cmd_env env;	   /* what requests run against */
 	int stop;		   /* STOP_*: leave the event loop */
@@ -421,8 +424,11 @@ static int run_loop(struct xlbd *d, int sfd)
 	ev.data.fd = xlb_ctl_fd(d->ctl);
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		goto fail;
-	/* Health checks: add xlb_hc_fd() here and call xlb_hc_dispatch() when
-	 * it is readable; its verdicts go to xlb_lb_backend_set_up(). */
+	/* Health checks: their verdicts reach the rings through the callback
+	 * xlb_lb_set_health() installed. */
+	ev.data.fd = xlb_hc_fd(d->hc);
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+		goto fail;
 	while (!d->stop) {
 		struct epoll_event evs[8];
 		int n = epoll_wait(epfd, evs, 8, -1);
@@ -444,6 +450,11 @@ static int run_loop(struct xlbd *d, int sfd)
 				pr_info("interface %s: signal %d, stopping", d->o.ifname,
 					si.ssi_signo);
 				d->stop = STOP_SIGNAL;
+			} else if (evs[i].data.fd == xlb_hc_fd(d->hc)) {
+				ret = xlb_hc_dispatch(d->hc);
+				if (ret)
+					pr_err("health checks: %s", strerror(-ret));
+				ret = 0;
 			} else if (evs[i].data.fd == xlb_ctl_fd(d->ctl)) {
 				ret = xlb_ctl_dispatch(d->ctl);
 				if (ret) {
@@ -459,6 +470,26 @@ fail:
 	ret = -errno;
 	close(epfd);
 	return ret;
+}
+
+static void hc_log(void *ctx, enum xlb_log_level level, const char *msg)
+{
+	xlb_log(level, "health: %s", msg);
+}
+
+/* A check holds a socket while it runs: thousands of backends whose checks
+ * hang until their timeout need more than the usual 1024 descriptors. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		pr_warn("cannot raise the open-file limit to %llu: %s, checks of many backends "
+			"may be skipped",
+			(unsigned long long)rl.rlim_max, strerror(errno));
 }
 
 static int count_vip(const struct xlb_vip_key *key, const struct xlb_vip *vip, void *ctx)
@@ -574,6 +605,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Error: cannot read the data plane's state: %s\n", strerror(-ret));
 		goto out;
 	}
+	raise_nofile();
+	d.hc = xlb_hc_new();
+	if (!d.hc) {
+		fprintf(stderr, "Error: cannot start the health checker: %s\n", strerror(errno));
+		goto out;
+	}
+	xlb_hc_set_log(d.hc, hc_log, &d);
+	xlb_lb_set_health(d.lb, d.hc);
 	if (d.dp->adopted)
 		xlb_dp_vip_foreach(d.dp, count_vip, &adopted_vips);
 	if (xlb_rules_apply(d.lb, &rules, err, sizeof(err))) {
@@ -626,6 +665,7 @@ out:
 		close(sfd);
 	xlb_rules_free(&rules);
 	xlb_lb_free(d.lb);
+	xlb_hc_free(d.hc);
 	xlb_attach_release(&d.at);
 	xlb_dp_close(d.dp);
 	return code;

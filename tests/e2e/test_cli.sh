@@ -160,8 +160,9 @@ check "control socket is mode 0600" test "$(stat -c %a "$SOCK")" = 600
 check "rules file created" test -f "$RULES"
 
 # ---- the grammar ------------------------------------------------------------
-check "vip add (defaults)" ctl vip add $V4
-check "vip add IPv6, sched sh, conntrack off" ctl vip add "$V6" sched sh conntrack off
+# Nothing answers checks here: the VIPs whose state is asserted have them off.
+check "vip add (checks off)" ctl vip add $V4 check none
+check "vip add IPv6, sched sh, conntrack off" ctl vip add "$V6" sched sh conntrack off check none
 check "vip add all ports" ctl v a $VALL conntrack off
 check "backend add" ctl backend add $V4 198.18.0.11
 check "backend add weight" ctl backend add $V4 198.18.0.12 weight 3
@@ -172,6 +173,33 @@ check "backend set weight 0 (drain)" ctl backend set $V4 2001:db8::13 weight 0
 check "vip set sched" ctl vip set $VALL sched sh
 check "-j change prints {}" test "$(ctl -j backend add $VALL 198.18.0.32 weight 5)" = "{}"
 check "backend del" ctl backend del $VALL 198.18.0.32
+
+# Health-check options: on a VIP (its backends' defaults), on a backend (an
+# override), and in save, list and the rules file.
+VH=198.18.100.7:8080/tcp
+check "vip add with an http check and fail-open off" \
+	ctl vip add $VH fail-open off check http path /healthz host svc.example status 204 interval 500 timeout 200 rise 3 fall 4
+check "backend add with an override" ctl backend add $VH 198.18.0.51 check port 9000 fall 1
+check "save keeps the clauses as given" test "$(ctl save | grep -c -e \
+	"^vip add $VH sched maglev conntrack on fail-open off check http interval 500 timeout 200 rise 3 fall 4 path /healthz host svc.example status 204\$" -e \
+	"^backend add $VH 198.18.0.51 weight 1 check port 9000 fall 1\$")" = 2
+out=$(ctl -j list)
+check "-j list: the effective check of an overriding backend" test "$(json_get '[b["health"]["check"]["clause"] for v in d["vips"] if v["vip"]=="'$VH'" for b in v["backends"] if b["address"]=="198.18.0.51"][0]' <<<"$out")" = \
+	"check http port 9000 interval 500 timeout 200 rise 3 fall 1 path /healthz host svc.example status 204"
+check "-j list: VIP fail_open off and its check" test "$(json_get '[(v["fail_open"], v["failing_open"], v["check"]["kind"], v["check"]["port"]) for v in d["vips"] if v["vip"]=="'$VH'"][0]' <<<"$out")" = "('off', False, 'http', 8080)"
+check "-j list: unchecked VIP says none" test "$(json_get '[v["check"]["kind"] for v in d["vips"] if v["vip"]=="'$V4'"][0]' <<<"$out")" = none
+check "list: health column" grep -q "backend 198.18.0.12 weight 3 active packets 0 bytes 0 health unchecked" < <(ctl list)
+check "list: the check under its VIP" grep -q "^    check http port 8080 interval 500 timeout 200 rise 3 fall 4 path /healthz host svc.example status 204" < <(ctl list)
+check "backend set check replaces the override" ctl backend set $VH 198.18.0.51 check udp send "ping\n" expect pong
+check "send/expect escapes survive save" grep -q "^backend add $VH 198.18.0.51 weight 1 check udp send ping\\\\n expect pong\$" < <(ctl save)
+check "backend set check default drops the override" ctl backend set $VH 198.18.0.51 check default
+check "no override left" grep -q "^backend add $VH 198.18.0.51 weight 1\$" < <(ctl save)
+check "-j list: the backend now runs its VIP's check" test "$(ctl -j list | json_get '[b["health"]["check"]["clause"] for v in d["vips"] if v["vip"]=="'$VH'" for b in v["backends"]][0]')" = \
+	"check http port 8080 interval 500 timeout 200 rise 3 fall 4 path /healthz host svc.example status 204"
+check "vip set fail-open on, check none" ctl vip set $VH fail-open on check none
+check "vip set kept sched and took the rest" grep -q "^vip add $VH sched maglev conntrack on fail-open on check none\$" < <(ctl save)
+check "stats shows the checker" grep -q "^health: 6 backends up, 0 down" < <(ctl stats)
+check "vip del with checked backends" ctl vip del $VH
 
 out=$(ctl list)
 check "list shows the VIP with sched and conntrack" \
@@ -211,7 +239,8 @@ check "-j save is JSON" test "$(ctl -j save | json_get 'len(d["rules"])')" = 8
 check "help" grep -q "backend add VIP ADDR" < <(ctl help)
 check "-h" grep -q "lookup VIP SRC_ADDR:SRC_PORT" < <(ctl -h)
 check "vip help" grep -q "vip set VIP" < <(ctl vip help)
-check "backend add --help" grep -q "backend set VIP ADDR weight N" < <(ctl backend add --help)
+check "backend add --help" grep -q "backend set VIP ADDR \[weight N\] \[CHECK\]" < <(ctl backend add --help)
+check "help explains CHECK" grep -q "check \[tcp|http|udp|none\]" < <(ctl help)
 check "-j help is JSON" is_json < <(ctl -j help vip)
 
 # restore: a file replaces the configuration, touching only what differs.
@@ -267,6 +296,25 @@ expect_fail 2 backend add $V4 198.18.0.77 weight abc
 expect_fail 2 backend add $V4 198.18.0.77 weight
 expect_fail 2 backend add $V4 198.18.0.77 weight 1 weight 2
 expect_fail 1 backend set $V4 198.18.0.77 weight 3
+# health-check grammar
+expect_fail 2 vip add 198.18.100.9:80/tcp check
+expect_fail 2 vip add 198.18.100.9:80/tcp check icmp
+expect_fail 2 vip add 198.18.100.9:80/tcp check tcp interval 50
+expect_fail 2 vip add 198.18.100.9:80/tcp check tcp interval 500 timeout 900
+expect_fail 2 vip add 198.18.100.9:80/tcp check tcp rise 0
+expect_fail 2 vip add 198.18.100.9:80/tcp check tcp fall 101
+expect_fail 2 vip add 198.18.100.9:80/tcp check none interval 500
+expect_fail 2 vip add 198.18.100.9:80/tcp check http path nopath
+expect_fail 2 vip add 198.18.100.9:80/tcp check http status 99
+expect_fail 2 vip add 198.18.100.9:80/tcp check tcp port 0
+expect_fail 2 vip add 198.18.100.9:80/tcp check tcp rise 2 rise 3
+expect_fail 2 vip add 198.18.100.9:80/tcp check tcp check udp
+expect_fail 2 vip add 198.18.100.9:80/tcp fail-open maybe
+expect_fail 2 vip add 198.18.100.9:80/tcp fail-open
+expect_fail 2 backend add $V4 198.18.0.77 check udp send "\\xZZ"
+expect_fail 1 vip add 198.18.100.9:0/tcp check tcp
+expect_fail 1 backend add $VALL 198.18.0.77 check http
+expect_fail 1 vip set $VALL check udp
 expect_fail 2 backend set $V4 198.18.0.11
 expect_fail 1 backend del $V4 198.18.0.77
 expect_fail 2 backend del $V4 198.18.0.11 extra
