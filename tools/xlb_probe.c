@@ -78,6 +78,7 @@ static struct {
 
 static struct flow *flows;
 static uint64_t run_start, next_start_at; /* ms; next_start_at 0: none pending */
+static uint64_t run_start_unix;		  /* run_start on the wall clock, for scripts */
 static struct flow **active;		  /* flows in FLOW_CONNECTING or FLOW_WAITING */
 static int nactive;
 static int epfd = -1;
@@ -92,6 +93,15 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* CLOCK_REALTIME in ms: lets a script line our timestamps up with its own. */
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void usage_err(const char *fmt, ...)
@@ -144,7 +154,8 @@ static void usage(FILE *f)
 	    "  -t TIMEOUT_MS  per-flow timeout (default 2000); UDP resends once after it\n"
 	    "  -T SECONDS     deadline of the whole run (default 120)\n"
 	    "  -s SOURCE_ADDR bind to this source address\n"
-	    "  -j             JSON on stdout: {\"ok\",\"failed\",\"backends\",\"flows\"}\n"
+	    "  -j             JSON on stdout: {\"ok\",\"failed\",\"backends\",\"flows\",\n"
+	    "                 \"start_unix_ms\"}\n"
 	    "  -v             one line per flow: SPORT NAME|FAIL\n"
 	    "  --hold         keep the COUNT TCP connections; print \"ready\", then on every\n"
 	    "                 stdin line (or at end of input if no line came) ask each again\n"
@@ -523,6 +534,7 @@ static void run_flows(void)
 	int next = 0;
 
 	run_start = now_ms();
+	run_start_unix = wall_ms();
 	for (;;) {
 		while (nactive < opt.concurrency && next < opt.count) {
 			uint64_t at = run_start + (uint64_t)next * opt.gap_ms, now = now_ms();
@@ -620,6 +632,7 @@ static void report_flows(void)
 		json_t *o = json_object(), *list = json_array();
 
 		json_object_set_new(o, "ok", json_integer(ok));
+		json_object_set_new(o, "start_unix_ms", json_integer((json_int_t)run_start_unix));
 		json_object_set_new(o, "failed", json_integer(failed));
 		json_object_set_new(o, "backends", json_backends(t, nt));
 		for (int i = 0; i < opt.count; i++) {

@@ -728,7 +728,8 @@ static json_t *health_stats_json(struct xlb_lb *lb)
 		}
 	if (!results)
 		return NULL;
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "backends_up", (json_int_t)up,
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "checked",
+			 (json_int_t)hc.backends, "backends_up", (json_int_t)up,
 			 "backends_down", (json_int_t)down, "running", (json_int_t)hc.running,
 			 "started", (json_int_t)hc.started, "skipped", (json_int_t)hc.skipped,
 			 "transitions", (json_int_t)hc.transitions, "results", results);

@@ -180,6 +180,26 @@ static int ring_members(struct xlb_lb *lb, struct xlb_lb_scratch *sc, __u32 n, i
 	return open;
 }
 
+/* Says loudly when a VIP starts or stops running without a healthy backend. */
+static void log_all_down(struct xlb_lb_vip *v, int open, int dropping)
+{
+	char name[XLB_ADDR_STRLEN];
+
+	if (open == v->failing_open && dropping == v->dropping)
+		return;
+	xlb_vip_key_format(&v->key, name, sizeof(name));
+	if (open)
+		pr_warn("vip %s: every backend is down, FAIL-OPEN: forwarding to all of them", name);
+	else if (dropping)
+		pr_warn("vip %s: every backend is down and fail-open is off: new flows are DROPPED",
+			name);
+	else
+		pr_info("vip %s: %s over, forwarding to healthy backends only", name,
+			v->failing_open ? "FAIL-OPEN" : "dropping");
+	v->failing_open = open;
+	v->dropping = dropping;
+}
+
 /* Recomputes the VIP's ring from its backends' weights and health, and the
  * validity of each. Order matters for packets in flight: backends that become
  * valid are marked before the new ring is swapped in, those that stop being
@@ -189,7 +209,7 @@ static int rebuild_ring(struct xlb_lb *lb, struct xlb_lb_vip *v)
 	struct xlb_lb_scratch *sc = lb->scratch;
 	struct xlb_maglev_backend *mb = lb->members;
 	__u32 n = 0, in_n = 0;
-	int err, open;
+	int err, open, dropping;
 
 	for (__u32 i = 0; i < lb->dp->max_backends; i++) {
 		struct xlb_lb_backend *b = &lb->backends[i];
@@ -202,19 +222,17 @@ static int rebuild_ring(struct xlb_lb *lb, struct xlb_lb_vip *v)
 		n++;
 	}
 	open = ring_members(lb, sc, n, !v->fail_close);
-	if (open != v->failing_open) {
-		char name[XLB_ADDR_STRLEN];
+	dropping = 0;
+	if (v->fail_close) {
+		int weighted = 0, in = 0;
 
-		xlb_vip_key_format(&v->key, name, sizeof(name));
-		if (open)
-			pr_warn(
-			    "vip %s: every backend is down, FAIL-OPEN: forwarding to all of them",
-			    name);
-		else
-			pr_info("vip %s: fail-open over, forwarding to healthy backends only",
-				name);
-		v->failing_open = open;
+		for (__u32 k = 0; k < n; k++) {
+			weighted |= sc[k].weight > 0;
+			in |= sc[k].in_ring;
+		}
+		dropping = weighted && !in;
 	}
+	log_all_down(v, open, dropping);
 	for (__u32 k = 0; k < n; k++) {
 		struct xlb_lb_backend *b = &lb->backends[sc[k].idx];
 

@@ -34,6 +34,7 @@ struct xlb_lb_vip {
 	__u32 flags;	  /* enum xlb_vip_flags */
 	int fail_close;	  /* all backends down: drop instead of using all */
 	int failing_open; /* all backends down, forwarding to all of them */
+	int dropping;	  /* all backends down and fail_close: no ring */
 	__u32 n_backends;
 	struct xlb_hc_cfg hc; /* check defaults of its backends */
 };

@@ -613,6 +613,99 @@ static void test_remove_and_drain(void)
 	CU_ASSERT(on_removed > 0);
 }
 
+static int set_up(const char *addr, int up)
+{
+	struct xlb_vip_key key;
+	struct xlb_lb_backend *b;
+	union xlb_addr a;
+	__u8 fam;
+
+	if (xlb_vip_key_parse(MV, &key, err, sizeof(err)) || xlb_addr_parse(addr, &a, &fam))
+		return -1;
+	b = xlb_lb_backend_find(lb, xlb_lb_vip_find(lb, &key), &a, fam);
+	return b ? xlb_lb_backend_set_up(lb, b->id, up) : -1;
+}
+
+/* Health verdicts: a down backend's flows re-hash on their next packet and
+ * nobody else's move; all down fails open (or drops with fail-open off);
+ * the first backend back takes every new flow. */
+static void test_health_verdicts(void)
+{
+	char before[NFLOWS][INET6_ADDRSTRLEN], after[INET6_ADDRSTRLEN], want[INET6_ADDRSTRLEN];
+	int moved = 0, seen[4] = {0}, distinct = 0;
+	struct xlb_vip_key key;
+	struct xlb_lb_vip *v;
+	__u64 drops;
+
+	CU_ASSERT_FATAL(setup_mv(0) == 0);
+	xlb_vip_key_parse(MV, &key, err, sizeof(err));
+	v = xlb_lb_vip_find(lb, &key);
+	CU_ASSERT_FATAL(v != NULL);
+	for (int i = 0; i < NFLOWS; i++) {
+		struct pkt_spec s = mv_flow(i, 0x02);
+
+		send_flow(&s, before[i], sizeof(before[i]));
+	}
+	CU_ASSERT_FATAL(set_up("198.18.0.22", 0) == 0);
+	for (int i = 0; i < NFLOWS; i++) {
+		struct pkt_spec s = mv_flow(i, 0x10), n = mv_flow(i + 1000, 0x02);
+
+		send_flow(&s, after, sizeof(after));
+		if (!strcmp(before[i], "198.18.0.22")) {
+			moved++;
+			lookup(MV, &s, want, sizeof(want));
+			CU_ASSERT_STRING_EQUAL(after, want);
+		} else {
+			CU_ASSERT_STRING_EQUAL(after, before[i]);
+		}
+		send_flow(&n, after, sizeof(after));
+		CU_ASSERT_STRING_NOT_EQUAL(after, "198.18.0.22");
+	}
+	CU_ASSERT(moved > 0);
+	CU_ASSERT_EQUAL(v->failing_open, 0);
+
+	/* Every backend down: fail-open forwards new flows to all four. */
+	CU_ASSERT_FATAL(set_up("198.18.0.21", 0) == 0);
+	CU_ASSERT_FATAL(set_up("198.18.0.23", 0) == 0);
+	CU_ASSERT_FATAL(set_up("198.18.0.24", 0) == 0);
+	CU_ASSERT_EQUAL(v->failing_open, 1);
+	for (int i = 0; i < NFLOWS; i++) {
+		struct pkt_spec n = mv_flow(i + 2000, 0x02);
+
+		send_flow(&n, after, sizeof(after));
+		for (int b = 0; b < 4; b++)
+			seen[b] += !strcmp(after, mv_backends[b]);
+	}
+	for (int b = 0; b < 4; b++)
+		distinct += seen[b] > 0;
+	CU_ASSERT_EQUAL(seen[0] + seen[1] + seen[2] + seen[3], NFLOWS);
+	CU_ASSERT_EQUAL(distinct, 4);
+
+	/* fail-open off: new flows have no backend and are dropped. */
+	CU_ASSERT_FATAL(xlb_lb_vip_set_health(lb, &key, 1, &v->hc, err, sizeof(err)) == 0);
+	CU_ASSERT_EQUAL(v->failing_open, 0);
+	CU_ASSERT_EQUAL(v->dropping, 1);
+	drops = counter(XLB_STAT_NO_BACKEND);
+	for (int i = 0; i < 20; i++) {
+		struct pkt_spec n = mv_flow(i + 3000, 0x02);
+
+		send_flow(&n, after, sizeof(after));
+		CU_ASSERT_STRING_EQUAL(after, "");
+	}
+	CU_ASSERT_EQUAL(counter(XLB_STAT_NO_BACKEND), drops + 20);
+
+	/* The first backend back takes every new flow. */
+	CU_ASSERT_FATAL(set_up("198.18.0.23", 1) == 0);
+	CU_ASSERT_EQUAL(v->dropping, 0);
+	for (int i = 0; i < 50; i++) {
+		struct pkt_spec n = mv_flow(i + 4000, 0x02);
+
+		send_flow(&n, after, sizeof(after));
+		CU_ASSERT_STRING_EQUAL(after, "198.18.0.23");
+	}
+	CU_ASSERT_FATAL(xlb_lb_vip_set_health(lb, &key, 0, &v->hc, err, sizeof(err)) == 0);
+}
+
 /* Source hashing: one client, many ports, one backend. */
 static void test_source_hash(void)
 {
@@ -741,6 +834,7 @@ XLB_SUITE(lb_bpf, suite_init, suite_cleanup,
 	   test_conntrack_keeps_flows},
 	  {"stateless VIP follows the new ring", test_stateless_follows_ring},
 	  {"drain keeps flows, remove re-hashes only its own", test_remove_and_drain},
+	  {"health: down re-hashes its own, all down fails open or drops", test_health_verdicts},
 	  {"source-hash VIP keeps a client on one backend", test_source_hash},
 	  {"UDP flow re-hashed after the idle timeout", test_udp_timeout},
 	  {"per-VIP and per-backend counters", test_vip_backend_counters},
