@@ -582,7 +582,7 @@ static json_t *check_json(const struct xlb_hc_cfg *cfg)
 	if (cfg->kind == XLB_HC_HTTP)
 		all.set |= XLB_HC_F_PATH | XLB_HC_F_STATUS | (cfg->host[0] ? XLB_HC_F_HOST : 0);
 	if (cfg->kind == XLB_HC_UDP)
-		all.set |= XLB_HC_F_SEND | XLB_HC_F_EXPECT;
+		all.set |= (cfg->send_len ? XLB_HC_F_SEND : 0) | (cfg->expect_len ? XLB_HC_F_EXPECT : 0);
 	if (xlb_hc_cfg_format(&all, clause, sizeof(clause)) < 0)
 		clause[0] = 0;
 	return json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:s}", "kind", xlb_hc_kind_str(cfg->kind),

@@ -138,7 +138,9 @@ static int parse_u32(const char *s, __u32 min, __u32 max, __u32 *out)
 }
 
 /* Path and host go verbatim into the request, so no spaces or control
- * characters (they would split the request line or inject headers). */
+ * characters (they would split the request line or inject headers), and
+ * verbatim into the rules file, so none of its quote, escape or comment
+ * characters (the file would not read back). */
 static int parse_text(const char *s, char *out, size_t size)
 {
 	size_t n = strlen(s);
@@ -146,7 +148,8 @@ static int parse_text(const char *s, char *out, size_t size)
 	if (!n || n >= size)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f ||
+		    strchr("\"'#\\", s[i]))
 			return -EINVAL;
 	memcpy(out, s, n + 1);
 	return 0;
@@ -229,9 +232,9 @@ static const struct hc_opt {
     {"rise", XLB_HC_F_RISE, OPT_U32, 1, XLB_HC_STREAK_MAX, "expected 1-100"},
     {"fall", XLB_HC_F_FALL, OPT_U32, 1, XLB_HC_STREAK_MAX, "expected 1-100"},
     {"path", XLB_HC_F_PATH, OPT_TEXT, 0, 0,
-     "expected /PATH, up to 127 characters without spaces or control characters"},
+     "expected /PATH, up to 127 characters without spaces, control characters or \" ' # \\"},
     {"host", XLB_HC_F_HOST, OPT_TEXT, 0, 0,
-     "expected a host name up to 127 characters without spaces or control characters"},
+     "expected a host name up to 127 characters without spaces, control characters or \" ' # \\"},
     {"status", XLB_HC_F_STATUS, OPT_U32, 100, 599, "expected an HTTP status 100-599"},
     {"send", XLB_HC_F_SEND, OPT_DATA, 0, 0, "expected 1-64 bytes, escapes \\n \\r \\t \\\\ \\xHH"},
     {"expect", XLB_HC_F_EXPECT, OPT_DATA, 0, 0,

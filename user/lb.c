@@ -151,18 +151,26 @@ static int vip_not_found(const struct xlb_vip_key *key, char *err, size_t errlen
 	return -ENOENT;
 }
 
-/* Pushes the backend's entry with the given validity. */
-static int write_backend(struct xlb_lb *lb, const struct xlb_lb_backend *b, int valid)
+/* Pushes the backend's entry with the given validity, unless the map holds
+ * exactly that already: a ring rebuild then writes only the backends whose
+ * validity changed, not all of the VIP's. */
+static int write_backend(struct xlb_lb *lb, struct xlb_lb_backend *b, int valid)
 {
+	enum xlb_lb_dp_state want = valid ? XLB_LB_DP_VALID : XLB_LB_DP_INVALID;
 	struct xlb_backend be = {
-	    .addr = b->addr,
-	    .gen = lb->gens[b->id],
-	    .vip_id = b->vip,
-	    .family = b->family,
-	    .flags = valid ? XLB_BACKEND_F_VALID : 0,
+		.addr = b->addr,
+		.gen = lb->gens[b->id],
+		.vip_id = b->vip,
+		.family = b->family,
+		.flags = valid ? XLB_BACKEND_F_VALID : 0,
 	};
+	int err;
 
-	return xlb_dp_backend_set(lb->dp, b->id, &be);
+	if (b->dp_state == want)
+		return 0;
+	err = xlb_dp_backend_set(lb->dp, b->id, &be);
+	b->dp_state = err ? XLB_LB_DP_UNKNOWN : want;
+	return err;
 }
 
 /* Which backends go into the ring (health.c decides, fail-open included). */
@@ -204,13 +212,14 @@ static void log_all_down(struct xlb_lb_vip *v, int open, int dropping)
  * validity of each. Order matters for packets in flight: backends that become
  * valid are marked before the new ring is swapped in, those that stop being
  * valid after, so no packet finds an invalid backend on the ring. */
-static int rebuild_ring(struct xlb_lb *lb, struct xlb_lb_vip *v)
+static int rebuild_ring_now(struct xlb_lb *lb, struct xlb_lb_vip *v)
 {
 	struct xlb_lb_scratch *sc = lb->scratch;
 	struct xlb_maglev_backend *mb = lb->members;
 	__u32 n = 0, in_n = 0;
 	int err, open, dropping;
 
+	lb->ring_builds++;
 	for (__u32 i = 0; i < lb->dp->max_backends; i++) {
 		struct xlb_lb_backend *b = &lb->backends[i];
 
@@ -249,7 +258,6 @@ static int rebuild_ring(struct xlb_lb *lb, struct xlb_lb_vip *v)
 			mb[in_n].id = b->id;
 			in_n++;
 		}
-		b->in_ring = sc[k].in_ring;
 	}
 	err = xlb_maglev_build(mb, in_n, lb->dp->ring_size, lb->ring);
 	if (err == -ENOENT)
@@ -257,10 +265,13 @@ static int rebuild_ring(struct xlb_lb *lb, struct xlb_lb_vip *v)
 	else if (!err)
 		err = xlb_dp_ring_set(lb->dp, v->id, lb->ring);
 	if (err)
-		return err;
+		return err; /* still dirty: a later rebuild retries */
+	v->dirty = 0;
+	v->n_in_ring = in_n;
 	for (__u32 k = 0; k < n; k++) {
 		struct xlb_lb_backend *b = &lb->backends[sc[k].idx];
 
+		b->in_ring = sc[k].in_ring;
 		if (!b->up && !open) {
 			err = write_backend(lb, b, 0);
 			if (err)
@@ -268,6 +279,55 @@ static int rebuild_ring(struct xlb_lb *lb, struct xlb_lb_vip *v)
 		}
 	}
 	return 0;
+}
+
+/* "3 of 5 backends take new flows", and whether that is by fail-open. */
+static void log_in_service(const struct xlb_lb_vip *v, const char *prefix)
+{
+	char name[XLB_ADDR_STRLEN];
+
+	xlb_vip_key_format(&v->key, name, sizeof(name));
+	pr_info("vip %s: %s%u of %u backends take new flows%s", name, prefix, v->n_in_ring,
+		v->n_backends,
+		v->failing_open ? " (FAIL-OPEN: all down, forwarding to all)" : "");
+}
+
+/* Inside a batch a VIP's ring is rebuilt once, at the commit, however many
+ * of its backends changed: restoring 1000 backends is then 1 build, not
+ * 1000. Only changes that may wait use this (additions, weights, health);
+ * a removal must leave the ring before its backend becomes invalid and
+ * calls rebuild_ring_now(). */
+static int rebuild_ring(struct xlb_lb *lb, struct xlb_lb_vip *v)
+{
+	if (lb->batch) {
+		v->dirty = 1;
+		return 0;
+	}
+	return rebuild_ring_now(lb, v);
+}
+
+void xlb_lb_batch_begin(struct xlb_lb *lb)
+{
+	lb->batch = 1;
+}
+
+int xlb_lb_batch_commit(struct xlb_lb *lb)
+{
+	int ret = 0, err;
+
+	lb->batch = 0;
+	for (__u32 i = 0; i < lb->dp->max_vips; i++) {
+		struct xlb_lb_vip *v = &lb->vips[i];
+
+		if (!v->used || !v->dirty)
+			continue;
+		err = rebuild_ring_now(lb, v);
+		ret = ret ?: err;
+		if (!err && v->report)
+			log_in_service(v, "");
+		v->report = 0;
+	}
+	return ret;
 }
 
 /* The engine calls back here after a backend's verdict changed. */
@@ -514,15 +574,16 @@ int xlb_lb_backend_add(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 		ret = check_sync(lb, b, err, errlen);
 		if (!ret)
 			return 0;
+		/* Off the ring (now, even in a batch) before it turns invalid. */
 		b->used = 0;
 		v->n_backends--;
-		rebuild_ring(lb, v);
-		write_backend(lb, b, 0);
+		if (!rebuild_ring_now(lb, v))
+			write_backend(lb, b, 0);
 		return ret;
 	}
 	b->used = 0;
 	v->n_backends--;
-	rebuild_ring(lb, v);
+	rebuild_ring_now(lb, v);
 fail:
 	snprintf(err, errlen, "cannot write backend %s to the data plane: %s", name,
 		 strerror(-ret));
@@ -584,19 +645,19 @@ int xlb_lb_backend_del(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 
 	if (!b)
 		return -ENOENT;
-	/* Out of the ring first, then invalid: its flows re-hash. */
-	check_stop(lb, b);
+	/* Out of the ring first, then invalid: its flows re-hash. The check
+	 * stops only once that worked, so a failure leaves it as it was. */
 	b->used = 0;
-	ret = rebuild_ring(lb, v);
+	ret = rebuild_ring_now(lb, v);
 	if (!ret)
 		ret = write_backend(lb, b, 0);
 	if (ret) {
 		b->used = 1;
-		rebuild_ring(lb, v);
-		check_sync(lb, b, err, errlen);
+		rebuild_ring_now(lb, v);
 		snprintf(err, errlen, "cannot remove the backend: %s", strerror(-ret));
 		return ret;
 	}
+	check_stop(lb, b);
 	v->n_backends--;
 	return 0;
 }
@@ -624,6 +685,18 @@ int xlb_lb_backend_set_check(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 	return ret;
 }
 
+int xlb_lb_backend_stage_check(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
+			       const union xlb_addr *addr, __u8 family, const struct xlb_hc_cfg *hc)
+{
+	struct xlb_lb_vip *v = xlb_lb_vip_find(lb, vkey);
+	struct xlb_lb_backend *b = v ? xlb_lb_backend_find(lb, v, addr, family) : NULL;
+
+	if (!b)
+		return -ENOENT;
+	b->hc = *hc;
+	return 0;
+}
+
 int xlb_lb_vip_set_health(struct xlb_lb *lb, const struct xlb_vip_key *key, int fail_close,
 			  const struct xlb_hc_cfg *hc, char *err, size_t errlen)
 {
@@ -640,9 +713,17 @@ int xlb_lb_vip_set_health(struct xlb_lb *lb, const struct xlb_vip_key *key, int 
 	for (__u32 i = 0; i < lb->dp->max_backends; i++) {
 		struct xlb_lb_backend *b = &lb->backends[i];
 
-		if (b->used && b->vip == v->id &&
-		    (ret = xlb_lb_backend_check(lb, b, &probe, err, errlen)))
+		char msg[XLB_ERRLEN], a[XLB_ADDR_STRLEN];
+
+		if (!b->used || b->vip != v->id)
+			continue;
+		ret = xlb_lb_backend_check(lb, b, &probe, msg, sizeof(msg));
+		if (ret) {
+			xlb_addr_format(&b->addr, b->family, a, sizeof(a));
+			snprintf(err, errlen, "backend %s: %s", a,
+				 strncmp(msg, "Error: ", 7) ? msg : msg + 7);
 			goto undo;
+		}
 	}
 	for (__u32 i = 0; i < lb->dp->max_backends; i++) {
 		struct xlb_lb_backend *b = &lb->backends[i];
@@ -675,10 +756,9 @@ undo:
 
 int xlb_lb_backend_set_up(struct xlb_lb *lb, __u32 backend_id, int up)
 {
-	char v[XLB_ADDR_STRLEN], a[XLB_ADDR_STRLEN];
+	char v[XLB_ADDR_STRLEN], a[XLB_ADDR_STRLEN], what[XLB_ADDR_STRLEN + 32];
 	struct xlb_lb_backend *b;
 	struct xlb_lb_vip *vip;
-	__u32 in = 0;
 	int ret;
 
 	if (backend_id >= lb->dp->max_backends || !lb->backends[backend_id].used)
@@ -690,18 +770,19 @@ int xlb_lb_backend_set_up(struct xlb_lb *lb, __u32 backend_id, int up)
 	b->up = !!up;
 	b->changed_ms = now_ms();
 	ret = rebuild_ring(lb, vip);
-	for (__u32 i = 0; i < lb->dp->max_backends; i++)
-		in += lb->backends[i].used && lb->backends[i].vip == vip->id &&
-		      lb->backends[i].in_ring;
 	xlb_vip_key_format(&vip->key, v, sizeof(v));
 	xlb_addr_format(&b->addr, b->family, a, sizeof(a));
-	if (ret)
+	if (ret) {
 		pr_err("vip %s: backend %s is %s but the ring could not be rebuilt: %s", v, a,
 		       up ? "up" : "down", strerror(-ret));
-	else
-		pr_info("vip %s: backend %s is %s, %u of %u backends take new flows%s", v, a,
-			up ? "up" : "down", in, vip->n_backends,
-			vip->failing_open ? " (FAIL-OPEN: all down, forwarding to all)" : "");
+	} else if (lb->batch) {
+		/* The counts are known once the commit has rebuilt the ring. */
+		pr_info("vip %s: backend %s is %s", v, a, up ? "up" : "down");
+		vip->report = 1;
+	} else {
+		snprintf(what, sizeof(what), "backend %s is %s, ", a, up ? "up" : "down");
+		log_in_service(vip, what);
+	}
 	if (lb->on_change)
 		lb->on_change(lb->on_change_ctx, vip, b);
 	return ret;

@@ -14,6 +14,13 @@
 
 #define XLB_ERRLEN 256
 
+/* What the data plane's entry of a backend holds, as far as lb wrote it. */
+enum xlb_lb_dp_state {
+	XLB_LB_DP_UNKNOWN = 0, /* not written by this process (or a write failed) */
+	XLB_LB_DP_VALID,
+	XLB_LB_DP_INVALID,
+};
+
 struct xlb_lb_backend {
 	int used;
 	__u32 id;	     /* index in xlb_backends */
@@ -25,6 +32,7 @@ struct xlb_lb_backend {
 	int in_ring;	      /* currently in the VIP's ring */
 	__u64 changed_ms;     /* CLOCK_MONOTONIC ms of the last health change */
 	struct xlb_hc_cfg hc; /* its own check options, over the VIP's */
+	enum xlb_lb_dp_state dp_state; /* its entry in xlb_backends */
 };
 
 struct xlb_lb_vip {
@@ -35,6 +43,9 @@ struct xlb_lb_vip {
 	int fail_close;	  /* all backends down: drop instead of using all */
 	int failing_open; /* all backends down, forwarding to all of them */
 	int dropping;	  /* all backends down and fail_close: no ring */
+	int dirty;	  /* its ring waits for xlb_lb_batch_commit() */
+	int report;	  /* log its in-service count at the commit */
+	__u32 n_in_ring;  /* backends in its ring now */
 	__u32 n_backends;
 	struct xlb_hc_cfg hc; /* check defaults of its backends */
 };
@@ -51,6 +62,8 @@ struct xlb_lb {
 	int *m_up, *m_in;		    /* scratch of ring_members() */
 	__u32 *m_weight;
 	struct xlb_hc *hc; /* health checks; NULL: every backend up */
+	int batch;	/* between xlb_lb_batch_begin() and _commit() */
+	__u64 ring_builds; /* rings rebuilt since start (tests, benchmarks) */
 	/* Called after a backend's health state changed (for logging, tests). */
 	void (*on_change)(void *ctx, const struct xlb_lb_vip *vip, const struct xlb_lb_backend *be);
 	void *on_change_ctx;
@@ -68,6 +81,13 @@ void xlb_lb_set_health(struct xlb_lb *lb, struct xlb_hc *hc);
  * the rules that need the VIP (xlb_hc_cfg_resolve()). */
 int xlb_lb_backend_check(const struct xlb_lb *lb, const struct xlb_lb_backend *b,
 			 struct xlb_hc_cfg *out, char *err, size_t errlen);
+
+/* Defers ring rebuilds of additions, weight and health changes until the
+ * commit, which rebuilds each changed VIP once (removals stay immediate).
+ * Until then a new backend takes no new flows. Commit returns the first
+ * rebuild error; every dirty VIP is tried. */
+void xlb_lb_batch_begin(struct xlb_lb *lb);
+int xlb_lb_batch_commit(struct xlb_lb *lb);
 
 /* flags: enum xlb_vip_flags. */
 int xlb_lb_vip_add(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 flags, char *err,
@@ -89,6 +109,12 @@ int xlb_lb_backend_set_weight(struct xlb_lb *lb, const struct xlb_vip_key *vip,
 			      size_t errlen);
 int xlb_lb_backend_del(struct xlb_lb *lb, const struct xlb_vip_key *vip, const union xlb_addr *addr,
 		       __u8 family, char *err, size_t errlen);
+/* Sets a backend's own check options without running them: the next
+ * xlb_lb_vip_set_health() of its VIP runs them together with the VIP's, so
+ * that one change can move an option (say the port of an all-ports VIP)
+ * from the VIP to its backends. Returns 0 or -ENOENT. */
+int xlb_lb_backend_stage_check(struct xlb_lb *lb, const struct xlb_vip_key *vip,
+			       const union xlb_addr *addr, __u8 family, const struct xlb_hc_cfg *hc);
 /* A backend's own check options (over its VIP's defaults). */
 int xlb_lb_backend_set_check(struct xlb_lb *lb, const struct xlb_vip_key *vip,
 			     const union xlb_addr *addr, __u8 family, const struct xlb_hc_cfg *hc,

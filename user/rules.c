@@ -515,7 +515,7 @@ static int apply_diff(struct xlb_lb *lb, const struct xlb_rules *from, const str
 		      char *err, size_t errlen)
 {
 	size_t i, j;
-	int ret;
+	int ret, ret2;
 
 	for (i = 0, j = 0; i < from->n_backends; i++) {
 		const struct xlb_rules_backend *b = &from->backends[i];
@@ -544,6 +544,8 @@ static int apply_diff(struct xlb_lb *lb, const struct xlb_rules *from, const str
 			return ret;
 		log_vip("removed", v);
 	}
+	/* Additions and changes rebuild each VIP's ring once, at the end. */
+	xlb_lb_batch_begin(lb);
 	for (i = 0, j = 0; i < to->n_vips; i++) {
 		const struct xlb_rules_vip *v = &to->vips[i];
 
@@ -558,11 +560,19 @@ static int apply_diff(struct xlb_lb *lb, const struct xlb_rules *from, const str
 			ret = 0;
 			if (f->flags != v->flags)
 				ret = xlb_lb_vip_set_flags(lb, &v->key, v->flags, err, errlen);
-			if (!ret && health)
+			if (!ret && health) {
+				/* Its backends' own options change with it, so
+				 * that the new pair is what gets checked. */
+				for (size_t k = 0; k < to->n_backends; k++)
+					if (!vip_key_cmp(&to->backends[k].vip, &v->key))
+						xlb_lb_backend_stage_check(
+						    lb, &v->key, &to->backends[k].addr,
+						    to->backends[k].family, &to->backends[k].hc);
 				ret = xlb_lb_vip_set_health(lb, &v->key, v->fail_close, &v->hc, err,
 							    errlen);
+			}
 			if (ret)
-				return ret;
+				goto out;
 			log_vip("changed", v);
 			continue;
 		}
@@ -571,7 +581,7 @@ static int apply_diff(struct xlb_lb *lb, const struct xlb_rules *from, const str
 			ret =
 			    xlb_lb_vip_set_health(lb, &v->key, v->fail_close, &v->hc, err, errlen);
 		if (ret)
-			return ret;
+			goto out;
 		log_vip("added", v);
 	}
 	for (i = 0, j = 0; i < to->n_backends; i++) {
@@ -595,7 +605,7 @@ static int apply_diff(struct xlb_lb *lb, const struct xlb_rules *from, const str
 				ret = xlb_lb_backend_set_check(lb, &b->vip, &b->addr, b->family,
 							       &b->hc, err, errlen);
 			if (ret)
-				return ret;
+				goto out;
 			log_backend("changed", b);
 			continue;
 		}
@@ -604,10 +614,15 @@ static int apply_diff(struct xlb_lb *lb, const struct xlb_rules *from, const str
 			ret = xlb_lb_backend_set_check(lb, &b->vip, &b->addr, b->family, &b->hc,
 						       err, errlen);
 		if (ret)
-			return ret;
+			goto out;
 		log_backend("added", b);
 	}
-	return 0;
+out:
+	/* Even after a failure: the rollback starts from what lb really holds. */
+	ret2 = xlb_lb_batch_commit(lb);
+	if (!ret && ret2)
+		ret = xlb_errf(ret2, err, errlen, "cannot rebuild the rings: %s", strerror(-ret2));
+	return ret;
 }
 
 int xlb_rules_apply(struct xlb_lb *lb, const struct xlb_rules *target, char *err, size_t errlen)

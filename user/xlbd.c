@@ -451,9 +451,16 @@ static int run_loop(struct xlbd *d, int sfd)
 					si.ssi_signo);
 				d->stop = STOP_SIGNAL;
 			} else if (evs[i].data.fd == xlb_hc_fd(d->hc)) {
+				/* Verdicts that come together (a rack going
+				 * dark) rebuild each VIP's ring once. */
+				xlb_lb_batch_begin(d->lb);
 				ret = xlb_hc_dispatch(d->hc);
 				if (ret)
 					pr_err("health checks: %s", strerror(-ret));
+				ret = xlb_lb_batch_commit(d->lb);
+				if (ret)
+					pr_err("health checks: cannot rebuild a ring: %s",
+					       strerror(-ret));
 				ret = 0;
 			} else if (evs[i].data.fd == xlb_ctl_fd(d->ctl)) {
 				ret = xlb_ctl_dispatch(d->ctl);

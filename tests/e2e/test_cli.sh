@@ -200,6 +200,17 @@ check "vip set fail-open on, check none" ctl vip set $VH fail-open on check none
 check "vip set kept sched and took the rest" grep -q "^vip add $VH sched maglev conntrack on fail-open on check none\$" < <(ctl save)
 check "stats shows the checker" grep -q "^health: 6 backends up, 0 down" < <(ctl stats)
 check "vip del with checked backends" ctl vip del $VH
+# One restore may move an option from a VIP to its backends.
+VA=198.18.100.8:0/tcp
+printf '%s\n' "vip add $VA check port 80" "backend add $VA 198.18.0.61 check http" >"$TMP/move1.rules"
+printf '%s\n' "vip add $VA" "backend add $VA 198.18.0.61 check http port 80" >"$TMP/move2.rules"
+cat "$RULES" >>"$TMP/move1.rules"
+cat "$RULES" >>"$TMP/move2.rules"
+check "restore: the port on the all-ports VIP" ctl restore "$TMP/move1.rules"
+check "restore: the port moved to the backend" ctl restore "$TMP/move2.rules"
+check "the backend's check is http to port 80" test "$(ctl -j list | json_get '[b["health"]["check"]["clause"] for v in d["vips"] if v["vip"]=="'$VA'" for b in v["backends"]][0]')" = \
+	"check http port 80 interval 1000 timeout 1000 rise 2 fall 2 path / status 200"
+check "vip del $VA" ctl vip del $VA
 
 out=$(ctl list)
 check "list shows the VIP with sched and conntrack" \
@@ -306,6 +317,9 @@ expect_fail 2 vip add 198.18.100.9:80/tcp check tcp fall 101
 expect_fail 2 vip add 198.18.100.9:80/tcp check none interval 500
 expect_fail 2 vip add 198.18.100.9:80/tcp check http path nopath
 expect_fail 2 vip add 198.18.100.9:80/tcp check http status 99
+expect_fail 2 vip add 198.18.100.9:80/tcp check http path '/a"b'
+expect_fail 2 vip add 198.18.100.9:80/tcp check http host '#x'
+expect_fail 2 vip add 198.18.100.9:80/tcp check http path '/a\b' 
 expect_fail 2 vip add 198.18.100.9:80/tcp check tcp port 0
 expect_fail 2 vip add 198.18.100.9:80/tcp check tcp rise 2 rise 3
 expect_fail 2 vip add 198.18.100.9:80/tcp check tcp check udp

@@ -234,7 +234,8 @@ check "be2 answered nothing after its server stopped ($late_other)" test "$late_
 check "list: be2 down, refused" test "$(jl '(be("'$V1'", "198.18.0.12")["state"], be("'$V1'", "198.18.0.12")["health"]["last"])')" = "('down', 'refused')"
 check "the UDP check took be2 down too" wait_for 3 'not be("'$U1'", "198.18.0.12")["health"]["up"]'
 check "the log says refused" grep -q "tcp check of 198.18.0.12:80: DOWN after 2 failure(s) in a row (refused)" "$T/xlbd.log"
-check "the log says what it did to the ring" grep -q "vip $V1: backend 198.18.0.12 is down, 3 of 5 backends take new flows" "$T/xlbd.log"
+ring_logged() { grep -A1 "vip $V1: backend 198.18.0.12 is down" "$T/xlbd.log" | grep -q "vip $V1: 3 of 5 backends take new flows"; }
+check "the log says what it did to the ring" ring_logged
 
 echo "== the server restarts: time until it gets new flows again"
 probe -n 240 -i 25 -c 64 -t 1000 198.18.100.1 80 >"$T/back.json" &
@@ -286,20 +287,24 @@ sleep 1
 tick=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$XLBD_PID/stat"; }
 started() { ctl -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["health"]["started"])'; }
+# The counter is read right after each timestamp, so both reads lag equally.
+ws0=$(now_ms)
 st0=$(started)
-w0=$(now_ms)
 c0=$(cpu)
+w0=$(now_ms)
 sleep 10
 c1=$(cpu)
 w1=$(now_ms)
+ws1=$(now_ms)
 st1=$(started)
 checks=$((st1 - st0))
+rate=$(python3 -c "print(f'{$checks / (($ws1 - $ws0) / 1000):.0f}')")
 secs=$(python3 -c "print(f'{($w1 - $w0) / 1000:.2f}')")
 pct=$(python3 -c "print(f'{100.0 * ($c1 - $c0) / $tick / (($w1 - $w0) / 1000):.1f}')")
 us=$(python3 -c "print(f'{1e6 * ($c1 - $c0) / $tick / max($checks, 1):.0f}')")
-echo "  1000 backends, interval 1 s: $checks checks in ${secs} s, xlbd used $pct% of one core (${us} us of CPU per check)"
-check "about 1000 checks a second ran ($checks in 10 s, expected 9000-11000)" \
-	test "$checks" -ge 9000 -a "$checks" -le 11000
+echo "  1000 backends, interval 1 s: $rate checks/s; over ${secs} s xlbd used $pct% of one core (${us} us of CPU per check)"
+check "about 1000 checks a second ran ($rate/s, expected 900-1100)" \
+	test "$rate" -ge 900 -a "$rate" -le 1100
 check "xlbd is still responsive" ctl list >/dev/null
 check "xlbd kept running" kill -0 "$XLBD_PID"
 

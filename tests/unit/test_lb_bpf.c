@@ -706,6 +706,41 @@ static void test_health_verdicts(void)
 	CU_ASSERT_FATAL(xlb_lb_vip_set_health(lb, &key, 0, &v->hc, err, sizeof(err)) == 0);
 }
 
+/* A batch rebuilds each VIP's ring once, at the commit, and yields the same
+ * ring as adding the backends one by one. */
+static void test_batch_one_rebuild(void)
+{
+	char one[NFLOWS][INET6_ADDRSTRLEN], got[INET6_ADDRSTRLEN];
+	struct pkt_spec first = mv_flow(0, 0x02);
+	struct xlb_vip_key key;
+	__u64 builds;
+
+	CU_ASSERT_FATAL(setup_mv(XLB_VIP_F_NO_CONNTRACK) == 0);
+	for (int i = 0; i < NFLOWS; i++) {
+		struct pkt_spec s = mv_flow(i, 0x02);
+
+		lookup(MV, &s, one[i], sizeof(one[i]));
+	}
+	xlb_vip_key_parse(MV, &key, err, sizeof(err));
+	CU_ASSERT_FATAL(xlb_lb_vip_del(lb, &key, err, sizeof(err)) == 0);
+	CU_ASSERT_FATAL(vip(MV, XLB_VIP_F_NO_CONNTRACK) == 0);
+	builds = lb->ring_builds;
+	xlb_lb_batch_begin(lb);
+	for (size_t i = 0; i < 4; i++)
+		CU_ASSERT_FATAL(backend_add(MV, mv_backends[i]) == 0);
+	CU_ASSERT_EQUAL(lb->ring_builds, builds);
+	send_flow(&first, got, sizeof(got));
+	CU_ASSERT_STRING_EQUAL(got, ""); /* not in service before the commit */
+	CU_ASSERT_FATAL(xlb_lb_batch_commit(lb) == 0);
+	CU_ASSERT_EQUAL(lb->ring_builds, builds + 1);
+	for (int i = 0; i < NFLOWS; i++) {
+		struct pkt_spec s = mv_flow(i, 0x02);
+
+		send_flow(&s, got, sizeof(got));
+		CU_ASSERT_STRING_EQUAL(got, one[i]);
+	}
+}
+
 /* Source hashing: one client, many ports, one backend. */
 static void test_source_hash(void)
 {
@@ -835,6 +870,7 @@ XLB_SUITE(lb_bpf, suite_init, suite_cleanup,
 	  {"stateless VIP follows the new ring", test_stateless_follows_ring},
 	  {"drain keeps flows, remove re-hashes only its own", test_remove_and_drain},
 	  {"health: down re-hashes its own, all down fails open or drops", test_health_verdicts},
+	  {"batch: one ring rebuild at the commit, same ring", test_batch_one_rebuild},
 	  {"source-hash VIP keeps a client on one backend", test_source_hash},
 	  {"UDP flow re-hashed after the idle timeout", test_udp_timeout},
 	  {"per-VIP and per-backend counters", test_vip_backend_counters},
