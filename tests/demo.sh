@@ -3,8 +3,9 @@
 # demo.sh (make demo): xlb balancing real traffic in a veth lab. Builds a
 # client, a router, a load balancer running xlbd and four backends in network
 # namespaces, sends a few hundred TCP connections to a VIP, shows how they
-# spread, takes a backend away, shows the traffic moving, and tears it all
-# down. Run as root, after `make`.
+# spread, takes a backend away, shows the traffic moving, kills a backend's
+# server and shows the health checks taking it out and back, and tears it
+# all down. Run as root, after `make`.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -105,6 +106,39 @@ print(f"\n   The same {len(b)} client ports again: {len(moved)} connections chan
 print(f"   {len(from_be3)} of them had been on be3. Maglev moved only be3's share;")
 print(f"   every other connection kept its backend.")
 EOF
+
+say "5. be2's server dies (killed): xlbd's health checks take it out of the ring."
+# state_of ADDR: the backend's state in list (active, down, ...)
+state_of() {
+	ctl -j list | python3 -c 'import json,sys
+print([b["state"] for v in json.load(sys.stdin)["vips"] for b in v["backends"] if b["address"] == sys.argv[1]][0])' "$1"
+}
+# wait_state ADDR STATE: poll for up to 10 s; prints the milliseconds it took
+wait_state() {
+	local t0=$(date +%s%N)
+	for _ in $(seq 100); do
+		[ "$(state_of "$1")" = "$2" ] && { echo $((($(date +%s%N) - t0) / 1000000)); return 0; }
+		sleep 0.1
+	done
+	echo "more than 10000"
+	return 1
+}
+kill -- "-$(cat "/run/xlb-lab/$P/be2.pid")"
+ms=$(wait_state 198.18.0.12 down)
+echo "   be2 was taken out ${ms} ms after its server stopped (check: tcp connect every"
+echo "   1 s, down after 2 failures). From xlbd's log:"
+grep -E "198.18.0.12|take new flows" "$T/xlbd.log" | tail -3 | sed 's/^/     /'
+nx client "$BUILD/xlb-probe" -j -n 200 -b 40000 198.18.100.1 80 >"$T/health.json"
+table "$T/health.json" "New connections while be2 is down"
+nsenter --net="/run/netns/$P-be2" setsid "$BUILD/xlb-echo" -n be2 -p 80,443,8080,9000 \
+	</dev/null >>"/run/xlb-lab/$P/be2.log" 2>&1 &
+echo $! >"/run/xlb-lab/$P/be2.pid"
+ms=$(wait_state 198.18.0.12 active)
+echo
+echo "   be2's server started again: back in the ring after ${ms} ms (2 good checks)."
+echo
+echo "   \$ xlbctl list"
+ctl list | sed 's/^/   /'
 echo
 echo "   \$ xlbctl stats"
 ctl stats | sed 's/^/   /'
