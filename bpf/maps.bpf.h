@@ -47,6 +47,16 @@ struct {
 	__type(value, struct xlb_backend);
 } xlb_backends SEC(".maps");
 
+/* backend id -> its next hop, per CPU: a cache of bpf_fib_lookup(), which
+ * costs more than the rest of the packet path. Not pinned: a new program
+ * starts with an empty cache. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_MAX_BACKENDS_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct xlb_nexthop);
+} xlb_nexthops SEC(".maps");
+
 /* 5-tuple -> chosen backend. Per-CPU LRU lists: no lock shared between CPUs
  * on insert, and RSS keeps a flow on one CPU anyway. */
 struct {

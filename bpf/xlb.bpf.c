@@ -58,11 +58,12 @@ static __always_inline int udp_conn_expired(struct xlb_conn *conn, const struct 
 	return 0;
 }
 
-/* The backend of an established flow, if its entry is still usable. */
+/* The backend of an established flow, if its entry is still usable. An
+ * entry that is not goes to *stale, for the caller to rewrite in place. */
 static __always_inline struct xlb_backend *lookup_conn(const struct xlb_vip *vip,
 						       const struct packet *pkt,
 						       const struct xlb_config *cfg, __u64 now,
-						       __u32 *backend_id)
+						       __u32 *backend_id, struct xlb_conn **stale)
 {
 	struct xlb_backend *be;
 	struct xlb_conn *conn;
@@ -71,6 +72,7 @@ static __always_inline struct xlb_backend *lookup_conn(const struct xlb_vip *vip
 	conn = bpf_map_lookup_elem(&xlb_conns, &pkt->flow);
 	if (!conn)
 		return NULL;
+	*stale = conn;
 	id = conn->backend_id;
 	be = bpf_map_lookup_elem(&xlb_backends, &id);
 	if (!be || be->gen != conn->backend_gen || !(be->flags & XLB_BACKEND_F_VALID) ||
@@ -79,6 +81,7 @@ static __always_inline struct xlb_backend *lookup_conn(const struct xlb_vip *vip
 		count_reason(XLB_STAT_CONN_STALE, 0);
 		return NULL;
 	}
+	*stale = NULL;
 	*backend_id = id;
 	return be;
 }
@@ -116,14 +119,14 @@ static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip *vi
 							__u32 *backend_id)
 {
 	int track = !(vip->flags & XLB_VIP_F_NO_CONNTRACK);
+	struct xlb_conn conn, *stale = NULL;
 	struct xlb_backend *be;
-	struct xlb_conn conn;
 	__u64 now = 0;
 
 	if (pkt->flow.proto == IPPROTO_UDP && track)
 		now = bpf_ktime_get_coarse_ns();
 	if (track) {
-		be = lookup_conn(vip, pkt, cfg, now, backend_id);
+		be = lookup_conn(vip, pkt, cfg, now, backend_id, &stale);
 		if (be) {
 			count_reason(XLB_STAT_CONN_HIT, 0);
 			return be;
@@ -133,6 +136,17 @@ static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip *vi
 	be = pick_from_ring(vip, pkt, hash, backend_id);
 	if (!be || !track)
 		return be;
+	if (stale) {
+		/* In place: an update would unlink and relink the LRU entry,
+		 * several times the cost. A reader on another CPU may see old
+		 * and new fields mixed for a moment; lookup_conn() rejects a
+		 * mix that does not name a valid backend of this VIP, and the
+		 * re-hash lands on the same ring slot. */
+		stale->backend_id = *backend_id;
+		stale->backend_gen = be->gen;
+		stale->last_seen_ns = now;
+		return be;
+	}
 	conn.backend_id = *backend_id;
 	conn.backend_gen = be->gen;
 	conn.last_seen_ns = now;
@@ -142,16 +156,15 @@ static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip *vi
 	return be;
 }
 
-/* Next hop of the outer packet. Returns XDP_TX, XDP_REDIRECT (MACs to write),
- * XDP_PASS (encapsulate, let the kernel route it) or XDP_DROP (counted). */
-static __always_inline int route_outer(struct xdp_md *ctx, const struct packet *pkt,
-				       const struct xlb_backend *be, const union xlb_addr *src,
-				       struct bpf_fib_lookup *fib, __u64 bytes)
+/* Fills a lookup of the outer packet's route; tot_len is the outer L3
+ * length the route's MTU must take. */
+static __always_inline void fib_prepare(struct bpf_fib_lookup *fib, struct xdp_md *ctx,
+					const struct packet *pkt, const struct xlb_backend *be,
+					const union xlb_addr *src, __u16 tot_len)
 {
-	int rc;
-
+	__builtin_memset(fib, 0, sizeof(*fib));
 	fib->ifindex = ctx->ingress_ifindex;
-	fib->tot_len = pkt->l3_len + outer_len(be);
+	fib->tot_len = tot_len;
 	fib->l4_protocol = pkt->inner_ipproto;
 	if (be->family == XLB_AF_INET6) {
 		fib->family = AF_INET6;
@@ -164,7 +177,24 @@ static __always_inline int route_outer(struct xdp_md *ctx, const struct packet *
 		fib->ipv4_src = src->v4;
 		fib->ipv4_dst = be->addr.v4;
 	}
-	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+}
+
+/* The full lookup, for a backend this CPU has no fresh next hop of. Fills
+ * nh and returns XDP_TX or XDP_REDIRECT (nh worth caching), XDP_PASS
+ * (encapsulate, let the kernel route it: no neighbour entry yet, or an
+ * egress xlb was not given) or XDP_DROP (counted). */
+static __always_inline int resolve_next_hop(struct xdp_md *ctx, const struct packet *pkt,
+					    const struct xlb_backend *be,
+					    const union xlb_addr *src, struct xlb_nexthop *nh,
+					    __u64 bytes)
+{
+	__u16 len = pkt->l3_len + outer_len(be);
+	struct bpf_fib_lookup fib;
+	int rc;
+
+	count_reason(XLB_STAT_NEXTHOP_MISS, 0);
+	fib_prepare(&fib, ctx, pkt, be, src, len);
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return XDP_PASS;
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
@@ -175,28 +205,75 @@ static __always_inline int route_outer(struct xdp_md *ctx, const struct packet *
 		count_reason(XLB_STAT_FIB_FAIL, bytes);
 		return XDP_DROP;
 	}
-	if (fib->ifindex == ctx->ingress_ifindex)
-		return XDP_TX;
-	/* A tagged frame leaving by another device, or a device xlb was not
-	 * given, is the kernel's to route: it knows VLANs and bonds. */
-	if (pkt->l3_off != sizeof(struct ethhdr) ||
-	    !bpf_map_lookup_elem(&xlb_tx_ports, &fib->ifindex))
-		return XDP_PASS;
-	return XDP_REDIRECT;
+	nh->ifindex = fib.ifindex;
+	__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
+	if (fib.ifindex == ctx->ingress_ifindex) {
+		nh->action = XDP_TX;
+	} else {
+		/* A tagged frame leaving by another device, or a device xlb
+		 * was not given, is the kernel's to route: it knows VLANs and
+		 * bonds. */
+		if (pkt->l3_off != sizeof(struct ethhdr) ||
+		    !bpf_map_lookup_elem(&xlb_tx_ports, &nh->ifindex))
+			return XDP_PASS;
+		nh->action = XDP_REDIRECT;
+	}
+	/* The route's MTU, for the packets that use the cache: a lookup
+	 * longer than any MTU fails and says what the MTU is. */
+	fib_prepare(&fib, ctx, pkt, be, src, 0xffff);
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	nh->mtu = rc == BPF_FIB_LKUP_RET_FRAG_NEEDED ? fib.mtu_result : 0xffff;
+	return nh->action;
+}
+
+/* Next hop of the outer packet: this CPU's cached one while it is fresh
+ * and was resolved for this backend (id and generation) and ingress, else
+ * resolve_next_hop(). Returns as resolve_next_hop(); nh holds the MACs
+ * and egress for XDP_TX and XDP_REDIRECT. */
+static __always_inline int route_outer(struct xdp_md *ctx, const struct packet *pkt,
+				       const struct xlb_backend *be, __u32 backend_id,
+				       const union xlb_addr *src, struct xlb_nexthop *nh,
+				       __u64 bytes)
+{
+	struct xlb_nexthop *cached = bpf_map_lookup_elem(&xlb_nexthops, &backend_id);
+	__u64 now = bpf_ktime_get_coarse_ns();
+	int action;
+
+	if (cached && cached->expires_ns > now && cached->gen == be->gen &&
+	    cached->ingress == ctx->ingress_ifindex) {
+		if (pkt->l3_len + outer_len(be) > cached->mtu) {
+			count_reason(XLB_STAT_TOO_BIG, bytes);
+			return XDP_DROP;
+		}
+		/* As resolve_next_hop(): tagged frames are not redirected. */
+		if (cached->action == XDP_REDIRECT && pkt->l3_off != sizeof(struct ethhdr))
+			return XDP_PASS;
+		*nh = *cached;
+		return nh->action;
+	}
+	action = resolve_next_hop(ctx, pkt, be, src, nh, bytes);
+	if (cached && (action == XDP_TX || action == XDP_REDIRECT)) {
+		nh->expires_ns = now + XLB_NEXTHOP_TTL_NS;
+		nh->gen = be->gen;
+		nh->ingress = ctx->ingress_ifindex;
+		*cached = *nh;
+	}
+	return action;
 }
 
 static __always_inline int forward(struct xdp_md *ctx, const struct packet *pkt,
-				   const struct xlb_backend *be, const struct xlb_config *cfg,
-				   __u32 hash, __u64 bytes)
+				   const struct xlb_backend *be, __u32 backend_id,
+				   const struct xlb_config *cfg, __u32 hash, __u64 bytes)
 {
-	struct bpf_fib_lookup fib = {};
+	struct xlb_nexthop nh = {};
 	union xlb_addr src = {};
 	struct ethhdr *eth;
 	void *data_end;
 	int action;
 
 	outer_source(cfg, be->family, hash, &src);
-	action = route_outer(ctx, pkt, be, &src, &fib, bytes);
+	action = route_outer(ctx, pkt, be, backend_id, &src, &nh, bytes);
 	if (action == XDP_DROP)
 		return XDP_DROP;
 	if (encap_packet(ctx, pkt, be, &src, hash)) {
@@ -213,14 +290,14 @@ static __always_inline int forward(struct xdp_md *ctx, const struct packet *pkt,
 	data_end = (void *)(long)ctx->data_end;
 	if ((void *)(eth + 1) > data_end)
 		return XDP_DROP;
-	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, nh.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, nh.smac, ETH_ALEN);
 	if (action == XDP_TX) {
 		count_reason(XLB_STAT_TX, bytes);
 		return XDP_TX;
 	}
 	count_reason(XLB_STAT_REDIRECT, bytes);
-	return bpf_redirect_map(&xlb_tx_ports, fib.ifindex, 0);
+	return bpf_redirect_map(&xlb_tx_ports, nh.ifindex, 0);
 }
 
 static __always_inline int pass_reason(int parse_result)
@@ -273,7 +350,7 @@ static __always_inline int lb_process(struct xdp_md *ctx)
 		return XDP_DROP;
 	}
 	count_backend(backend_id, bytes);
-	return forward(ctx, &pkt, be, cfg, hash, bytes);
+	return forward(ctx, &pkt, be, backend_id, cfg, hash, bytes);
 }
 
 SEC("xdp")

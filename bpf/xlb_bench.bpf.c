@@ -130,13 +130,14 @@ enum bench_stage {
 	STAGE_PARSE,
 	STAGE_VIP,   /* + VIP lookup (exact port, then port 0) and config */
 	STAGE_CONN,  /* + flow hash, conn-table lookup, backend entry */
-	STAGE_FIB,   /* + outer source and bpf_fib_lookup */
+	STAGE_FIB,   /* + outer source and next hop (cache, else bpf_fib_lookup) */
 	STAGE_ENCAP, /* + outer header and MACs: lb_process without counters */
 };
 
 static __always_inline int run_stages(struct xdp_md *ctx, const enum bench_stage upto)
 {
-	struct bpf_fib_lookup fib = {};
+	struct xlb_nexthop nh = {};
+	struct xlb_conn *stale = NULL;
 	const struct xlb_config *cfg;
 	union xlb_addr src = {};
 	struct packet pkt = {};
@@ -165,7 +166,7 @@ static __always_inline int run_stages(struct xdp_md *ctx, const enum bench_stage
 	if (upto == STAGE_VIP)
 		return XDP_TX;
 	hash = xlb_hash_flow(&pkt.flow);
-	be = lookup_conn(vip, &pkt, cfg, 0, &id);
+	be = lookup_conn(vip, &pkt, cfg, 0, &id, &stale);
 	if (!be)
 		return XDP_DROP;
 	if (upto == STAGE_CONN)
@@ -175,7 +176,7 @@ static __always_inline int run_stages(struct xdp_md *ctx, const enum bench_stage
 	 * pointer here, which the verifier rejects ("invalid size of
 	 * register spill"). */
 	asm volatile("" : : "r"(&src) : "memory");
-	if (route_outer(ctx, &pkt, be, &src, &fib, bytes) != XDP_TX)
+	if (route_outer(ctx, &pkt, be, id, &src, &nh, bytes) != XDP_TX)
 		return XDP_DROP;
 	if (upto == STAGE_FIB)
 		return XDP_TX;
@@ -185,8 +186,8 @@ static __always_inline int run_stages(struct xdp_md *ctx, const enum bench_stage
 	data_end = (void *)(long)ctx->data_end;
 	if ((void *)(eth + 1) > data_end)
 		return XDP_DROP;
-	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, nh.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, nh.smac, ETH_ALEN);
 	return XDP_TX;
 }
 

@@ -83,6 +83,27 @@ struct xlb_backend {
 };
 _Static_assert(sizeof(struct xlb_backend) == 32, "xlb_backend layout");
 
+/* xlb_nexthops value (per CPU), indexed by backend id: the outer packet's
+ * next hop as bpf_fib_lookup() last gave it, so that a packet costs a
+ * lookup only once per backend, CPU and XLB_NEXTHOP_TTL_NS. */
+struct xlb_nexthop {
+	__u64 expires_ns;   /* coarse CLOCK_MONOTONIC; 0 = empty */
+	__u32 gen;          /* xlb_backend.gen it was resolved for */
+	__u32 ingress;      /* ifindex it was resolved from */
+	__u32 ifindex;      /* egress */
+	__u16 mtu;          /* largest outer packet the route takes (L3 bytes) */
+	__u8 action;        /* XDP_TX or XDP_REDIRECT */
+	__u8 pad;
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u32 pad2;
+};
+_Static_assert(sizeof(struct xlb_nexthop) == 40, "xlb_nexthop layout");
+
+/* How long a cached next hop is used before bpf_fib_lookup() runs again:
+ * route and neighbour changes take effect within this time. */
+#define XLB_NEXTHOP_TTL_NS 1000000000ULL
+
 /* xlb_conns key: the flow's 5-tuple as seen on the wire, and the hash input. */
 struct xlb_flow {
 	union xlb_addr src; /* client address, network order */
@@ -133,7 +154,8 @@ _Static_assert(sizeof(struct xlb_config) == 32, "xlb_config layout");
 	X(REDIRECT, "redirect", "forwarded out of another interface (redirect)")        \
 	X(CONN_HIT, "conn_hit", "connection table hit: flow kept its backend")          \
 	X(CONN_MISS, "conn_miss", "no usable entry: backend chosen from the ring")      \
-	X(CONN_STALE, "conn_stale", "entry's backend gone or UDP idle: re-hashed")
+	X(CONN_STALE, "conn_stale", "entry's backend gone or UDP idle: re-hashed")     \
+	X(NEXTHOP_MISS, "nexthop_miss", "next hop not cached on this CPU: looked up")
 
 enum xlb_stat {
 #define XLB_STAT_ENUM(name, str, help) XLB_STAT_##name,

@@ -521,7 +521,9 @@ static int flow_key(const struct pp_case *c, struct xlb_flow *f)
 }
 
 /* Prints and records one case. The path: each expected counter moved by
- * exactly one per packet and no other counter moved at all. */
+ * exactly one per packet and no other counter moved at all, except the
+ * next-hop cache's refills (once per backend, CPU and second, far below
+ * one per 10000 packets). */
 static void jcases_add(json_t *jcases, const char *name, const char *what, const struct timing *tl,
 		       const struct timing *tr, double pushpop, __u32 action, const __u64 *before,
 		       const __u64 *after, __u32 expect, __u64 n, int ok)
@@ -532,6 +534,11 @@ static void jcases_add(json_t *jcases, const char *name, const char *what, const
 	for (int k = 0; k < __XLB_STAT_MAX; k++) {
 		int expected = !!(expect & (1U << k));
 
+		if (k == XLB_STAT_NEXTHOP_MISS && !expected) {
+			if (after[k] - before[k] > 16 + n / 10000)
+				ok = 0;
+			continue;
+		}
 		if (after[k] - before[k] != (expected ? n : 0))
 			ok = 0;
 		if (expected)
@@ -563,7 +570,7 @@ static json_t *breakdown(void)
 	    "parse Ethernet, IPv4, TCP",
 	    "VIP lookup (exact port, then port 0) + config",
 	    "flow hash + conn-table lookup + backend entry",
-	    "outer source + bpf_fib_lookup",
+	    "outer source + next hop (cached)",
 	    "encapsulate + MACs (lb_process minus counters)",
 	    "counters: lb_process itself (bench_lb)",
 	};

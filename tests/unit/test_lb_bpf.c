@@ -635,7 +635,7 @@ static void test_health_verdicts(void)
 	int moved = 0, seen[4] = {0}, distinct = 0;
 	struct xlb_vip_key key;
 	struct xlb_lb_vip *v;
-	__u64 drops;
+	__u64 drops, hits, stale;
 
 	CU_ASSERT_FATAL(setup_mv(0) == 0);
 	xlb_vip_key_parse(MV, &key, err, sizeof(err));
@@ -663,6 +663,17 @@ static void test_health_verdicts(void)
 	}
 	CU_ASSERT(moved > 0);
 	CU_ASSERT_EQUAL(v->failing_open, 0);
+	/* The re-hashed entries were rewritten: the next packets hit them. */
+	hits = counter(XLB_STAT_CONN_HIT);
+	stale = counter(XLB_STAT_CONN_STALE);
+	for (int i = 0; i < NFLOWS; i++) {
+		struct pkt_spec s = mv_flow(i, 0x10);
+
+		send_flow(&s, after, sizeof(after));
+		CU_ASSERT_STRING_NOT_EQUAL(after, "198.18.0.22");
+	}
+	CU_ASSERT_EQUAL(counter(XLB_STAT_CONN_HIT), hits + NFLOWS);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_CONN_STALE), stale);
 
 	/* Every backend down: fail-open forwards new flows to all four. */
 	CU_ASSERT_FATAL(set_up("198.18.0.21", 0) == 0);
@@ -739,6 +750,56 @@ static void test_batch_one_rebuild(void)
 		send_flow(&s, got, sizeof(got));
 		CU_ASSERT_STRING_EQUAL(got, one[i]);
 	}
+}
+
+/* One frame through the program: its action. */
+static int action_of(const struct pkt_spec *s)
+{
+	struct pkt in, out;
+	int action;
+
+	if (pkt_build(&in, s) || run(&in, &out, &action))
+		return -1;
+	return action;
+}
+
+/* The next hop is looked up once per backend and CPU, then cached: the
+ * cache keeps the MTU and the rule for tagged frames, and a reused backend
+ * id (new generation) is looked up again. */
+static void test_nexthop_cache(void)
+{
+	struct pkt_spec s = {V4(C4, "198.18.100.5", TCP, 41000, 80), .payload_len = 10};
+	__u64 miss, pass;
+
+	for (int i = 0; i < 20; i++) {
+		s.sport = (__u16)(41000 + i);
+		CU_ASSERT_EQUAL(action_of(&s), XDP_REDIRECT);
+	}
+	miss = counter(XLB_STAT_NEXTHOP_MISS);
+	for (int i = 0; i < 20; i++) {
+		s.sport = (__u16)(42000 + i);
+		CU_ASSERT_EQUAL(action_of(&s), XDP_REDIRECT);
+	}
+	CU_ASSERT_EQUAL(counter(XLB_STAT_NEXTHOP_MISS), miss);
+	/* From the cache: a tagged frame is the kernel's, a big one dropped. */
+	pass = counter(XLB_STAT_FIB_PASS);
+	s.vlan = 100;
+	CU_ASSERT_EQUAL(action_of(&s), XDP_PASS);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_FIB_PASS), pass + 1);
+	s.vlan = 0;
+	s.payload_len = 1500 - 40;
+	CU_ASSERT_EQUAL(action_of(&s), XDP_DROP);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_NEXTHOP_MISS), miss);
+	s.payload_len = 1500 - 60;
+	CU_ASSERT_EQUAL(action_of(&s), XDP_REDIRECT);
+	/* The same id again, a new generation: looked up afresh. */
+	CU_ASSERT_FATAL(backend_del("198.18.100.5:80/tcp", "198.18.2.5") == 0);
+	CU_ASSERT_FATAL(backend_add("198.18.100.5:80/tcp", "198.18.2.5") == 0);
+	s.payload_len = 10;
+	CU_ASSERT_EQUAL(action_of(&s), XDP_REDIRECT);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_NEXTHOP_MISS), miss + 1);
+	CU_ASSERT_EQUAL(action_of(&s), XDP_REDIRECT);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_NEXTHOP_MISS), miss + 1);
 }
 
 /* Source hashing: one client, many ports, one backend. */
@@ -871,6 +932,7 @@ XLB_SUITE(lb_bpf, suite_init, suite_cleanup,
 	  {"drain keeps flows, remove re-hashes only its own", test_remove_and_drain},
 	  {"health: down re-hashes its own, all down fails open or drops", test_health_verdicts},
 	  {"batch: one ring rebuild at the commit, same ring", test_batch_one_rebuild},
+	  {"next hop cached per backend: MTU, tagged frames, id reuse", test_nexthop_cache},
 	  {"source-hash VIP keeps a client on one backend", test_source_hash},
 	  {"UDP flow re-hashed after the idle timeout", test_udp_timeout},
 	  {"per-VIP and per-backend counters", test_vip_backend_counters},
