@@ -91,18 +91,31 @@ static int opt_sched(struct xlb_cmd *c, int argc, char **argv, int *consumed, ch
 	return 0;
 }
 
+/* An option that takes on or off: *is_on gets 1 or 0. */
+static int parse_on_off(int argc, char **argv, int *consumed, int *is_on, const char *meaning,
+			char *err, size_t errlen)
+{
+	if (argc < 2)
+		return fail(err, errlen, "'%s' needs a value, expected %s on|off", argv[0], argv[0]);
+	if (strcmp(argv[1], "on") && strcmp(argv[1], "off"))
+		return fail(err, errlen, "bad %s value '%s', expected on or off%s", argv[0], argv[1],
+			    meaning);
+	*is_on = !strcmp(argv[1], "on");
+	*consumed = 2;
+	return 0;
+}
+
 static int opt_conntrack(struct xlb_cmd *c, int argc, char **argv, int *consumed, char *err,
 			 size_t errlen)
 {
-	if (argc < 2)
-		return fail(err, errlen, "'conntrack' needs a value, expected conntrack on|off");
-	if (!strcmp(argv[1], "on"))
+	int on = 0;
+
+	if (parse_on_off(argc, argv, consumed, &on, "", err, errlen))
+		return -EINVAL;
+	if (on)
 		c->vip_flags &= ~XLB_VIP_F_NO_CONNTRACK;
-	else if (!strcmp(argv[1], "off"))
-		c->vip_flags |= XLB_VIP_F_NO_CONNTRACK;
 	else
-		return fail(err, errlen, "bad conntrack value '%s', expected on or off", argv[1]);
-	*consumed = 2;
+		c->vip_flags |= XLB_VIP_F_NO_CONNTRACK;
 	return 0;
 }
 
@@ -122,18 +135,13 @@ static int opt_weight(struct xlb_cmd *c, int argc, char **argv, int *consumed, c
 static int opt_fail_open(struct xlb_cmd *c, int argc, char **argv, int *consumed, char *err,
 			 size_t errlen)
 {
-	if (argc < 2)
-		return fail(err, errlen, "'fail-open' needs a value, expected fail-open on|off");
-	if (!strcmp(argv[1], "on"))
-		c->fail_close = 0;
-	else if (!strcmp(argv[1], "off"))
-		c->fail_close = 1;
-	else
-		return fail(err, errlen,
-			    "bad fail-open value '%s', expected on (every backend down: forward to "
-			    "all) or off (drop)",
-			    argv[1]);
-	*consumed = 2;
+	int on = 0;
+
+	if (parse_on_off(argc, argv, consumed, &on,
+			 " (every backend down: on forwards to all of them, off drops)", err,
+			 errlen))
+		return -EINVAL;
+	c->fail_close = !on;
 	return 0;
 }
 

@@ -23,27 +23,8 @@ LAB_PORTS="80 443 8080 9000"
 # The defaults: interval 1000 ms, timeout 1000 ms, rise 2, fall 2.
 BOUND_MS=$((1000 * 2 + 1000 + 1000))
 
-passed=0
-failed=0
-ok() {
-	echo "  ok: $*"
-	passed=$((passed + 1))
-}
-fail() {
-	echo "  FAIL: $*"
-	failed=$((failed + 1))
-}
-check() { # check DESCRIPTION CMD...
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else fail "$what"; fi
-}
-
-nx() { # nx NODE CMD...: run in a lab namespace, keeping /sys/fs/bpf visible
-	local node=$1
-	shift
-	nsenter --net="/run/netns/$P-$node" "$@"
-}
+# shellcheck source=lib.sh
+. "$ROOT/tests/e2e/lib.sh"
 ctl() { nx lb "$BUILD/xlbctl" -S "$SOCK" "$@"; }
 probe() { nx client timeout 60 "$BUILD/xlb-probe" -j "$@"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -130,6 +111,7 @@ VB=198.18.100.2:80/tcp      # never-answering addresses (no host has them)
 VF=198.18.100.3:80/tcp      # checks a closed port: all down, fail-open
 VM=198.18.100.4:80/tcp      # maintenance: be1 drained, the others down
 VH=198.18.100.5:80/tcp      # http check of /healthz on port 8081
+U2=198.18.100.5:9000/udp    # udp check whose reply never matches
 {
 	echo "vip add $V1"
 	echo "vip add $U1 check udp send ping expect be"
@@ -137,6 +119,8 @@ VH=198.18.100.5:80/tcp      # http check of /healthz on port 8081
 	echo "vip add $VF check port 7"
 	echo "vip add $VM"
 	echo "vip add $VH check http port 8081 path /healthz"
+	echo "vip add $U2 check udp send ping expect pong"
+	echo "backend add $U2 198.18.0.13"
 	for i in $(seq "$NB"); do
 		echo "backend add $V1 198.18.0.$((10 + i))"
 		echo "backend add $U1 198.18.0.$((10 + i))"
@@ -150,7 +134,7 @@ VH=198.18.100.5:80/tcp      # http check of /healthz on port 8081
 	echo "backend add $VH 198.18.0.11"
 	echo "backend add $VH 198.18.0.12"
 } >"$T/setup.rules"
-check "restore the test's configuration (6 VIPs, 37 backends)" ctl restore "$T/setup.rules"
+check "restore the test's configuration (7 VIPs, 38 backends)" ctl restore "$T/setup.rules"
 
 echo "== first verdicts"
 check "the never-answering backend goes down with a timeout" \
@@ -171,6 +155,10 @@ check "21 hanging checks delay no other: be1 passed $((s1 - s0)) checks in 3 s (
 check "list says why: timeout" grep -q "backend 198.18.0.99 weight 1 down .* health down .* (tcp timeout)" < <(ctl list)
 check "the log names the reason" \
 	grep -q "tcp check of 198.18.0.99:80: DOWN after 2 failure(s) in a row (timeout after 1000 ms)" "$T/xlbd.log"
+
+check "udp check: a reply without the expected prefix is a bad reply" \
+	wait_for 4 'be("'$U2'", "198.18.0.13")["health"]["last"] == "bad_reply" and not be("'$U2'", "198.18.0.13")["health"]["up"]'
+check "the log says bad_reply" grep -q "udp check of 198.18.0.13:9000: DOWN after 2 failure(s) in a row (bad_reply)" "$T/xlbd.log"
 
 echo "== http check: bad status"
 check "http check: be1 up, be2 (no http server) down" \

@@ -15,27 +15,8 @@ SOCK=$T/xlbd.sock
 NB=4
 XLBD_PID=
 
-passed=0
-failed=0
-ok() {
-	echo "  ok: $*"
-	passed=$((passed + 1))
-}
-fail() {
-	echo "  FAIL: $*"
-	failed=$((failed + 1))
-}
-check() { # check DESCRIPTION CMD...
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else fail "$what"; fi
-}
-
-nx() { # nx NODE CMD...: run in a lab namespace, keeping /sys/fs/bpf visible
-	local node=$1
-	shift
-	nsenter --net="/run/netns/$P-$node" "$@"
-}
+# shellcheck source=lib.sh
+. "$ROOT/tests/e2e/lib.sh"
 ctl() { nx lb "$BUILD/xlbctl" -S "$SOCK" "$@"; }
 
 start_xlbd() {
