@@ -70,6 +70,11 @@ enum xlb_backend_flags {
 	/* Set while established flows may keep using the backend (active or
 	 * draining). Cleared when it is removed or down: its flows re-hash. */
 	XLB_BACKEND_F_VALID = 1 << 0,
+	/* Its health checks failed (it is still valid while its VIP fails
+	 * open). Only userspace reads it: a restarted xlbd keeps such a
+	 * backend down until it passes `rise` checks, instead of sending it
+	 * new flows meanwhile. */
+	XLB_BACKEND_F_DOWN = 1 << 1,
 };
 
 /* xlb_backends value, indexed by backend id. A backend belongs to one VIP. */

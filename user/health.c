@@ -1386,6 +1386,21 @@ int xlb_hc_update(struct xlb_hc *hc, __u64 key, const struct xlb_hc_cfg *cfg)
 	return 0;
 }
 
+int xlb_hc_mark_down(struct xlb_hc *hc, __u64 key)
+{
+	struct hc_backend *b = lookup(hc, key);
+
+	if (!b)
+		return -ENOENT;
+	if (b->cfg.kind == XLB_HC_NONE)
+		return -EINVAL;
+	b->st.up = 0;
+	b->st.ok_streak = 0;
+	b->st.fail_streak = 0;
+	b->st.since_ms = xlb_hc_now_ms();
+	return 0;
+}
+
 int xlb_hc_del(struct xlb_hc *hc, __u64 key)
 {
 	struct hc_backend **pp = &hc->buckets[bucket_of(hc, key)], *b;

@@ -215,6 +215,11 @@ int xlb_hc_add(struct xlb_hc *hc, __u64 key, int family, const void *addr,
  * callback if it was down). Returns 0, -ENOENT or -EINVAL. */
 int xlb_hc_update(struct xlb_hc *hc, __u64 key, const struct xlb_hc_cfg *cfg);
 
+/* Makes a just-added backend down, without a callback: for one that was
+ * down when the previous xlbd stopped. `rise` good checks bring it up.
+ * Returns 0, -ENOENT, or -EINVAL when it is not checked (kind none). */
+int xlb_hc_mark_down(struct xlb_hc *hc, __u64 key);
+
 /* Stops checking a backend; no callback fires for it afterwards. Returns 0 or
  * -ENOENT. */
 int xlb_hc_del(struct xlb_hc *hc, __u64 key);

@@ -21,7 +21,8 @@
 struct xlb_lb_adopt {
 	int vip_valid; /* per VIP id: an entry exists in xlb_vips */
 	struct xlb_vip_key vip_key;
-	int be_valid; /* per backend id: a valid entry in xlb_backends */
+	int be_valid; /* per backend id: an entry to adopt, valid or down */
+	int be_down;  /* that entry was down by health checks */
 	struct xlb_backend be;
 };
 
@@ -61,8 +62,9 @@ static int read_adoptable(struct xlb_lb *lb)
 		if (xlb_dp_backend_get(lb->dp, id, &be))
 			return -EIO;
 		lb->gens[id] = be.gen;
-		if (be.flags & XLB_BACKEND_F_VALID) {
+		if (be.flags & (XLB_BACKEND_F_VALID | XLB_BACKEND_F_DOWN)) {
 			lb->adopt[id].be_valid = 1;
+			lb->adopt[id].be_down = !!(be.flags & XLB_BACKEND_F_DOWN);
 			lb->adopt[id].be = be;
 		}
 	}
@@ -153,23 +155,25 @@ static int vip_not_found(const struct xlb_vip_key *key, char *err, size_t errlen
 
 /* Pushes the backend's entry with the given validity, unless the map holds
  * exactly that already: a ring rebuild then writes only the backends whose
- * validity changed, not all of the VIP's. */
+ * state changed, not all of the VIP's. A backend down by its checks says so
+ * in the entry even while fail-open keeps it valid, for the next xlbd. */
 static int write_backend(struct xlb_lb *lb, struct xlb_lb_backend *b, int valid)
 {
-	enum xlb_lb_dp_state want = valid ? XLB_LB_DP_VALID : XLB_LB_DP_INVALID;
 	struct xlb_backend be = {
 		.addr = b->addr,
 		.gen = lb->gens[b->id],
 		.vip_id = b->vip,
 		.family = b->family,
-		.flags = valid ? XLB_BACKEND_F_VALID : 0,
+		.flags = (valid ? XLB_BACKEND_F_VALID : 0) |
+			 (b->used && !b->up ? XLB_BACKEND_F_DOWN : 0),
 	};
 	int err;
 
-	if (b->dp_state == want)
+	if (b->dp_written && b->dp_flags == be.flags)
 		return 0;
 	err = xlb_dp_backend_set(lb->dp, b->id, &be);
-	b->dp_state = err ? XLB_LB_DP_UNKNOWN : want;
+	b->dp_written = !err;
+	b->dp_flags = be.flags;
 	return err;
 }
 
@@ -502,6 +506,23 @@ static int check_weight(__u32 weight, char *err, size_t errlen)
 	return 0;
 }
 
+/* An adopted backend that was down stays down in the checker too, which
+ * then needs `rise` good checks to bring it up. Without a checker (or a
+ * check) nothing would ever bring it back: then it is up at once. */
+static void keep_down(struct xlb_lb *lb, struct xlb_lb_backend *b, const char *name)
+{
+	char v[XLB_ADDR_STRLEN];
+
+	xlb_vip_key_format(&lb->vips[b->vip].key, v, sizeof(v));
+	if (lb->hc && !xlb_hc_mark_down(lb->hc, b->id)) {
+		pr_info("vip %s: backend %s was down when the last xlbd stopped, stays down "
+			"until its checks pass",
+			v, name);
+		return;
+	}
+	xlb_lb_backend_set_up(lb, b->id, 1);
+}
+
 int xlb_lb_backend_add(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 		       const union xlb_addr *addr, __u8 family, __u32 weight, char *err,
 		       size_t errlen)
@@ -510,7 +531,8 @@ int xlb_lb_backend_add(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 	char name[XLB_ADDR_STRLEN];
 	__u32 id = lb->dp->max_backends;
 	struct xlb_lb_backend *b;
-	int ret;
+	int ret, start_down = 0;
+	__u32 adopted = lb->dp->max_backends;
 
 	if (!v)
 		return vip_not_found(vkey, err, errlen);
@@ -534,7 +556,7 @@ int xlb_lb_backend_add(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 
 		if (lb->adopt[i].be_valid && !lb->backends[i].used && a->vip_id == v->id &&
 		    a->family == family && !memcmp(&a->addr, addr, sizeof(*addr)))
-			id = i;
+			id = adopted = i;
 	}
 	for (__u32 i = 0; id == lb->dp->max_backends && i < lb->dp->max_backends; i++)
 		if (!lb->backends[i].used && !lb->adopt[i].be_valid)
@@ -558,10 +580,15 @@ int xlb_lb_backend_add(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 	b->up = 1;
 	b->changed_ms = now_ms();
 	xlb_hc_cfg_init(&b->hc);
-	if (lb->adopt[id].be_valid) {
-		/* Same id and generation: its connection-table entries stay valid. */
+	if (id == adopted) {
+		/* Same id and generation: its connection-table entries stay
+		 * valid. Down when the last xlbd stopped: down until its
+		 * checks pass, not sent new flows in the meantime. */
 		lb->adopt[id].be_valid = 0;
+		start_down = lb->adopt[id].be_down;
+		b->up = !start_down;
 	} else {
+		lb->adopt[id].be_valid = 0; /* another backend's: it is gone */
 		lb->gens[id]++;
 		ret = xlb_dp_counter_reset(lb->dp, XLB_STATS_VIP_BASE + lb->dp->max_vips + id);
 		if (ret)
@@ -572,6 +599,8 @@ int xlb_lb_backend_add(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 	ret = rebuild_ring(lb, v);
 	if (!ret) {
 		ret = check_sync(lb, b, err, errlen);
+		if (!ret && start_down)
+			keep_down(lb, b, name);
 		if (!ret)
 			return 0;
 		/* Off the ring (now, even in a batch) before it turns invalid. */

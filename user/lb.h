@@ -14,13 +14,6 @@
 
 #define XLB_ERRLEN 256
 
-/* What the data plane's entry of a backend holds, as far as lb wrote it. */
-enum xlb_lb_dp_state {
-	XLB_LB_DP_UNKNOWN = 0, /* not written by this process (or a write failed) */
-	XLB_LB_DP_VALID,
-	XLB_LB_DP_INVALID,
-};
-
 struct xlb_lb_backend {
 	int used;
 	__u32 id;	     /* index in xlb_backends */
@@ -32,7 +25,8 @@ struct xlb_lb_backend {
 	int in_ring;	      /* currently in the VIP's ring */
 	__u64 changed_ms;     /* CLOCK_MONOTONIC ms of the last health change */
 	struct xlb_hc_cfg hc; /* its own check options, over the VIP's */
-	enum xlb_lb_dp_state dp_state; /* its entry in xlb_backends */
+	int dp_written;	      /* its entry in xlb_backends was written ... */
+	__u8 dp_flags;	      /* ... with these flags */
 };
 
 struct xlb_lb_vip {

@@ -772,6 +772,7 @@ static void record(void *ctx, __u64 key, const struct xlb_hc_state *st)
 
 struct logcap {
 	char last[512];
+	char all[4096]; /* every line, as far as it fits */
 	int lines;
 	enum xlb_log_level level; /* of the last line */
 };
@@ -779,9 +780,11 @@ struct logcap {
 static void capture_log(void *ctx, enum xlb_log_level level, const char *msg)
 {
 	struct logcap *l = ctx;
+	size_t used = strlen(l->all);
 
 	l->level = level;
 	snprintf(l->last, sizeof(l->last), "%s", msg);
+	snprintf(l->all + used, sizeof(l->all) - used, "%s\n", msg);
 	l->lines++;
 }
 
@@ -879,6 +882,14 @@ static void test_engine_api(void)
 	CU_ASSERT_EQUAL(xlb_hc_update(hc, 9, &cfg), -ENOENT);
 	CU_ASSERT_EQUAL(xlb_hc_update(hc, 1, &cfg), 0);
 	CU_ASSERT_EQUAL(xlb_hc_del(hc, 9), -ENOENT);
+	/* mark_down (a backend that was down before a restart) */
+	CU_ASSERT_EQUAL(xlb_hc_mark_down(hc, 3), 0);
+	CU_ASSERT_EQUAL(xlb_hc_get(hc, 3, &st), 0);
+	CU_ASSERT_EQUAL(st.up, 0);
+	CU_ASSERT_EQUAL(st.ok_streak, 0);
+	CU_ASSERT_EQUAL(st.transitions, 0);
+	CU_ASSERT_EQUAL(xlb_hc_mark_down(hc, 4), -EINVAL); /* kind none: never down */
+	CU_ASSERT_EQUAL(xlb_hc_mark_down(hc, 9), -ENOENT);
 	xlb_hc_counters_get(hc, &cnt);
 	CU_ASSERT_EQUAL(cnt.backends, 4);
 	CU_ASSERT_EQUAL(xlb_hc_del(hc, 1), 0);
@@ -959,7 +970,7 @@ static void test_engine_tcp(void)
 	CU_ASSERT_EQUAL(bad.st.transitions, 1);
 	/* first check within one interval, the second one interval (+10%)
 	 * later: down within fall * interval * 1.1, plus scheduling slack */
-	CU_ASSERT(bad.at_ms - t0 <= 2 * 110 + 60);
+	CU_ASSERT(bad.at_ms - t0 <= 2 * 110 + 150);
 	CU_ASSERT(strstr(log.last, "DOWN") != NULL);
 	CU_ASSERT(strstr(log.last, "(refused)") != NULL);
 	CU_ASSERT(strstr(log.last, "was up for 0.") != NULL);
@@ -975,11 +986,12 @@ static void test_engine_tcp(void)
 	CU_ASSERT_EQUAL(bad.st.up, 1);
 	CU_ASSERT_EQUAL(bad.st.last, XLB_HC_OK);
 	CU_ASSERT_EQUAL(bad.st.transitions, 2);
-	CU_ASSERT(bad.at_ms - t0 <= 2 * 110 + 60);
-	if (!strstr(log.last, "UP after 2 success"))
-		fprintf(stderr, "\n  last log line: %s\n", log.last);
-	CU_ASSERT(strstr(log.last, "UP after 2 success") != NULL);
-	CU_ASSERT(strstr(log.last, "was down for") != NULL);
+	CU_ASSERT(bad.at_ms - t0 <= 2 * 110 + 150);
+	/* Not necessarily the last line: on a loaded machine another backend
+	 * may time out and log after it. */
+	if (!strstr(log.all, "UP after 2 success"))
+		fprintf(stderr, "\n  log lines:\n%s", log.all);
+	CU_ASSERT(strstr(log.all, "UP after 2 success(es) in a row; was down for") != NULL);
 	xlb_hc_free(hc);
 	close(lfd);
 	close(lfd2);
@@ -1133,14 +1145,15 @@ static void test_engine_timeout_isolated(void)
 		CU_ASSERT_EQUAL(hung[i].st.last, XLB_HC_TIMEOUT);
 		/* first start in [0, 500), then exactly timeout later */
 		CU_ASSERT(hung[i].at_ms - t0 >= 400);
-		CU_ASSERT(hung[i].at_ms - t0 <= 500 + 400 + 60);
+		CU_ASSERT(hung[i].at_ms - t0 <= 500 + 400 + 150);
 	}
 	xlb_hc_counters_get(hc, &cnt);
 	CU_ASSERT(cnt.results[XLB_HC_TIMEOUT] >= N_HUNG);
-	/* ~10 checks in 1.1 s at 100 ms +-10% even with 50 hung sockets open */
+	/* ~10 checks in 1.1 s at 100 ms +-10% even with 50 hung sockets open
+	 * (at least 5 in a row: a loaded machine may time one out) */
 	CU_ASSERT_EQUAL(xlb_hc_get(hc, 1, &st), 0);
 	CU_ASSERT_EQUAL(st.last, XLB_HC_OK);
-	CU_ASSERT(st.ok_streak >= 8);
+	CU_ASSERT(st.ok_streak >= 5);
 	CU_ASSERT_EQUAL(fast.calls, 0);
 	/* dispatch never waits for a socket */
 	CU_ASSERT(drv.max_dispatch_us < 20000);
