@@ -107,7 +107,9 @@ static __always_inline struct xlb_backend *pick_from_ring(const struct xlb_vip *
 		return NULL;
 	id = *slot_value;
 	be = bpf_map_lookup_elem(&xlb_backends, &id);
-	if (!be || !(be->flags & XLB_BACKEND_F_VALID))
+	/* A ring that still names a reused id (for the moment between two
+	 * rebuilds) must not send the flow to another VIP's backend. */
+	if (!be || !(be->flags & XLB_BACKEND_F_VALID) || be->vip_id != vip->id)
 		return NULL;
 	*backend_id = id;
 	return be;

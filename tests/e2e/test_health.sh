@@ -268,6 +268,8 @@ check "be3 in maintenance: 60 of 60 flows answered, none by be3 ($(json "$T/main
 check "list: draining, unchecked" grep -q "backend 198.18.0.13 weight 0 draining .* health unchecked" < <(ctl list)
 start_echo be3
 check "back from maintenance" ctl backend set $V1 198.18.0.13 weight 1 check default
+# It is up at once (it was never down); flows wait until its server answers.
+check "be3's check passes" wait_for 5 'be("'$V1'", "198.18.0.13")["health"]["last"] == "ok"'
 probe -n 100 -t 1000 198.18.100.1 80 >"$T/after.json"
 check "be3 serves again ($(json "$T/after.json" 'j["backends"]'))" \
 	test "$(json "$T/after.json" '(j["ok"], j["backends"].get("be3", 0) > 5)')" = "(100, True)"
