@@ -118,15 +118,12 @@ static __always_inline struct xlb_backend *pick_from_ring(const struct xlb_vip *
 static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip *vip,
 							const struct packet *pkt,
 							const struct xlb_config *cfg, __u32 hash,
-							__u32 *backend_id)
+							__u64 now, __u32 *backend_id)
 {
 	int track = !(vip->flags & XLB_VIP_F_NO_CONNTRACK);
 	struct xlb_conn conn, *stale = NULL;
 	struct xlb_backend *be;
-	__u64 now = 0;
 
-	if (pkt->flow.proto == IPPROTO_UDP && track)
-		now = bpf_ktime_get_coarse_ns();
 	if (track) {
 		be = lookup_conn(vip, pkt, cfg, now, backend_id, &stale);
 		if (be) {
@@ -231,15 +228,15 @@ static __always_inline int resolve_next_hop(struct xdp_md *ctx, const struct pac
 
 /* Next hop of the outer packet: this CPU's cached one while it is fresh
  * and was resolved for this backend (id and generation) and ingress, else
- * resolve_next_hop(). Returns as resolve_next_hop(); nh holds the MACs
- * and egress for XDP_TX and XDP_REDIRECT. */
+ * resolve_next_hop() into scratch. Returns as resolve_next_hop(); for
+ * XDP_TX and XDP_REDIRECT, *nh points at the MACs and egress to use. */
 static __always_inline int route_outer(struct xdp_md *ctx, const struct packet *pkt,
 				       const struct xlb_backend *be, __u32 backend_id,
-				       const union xlb_addr *src, struct xlb_nexthop *nh,
-				       __u64 bytes)
+				       const union xlb_addr *src, __u64 now,
+				       struct xlb_nexthop *scratch,
+				       const struct xlb_nexthop **nh, __u64 bytes)
 {
 	struct xlb_nexthop *cached = bpf_map_lookup_elem(&xlb_nexthops, &backend_id);
-	__u64 now = bpf_ktime_get_coarse_ns();
 	int action;
 
 	if (cached && cached->expires_ns > now && cached->gen == be->gen &&
@@ -251,31 +248,46 @@ static __always_inline int route_outer(struct xdp_md *ctx, const struct packet *
 		/* As resolve_next_hop(): tagged frames are not redirected. */
 		if (cached->action == XDP_REDIRECT && pkt->l3_off != sizeof(struct ethhdr))
 			return XDP_PASS;
-		*nh = *cached;
-		return nh->action;
+		*nh = cached;
+		return cached->action;
 	}
-	action = resolve_next_hop(ctx, pkt, be, src, nh, bytes);
+	__builtin_memset(scratch, 0, sizeof(*scratch));
+	action = resolve_next_hop(ctx, pkt, be, src, scratch, bytes);
 	if (cached && (action == XDP_TX || action == XDP_REDIRECT)) {
-		nh->expires_ns = now + XLB_NEXTHOP_TTL_NS;
-		nh->gen = be->gen;
-		nh->ingress = ctx->ingress_ifindex;
-		*cached = *nh;
+		scratch->expires_ns = now + XLB_NEXTHOP_TTL_NS;
+		scratch->gen = be->gen;
+		scratch->ingress = ctx->ingress_ifindex;
+		*cached = *scratch;
 	}
+	*nh = scratch;
 	return action;
+}
+
+/* Addresses the encapsulated frame to the next hop. Returns 0, or -1 when
+ * the frame is too short (it never is once encapsulated). */
+static __always_inline int write_macs(struct xdp_md *ctx, const struct xlb_nexthop *nh)
+{
+	struct ethhdr *eth = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	if ((void *)(eth + 1) > data_end)
+		return -1;
+	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
+	return 0;
 }
 
 static __always_inline int forward(struct xdp_md *ctx, const struct packet *pkt,
 				   const struct xlb_backend *be, __u32 backend_id,
-				   const struct xlb_config *cfg, __u32 hash, __u64 bytes)
+				   const struct xlb_config *cfg, __u32 hash, __u64 now, __u64 bytes)
 {
-	struct xlb_nexthop nh = {};
+	const struct xlb_nexthop *nh = NULL;
+	struct xlb_nexthop scratch;
 	union xlb_addr src = {};
-	struct ethhdr *eth;
-	void *data_end;
 	int action;
 
 	outer_source(cfg, be->family, hash, &src);
-	action = route_outer(ctx, pkt, be, backend_id, &src, &nh, bytes);
+	action = route_outer(ctx, pkt, be, backend_id, &src, now, &scratch, &nh, bytes);
 	if (action == XDP_DROP)
 		return XDP_DROP;
 	if (encap_packet(ctx, pkt, be, &src, hash)) {
@@ -288,18 +300,14 @@ static __always_inline int forward(struct xdp_md *ctx, const struct packet *pkt,
 		count_reason(XLB_STAT_FIB_PASS, bytes);
 		return XDP_PASS;
 	}
-	eth = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	if ((void *)(eth + 1) > data_end)
+	if (write_macs(ctx, nh))
 		return XDP_DROP;
-	__builtin_memcpy(eth->h_dest, nh.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, nh.smac, ETH_ALEN);
 	if (action == XDP_TX) {
 		count_reason(XLB_STAT_TX, bytes);
 		return XDP_TX;
 	}
 	count_reason(XLB_STAT_REDIRECT, bytes);
-	return bpf_redirect_map(&xlb_tx_ports, nh.ifindex, 0);
+	return bpf_redirect_map(&xlb_tx_ports, nh->ifindex, 0);
 }
 
 static __always_inline int pass_reason(int parse_result)
@@ -328,6 +336,7 @@ static __always_inline int lb_process(struct xdp_md *ctx)
 	struct xlb_backend *be;
 	struct xlb_vip *vip;
 	__u32 zero = 0, backend_id = 0, hash;
+	__u64 now;
 	int rc;
 
 	rc = parse_packet(data, data_end, &pkt);
@@ -345,14 +354,16 @@ static __always_inline int lb_process(struct xdp_md *ctx)
 		return XDP_PASS;
 	count_vip(vip->id, bytes);
 
+	/* One clock read for the packet: UDP idle time and next-hop age. */
+	now = bpf_ktime_get_coarse_ns();
 	hash = xlb_hash_flow(&pkt.flow);
-	be = pick_backend(vip, &pkt, cfg, hash, &backend_id);
+	be = pick_backend(vip, &pkt, cfg, hash, now, &backend_id);
 	if (!be) {
 		count_reason(XLB_STAT_NO_BACKEND, bytes);
 		return XDP_DROP;
 	}
 	count_backend(backend_id, bytes);
-	return forward(ctx, &pkt, be, backend_id, cfg, hash, bytes);
+	return forward(ctx, &pkt, be, backend_id, cfg, hash, now, bytes);
 }
 
 SEC("xdp")

@@ -136,7 +136,8 @@ enum bench_stage {
 
 static __always_inline int run_stages(struct xdp_md *ctx, const enum bench_stage upto)
 {
-	struct xlb_nexthop nh = {};
+	const struct xlb_nexthop *nh = NULL;
+	struct xlb_nexthop scratch;
 	struct xlb_conn *stale = NULL;
 	const struct xlb_config *cfg;
 	union xlb_addr src = {};
@@ -145,7 +146,6 @@ static __always_inline int run_stages(struct xdp_md *ctx, const enum bench_stage
 	struct xlb_vip *vip;
 	__u32 zero = 0, id = 0, hash;
 	void *data, *data_end;
-	struct ethhdr *eth;
 	__u64 bytes;
 
 	if (prepare(ctx))
@@ -176,19 +176,14 @@ static __always_inline int run_stages(struct xdp_md *ctx, const enum bench_stage
 	 * pointer here, which the verifier rejects ("invalid size of
 	 * register spill"). */
 	asm volatile("" : : "r"(&src) : "memory");
-	if (route_outer(ctx, &pkt, be, id, &src, &nh, bytes) != XDP_TX)
+	if (route_outer(ctx, &pkt, be, id, &src, bpf_ktime_get_coarse_ns(), &scratch, &nh,
+			bytes) != XDP_TX)
 		return XDP_DROP;
 	if (upto == STAGE_FIB)
 		return XDP_TX;
 	if (encap_packet(ctx, &pkt, be, &src, hash))
 		return XDP_DROP;
-	eth = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	if ((void *)(eth + 1) > data_end)
-		return XDP_DROP;
-	__builtin_memcpy(eth->h_dest, nh.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, nh.smac, ETH_ALEN);
-	return XDP_TX;
+	return write_macs(ctx, nh) ? XDP_DROP : XDP_TX;
 }
 
 SEC("xdp")
