@@ -18,20 +18,26 @@ LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz -lm
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Iinclude -Ibpf \
 	      -I/usr/include/$(TRIPLET)
 
-BPF_SRCS   := $(wildcard bpf/*.bpf.c)
-BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
-SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+# Every bpf/NAME.bpf.c and bench/NAME.bpf.c is one BPF object and skeleton.
+BPF_SRCS   := $(wildcard bpf/*.bpf.c) $(wildcard bench/*.bpf.c)
+BPF_OBJS   := $(addprefix $(BUILD)/,$(notdir $(BPF_SRCS:.bpf.c=.bpf.o)))
+SKELS      := $(BPF_OBJS:.bpf.o=.skel.h)
 BPF_HDRS   := $(wildcard bpf/*.h) $(wildcard include/*.h)
-HDRS       := $(wildcard include/*.h) $(wildcard user/*.h) $(wildcard tools/*.h)
+HDRS       := $(wildcard include/*.h) $(wildcard user/*.h) $(wildcard tests/lib/*.h)
 
-LIB_SRCS   := $(filter-out user/xlbd.c,$(wildcard user/*.c))
+LIB_SRCS   := $(wildcard user/*.c)
 LIB_OBJS   := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 LIB        := $(BUILD)/libxlb.a
 
-# Every tools/NAME.c is one binary, build/NAME with '_' spelled '-'.
-TOOL_NAMES := $(notdir $(basename $(wildcard tools/*.c)))
-TOOLS      := $(addprefix $(BUILD)/,$(subst _,-,$(TOOL_NAMES)))
-BINS       := $(if $(wildcard user/xlbd.c),$(BUILD)/xlbd) $(TOOLS)
+# Every tools/NAME.c (what `make install` ships) and tests/lab/NAME.c (the
+# lab's servers and clients) is one binary, build/NAME with '_' spelled '-'.
+TOOLS      := $(addprefix $(BUILD)/,$(subst _,-,$(notdir $(basename $(wildcard tools/*.c)))))
+LAB_BINS   := $(addprefix $(BUILD)/,$(subst _,-,$(notdir $(basename $(wildcard tests/lab/*.c)))))
+BENCH_BIN  := $(BUILD)/xlb-bench
+BINS       := $(TOOLS) $(LAB_BINS) $(BENCH_BIN)
+
+# The packet builder that the unit tests and the benchmark share.
+PKT_OBJ    := $(BUILD)/tests/pkt.o
 
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
 UNIT_BIN   := $(BUILD)/xlb-unit
@@ -62,10 +68,13 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	else echo "all build and test packages are installed"; fi
 
-$(BUILD) $(BUILD)/user $(BUILD)/unit:
+$(BUILD) $(BUILD)/user $(BUILD)/tests:
 	@mkdir -p $@
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.bpf.o: bench/%.bpf.c $(BPF_HDRS) bpf/xlb.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
@@ -77,17 +86,20 @@ $(BUILD)/user/%.o: user/%.c $(HDRS) $(SKELS) | $(BUILD)/user
 $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
-$(BUILD)/xlbd: user/xlbd.c $(LIB) $(HDRS) $(SKELS)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
-
-define TOOL_RULE
-$(BUILD)/$(subst _,-,$(1)): tools/$(1).c $(LIB) $(HDRS) $(SKELS)
+define BIN_RULE
+$(BUILD)/$(subst _,-,$(notdir $(basename $(1)))): $(1) $(LIB) $(HDRS) $(SKELS)
 	$$(CC) $$(CFLAGS) -o $$@ $$< $(LIB) $$(LDLIBS)
 endef
-$(foreach t,$(TOOL_NAMES),$(eval $(call TOOL_RULE,$(t))))
+$(foreach src,$(wildcard tools/*.c) $(wildcard tests/lab/*.c),$(eval $(call BIN_RULE,$(src))))
 
-$(UNIT_BIN): $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(LIB) $(HDRS) $(SKELS)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $(UNIT_SRCS) $(LIB) $(LDLIBS) -lcunit
+$(PKT_OBJ): tests/lib/pkt.c tests/lib/pkt.h | $(BUILD)/tests
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BENCH_BIN): bench/xlb_bench.c $(PKT_OBJ) $(LIB) $(HDRS) $(SKELS)
+	$(CC) $(CFLAGS) -Itests/lib -o $@ $< $(PKT_OBJ) $(LIB) $(LDLIBS)
+
+$(UNIT_BIN): $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(PKT_OBJ) $(LIB) $(HDRS) $(SKELS)
+	$(CC) $(CFLAGS) -Itests/unit -Itests/lib -o $@ $(UNIT_SRCS) $(PKT_OBJ) $(LIB) $(LDLIBS) -lcunit
 
 unit: $(UNIT_BIN)
 	$(UNIT_BIN)
@@ -108,7 +120,7 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
 		$(DESTDIR)/lib/systemd/system
-	install -m 0755 $(BUILD)/xlbd $(BUILD)/xlbctl $(BUILD)/xlb-decap $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(TOOLS) $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0644 man/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' xlbd.service.in > $(DESTDIR)/lib/systemd/system/xlbd@.service
 

@@ -325,7 +325,7 @@ static __always_inline int pass_reason(int parse_result)
 }
 
 /* The whole packet path; inlined into the entry point below and into the
- * benchmark's wrapper (tools/xlb_bench.bpf.c includes this file). */
+ * benchmark's wrapper (bench/xlb_bench.bpf.c includes this file). */
 static __always_inline int lb_process(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;

@@ -31,7 +31,7 @@ cleanup() {
 	[ -S "$SOCK" ] && ctl detach >/dev/null 2>&1
 	[ -n "$XLBD_PID" ] && kill -- "-$XLBD_PID" 2>/dev/null
 	for i in 1 2 3 4; do nx "be$i" "$BUILD/xlb-decap" detach eth0 >/dev/null 2>&1; done
-	bash "$ROOT/tests/lab.sh" down "$P" >/dev/null 2>&1
+	bash "$ROOT/tests/lab/lab.sh" down "$P" >/dev/null 2>&1
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -42,7 +42,7 @@ for b in xlbd xlbctl xlb-decap xlb-echo xlb-probe; do
 done
 
 say "1. The lab: client -> router -> load balancer (xlb) -> 4 backends, in namespaces."
-bash "$ROOT/tests/lab.sh" up "$P" 4 || exit 1
+bash "$ROOT/tests/lab/lab.sh" up "$P" 4 || exit 1
 cat <<EOF
    client 198.18.1.2 sends to the VIP $VIP. The router sends VIP traffic
    to the load balancer (198.18.0.2). xlb's XDP program picks a backend by Maglev

@@ -71,14 +71,14 @@ cleanup() {
 	if [ -S "$SOCK" ]; then ctl detach >/dev/null 2>&1; fi
 	[ -n "$XLBD_PID" ] && kill -9 -- "-$XLBD_PID" 2>/dev/null
 	for i in $(seq "$NB"); do nx "be$i" "$BUILD/xlb-decap" detach eth0 >/dev/null 2>&1; done
-	bash "$ROOT/tests/lab.sh" down "$P" >/dev/null 2>&1
+	bash "$ROOT/tests/lab/lab.sh" down "$P" >/dev/null 2>&1
 	rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 echo "== lab and daemon"
-LAB_PORTS=$LAB_PORTS bash "$ROOT/tests/lab.sh" up "$P" "$NB" || exit 1
+LAB_PORTS=$LAB_PORTS bash "$ROOT/tests/lab/lab.sh" up "$P" "$NB" || exit 1
 start_xlbd() {
 	setsid nsenter --net="/run/netns/$P-lb" "$BUILD/xlbd" -i eth0 -S "$SOCK" -r "$T/rules" \
 		>>"$T/xlbd.log" 2>&1 &

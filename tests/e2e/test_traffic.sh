@@ -39,7 +39,7 @@ cleanup() {
 	[ -n "$XLBD_PID" ] && kill -9 -- "-$XLBD_PID" 2>/dev/null
 	for i in $(seq "$NB"); do nx "be$i" "$BUILD/xlb-decap" detach eth0 >/dev/null 2>&1; done
 	nx lb "$BUILD/xlbctl" -S "$SOCK" detach >/dev/null 2>&1
-	bash "$ROOT/tests/lab.sh" down "$P" >/dev/null 2>&1
+	bash "$ROOT/tests/lab/lab.sh" down "$P" >/dev/null 2>&1
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -71,7 +71,7 @@ for f in json.load(open(sys.argv[1]))["flows"]: print(f["sport"], f["backend"])'
 }
 
 echo "== lab and daemon"
-bash "$ROOT/tests/lab.sh" up "$P" "$NB" || exit 1
+bash "$ROOT/tests/lab/lab.sh" up "$P" "$NB" || exit 1
 start_xlbd || exit 1
 for i in $(seq "$NB"); do
 	nx "be$i" "$BUILD/xlb-decap" attach eth0 >/dev/null || fail "xlb-decap attach be$i"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* xlb_bench.bpf.c: the benchmark's XDP programs (tools/xlb_bench.c). bench_lb
+/* xlb_bench.bpf.c: the benchmark's XDP programs (bench/xlb_bench.c). bench_lb
  * runs the real packet path (lb_process, included from xlb.bpf.c with its
  * maps, which the tool shares with a loaded data plane) once per
  * BPF_PROG_TEST_RUN repeat, after putting the original frame back: the kernel

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# tests/lab-selftest.sh: checks the lab (tests/lab.sh), xlb-echo and xlb-probe
+# tests/lab/selftest.sh: checks the lab (tests/lab/lab.sh), xlb-echo and xlb-probe
 # without the load balancer: traffic from the client straight to the backends,
 # direct server return from a VIP, hold mode, and that up/down are idempotent
 # and leave nothing behind. Needs root and build/xlb-echo, build/xlb-probe.
 set -uo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-LAB=$ROOT/tests/lab.sh
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LAB=$ROOT/tests/lab/lab.sh
 BUILD=${XLB_BUILD:-$ROOT/build}
 PROBE=$BUILD/xlb-probe
 P=xlbs$RANDOM

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# tests/lab.sh: the veth lab of the end-to-end tests and the demo. Builds a
+# tests/lab/lab.sh: the veth lab of the end-to-end tests and the demo. Builds a
 # client, a router, a load balancer and N backends in network namespaces, with
 # an echo server in every backend. Never touches the root namespace's links,
 # addresses or routes. The only XDP programs it attaches are pass-everything
@@ -17,7 +17,7 @@
 #   route), rather than looping between lb and router until the TTL runs out.
 set -Eeuo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${XLB_BUILD:-$ROOT/build}
 RUN_BASE=/run/xlb-lab
 LAB_PORTS=${LAB_PORTS:-"80 443 8080 9000"}
@@ -25,10 +25,10 @@ MAX_BACKENDS=64
 
 usage() {
 	cat <<EOF
-Usage: tests/lab.sh up PREFIX [NBACKENDS]     build the lab (default 4 backends, at most $MAX_BACKENDS)
-       tests/lab.sh down PREFIX               tear it down (quiet when absent)
-       tests/lab.sh exec PREFIX NODE CMD...   run CMD in NODE's network namespace
-       tests/lab.sh status PREFIX             show namespaces, links, servers
+Usage: tests/lab/lab.sh up PREFIX [NBACKENDS]     build the lab (default 4 backends, at most $MAX_BACKENDS)
+       tests/lab/lab.sh down PREFIX               tear it down (quiet when absent)
+       tests/lab/lab.sh exec PREFIX NODE CMD...   run CMD in NODE's network namespace
+       tests/lab/lab.sh status PREFIX             show namespaces, links, servers
   PREFIX: a short word, [a-z][a-z0-9]{0,11} (namespaces are PREFIX-client,
   PREFIX-router, PREFIX-lb, PREFIX-be1..N). NODE: client, router, lb, be1..beN.
   Environment: LAB_PORTS (echo server ports, default "80 443 8080 9000"),
@@ -180,7 +180,7 @@ build_xdp_pass() {
 		return 0
 	fi
 	clang -O2 -g -target bpf -x c -c -o "$obj" - <<'EOF' || return 1
-/* XDP_PASS for every frame; its presence is what matters (see tests/lab.sh). */
+/* XDP_PASS for every frame; its presence is what matters (see tests/lab/lab.sh). */
 __attribute__((section("xdp"), used)) int xlb_lab_pass(void *ctx)
 {
 	return 2; /* XDP_PASS */

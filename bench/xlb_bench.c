@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* xlb_bench.c: xlb-bench, the benchmarks behind `make bench`. Measures the
- * data plane's per-packet cost through BPF_PROG_TEST_RUN (bpf/xlb_bench.bpf.c
+ * data plane's per-packet cost through BPF_PROG_TEST_RUN (bench/xlb_bench.bpf.c
  * wraps the real packet path), the control plane (Maglev build, time for a
  * backend change to reach the data plane, memory per VIP), Maglev's balance
  * and disruption, and forwarding throughput over veth. Every figure comes with
@@ -43,9 +43,10 @@
 #include "xlb.skel.h"
 #include "xlb_bench.skel.h"
 
-/* The fixture tests' packet builder (not part of libxlb): the benchmark's
- * frames come from the same code, written independently of the data plane. */
-#include "../tests/unit/pkt.c"
+/* The fixture tests' packet builder (tests/lib/pkt.c, not part of libxlb): the
+ * benchmark's frames come from the same code, written independently of the
+ * data plane. */
+#include "pkt.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* pkt.c: the packet builder behind the BPF fixture tests (see pkt.h). Written
+/* pkt.c: the packet builder behind the BPF fixture tests and the benchmark (see pkt.h). Written
  * straight from the RFCs, sharing no code with the data plane, so that a bug
  * there cannot hide itself in the expected bytes. */
 #include <arpa/inet.h>
