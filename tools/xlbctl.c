@@ -14,6 +14,7 @@
 
 #include "cmd.h"
 #include "ctl.h"
+#include "log.h"
 #include "xlb.h"
 
 #define EXIT_RUNTIME 1
@@ -237,7 +238,7 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *socket = NULL;
-	char err[XLB_CMD_ERRLEN], msg[XLB_CMD_ERRLEN + 64], path[PATH_MAX];
+	char err[XLB_ERRLEN], msg[XLB_ERRLEN + 64], path[PATH_MAX];
 	json_t *reply = NULL, *e, *r;
 	struct xlb_cmd cmd;
 	char **words;

@@ -21,13 +21,13 @@
 
 #include "addr.h"
 #include "attach.h"
-#include "cmd.h"
 #include "ctl.h"
 #include "dataplane.h"
 #include "health.h"
 #include "lb.h"
 #include "log.h"
 #include "maglev.h"
+#include "request.h"
 #include "rules.h"
 
 #define EXIT_USAGE 2
@@ -55,7 +55,7 @@ struct xlbd {
 	struct xlb_lb *lb;	   /* the configuration */
 	struct xlb_hc *hc;	   /* the health checks */
 	struct xlb_ctl *ctl;	   /* the control socket */
-	struct xlb_cmd_env env;	   /* what requests run against */
+	struct xlb_req_env env;	   /* what requests run against */
 	int stop;		   /* STOP_*: leave the event loop */
 };
 
@@ -336,23 +336,27 @@ static int persist(struct xlbd *d, char *err, size_t errlen)
 	return ret;
 }
 
-static json_t *on_request(void *ctx, int argc, char **argv)
+static int on_request(void *ctx, int argc, char **argv, json_t **result, int *usage, char *err,
+		      size_t errlen)
 {
-	char err[XLB_CMD_ERRLEN];
+	char msg[XLB_ERRLEN];
 	struct xlbd *d = ctx;
-	json_t *reply;
+	int ret;
 
 	d->env.changed = 0;
-	reply = xlb_cmd_exec(&d->env, argc, argv);
-	if (reply && json_object_get(reply, "error"))
+	ret = xlb_req_exec(&d->env, argc, argv, result, usage, err, errlen);
+	if (ret)
 		pr_info("request '%s%s': refused: %s", argc ? argv[0] : "", argc > 1 ? " ..." : "",
-			json_string_value(json_object_get(reply, "error")));
-	if (d->env.changed && persist(d, err, sizeof(err))) {
-		pr_err("rules file %s: %s", d->rules_path, err);
-		json_decref(reply);
-		reply = xlb_cmd_error(0, "the change is in effect but was not saved: %s", err);
+			err);
+	if (d->env.changed && persist(d, msg, sizeof(msg))) {
+		pr_err("rules file %s: %s", d->rules_path, msg);
+		json_decref(*result);
+		*result = NULL;
+		*usage = 0;
+		return xlb_errf(-EIO, err, errlen, "the change is in effect but was not saved: %s",
+				msg);
 	}
-	return reply;
+	return ret;
 }
 
 static int on_detach(void *ctx, char *err, size_t errlen)
@@ -368,21 +372,23 @@ static int on_detach(void *ctx, char *err, size_t errlen)
 static void reload(struct xlbd *d)
 {
 	char *argv[] = {"restore", NULL};
-	json_t *reply = on_request(d, 1, argv);
-	json_t *e = reply ? json_object_get(reply, "error") : NULL;
+	char err[XLB_ERRLEN];
+	json_t *result = NULL;
+	int usage;
 
-	if (e)
-		pr_err("rules file %s: reload failed: %s", d->rules_path, json_string_value(e));
+	err[0] = 0;
+	if (on_request(d, 1, argv, &result, &usage, err, sizeof(err)))
+		pr_err("rules file %s: reload failed: %s", d->rules_path, err);
 	else
 		pr_info("rules file %s: reloaded", d->rules_path);
-	json_decref(reply);
+	json_decref(result);
 }
 
 /* Reads the rules file into r and checks it against the limits, before the
  * data plane is touched: a broken file must not cost forwarding. */
 static int load_rules(struct xlbd *d, struct xlb_rules *r)
 {
-	char err[XLB_CMD_ERRLEN];
+	char err[XLB_ERRLEN];
 	int usage, ret;
 	char *text;
 
@@ -520,7 +526,7 @@ static int make_parent_dir(const char *path)
 
 int main(int argc, char **argv)
 {
-	char err[XLB_CMD_ERRLEN];
+	char err[XLB_ERRLEN];
 	struct xlb_rules rules = {0};
 	struct xlbd d;
 	sigset_t mask;

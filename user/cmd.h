@@ -1,20 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* cmd.h: the operator's grammar (vip, backend, list, stats, lookup, save,
- * restore, detach), one parser shared by xlbctl, the control socket and the
- * rules file, and its execution against an xlb_lb with a JSON reply. */
+ * restore, detach), one parser shared by xlbctl, the control socket (through
+ * request.h) and the rules file (through rules.h). */
 #ifndef XLB_CMD_H
 #define XLB_CMD_H
 
 #include <stddef.h>
-#include <jansson.h>
 
 #include "xlb.h"
 #include "health.h"
 
-struct xlb_lb;
-
 #define XLB_CMD_WEIGHT_DEFAULT 1
-#define XLB_CMD_ERRLEN	       512
 
 enum xlb_cmd_op {
 	XLB_CMD_HELP,
@@ -67,23 +63,5 @@ int xlb_cmd_parse(int argc, char **argv, struct xlb_cmd *cmd, char *err, size_t 
 
 /* The grammar, for help output; topic NULL or an object name ("vip"...). */
 const char *xlb_cmd_usage(const char *topic);
-
-/* What a command runs against. The daemon fills it once. */
-struct xlb_cmd_env {
-	struct xlb_lb *lb;
-	const char *rules_path; /* restore's default file; NULL: none */
-	/* Takes xlb off the interface (xlbd); NULL: detach is refused. */
-	int (*detach)(void *ctx, char *err, size_t errlen);
-	void *ctx;
-	int changed; /* out: the configuration changed, persist it */
-};
-
-/* Parses and runs one request. Returns {"result": ...} or {"error": "...",
- * "usage": true|false}; NULL only when out of memory. A change is validated
- * completely before the data plane is touched and rolled back on failure. */
-json_t *xlb_cmd_exec(struct xlb_cmd_env *env, int argc, char **argv);
-
-/* Builds the error reply; usage: the request itself was malformed. */
-json_t *xlb_cmd_error(int usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

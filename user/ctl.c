@@ -4,6 +4,7 @@
  * take, so that no client, however broken or hostile, stalls xlbd. */
 #define _GNU_SOURCE /* accept4, struct ucred */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,6 @@
 #include <sys/un.h>
 
 #include "ctl.h"
-#include "cmd.h"
 #include "log.h"
 
 #define TAG_LISTEN	 0
@@ -227,13 +227,33 @@ static void conn_write(struct xlb_ctl *ctl, struct ctl_conn *c)
 	conn_close(ctl, c);
 }
 
+/* The error envelope; usage: the request itself was malformed (xlbctl exits
+ * 2 for those, 1 for the rest). */
+static json_t *error_reply(int usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static json_t *error_reply(int usage, const char *fmt, ...)
+{
+	char msg[XLB_ERRLEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* Messages quote the offending input, which may be any bytes; JSON
+	 * strings must be UTF-8, and a terminal deserves no control codes. */
+	for (unsigned char *p = (unsigned char *)msg; *p; p++)
+		if (*p < 0x20 || *p >= 0x7f)
+			*p = '?';
+	return json_pack("{s:s, s:b}", "error", strncmp(msg, "Error: ", 7) ? msg : msg + 7, "usage",
+			 usage);
+}
+
 static void conn_reply(struct xlb_ctl *ctl, struct ctl_conn *c, json_t *reply)
 {
 	struct epoll_event ev = {.events = EPOLLOUT, .data.u64 = TAG_CONN + (c - ctl->conns)};
 	char *text;
 
 	if (!reply)
-		reply = xlb_cmd_error(0, "xlbd is out of memory");
+		reply = error_reply(0, "xlbd is out of memory");
 	text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
 	json_decref(reply);
 	free(c->buf);
@@ -264,21 +284,22 @@ static void conn_reply(struct xlb_ctl *ctl, struct ctl_conn *c, json_t *reply)
 /* Turns the request bytes into words and hands them to the handler. */
 static json_t *handle(struct xlb_ctl *ctl, const char *buf, size_t len)
 {
-	char *argv[XLB_CTL_ARGS_MAX];
+	char *argv[XLB_CTL_ARGS_MAX], err[XLB_ERRLEN];
+	json_t *req, *result = NULL;
 	json_error_t jerr;
-	json_t *req, *reply;
+	int usage = 0, ret;
 	size_t argc;
 
 	req = json_loadb(buf, len, 0, &jerr);
 	if (!req)
-		return xlb_cmd_error(0,
-				     "bad request: not JSON (%s), expected a JSON array of "
-				     "strings on one line",
-				     jerr.text);
+		return error_reply(0,
+				   "bad request: not JSON (%s), expected a JSON array of "
+				   "strings on one line",
+				   jerr.text);
 	if (!json_is_array(req) || json_array_size(req) > XLB_CTL_ARGS_MAX) {
 		json_decref(req);
-		return xlb_cmd_error(0, "bad request: expected a JSON array of at most %d strings",
-				     XLB_CTL_ARGS_MAX);
+		return error_reply(0, "bad request: expected a JSON array of at most %d strings",
+				   XLB_CTL_ARGS_MAX);
 	}
 	argc = json_array_size(req);
 	for (size_t i = 0; i < argc; i++) {
@@ -286,16 +307,23 @@ static json_t *handle(struct xlb_ctl *ctl, const char *buf, size_t len)
 
 		if (!json_is_string(w) || strlen(json_string_value(w)) != json_string_length(w)) {
 			json_decref(req);
-			return xlb_cmd_error(0,
-					     "bad request: word %zu is not a string without NUL "
-					     "bytes, expected a JSON array of strings",
-					     i);
+			return error_reply(0,
+					   "bad request: word %zu is not a string without NUL "
+					   "bytes, expected a JSON array of strings",
+					   i);
 		}
 		argv[i] = (char *)json_string_value(w);
 	}
-	reply = ctl->fn(ctl->ctx, (int)argc, argv);
+	err[0] = 0;
+	ret = ctl->fn(ctl->ctx, (int)argc, argv, &result, &usage, err, sizeof(err));
 	json_decref(req);
-	return reply;
+	if (ret) {
+		json_decref(result);
+		return error_reply(usage, "%s", err[0] ? err : strerror(-ret));
+	}
+	if (!result)
+		return NULL;
+	return json_pack("{s:o}", "result", result);
 }
 
 static void conn_read(struct xlb_ctl *ctl, struct ctl_conn *c)
@@ -313,10 +341,10 @@ static void conn_read(struct xlb_ctl *ctl, struct ctl_conn *c)
 		}
 		if (c->len > XLB_CTL_REQ_MAX) {
 			conn_reply(ctl, c,
-				   xlb_cmd_error(0,
-						 "request larger than %d bytes, expected one line "
-						 "of JSON",
-						 XLB_CTL_REQ_MAX));
+				   error_reply(0,
+					       "request larger than %d bytes, expected one line "
+					       "of JSON",
+					       XLB_CTL_REQ_MAX));
 			return;
 		}
 		n = recv(c->fd, c->buf + c->len, XLB_CTL_REQ_MAX + 1 - c->len, MSG_DONTWAIT);

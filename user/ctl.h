@@ -17,9 +17,12 @@
 
 struct xlb_ctl;
 
-/* Answers one request (argv: the words); returns the reply object (owned by
- * the caller afterwards), NULL when out of memory. */
-typedef json_t *(*xlb_ctl_handler)(void *ctx, int argc, char **argv);
+/* Answers one request (argv: the words): 0 with its result in *result (owned
+ * by the socket afterwards), or a negative errno with the message in err and
+ * *usage set when the request itself was malformed. The socket wraps either
+ * in the reply envelope: {"result": ...} or {"error": "...", "usage": bool}. */
+typedef int (*xlb_ctl_handler)(void *ctx, int argc, char **argv, json_t **result, int *usage,
+			       char *err, size_t errlen);
 
 /* Checks that path is free: a live socket is refused (another xlbd), a stale
  * one removed. Returns 0, -EADDRINUSE or another negative errno; err says. */

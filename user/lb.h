@@ -11,8 +11,7 @@
 #include "dataplane.h"
 #include "maglev.h"
 #include "health.h"
-
-#define XLB_ERRLEN 256
+#include "log.h"
 
 struct xlb_lb_backend {
 	int used;

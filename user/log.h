@@ -21,6 +21,9 @@ void xlb_log(enum xlb_log_level level, const char *fmt, ...) __attribute__((form
 #define pr_info(...) xlb_log(XLB_LOG_INFO, __VA_ARGS__)
 #define pr_debug(...) xlb_log(XLB_LOG_DEBUG, __VA_ARGS__)
 
+/* Room for one user-facing error message, for every err buffer. */
+#define XLB_ERRLEN 512
+
 /* Formats a user-facing error ("what was wrong, what is valid") into err
  * and returns ret, so that failing paths read: return xlb_errf(-EINVAL, ...). */
 int xlb_errf(int ret, char *err, size_t errlen, const char *fmt, ...)

@@ -209,7 +209,7 @@ static int hc_same(const struct xlb_hc_cfg *a, const struct xlb_hc_cfg *b)
 static int check_vip_checks(const struct xlb_rules *r, const struct xlb_rules_vip *rv,
 			    const struct xlb_rules_backend *extra, char *err, size_t errlen)
 {
-	char msg[XLB_CMD_ERRLEN], v[XLB_ADDR_STRLEN], a[XLB_ADDR_STRLEN];
+	char msg[XLB_ERRLEN], v[XLB_ADDR_STRLEN], a[XLB_ADDR_STRLEN];
 	struct xlb_hc_cfg out;
 	__u16 port = ntohs(rv->key.port);
 
@@ -415,7 +415,7 @@ int xlb_rules_split(char *line, char **words, int max_words)
 
 int xlb_rules_read(struct xlb_rules *r, const char *path, int *usage, char *err, size_t errlen)
 {
-	char *words[XLB_RULES_WORDS_MAX], msg[XLB_CMD_ERRLEN];
+	char *words[XLB_RULES_WORDS_MAX], msg[XLB_ERRLEN];
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t len;
@@ -628,7 +628,7 @@ out:
 int xlb_rules_apply(struct xlb_lb *lb, const struct xlb_rules *target, char *err, size_t errlen)
 {
 	struct xlb_rules before, to, now;
-	char msg[XLB_CMD_ERRLEN], msg2[XLB_CMD_ERRLEN];
+	char msg[XLB_ERRLEN], msg2[XLB_ERRLEN];
 	int ret, ret2;
 
 	ret = xlb_rules_from_lb(&before, lb);
