@@ -140,7 +140,7 @@ static int opt_fail_open(struct xlb_cmd *c, int argc, char **argv, int *consumed
 }
 
 /* "check default" forgets the options given before; anything else is a
- * check clause (health.h), which replaces the previous clause whole. */
+ * check clause (health_config.h), which replaces the previous clause whole. */
 static int opt_check(struct xlb_cmd *c, int argc, char **argv, int *consumed, char *err,
 		     size_t errlen)
 {

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "xlb.h"
-#include "health.h"
+#include "health_config.h"
 
 #define XLB_CMD_WEIGHT_DEFAULT 1
 

@@ -177,7 +177,7 @@ static int write_backend(struct xlb_lb *lb, struct xlb_lb_backend *b, int valid)
 	return err;
 }
 
-/* Which backends go into the ring (health.c decides, fail-open included). */
+/* Which backends go into the ring (health_state.c decides, fail-open included). */
 static int ring_members(struct xlb_lb *lb, struct xlb_lb_scratch *sc, __u32 n, int fail_open)
 {
 	int open;

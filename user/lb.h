@@ -10,8 +10,10 @@
 #include "xlb.h"
 #include "dataplane.h"
 #include "maglev.h"
-#include "health.h"
+#include "health_config.h"
 #include "log.h"
+
+struct xlb_hc;
 
 struct xlb_lb_backend {
 	int used;

@@ -11,7 +11,7 @@
 
 #include "xlb.h"
 #include "cmd.h"
-#include "health.h"
+#include "health_config.h"
 
 struct xlb_lb;
 
