@@ -3,6 +3,7 @@
  * parser the daemon uses, sends it over the control socket, and prints the
  * daemon's JSON reply as JSON (-j) or as text. Exit: 0 ok, 1 error, 2 usage. */
 #include <errno.h>
+#include <stdarg.h>
 #include <getopt.h>
 #include <glob.h>
 #include <limits.h>
@@ -41,10 +42,18 @@ static void print_json(json_t *v)
 	}
 }
 
-/* Reports an error the way STYLE asks: text on stderr, and JSON on stdout
- * for scripts in -j mode. */
-static int error(int code, const char *msg)
+/* The printing edge of every error: "Error: <what was wrong>, <what is
+ * valid>" on stderr, and {"error": ...} on stdout for scripts in -j mode.
+ * Returns code, the exit code. */
+static int error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int error(int code, const char *fmt, ...)
 {
+	char msg[XLB_ERRLEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "Error: %s\n", msg);
 	if (json_mode) {
 		json_t *e = json_pack("{s:s}", "error", msg);
@@ -71,20 +80,20 @@ static int find_socket(const char **path, char *err, size_t errlen)
 		globfree(&g);
 		return 0; /* the default, which will say that no xlbd listens */
 	}
-	if (ret) {
-		snprintf(err, errlen, "cannot look for sockets in %s", XLB_RUN_DIR);
-		return -EIO;
-	}
+	if (ret)
+		return xlb_errf(-EIO, err, errlen, "cannot look for sockets in %s", XLB_RUN_DIR);
 	if (g.gl_pathc > 1) {
-		size_t off = snprintf(err, errlen, "several xlbd sockets in %s (", XLB_RUN_DIR);
+		char names[XLB_ERRLEN];
+		size_t off = 0;
 
-		for (size_t i = 0; i < g.gl_pathc && off < errlen; i++)
-			off += snprintf(err + off, errlen - off, "%s%s", i ? ", " : "",
+		names[0] = 0;
+		for (size_t i = 0; i < g.gl_pathc && off < sizeof(names); i++)
+			off += snprintf(names + off, sizeof(names) - off, "%s%s", i ? ", " : "",
 					strrchr(g.gl_pathv[i], '/') + 1);
-		if (off < errlen)
-			snprintf(err + off, errlen - off, "), choose one with -S");
 		globfree(&g);
-		return -EEXIST;
+		return xlb_errf(-EEXIST, err, errlen,
+				"several xlbd sockets in %s (%s), choose one with -S", XLB_RUN_DIR,
+				names);
 	}
 	snprintf(found, sizeof(found), "%s", g.gl_pathv[0]);
 	globfree(&g);
@@ -238,7 +247,7 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *socket = NULL;
-	char err[XLB_ERRLEN], msg[XLB_ERRLEN + 64], path[PATH_MAX];
+	char err[XLB_ERRLEN], path[PATH_MAX];
 	json_t *reply = NULL, *e, *r;
 	struct xlb_cmd cmd;
 	char **words;
@@ -260,13 +269,11 @@ int main(int argc, char **argv)
 		case 'h':
 			return help(NULL, stdout);
 		case ':':
-			snprintf(msg, sizeof(msg), "option '%s' needs a value, expected -S SOCKET",
-				 argv[optind - 1]);
-			return error(EXIT_USAGE, msg);
+			return error(EXIT_USAGE, "option '%s' needs a value, expected -S SOCKET",
+				     argv[optind - 1]);
 		default:
-			snprintf(msg, sizeof(msg), "unknown option '%s', expected -S, -j, -p or -h",
-				 argv[optind - 1]);
-			return error(EXIT_USAGE, msg);
+			return error(EXIT_USAGE, "unknown option '%s', expected -S, -j, -p or -h",
+				     argv[optind - 1]);
 		}
 	}
 	n = argc - optind;
@@ -277,33 +284,32 @@ int main(int argc, char **argv)
 	}
 	err[0] = 0;
 	if (xlb_cmd_parse(n, words, &cmd, err, sizeof(err)))
-		return error(EXIT_USAGE, err);
+		return error(EXIT_USAGE, "%s", err);
 	if (cmd.op == XLB_CMD_HELP)
 		return help(cmd.topic, stdout);
 	if (cmd.op == XLB_CMD_RESTORE && cmd.file) {
 		/* The daemon reads the file: give it a path that means the same
 		 * there (its working directory is not ours). */
-		if (!realpath(cmd.file, path)) {
-			snprintf(msg, sizeof(msg), "cannot read rules file %s: %s", cmd.file,
-				 strerror(errno));
-			return error(EXIT_RUNTIME, msg);
-		}
+		if (!realpath(cmd.file, path))
+			return error(EXIT_RUNTIME, "cannot read rules file %s: %s", cmd.file,
+				     strerror(errno));
 		words[n - 1] = path;
 	}
 	if (!socket) {
 		socket = XLB_CTL_SOCKET_DEFAULT;
 		if (find_socket(&socket, err, sizeof(err)))
-			return error(EXIT_RUNTIME, err);
+			return error(EXIT_RUNTIME, "%s", err);
 	}
 	if (xlb_ctl_request(socket, n, words, &reply, err, sizeof(err)))
-		return error(EXIT_RUNTIME, err);
+		return error(EXIT_RUNTIME, "%s", err);
 	e = json_object_get(reply, "error");
 	if (e) {
-		snprintf(msg, sizeof(msg), "%s",
-			 json_string_value(e) ? json_string_value(e) : "xlbd refused the request");
 		code = json_is_true(json_object_get(reply, "usage")) ? EXIT_USAGE : EXIT_RUNTIME;
+		code =
+		    error(code, "%s",
+			  json_string_value(e) ? json_string_value(e) : "xlbd refused the request");
 		json_decref(reply);
-		return error(code, msg);
+		return code;
 	}
 	r = json_object_get(reply, "result");
 	if (!r) {

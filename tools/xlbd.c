@@ -321,16 +321,12 @@ static int persist(struct xlbd *d, char *err, size_t errlen)
 	int ret;
 
 	ret = xlb_rules_from_lb(&r, d->lb);
-	if (ret) {
-		snprintf(err, errlen, "out of memory");
-		return ret;
-	}
+	if (ret)
+		return xlb_errf(ret, err, errlen, "out of memory");
 	text = xlb_rules_format(&r);
 	xlb_rules_free(&r);
-	if (!text) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
+	if (!text)
+		return xlb_errf(-ENOMEM, err, errlen, "out of memory");
 	ret = xlb_rules_write_file(d->rules_path, text, err, errlen);
 	free(text);
 	return ret;
@@ -584,9 +580,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Error: cannot create %s: %s\n", XLB_STATE_DIR, strerror(-ret));
 		goto out;
 	}
-	if (make_parent_dir(d.o.socket) || xlb_ctl_check_path(d.o.socket, err, sizeof(err))) {
-		if (!err[0])
-			snprintf(err, sizeof(err), "cannot create the directory of %s", d.o.socket);
+	ret = make_parent_dir(d.o.socket);
+	if (ret)
+		xlb_errf(ret, err, sizeof(err), "cannot create the directory of %s", d.o.socket);
+	else
+		ret = xlb_ctl_check_path(d.o.socket, err, sizeof(err));
+	if (ret) {
 		fprintf(stderr, "Error: %s\n", err);
 		goto out;
 	}

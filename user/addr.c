@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 
 #include "addr.h"
+#include "log.h"
 
 int xlb_addr_parse(const char *text, union xlb_addr *addr, __u8 *family)
 {
@@ -80,40 +81,34 @@ int xlb_vip_key_parse(const char *text, struct xlb_vip_key *key, char *err, size
 	const char *port, *slash;
 
 	memset(key, 0, sizeof(*key));
-	if (split_host_port(text, host, sizeof(host), &port)) {
-		snprintf(err, errlen,
-			 "bad VIP '%s', expected ADDR:PORT/PROTO, e.g. 198.18.100.1:80/tcp or "
-			 "[2001:db8:100::1]:443/udp",
-			 text);
-		return -EINVAL;
-	}
-	if (xlb_addr_parse(host, &key->addr, &key->family)) {
-		snprintf(err, errlen, "bad VIP address '%s', expected an IPv4 or IPv6 address",
-			 host);
-		return -EINVAL;
-	}
+	if (split_host_port(text, host, sizeof(host), &port))
+		return xlb_errf(
+		    -EINVAL, err, errlen,
+		    "bad VIP '%s', expected ADDR:PORT/PROTO, e.g. 198.18.100.1:80/tcp or "
+		    "[2001:db8:100::1]:443/udp",
+		    text);
+	if (xlb_addr_parse(host, &key->addr, &key->family))
+		return xlb_errf(-EINVAL, err, errlen,
+				"bad VIP address '%s', expected an IPv4 or IPv6 address", host);
 	slash = strchr(port, '/');
-	if (!slash || (size_t)(slash - port) >= sizeof(portbuf)) {
-		snprintf(err, errlen, "bad VIP '%s', expected ADDR:PORT/PROTO with PROTO tcp or udp",
-			 text);
-		return -EINVAL;
-	}
+	if (!slash || (size_t)(slash - port) >= sizeof(portbuf))
+		return xlb_errf(-EINVAL, err, errlen,
+				"bad VIP '%s', expected ADDR:PORT/PROTO with PROTO tcp or udp",
+				text);
 	memcpy(portbuf, port, slash - port);
 	portbuf[slash - port] = 0;
-	if (parse_port(portbuf, 0, &key->port)) {
-		snprintf(err, errlen, "bad port '%s' in VIP '%s', expected 0-65535 (0 = all ports)",
-			 portbuf, text);
-		return -EINVAL;
-	}
-	if (!strcmp(slash + 1, "tcp")) {
+	if (parse_port(portbuf, 0, &key->port))
+		return xlb_errf(-EINVAL, err, errlen,
+				"bad port '%s' in VIP '%s', expected 0-65535 (0 = all ports)",
+				portbuf, text);
+	if (!strcmp(slash + 1, "tcp"))
 		key->proto = IPPROTO_TCP;
-	} else if (!strcmp(slash + 1, "udp")) {
+	else if (!strcmp(slash + 1, "udp"))
 		key->proto = IPPROTO_UDP;
-	} else {
-		snprintf(err, errlen, "bad protocol '%s' in VIP '%s', expected tcp or udp",
-			 slash + 1, text);
-		return -EINVAL;
-	}
+	else
+		return xlb_errf(-EINVAL, err, errlen,
+				"bad protocol '%s' in VIP '%s', expected tcp or udp", slash + 1,
+				text);
 	return 0;
 }
 
@@ -123,17 +118,14 @@ int xlb_endpoint_parse(const char *text, union xlb_addr *addr, __u8 *family, __b
 	char host[INET6_ADDRSTRLEN + 2];
 	const char *p;
 
-	if (split_host_port(text, host, sizeof(host), &p) || xlb_addr_parse(host, addr, family)) {
-		snprintf(err, errlen,
-			 "bad endpoint '%s', expected ADDR:PORT, e.g. 198.18.1.2:40000 or "
-			 "[2001:db8:1::2]:40000",
-			 text);
-		return -EINVAL;
-	}
-	if (parse_port(p, 1, port)) {
-		snprintf(err, errlen, "bad port '%s' in '%s', expected 1-65535", p, text);
-		return -EINVAL;
-	}
+	if (split_host_port(text, host, sizeof(host), &p) || xlb_addr_parse(host, addr, family))
+		return xlb_errf(-EINVAL, err, errlen,
+				"bad endpoint '%s', expected ADDR:PORT, e.g. 198.18.1.2:40000 or "
+				"[2001:db8:1::2]:40000",
+				text);
+	if (parse_port(p, 1, port))
+		return xlb_errf(-EINVAL, err, errlen, "bad port '%s' in '%s', expected 1-65535", p,
+				text);
 	return 0;
 }
 
@@ -155,4 +147,13 @@ void xlb_vip_key_format(const struct xlb_vip_key *key, char *buf, size_t len)
 	xlb_addr_format(&key->addr, key->family, a, sizeof(a));
 	snprintf(buf, len, key->family == XLB_AF_INET6 ? "[%s]:%u/%s" : "%s:%u/%s", a,
 		 ntohs(key->port), xlb_proto_name(key->proto));
+}
+
+void xlb_endpoint_format(const union xlb_addr *addr, __u8 family, __be16 port, char *buf,
+			 size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	xlb_addr_format(addr, family, a, sizeof(a));
+	snprintf(buf, len, family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", a, ntohs(port));
 }

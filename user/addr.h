@@ -19,6 +19,9 @@ int xlb_endpoint_parse(const char *text, union xlb_addr *addr, __u8 *family, __b
 
 void xlb_addr_format(const union xlb_addr *addr, __u8 family, char *buf, size_t len);
 void xlb_vip_key_format(const struct xlb_vip_key *key, char *buf, size_t len);
+/* "ADDR:PORT", IPv6 in brackets: the inverse of xlb_endpoint_parse(). */
+void xlb_endpoint_format(const union xlb_addr *addr, __u8 family, __be16 port, char *buf,
+			 size_t len);
 const char *xlb_proto_name(__u8 proto);
 
 #endif

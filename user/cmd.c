@@ -3,7 +3,6 @@
  * keyword options) so that new options such as health checks slot in beside
  * the others (see cmd.h). Running a parsed command is request.c's job. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include "cmd.h"
 #include "addr.h"
 #include "log.h"
+#include "refusal.h"
 
 /* A keyword option after a verb's positional arguments. parse gets argv at
  * the keyword and says how many words it used, so options of several words
@@ -40,18 +40,6 @@ struct xlb_cmd_object {
 	int exact;			  /* no abbreviation: a typo must not do it */
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 static int parse_u32(const char *text, __u32 max, __u32 *out)
 {
 	unsigned long v;
@@ -71,16 +59,18 @@ static int opt_sched(struct xlb_cmd *c, int argc, char **argv, int *consumed, ch
 		     size_t errlen)
 {
 	if (argc < 2)
-		return fail(err, errlen, "'sched' needs a value, expected sched maglev|sh");
+		return xlb_errf(-EINVAL, err, errlen,
+				"'sched' needs a value, expected sched maglev|sh");
 	if (!strcmp(argv[1], "maglev"))
 		c->vip_flags &= ~XLB_VIP_F_SRC_HASH;
 	else if (!strcmp(argv[1], "sh"))
 		c->vip_flags |= XLB_VIP_F_SRC_HASH;
 	else
-		return fail(err, errlen,
-			    "unknown scheduler '%s', expected maglev (whole flow) or sh (source "
-			    "address)",
-			    argv[1]);
+		return xlb_errf(
+		    -EINVAL, err, errlen,
+		    "unknown scheduler '%s', expected maglev (whole flow) or sh (source "
+		    "address)",
+		    argv[1]);
 	*consumed = 2;
 	return 0;
 }
@@ -90,10 +80,11 @@ static int parse_on_off(int argc, char **argv, int *consumed, int *is_on, const 
 			char *err, size_t errlen)
 {
 	if (argc < 2)
-		return fail(err, errlen, "'%s' needs a value, expected %s on|off", argv[0], argv[0]);
+		return xlb_errf(-EINVAL, err, errlen, "'%s' needs a value, expected %s on|off",
+				argv[0], argv[0]);
 	if (strcmp(argv[1], "on") && strcmp(argv[1], "off"))
-		return fail(err, errlen, "bad %s value '%s', expected on or off%s", argv[0], argv[1],
-			    meaning);
+		return xlb_errf(-EINVAL, err, errlen, "bad %s value '%s', expected on or off%s",
+				argv[0], argv[1], meaning);
 	*is_on = !strcmp(argv[1], "on");
 	*consumed = 2;
 	return 0;
@@ -117,11 +108,10 @@ static int opt_weight(struct xlb_cmd *c, int argc, char **argv, int *consumed, c
 		      size_t errlen)
 {
 	if (argc < 2)
-		return fail(err, errlen, "'weight' needs a value, expected weight 0-%u",
-			    XLB_MAX_WEIGHT);
+		return xlb_errf(-EINVAL, err, errlen,
+				"'weight' needs a value, expected weight 0-%u", XLB_MAX_WEIGHT);
 	if (parse_u32(argv[1], XLB_MAX_WEIGHT, &c->weight))
-		return fail(err, errlen, "bad weight '%s', expected 0-%u (0 = drain)", argv[1],
-			    XLB_MAX_WEIGHT);
+		return xlb_refuse_weight(argv[1], err, errlen);
 	*consumed = 2;
 	return 0;
 }
@@ -153,8 +143,7 @@ static int opt_check(struct xlb_cmd *c, int argc, char **argv, int *consumed, ch
 	}
 	msg[0] = 0;
 	if (xlb_hc_cfg_parse(argc, argv, consumed, &c->hc, msg, sizeof(msg)))
-		return fail(err, errlen, "%s%s", strncmp(msg, "Error: ", 7) ? msg : msg + 7,
-			    argc < 2 ? " (or default)" : "");
+		return xlb_errf(-EINVAL, err, errlen, "%s%s", msg, argc < 2 ? " (or default)" : "");
 	return 0;
 }
 
@@ -175,9 +164,9 @@ static int arg_vip(struct xlb_cmd *c, int argc, char **argv, const char *verb, c
 		   size_t errlen)
 {
 	if (argc < 1)
-		return fail(err, errlen,
-			    "'%s' needs a VIP, expected ADDR:PORT/PROTO, e.g. 198.18.100.1:80/tcp",
-			    verb);
+		return xlb_errf(
+		    -EINVAL, err, errlen,
+		    "'%s' needs a VIP, expected ADDR:PORT/PROTO, e.g. 198.18.100.1:80/tcp", verb);
 	if (xlb_vip_key_parse(argv[0], &c->vip, err, errlen))
 		return -EINVAL;
 	return 1;
@@ -202,21 +191,19 @@ static int pos_vip_backend(struct xlb_cmd *c, int argc, char **argv, char *err, 
 	if (arg_vip(c, argc, argv, verb, err, errlen) < 0)
 		return -EINVAL;
 	if (argc < 2)
-		return fail(err, errlen,
-			    "'%s' needs a backend address after the VIP, expected an IPv4 or "
-			    "IPv6 address",
-			    verb);
+		return xlb_errf(-EINVAL, err, errlen,
+				"'%s' needs a backend address after the VIP, expected an IPv4 or "
+				"IPv6 address",
+				verb);
 	if (xlb_addr_parse(argv[1], &c->addr, &c->family))
-		return fail(err, errlen,
-			    "bad backend address '%s', expected an IPv4 or IPv6 address without "
-			    "a port",
-			    argv[1]);
-	if (c->vip.family == XLB_AF_INET6 && c->family != XLB_AF_INET6) {
+		return xlb_errf(
+		    -EINVAL, err, errlen,
+		    "bad backend address '%s', expected an IPv4 or IPv6 address without "
+		    "a port",
+		    argv[1]);
+	if (!xlb_backend_family_fits(c->vip.family, c->family)) {
 		xlb_vip_key_format(&c->vip, v, sizeof(v));
-		return fail(err, errlen,
-			    "backend %s is IPv4 but VIP %s is IPv6, an IPv6 VIP needs IPv6 "
-			    "backends (an IPv4 VIP takes either)",
-			    argv[1], v);
+		return xlb_refuse_backend_family(argv[1], v, err, errlen);
 	}
 	return 2;
 }
@@ -226,16 +213,14 @@ static int pos_lookup(struct xlb_cmd *c, int argc, char **argv, char *err, size_
 	if (arg_vip(c, argc, argv, "lookup", err, errlen) < 0)
 		return -EINVAL;
 	if (argc < 2)
-		return fail(err, errlen,
-			    "'lookup' needs the client after the VIP, expected SRC_ADDR:SRC_PORT, "
-			    "e.g. 198.18.1.2:40000");
+		return xlb_errf(
+		    -EINVAL, err, errlen,
+		    "'lookup' needs the client after the VIP, expected SRC_ADDR:SRC_PORT, "
+		    "e.g. 198.18.1.2:40000");
 	if (xlb_endpoint_parse(argv[1], &c->addr, &c->family, &c->port, err, errlen))
 		return -EINVAL;
 	if (c->family != c->vip.family)
-		return fail(err, errlen,
-			    "client %s and the VIP differ in address family, expected an %s "
-			    "client",
-			    argv[1], c->vip.family == XLB_AF_INET6 ? "IPv6" : "IPv4");
+		return xlb_refuse_client_family(argv[1], c->vip.family, err, errlen);
 	return 2;
 }
 
@@ -244,7 +229,7 @@ static int pos_file(struct xlb_cmd *c, int argc, char **argv, char *err, size_t 
 	if (argc < 1)
 		return 0;
 	if (!*argv[0])
-		return fail(err, errlen, "empty file name, expected restore [FILE]");
+		return xlb_errf(-EINVAL, err, errlen, "empty file name, expected restore [FILE]");
 	c->file = argv[0];
 	return 1;
 }
@@ -402,14 +387,16 @@ static int parse_options(struct xlb_cmd *c, const struct xlb_cmd_verb *v, const 
 				opt = *o;
 		if (!opt) {
 			if (!names[0])
-				return fail(err, errlen, "unexpected '%s' after '%s', expected: %s",
-					    argv[0], what, v->usage);
-			return fail(err, errlen, "unknown keyword '%s' for '%s', expected %s (%s)",
-				    argv[0], what, names, v->usage);
+				return xlb_errf(-EINVAL, err, errlen,
+						"unexpected '%s' after '%s', expected: %s", argv[0],
+						what, v->usage);
+			return xlb_errf(-EINVAL, err, errlen,
+					"unknown keyword '%s' for '%s', expected %s (%s)", argv[0],
+					what, names, v->usage);
 		}
 		if (c->given & opt->given)
-			return fail(err, errlen, "'%s' given twice, expected it at most once",
-				    opt->name);
+			return xlb_errf(-EINVAL, err, errlen,
+					"'%s' given twice, expected it at most once", opt->name);
 		if (opt->parse(c, argc, argv, &used, err, errlen))
 			return -EINVAL;
 		c->given |= opt->given;
@@ -418,8 +405,8 @@ static int parse_options(struct xlb_cmd *c, const struct xlb_cmd_verb *v, const 
 	}
 	for (const struct xlb_cmd_option *const *o = v->options; o && *o; o++)
 		if ((v->required & (*o)->given) && !(c->given & (*o)->given))
-			return fail(err, errlen, "'%s' needs '%s', expected: %s", what, (*o)->name,
-				    v->usage);
+			return xlb_errf(-EINVAL, err, errlen, "'%s' needs '%s', expected: %s", what,
+					(*o)->name, v->usage);
 	return 0;
 }
 
@@ -438,9 +425,10 @@ int xlb_cmd_parse(int argc, char **argv, struct xlb_cmd *c, char *err, size_t er
 	memset(c, 0, sizeof(*c));
 	xlb_hc_cfg_init(&c->hc);
 	if (argc < 1)
-		return fail(err, errlen,
-			    "missing command, expected vip, backend, list, stats, lookup, save, "
-			    "restore, detach or help");
+		return xlb_errf(
+		    -EINVAL, err, errlen,
+		    "missing command, expected vip, backend, list, stats, lookup, save, "
+		    "restore, detach or help");
 	i = match_word(argv[0], &objects[0].name, sizeof(objects[0]), object_exact);
 	/* help anywhere: "vip help", "backend add -h", "help vip". */
 	for (int k = 0; k < argc; k++) {
@@ -462,13 +450,13 @@ int xlb_cmd_parse(int argc, char **argv, struct xlb_cmd *c, char *err, size_t er
 		if (i == -EAGAIN) {
 			list_names(names, sizeof(names), &objects[0].name, sizeof(objects[0]),
 				   argv[0]);
-			return fail(err, errlen,
-				    "ambiguous command '%s' (%s), expected a unique prefix",
-				    argv[0], names);
+			return xlb_errf(-EINVAL, err, errlen,
+					"ambiguous command '%s' (%s), expected a unique prefix",
+					argv[0], names);
 		}
 		list_names(names, sizeof(names), &objects[0].name, sizeof(objects[0]), NULL);
-		return fail(err, errlen, "unknown command '%s', expected one of %s", argv[0],
-			    names);
+		return xlb_errf(-EINVAL, err, errlen, "unknown command '%s', expected one of %s",
+				argv[0], names);
 	}
 	obj = &objects[i];
 	argc--;
@@ -476,15 +464,17 @@ int xlb_cmd_parse(int argc, char **argv, struct xlb_cmd *c, char *err, size_t er
 	if (obj->verbs) {
 		list_names(names, sizeof(names), &obj->verbs[0].name, sizeof(obj->verbs[0]), NULL);
 		if (argc < 1)
-			return fail(err, errlen, "'%s' needs a verb, expected %s", obj->name,
-				    names);
+			return xlb_errf(-EINVAL, err, errlen, "'%s' needs a verb, expected %s",
+					obj->name, names);
 		n = match_word(argv[0], &obj->verbs[0].name, sizeof(obj->verbs[0]), NULL);
 		if (n == -EAGAIN)
-			return fail(err, errlen, "ambiguous verb '%s' for '%s', expected %s",
-				    argv[0], obj->name, names);
+			return xlb_errf(-EINVAL, err, errlen,
+					"ambiguous verb '%s' for '%s', expected %s", argv[0],
+					obj->name, names);
 		if (n < 0)
-			return fail(err, errlen, "unknown verb '%s' for '%s', expected %s", argv[0],
-				    obj->name, names);
+			return xlb_errf(-EINVAL, err, errlen,
+					"unknown verb '%s' for '%s', expected %s", argv[0],
+					obj->name, names);
 		v = &obj->verbs[n];
 		argc--;
 		argv++;
@@ -504,7 +494,7 @@ int xlb_cmd_parse(int argc, char **argv, struct xlb_cmd *c, char *err, size_t er
 	if (parse_options(c, v, what, argc, argv, err, errlen))
 		return -EINVAL;
 	if (c->op == XLB_CMD_BACKEND_SET && !(c->given & (XLB_CMD_G_WEIGHT | XLB_CMD_G_CHECK)))
-		return fail(err, errlen, "'%s' needs weight or check, expected: %s", what,
-			    v->usage);
+		return xlb_errf(-EINVAL, err, errlen, "'%s' needs weight or check, expected: %s",
+				what, v->usage);
 	return 0;
 }

@@ -56,11 +56,10 @@ static int fill_addr(struct sockaddr_un *sa, const char *path, char *err, size_t
 {
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
-	if (!*path || strlen(path) >= sizeof(sa->sun_path)) {
-		snprintf(err, errlen, "bad socket path '%s', expected 1-%zu characters", path,
-			 sizeof(sa->sun_path) - 1);
-		return -ENAMETOOLONG;
-	}
+	if (!*path || strlen(path) >= sizeof(sa->sun_path))
+		return xlb_errf(-ENAMETOOLONG, err, errlen,
+				"bad socket path '%s', expected 1-%zu characters", path,
+				sizeof(sa->sun_path) - 1);
 	memcpy(sa->sun_path, path, strlen(path));
 	return 0;
 }
@@ -77,42 +76,32 @@ int xlb_ctl_check_path(const char *path, char *err, size_t errlen)
 	if (lstat(path, &st)) {
 		if (errno == ENOENT)
 			return 0;
-		ret = -errno;
-		snprintf(err, errlen, "cannot check socket %s: %s", path, strerror(errno));
-		return ret;
+		return xlb_errf(-errno, err, errlen, "cannot check socket %s: %s", path,
+				strerror(errno));
 	}
-	if (!S_ISSOCK(st.st_mode)) {
-		snprintf(err, errlen, "%s exists and is not a socket, expected a free path for -S",
-			 path);
-		return -EEXIST;
-	}
+	if (!S_ISSOCK(st.st_mode))
+		return xlb_errf(-EEXIST, err, errlen,
+				"%s exists and is not a socket, expected a free path for -S", path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot create a socket: %s", strerror(errno));
-		return ret;
-	}
+	if (fd < 0)
+		return xlb_errf(-errno, err, errlen, "cannot create a socket: %s", strerror(errno));
 	/* Someone answering means another daemon serves this path. */
 	if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		close(fd);
-		snprintf(err, errlen,
-			 "control socket %s is in use by a running xlbd, stop it or choose "
-			 "another path with -S",
-			 path);
-		return -EADDRINUSE;
+		return xlb_errf(-EADDRINUSE, err, errlen,
+				"control socket %s is in use by a running xlbd, stop it or choose "
+				"another path with -S",
+				path);
 	}
 	ret = errno;
 	close(fd);
-	if (ret != ECONNREFUSED) {
-		snprintf(err, errlen, "cannot check socket %s: %s", path, strerror(ret));
-		return -ret;
-	}
+	if (ret != ECONNREFUSED)
+		return xlb_errf(-ret, err, errlen, "cannot check socket %s: %s", path,
+				strerror(ret));
 	pr_info("socket %s: stale (nobody listens), replacing it", path);
-	if (unlink(path) && errno != ENOENT) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot remove stale socket %s: %s", path, strerror(errno));
-		return ret;
-	}
+	if (unlink(path) && errno != ENOENT)
+		return xlb_errf(-errno, err, errlen, "cannot remove stale socket %s: %s", path,
+				strerror(errno));
 	return 0;
 }
 
@@ -136,10 +125,8 @@ int xlb_ctl_open(const char *path, xlb_ctl_handler fn, void *ctx, struct xlb_ctl
 	if (ret)
 		return ret;
 	ctl = calloc(1, sizeof(*ctl));
-	if (!ctl) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
+	if (!ctl)
+		return xlb_errf(-ENOMEM, err, errlen, "out of memory");
 	ctl->epfd = ctl->lfd = ctl->tfd = -1;
 	for (int i = 0; i < XLB_CTL_CLIENTS_MAX; i++)
 		ctl->conns[i].fd = -1;
@@ -151,8 +138,8 @@ int xlb_ctl_open(const char *path, xlb_ctl_handler fn, void *ctx, struct xlb_ctl
 	ctl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	ctl->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (ctl->epfd < 0 || ctl->lfd < 0 || ctl->tfd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot create the control socket: %s", strerror(errno));
+		ret = xlb_errf(-errno, err, errlen, "cannot create the control socket: %s",
+			       strerror(errno));
 		goto fail;
 	}
 	/* The socket file is born 0600: there is no moment in which another
@@ -161,12 +148,13 @@ int xlb_ctl_open(const char *path, xlb_ctl_handler fn, void *ctx, struct xlb_ctl
 	ret = bind(ctl->lfd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
 	umask(old_mask);
 	if (ret) {
-		snprintf(err, errlen, "cannot bind control socket %s: %s", path, strerror(-ret));
+		xlb_errf(ret, err, errlen, "cannot bind control socket %s: %s", path,
+			 strerror(-ret));
 		goto fail;
 	}
 	if (chmod(path, 0600) || listen(ctl->lfd, 64) || timerfd_settime(ctl->tfd, 0, &its, NULL)) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot set up control socket %s: %s", path, strerror(errno));
+		ret = xlb_errf(-errno, err, errlen, "cannot set up control socket %s: %s", path,
+			       strerror(errno));
 		unlink(path);
 		goto fail;
 	}
@@ -174,7 +162,7 @@ int xlb_ctl_open(const char *path, xlb_ctl_handler fn, void *ctx, struct xlb_ctl
 	if (!ret)
 		ret = ep_add(ctl->epfd, ctl->tfd, EPOLLIN, TAG_TIMER);
 	if (ret) {
-		snprintf(err, errlen, "cannot watch control socket: %s", strerror(-ret));
+		xlb_errf(ret, err, errlen, "cannot watch control socket: %s", strerror(-ret));
 		unlink(path);
 		goto fail;
 	}
@@ -243,8 +231,7 @@ static json_t *error_reply(int usage, const char *fmt, ...)
 	for (unsigned char *p = (unsigned char *)msg; *p; p++)
 		if (*p < 0x20 || *p >= 0x7f)
 			*p = '?';
-	return json_pack("{s:s, s:b}", "error", strncmp(msg, "Error: ", 7) ? msg : msg + 7, "usage",
-			 usage);
+	return json_pack("{s:s, s:b}", "error", msg, "usage", usage);
 }
 
 static void conn_reply(struct xlb_ctl *ctl, struct ctl_conn *c, json_t *reply)
@@ -525,29 +512,26 @@ int xlb_ctl_request(const char *path, int argc, char **argv, json_t **reply, cha
 	if (req)
 		text = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
-	if (!text) {
-		snprintf(err, errlen,
-			 "cannot encode the request (not UTF-8?), expected text words");
-		return -EINVAL;
-	}
+	if (!text)
+		return xlb_errf(-EINVAL, err, errlen,
+				"cannot encode the request (not UTF-8?), expected text words");
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		ret = -errno;
-		snprintf(err, errlen, "cannot create a socket: %s", strerror(errno));
+		ret = xlb_errf(-errno, err, errlen, "cannot create a socket: %s", strerror(errno));
 		goto out;
 	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		ret = -errno;
 		if (errno == ENOENT || errno == ECONNREFUSED)
-			snprintf(
-			    err, errlen,
+			xlb_errf(
+			    ret, err, errlen,
 			    "no xlbd is listening on %s, start xlbd or give its socket with -S",
 			    path);
 		else if (errno == EACCES || errno == EPERM)
-			snprintf(err, errlen, "permission denied on %s, xlbctl must run as root",
-				 path);
+			xlb_errf(ret, err, errlen,
+				 "permission denied on %s, xlbctl must run as root", path);
 		else
-			snprintf(err, errlen, "cannot connect to xlbd at %s: %s", path,
+			xlb_errf(ret, err, errlen, "cannot connect to xlbd at %s: %s", path,
 				 strerror(errno));
 		goto out;
 	}
@@ -562,9 +546,8 @@ int xlb_ctl_request(const char *path, int argc, char **argv, json_t **reply, cha
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			ret = -errno;
-			snprintf(err, errlen, "cannot send the request to xlbd: %s",
-				 strerror(errno));
+			ret = xlb_errf(-errno, err, errlen, "cannot send the request to xlbd: %s",
+				       strerror(errno));
 			goto out;
 		}
 		off += n;
@@ -577,16 +560,15 @@ int xlb_ctl_request(const char *path, int argc, char **argv, json_t **reply, cha
 			char *p;
 
 			if (cap >= XLB_CTL_REPLY_MAX) {
-				ret = -E2BIG;
-				snprintf(err, errlen, "reply from xlbd larger than %d bytes",
-					 XLB_CTL_REPLY_MAX);
+				ret = xlb_errf(-E2BIG, err, errlen,
+					       "reply from xlbd larger than %d bytes",
+					       XLB_CTL_REPLY_MAX);
 				goto out;
 			}
 			cap = cap ? cap * 2 : 65536;
 			p = realloc(buf, cap);
 			if (!p) {
-				ret = -ENOMEM;
-				snprintf(err, errlen, "out of memory");
+				ret = xlb_errf(-ENOMEM, err, errlen, "out of memory");
 				goto out;
 			}
 			buf = p;
@@ -595,8 +577,8 @@ int xlb_ctl_request(const char *path, int argc, char **argv, json_t **reply, cha
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			ret = -errno;
-			snprintf(err, errlen, "no reply from xlbd: %s", strerror(errno));
+			ret = xlb_errf(-errno, err, errlen, "no reply from xlbd: %s",
+				       strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -604,16 +586,15 @@ int xlb_ctl_request(const char *path, int argc, char **argv, json_t **reply, cha
 		len += n;
 	}
 	if (!len) {
-		ret = -ECONNRESET;
-		snprintf(err, errlen, "xlbd closed the connection without a reply");
+		ret = xlb_errf(-ECONNRESET, err, errlen,
+			       "xlbd closed the connection without a reply");
 		goto out;
 	}
 	*reply = json_loadb(buf, len, 0, &jerr);
 	if (!*reply || !json_is_object(*reply)) {
 		json_decref(*reply);
 		*reply = NULL;
-		ret = -EBADMSG;
-		snprintf(err, errlen, "bad reply from xlbd: %s", jerr.text);
+		ret = xlb_errf(-EBADMSG, err, errlen, "bad reply from xlbd: %s", jerr.text);
 		goto out;
 	}
 	ret = 0;

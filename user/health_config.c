@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 
 #include "health_config.h"
+#include "log.h"
 
 static const char *const kind_names[__XLB_HC_KIND_MAX] = {
     [XLB_HC_NONE] = "none",
@@ -97,13 +98,11 @@ int xlb_hc_cfg_resolve(struct xlb_hc_cfg *out, const struct xlb_hc_cfg *vip,
 		out->kind = (proto == IPPROTO_TCP && vip_port) ? XLB_HC_TCP : XLB_HC_NONE;
 	if (!(out->set & XLB_HC_F_PORT))
 		out->port = vip_port;
-	if (out->kind != XLB_HC_NONE && !out->port) {
-		snprintf(err, errlen,
-			 "Error: check %s on an all-ports VIP needs a port, expected 'port N' "
-			 "with N 1-65535",
-			 xlb_hc_kind_str(out->kind));
-		return -EINVAL;
-	}
+	if (out->kind != XLB_HC_NONE && !out->port)
+		return xlb_errf(-EINVAL, err, errlen,
+				"check %s on an all-ports VIP needs a port, expected 'port N' "
+				"with N 1-65535",
+				xlb_hc_kind_str(out->kind));
 	return 0;
 }
 
@@ -308,10 +307,8 @@ int xlb_hc_cfg_parse(int argc, char **argv, int *consumed, struct xlb_hc_cfg *cf
 	struct xlb_hc_cfg c;
 	int i = 1, k;
 
-	if (argc < 1 || strcmp(argv[0], "check")) {
-		snprintf(err, errlen, "Error: expected 'check'");
-		return -EINVAL;
-	}
+	if (argc < 1 || strcmp(argv[0], "check"))
+		return xlb_errf(-EINVAL, err, errlen, "expected 'check'");
 	xlb_hc_cfg_init(&c);
 	if (i < argc && (k = find_kind(argv[i])) >= 0) {
 		c.kind = k;
@@ -323,49 +320,36 @@ int xlb_hc_cfg_parse(int argc, char **argv, int *consumed, struct xlb_hc_cfg *cf
 
 		if (!o)
 			break;
-		if (c.kind == XLB_HC_NONE && (c.set & XLB_HC_F_KIND)) {
-			snprintf(err, errlen, "Error: 'check none' takes no options, found '%s'",
-				 argv[i]);
-			return -EINVAL;
-		}
-		if (c.set & o->field) {
-			snprintf(err, errlen, "Error: %s given twice, expected each option once",
-				 o->name);
-			return -EINVAL;
-		}
-		if (i + 1 >= argc) {
-			snprintf(err, errlen, "Error: %s needs a value, %s", o->name, o->valid);
-			return -EINVAL;
-		}
-		if (set_opt(&c, o, argv[i + 1])) {
-			snprintf(err, errlen, "Error: bad %s '%s', %s", o->name, argv[i + 1],
-				 o->valid);
-			return -EINVAL;
-		}
+		if (c.kind == XLB_HC_NONE && (c.set & XLB_HC_F_KIND))
+			return xlb_errf(-EINVAL, err, errlen,
+					"'check none' takes no options, found '%s'", argv[i]);
+		if (c.set & o->field)
+			return xlb_errf(-EINVAL, err, errlen,
+					"%s given twice, expected each option once", o->name);
+		if (i + 1 >= argc)
+			return xlb_errf(-EINVAL, err, errlen, "%s needs a value, %s", o->name,
+					o->valid);
+		if (set_opt(&c, o, argv[i + 1]))
+			return xlb_errf(-EINVAL, err, errlen, "bad %s '%s', %s", o->name,
+					argv[i + 1], o->valid);
 		c.set |= o->field;
 		i += 2;
 	}
-	if (i == 1) {
-		if (i < argc)
-			snprintf(err, errlen,
-				 "Error: bad check kind '%s', expected tcp|http|udp|none or an "
-				 "option (port interval timeout rise fall path host status send "
-				 "expect)",
-				 argv[i]);
-		else
-			snprintf(err, errlen,
-				 "Error: check needs a kind or an option, expected "
-				 "tcp|http|udp|none");
-		return -EINVAL;
-	}
+	if (i == 1 && i < argc)
+		return xlb_errf(
+		    -EINVAL, err, errlen,
+		    "bad check kind '%s', expected tcp|http|udp|none or an option (port "
+		    "interval timeout rise fall path host status send expect)",
+		    argv[i]);
+	if (i == 1)
+		return xlb_errf(-EINVAL, err, errlen,
+				"check needs a kind or an option, expected tcp|http|udp|none");
 	if ((c.set & (XLB_HC_F_INTERVAL | XLB_HC_F_TIMEOUT)) ==
 		(XLB_HC_F_INTERVAL | XLB_HC_F_TIMEOUT) &&
-	    c.timeout_ms > c.interval_ms) {
-		snprintf(err, errlen,
-			 "Error: bad timeout '%u', expected milliseconds 10-%u (the interval)",
-			 c.timeout_ms, c.interval_ms);
-		return -EINVAL;
-	}
+	    c.timeout_ms > c.interval_ms)
+		return xlb_errf(-EINVAL, err, errlen,
+				"bad timeout '%u', expected milliseconds 10-%u (the interval)",
+				c.timeout_ms, c.interval_ms);
 	/* Options of another kind are a mistake only when the clause names the
 	 * kind; a kind-less override may refine the VIP's http or udp check. */
 	if (c.set & XLB_HC_F_KIND) {
@@ -374,14 +358,12 @@ int xlb_hc_cfg_parse(int argc, char **argv, int *consumed, struct xlb_hc_cfg *cf
 						   : 0;
 		__u32 stray = c.set & (HTTP_FIELDS | UDP_FIELDS) & ~own;
 
-		if (stray) {
-			snprintf(err, errlen,
-				 "Error: %s does not apply to %s checks, expected it "
-				 "with check %s",
-				 field_name(stray), kind_names[c.kind],
-				 (stray & HTTP_FIELDS) ? "http" : "udp");
-			return -EINVAL;
-		}
+		if (stray)
+			return xlb_errf(-EINVAL, err, errlen,
+					"%s does not apply to %s checks, expected it "
+					"with check %s",
+					field_name(stray), kind_names[c.kind],
+					(stray & HTTP_FIELDS) ? "http" : "udp");
 	}
 	*cfg = c;
 	*consumed = i;

@@ -100,8 +100,8 @@ int xlb_hc_cfg_resolve(struct xlb_hc_cfg *out, const struct xlb_hc_cfg *vip,
  * not give its own options these names). send and expect
  * take C escapes (\n \r \t \\ \xHH). On success fills cfg (fields not given
  * hold defaults, cfg->set names the given ones) and returns 0. On error
- * returns -EINVAL, leaves cfg untouched and writes "Error: <what>, <valid>"
- * into err. */
+ * returns -EINVAL, leaves cfg untouched and writes "<what>, <valid>" into
+ * err. */
 int xlb_hc_cfg_parse(int argc, char **argv, int *consumed, struct xlb_hc_cfg *cfg, char *err,
 		     size_t errlen);
 

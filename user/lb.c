@@ -15,6 +15,7 @@
 #include "health.h"
 #include "log.h"
 #include "maglev.h"
+#include "refusal.h"
 #include "xlb_hash.h"
 
 /* What the pinned maps held when this process started. */
@@ -149,8 +150,7 @@ static int vip_not_found(const struct xlb_vip_key *key, char *err, size_t errlen
 	char v[XLB_ADDR_STRLEN];
 
 	xlb_vip_key_format(key, v, sizeof(v));
-	snprintf(err, errlen, "no VIP %s, add it first with 'vip add %s' (see 'list')", v, v);
-	return -ENOENT;
+	return xlb_refuse_no_vip(v, err, errlen);
 }
 
 /* Pushes the backend's entry with the given validity, unless the map holds
@@ -376,9 +376,10 @@ static int check_sync(struct xlb_lb *lb, const struct xlb_lb_backend *b, char *e
 		ret = xlb_hc_add(lb->hc, b->id, b->family, &b->addr, &cfg, on_health, lb);
 	if (ret) {
 		xlb_addr_format(&b->addr, b->family, name, sizeof(name));
-		snprintf(err, errlen, "cannot start checking backend %s: %s", name, strerror(-ret));
+		return xlb_errf(ret, err, errlen, "cannot start checking backend %s: %s", name,
+				strerror(-ret));
 	}
-	return ret;
+	return 0;
 }
 
 static void check_stop(struct xlb_lb *lb, const struct xlb_lb_backend *b)
@@ -403,11 +404,8 @@ int xlb_lb_vip_add(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 flags
 	int ret;
 
 	xlb_vip_key_format(key, name, sizeof(name));
-	if (xlb_lb_vip_find(lb, key)) {
-		snprintf(err, errlen, "VIP %s exists already, use 'vip del' first or pick another",
-			 name);
-		return -EEXIST;
-	}
+	if (xlb_lb_vip_find(lb, key))
+		return xlb_refuse_vip_exists(name, err, errlen);
 	/* The id it had before a restart, so flows and counters carry on. */
 	for (__u32 i = 0; i < lb->dp->max_vips; i++)
 		if (lb->adopt[i].vip_valid && !lb->vips[i].used &&
@@ -419,11 +417,8 @@ int xlb_lb_vip_add(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 flags
 	for (__u32 i = 0; id == lb->dp->max_vips && i < lb->dp->max_vips; i++)
 		if (!lb->vips[i].used)
 			id = i;
-	if (id == lb->dp->max_vips) {
-		snprintf(err, errlen, "cannot add VIP %s: all %u VIPs are in use (xlbd --max-vips)",
-			 name, lb->dp->max_vips);
-		return -ENOSPC;
-	}
+	if (id == lb->dp->max_vips)
+		return xlb_refuse_vips_full(name, lb->dp->max_vips, err, errlen);
 	v = &lb->vips[id];
 	memset(v, 0, sizeof(*v));
 	v->id = id;
@@ -444,8 +439,8 @@ int xlb_lb_vip_add(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 flags
 	v->used = 1;
 	return 0;
 fail:
-	snprintf(err, errlen, "cannot write VIP %s to the data plane: %s", name, strerror(-ret));
-	return ret;
+	return xlb_errf(ret, err, errlen, "cannot write VIP %s to the data plane: %s", name,
+			strerror(-ret));
 }
 
 int xlb_lb_vip_set_flags(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 flags, char *err,
@@ -462,9 +457,9 @@ int xlb_lb_vip_set_flags(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32
 	ret = vip_entry_write(lb, v);
 	if (ret) {
 		v->flags = old;
-		snprintf(err, errlen, "cannot update the VIP: %s", strerror(-ret));
+		return xlb_errf(ret, err, errlen, "cannot update the VIP: %s", strerror(-ret));
 	}
-	return ret;
+	return 0;
 }
 
 int xlb_lb_vip_del(struct xlb_lb *lb, const struct xlb_vip_key *key, char *err, size_t errlen)
@@ -487,23 +482,21 @@ int xlb_lb_vip_del(struct xlb_lb *lb, const struct xlb_vip_key *key, char *err, 
 			b->used = 0;
 		}
 	}
-	if (ret) {
-		snprintf(err, errlen, "cannot remove the VIP from the data plane: %s",
-			 strerror(-ret));
-		return ret;
-	}
+	if (ret)
+		return xlb_errf(ret, err, errlen, "cannot remove the VIP from the data plane: %s",
+				strerror(-ret));
 	v->used = 0;
 	return 0;
 }
 
 static int check_weight(__u32 weight, char *err, size_t errlen)
 {
-	if (weight > XLB_MAX_WEIGHT) {
-		snprintf(err, errlen, "bad weight %u, expected 0-%u (0 = drain)", weight,
-			 XLB_MAX_WEIGHT);
-		return -EINVAL;
-	}
-	return 0;
+	char w[16];
+
+	if (weight <= XLB_MAX_WEIGHT)
+		return 0;
+	snprintf(w, sizeof(w), "%u", weight);
+	return xlb_refuse_weight(w, err, errlen);
 }
 
 /* An adopted backend that was down stays down in the checker too, which
@@ -528,7 +521,7 @@ int xlb_lb_backend_add(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 		       size_t errlen)
 {
 	struct xlb_lb_vip *v = xlb_lb_vip_find(lb, vkey);
-	char name[XLB_ADDR_STRLEN];
+	char name[XLB_ADDR_STRLEN], vname[XLB_ADDR_STRLEN];
 	__u32 id = lb->dp->max_backends;
 	struct xlb_lb_backend *b;
 	int ret, start_down = 0;
@@ -539,18 +532,11 @@ int xlb_lb_backend_add(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 	xlb_addr_format(addr, family, name, sizeof(name));
 	if (check_weight(weight, err, errlen))
 		return -EINVAL;
-	if (v->key.family == XLB_AF_INET6 && family != XLB_AF_INET6) {
-		snprintf(err, errlen,
-			 "backend %s is IPv4 but the VIP is IPv6: an IPv6 VIP needs IPv6 backends "
-			 "(an IPv4 VIP takes either)",
-			 name);
-		return -EINVAL;
-	}
-	if (xlb_lb_backend_find(lb, v, addr, family)) {
-		snprintf(err, errlen, "backend %s exists already in this VIP, use 'backend set'",
-			 name);
-		return -EEXIST;
-	}
+	xlb_vip_key_format(vkey, vname, sizeof(vname));
+	if (!xlb_backend_family_fits(v->key.family, family))
+		return xlb_refuse_backend_family(name, vname, err, errlen);
+	if (xlb_lb_backend_find(lb, v, addr, family))
+		return xlb_refuse_backend_exists(name, vname, err, errlen);
 	for (__u32 i = 0; i < lb->dp->max_backends; i++) {
 		const struct xlb_backend *a = &lb->adopt[i].be;
 
@@ -564,12 +550,8 @@ int xlb_lb_backend_add(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 	for (__u32 i = 0; id == lb->dp->max_backends && i < lb->dp->max_backends; i++)
 		if (!lb->backends[i].used)
 			id = i;
-	if (id == lb->dp->max_backends) {
-		snprintf(err, errlen,
-			 "cannot add backend %s: all %u backends are in use (xlbd --max-backends)",
-			 name, lb->dp->max_backends);
-		return -ENOSPC;
-	}
+	if (id == lb->dp->max_backends)
+		return xlb_refuse_backends_full(name, lb->dp->max_backends, err, errlen);
 	b = &lb->backends[id];
 	memset(b, 0, sizeof(*b));
 	b->id = id;
@@ -614,9 +596,8 @@ int xlb_lb_backend_add(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 	v->n_backends--;
 	rebuild_ring_now(lb, v);
 fail:
-	snprintf(err, errlen, "cannot write backend %s to the data plane: %s", name,
-		 strerror(-ret));
-	return ret;
+	return xlb_errf(ret, err, errlen, "cannot write backend %s to the data plane: %s", name,
+			strerror(-ret));
 }
 
 static struct xlb_lb_backend *find_or_err(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
@@ -635,7 +616,7 @@ static struct xlb_lb_backend *find_or_err(struct xlb_lb *lb, const struct xlb_vi
 	if (!b) {
 		xlb_addr_format(addr, family, name, sizeof(name));
 		xlb_vip_key_format(vkey, vname, sizeof(vname));
-		snprintf(err, errlen, "no backend %s in VIP %s, see 'list'", name, vname);
+		xlb_refuse_no_backend(name, vname, err, errlen);
 	}
 	*vp = v;
 	return b;
@@ -660,9 +641,9 @@ int xlb_lb_backend_set_weight(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 	if (ret) {
 		b->weight = old;
 		rebuild_ring(lb, v);
-		snprintf(err, errlen, "cannot update the ring: %s", strerror(-ret));
+		return xlb_errf(ret, err, errlen, "cannot update the ring: %s", strerror(-ret));
 	}
-	return ret;
+	return 0;
 }
 
 int xlb_lb_backend_del(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
@@ -683,8 +664,7 @@ int xlb_lb_backend_del(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 	if (ret) {
 		b->used = 1;
 		rebuild_ring_now(lb, v);
-		snprintf(err, errlen, "cannot remove the backend: %s", strerror(-ret));
-		return ret;
+		return xlb_errf(ret, err, errlen, "cannot remove the backend: %s", strerror(-ret));
 	}
 	check_stop(lb, b);
 	v->n_backends--;
@@ -749,8 +729,7 @@ int xlb_lb_vip_set_health(struct xlb_lb *lb, const struct xlb_vip_key *key, int 
 		ret = xlb_lb_backend_check(lb, b, &probe, msg, sizeof(msg));
 		if (ret) {
 			xlb_addr_format(&b->addr, b->family, a, sizeof(a));
-			snprintf(err, errlen, "backend %s: %s", a,
-				 strncmp(msg, "Error: ", 7) ? msg : msg + 7);
+			xlb_errf(ret, err, errlen, "backend %s: %s", a, msg);
 			goto undo;
 		}
 	}
@@ -764,7 +743,7 @@ int xlb_lb_vip_set_health(struct xlb_lb *lb, const struct xlb_vip_key *key, int 
 		v->fail_close = !!fail_close;
 		ret = rebuild_ring(lb, v);
 		if (ret) {
-			snprintf(err, errlen, "cannot update the ring: %s", strerror(-ret));
+			xlb_errf(ret, err, errlen, "cannot update the ring: %s", strerror(-ret));
 			goto undo;
 		}
 	}
@@ -835,9 +814,10 @@ int xlb_lb_lookup(struct xlb_lb *lb, const struct xlb_vip_key *vkey, const union
 	if (!v)
 		return vip_not_found(vkey, err, errlen);
 	if (src_family != vkey->family) {
-		snprintf(err, errlen, "source and VIP differ in address family, give an %s source",
-			 vkey->family == XLB_AF_INET6 ? "IPv6" : "IPv4");
-		return -EINVAL;
+		char client[XLB_ADDR_STRLEN];
+
+		xlb_endpoint_format(src, src_family, sport, client, sizeof(client));
+		return xlb_refuse_client_family(client, vkey->family, err, errlen);
 	}
 	flow.src = *src;
 	flow.dst = vkey->addr;
@@ -848,20 +828,15 @@ int xlb_lb_lookup(struct xlb_lb *lb, const struct xlb_vip_key *vkey, const union
 	hash = (v->flags & XLB_VIP_F_SRC_HASH) ? xlb_hash_source(&flow) : xlb_hash_flow(&flow);
 	slot = xlb_ring_slot(hash, lb->dp->ring_size);
 	ret = xlb_dp_ring_slot(lb->dp, v->id, slot, &id);
-	if (ret == -ENOENT) {
-		snprintf(err, errlen,
-			 "VIP has no backend in service (none added, all drained, or "
-			 "all down with fail-close)");
-		return ret;
-	}
-	if (ret) {
-		snprintf(err, errlen, "cannot read the ring: %s", strerror(-ret));
-		return ret;
-	}
-	if (id >= lb->dp->max_backends || !lb->backends[id].used) {
-		snprintf(err, errlen, "the ring names backend id %u, which is not configured", id);
-		return -EIO;
-	}
+	if (ret == -ENOENT)
+		return xlb_errf(ret, err, errlen,
+				"VIP has no backend in service (none added, all drained, or all "
+				"down with fail-close)");
+	if (ret)
+		return xlb_errf(ret, err, errlen, "cannot read the ring: %s", strerror(-ret));
+	if (id >= lb->dp->max_backends || !lb->backends[id].used)
+		return xlb_errf(-EIO, err, errlen,
+				"the ring names backend id %u, which is not configured", id);
 	*be = &lb->backends[id];
 	return 0;
 }

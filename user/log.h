@@ -25,7 +25,10 @@ void xlb_log(enum xlb_log_level level, const char *fmt, ...) __attribute__((form
 #define XLB_ERRLEN 512
 
 /* Formats a user-facing error ("what was wrong, what is valid") into err
- * and returns ret, so that failing paths read: return xlb_errf(-EINVAL, ...). */
+ * and returns ret, so that failing paths read: return xlb_errf(-EINVAL, ...).
+ * The one way errors are filled; callers that add context wrap the message
+ * they got ("VIP %s: %s"). Only the printing edge (xlbctl, xlbd's main,
+ * xlb-decap) puts "Error: " in front. */
 int xlb_errf(int ret, char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

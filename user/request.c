@@ -279,7 +279,7 @@ static int do_stats(struct xlb_lb *lb, json_t **result, char *err, size_t errlen
 static int do_lookup(struct xlb_lb *lb, const struct xlb_cmd *c, json_t **result, char *err,
 		     size_t errlen)
 {
-	char v[XLB_ADDR_STRLEN], src[XLB_ADDR_STRLEN + 8];
+	char v[XLB_ADDR_STRLEN], src[XLB_ADDR_STRLEN];
 	char a[XLB_ADDR_STRLEN], vip[XLB_ADDR_STRLEN];
 	struct xlb_lb_backend *b;
 	const struct xlb_lb_vip *lv;
@@ -291,9 +291,7 @@ static int do_lookup(struct xlb_lb *lb, const struct xlb_cmd *c, json_t **result
 	lv = &lb->vips[b->vip];
 	xlb_vip_key_format(&lv->key, vip, sizeof(vip));
 	xlb_vip_key_format(&c->vip, v, sizeof(v));
-	xlb_addr_format(&c->addr, c->family, a, sizeof(a));
-	snprintf(src, sizeof(src), c->family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u", a,
-		 ntohs(c->port));
+	xlb_endpoint_format(&c->addr, c->family, c->port, src, sizeof(src));
 	xlb_addr_format(&b->addr, b->family, a, sizeof(a));
 	return give(json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:I}", "vip", vip, "flow_vip", v,
 			      "client", src, "backend", a, "weight", (json_int_t)b->weight, "state",

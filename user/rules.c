@@ -19,6 +19,7 @@
 #include "addr.h"
 #include "lb.h"
 #include "log.h"
+#include "refusal.h"
 
 #define XLB_RULES_WORDS_MAX 64
 
@@ -178,20 +179,6 @@ static struct xlb_rules_backend *find_backend(const struct xlb_rules *r,
 	return NULL;
 }
 
-static int no_vip(const struct xlb_vip_key *key, char *err, size_t errlen)
-{
-	char v[XLB_ADDR_STRLEN];
-
-	xlb_vip_key_format(key, v, sizeof(v));
-	return xlb_errf(-ENOENT, err, errlen,
-			"no VIP %s, add it first with 'vip add %s' (see 'list')", v, v);
-}
-
-static const char *strip_error(const char *msg)
-{
-	return strncmp(msg, "Error: ", 7) ? msg : msg + 7;
-}
-
 /* 1 when two check clauses say the same (only given options count). */
 static int hc_same(const struct xlb_hc_cfg *a, const struct xlb_hc_cfg *b)
 {
@@ -215,7 +202,7 @@ static int check_vip_checks(const struct xlb_rules *r, const struct xlb_rules_vi
 
 	xlb_vip_key_format(&rv->key, v, sizeof(v));
 	if (xlb_hc_cfg_resolve(&out, &rv->hc, NULL, rv->key.proto, port, msg, sizeof(msg)))
-		return xlb_errf(-EINVAL, err, errlen, "VIP %s: %s", v, strip_error(msg));
+		return xlb_errf(-EINVAL, err, errlen, "VIP %s: %s", v, msg);
 	for (size_t i = 0; i <= r->n_backends; i++) {
 		const struct xlb_rules_backend *b = i < r->n_backends ? &r->backends[i] : extra;
 
@@ -225,7 +212,7 @@ static int check_vip_checks(const struct xlb_rules *r, const struct xlb_rules_vi
 				       sizeof(msg))) {
 			xlb_addr_format(&b->addr, b->family, a, sizeof(a));
 			return xlb_errf(-EINVAL, err, errlen, "backend %s of VIP %s: %s", a, v,
-					strip_error(msg));
+					msg);
 		}
 	}
 	return 0;
@@ -248,16 +235,9 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 	switch (c->op) {
 	case XLB_CMD_VIP_ADD:
 		if (find_vip(r, &c->vip))
-			return xlb_errf(
-			    -EEXIST, err, errlen,
-			    "VIP %s exists already, change it with 'vip set' or remove it "
-			    "with 'vip del' first",
-			    v);
+			return xlb_refuse_vip_exists(v, err, errlen);
 		if (r->n_vips >= r->max_vips)
-			return xlb_errf(
-			    -ENOSPC, err, errlen,
-			    "cannot add VIP %s: all %u VIPs are in use (xlbd --max-vips)", v,
-			    r->max_vips);
+			return xlb_refuse_vips_full(v, r->max_vips, err, errlen);
 		if (grow((void **)&r->vips, &r->cap_vips, r->n_vips + 1, sizeof(*r->vips)))
 			return xlb_errf(-ENOMEM, err, errlen, "out of memory");
 		rv = &r->vips[r->n_vips];
@@ -277,7 +257,7 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 
 		rv = find_vip(r, &c->vip);
 		if (!rv)
-			return no_vip(&c->vip, err, errlen);
+			return xlb_refuse_no_vip(v, err, errlen);
 		old = *rv;
 		rv->flags = (rv->flags & ~mask) | (c->vip_flags & mask);
 		if (c->given & XLB_CMD_G_FAIL_OPEN)
@@ -295,7 +275,7 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 
 		rv = find_vip(r, &c->vip);
 		if (!rv)
-			return no_vip(&c->vip, err, errlen);
+			return xlb_refuse_no_vip(v, err, errlen);
 		*rv = r->vips[--r->n_vips];
 		/* Its backends go with it, as in the load balancer. */
 		for (size_t i = 0; i < r->n_backends; i++)
@@ -309,24 +289,13 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 
 		rv = find_vip(r, &c->vip);
 		if (!rv)
-			return no_vip(&c->vip, err, errlen);
-		if (c->vip.family == XLB_AF_INET6 && c->family != XLB_AF_INET6)
-			return xlb_errf(
-			    -EINVAL, err, errlen,
-			    "backend %s is IPv4 but VIP %s is IPv6, an IPv6 VIP needs IPv6 "
-			    "backends (an IPv4 VIP takes either)",
-			    a, v);
+			return xlb_refuse_no_vip(v, err, errlen);
+		if (!xlb_backend_family_fits(c->vip.family, c->family))
+			return xlb_refuse_backend_family(a, v, err, errlen);
 		if (find_backend(r, &c->vip, &c->addr, c->family))
-			return xlb_errf(
-			    -EEXIST, err, errlen,
-			    "backend %s exists already in VIP %s, change its weight with "
-			    "'backend set'",
-			    a, v);
+			return xlb_refuse_backend_exists(a, v, err, errlen);
 		if (r->n_backends >= r->max_backends)
-			return xlb_errf(-ENOSPC, err, errlen,
-					"cannot add backend %s: all %u backends are in use (xlbd "
-					"--max-backends)",
-					a, r->max_backends);
+			return xlb_refuse_backends_full(a, r->max_backends, err, errlen);
 		memset(&nb, 0, sizeof(nb));
 		nb.vip = c->vip;
 		nb.addr = c->addr;
@@ -349,13 +318,10 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 
 		rv = find_vip(r, &c->vip);
 		if (!rv)
-			return no_vip(&c->vip, err, errlen);
+			return xlb_refuse_no_vip(v, err, errlen);
 		b = find_backend(r, &c->vip, &c->addr, c->family);
 		if (!b)
-			return xlb_errf(
-			    -ENOENT, err, errlen,
-			    "no backend %s in VIP %s, add it with 'backend add' (see 'list')", a,
-			    v);
+			return xlb_refuse_no_backend(a, v, err, errlen);
 		if (c->op == XLB_CMD_BACKEND_DEL) {
 			*b = r->backends[--r->n_backends];
 			return 0;
@@ -643,7 +609,7 @@ int xlb_rules_apply(struct xlb_lb *lb, const struct xlb_rules *target, char *err
 	msg[0] = 0;
 	ret = apply_diff(lb, &before, &to, msg, sizeof(msg));
 	if (ret) {
-		pr_err("applying the configuration failed: %s; rolling back", strip_error(msg));
+		pr_err("applying the configuration failed: %s; rolling back", msg);
 		/* Back to where we were: the same walk in the other direction. */
 		msg2[0] = 0;
 		ret2 = xlb_rules_from_lb(&now, lb);
@@ -651,13 +617,12 @@ int xlb_rules_apply(struct xlb_lb *lb, const struct xlb_rules *target, char *err
 			ret2 = apply_diff(lb, &now, &before, msg2, sizeof(msg2));
 			xlb_rules_free(&now);
 		} else {
-			snprintf(msg2, sizeof(msg2), "out of memory");
+			xlb_errf(ret2, msg2, sizeof(msg2), "out of memory");
 		}
 		if (ret2)
-			xlb_errf(ret, err, errlen, "%s; rolling back failed too: %s",
-				 strip_error(msg), strip_error(msg2));
+			xlb_errf(ret, err, errlen, "%s; rolling back failed too: %s", msg, msg2);
 		else
-			xlb_errf(ret, err, errlen, "%s; nothing was changed", strip_error(msg));
+			xlb_errf(ret, err, errlen, "%s; nothing was changed", msg);
 	}
 	xlb_rules_free(&before);
 	xlb_rules_free(&to);

@@ -377,76 +377,76 @@ static void test_cfg_parse_errors(void)
 		const char *in;
 		const char *msg;
 	} t[] = {
-	    {"", "Error: expected 'check'"},
-	    {"chek tcp", "Error: expected 'check'"},
-	    {"check", "Error: check needs a kind or an option, expected tcp|http|udp|none"},
+	    {"", "expected 'check'"},
+	    {"chek tcp", "expected 'check'"},
+	    {"check", "check needs a kind or an option, expected tcp|http|udp|none"},
 	    {"check foo",
-	     "Error: bad check kind 'foo', expected tcp|http|udp|none or an option (port "
+	     "bad check kind 'foo', expected tcp|http|udp|none or an option (port "
 	     "interval timeout rise fall path host status send expect)"},
 	    {"check TCP",
-	     "Error: bad check kind 'TCP', expected tcp|http|udp|none or an option (port "
+	     "bad check kind 'TCP', expected tcp|http|udp|none or an option (port "
 	     "interval timeout rise fall path host status send expect)"},
-	    {"check tcp port", "Error: port needs a value, expected 1-65535"},
-	    {"check tcp port 0", "Error: bad port '0', expected 1-65535"},
-	    {"check tcp port 65536", "Error: bad port '65536', expected 1-65535"},
-	    {"check tcp port -1", "Error: bad port '-1', expected 1-65535"},
-	    {"check tcp port 80x", "Error: bad port '80x', expected 1-65535"},
-	    {"check tcp port 0x50", "Error: bad port '0x50', expected 1-65535"},
-	    {"check tcp interval x", "Error: bad interval 'x', expected milliseconds 100-3600000"},
+	    {"check tcp port", "port needs a value, expected 1-65535"},
+	    {"check tcp port 0", "bad port '0', expected 1-65535"},
+	    {"check tcp port 65536", "bad port '65536', expected 1-65535"},
+	    {"check tcp port -1", "bad port '-1', expected 1-65535"},
+	    {"check tcp port 80x", "bad port '80x', expected 1-65535"},
+	    {"check tcp port 0x50", "bad port '0x50', expected 1-65535"},
+	    {"check tcp interval x", "bad interval 'x', expected milliseconds 100-3600000"},
 	    {"check tcp interval 99",
-	     "Error: bad interval '99', expected milliseconds 100-3600000"},
+	     "bad interval '99', expected milliseconds 100-3600000"},
 	    {"check tcp interval 3600001",
-	     "Error: bad interval '3600001', expected milliseconds 100-3600000"},
+	     "bad interval '3600001', expected milliseconds 100-3600000"},
 	    {"check tcp interval 99999999999999999999999",
-	     "Error: bad interval '99999999999999999999999', expected milliseconds "
+	     "bad interval '99999999999999999999999', expected milliseconds "
 	     "100-3600000"},
-	    {"check interval", "Error: interval needs a value, expected milliseconds 100-3600000"},
+	    {"check interval", "interval needs a value, expected milliseconds 100-3600000"},
 	    {"check tcp timeout 9",
-	     "Error: bad timeout '9', expected milliseconds 10-3600000, at most the interval"},
+	     "bad timeout '9', expected milliseconds 10-3600000, at most the interval"},
 	    {"check tcp timeout 3600001",
-	     "Error: bad timeout '3600001', expected milliseconds 10-3600000, at most the "
+	     "bad timeout '3600001', expected milliseconds 10-3600000, at most the "
 	     "interval"},
 	    {"check tcp interval 500 timeout 600",
-	     "Error: bad timeout '600', expected milliseconds 10-500 (the interval)"},
+	     "bad timeout '600', expected milliseconds 10-500 (the interval)"},
 	    {"check tcp timeout 600 interval 500",
-	     "Error: bad timeout '600', expected milliseconds 10-500 (the interval)"},
-	    {"check tcp rise 0", "Error: bad rise '0', expected 1-100"},
-	    {"check tcp rise 101", "Error: bad rise '101', expected 1-100"},
-	    {"check tcp fall 0", "Error: bad fall '0', expected 1-100"},
-	    {"check tcp fall 101", "Error: bad fall '101', expected 1-100"},
-	    {"check tcp fall", "Error: fall needs a value, expected 1-100"},
-	    {"check http status 99", "Error: bad status '99', expected an HTTP status 100-599"},
-	    {"check http status 600", "Error: bad status '600', expected an HTTP status 100-599"},
-	    {"check http path health", "Error: bad path 'health', " PATH_VALID},
-	    {"check http path /a\tb", "Error: bad path '/a\tb', " PATH_VALID},
-	    {"check http path /a\"b", "Error: bad path '/a\"b', " PATH_VALID},
-	    {"check http path /a#b", "Error: bad path '/a#b', " PATH_VALID},
-	    {"check http host a\rb", "Error: bad host 'a\rb', " HOST_VALID},
-	    {"check http host a'b", "Error: bad host 'a'b', " HOST_VALID},
-	    {"check http host a\\b", "Error: bad host 'a\\b', " HOST_VALID},
+	     "bad timeout '600', expected milliseconds 10-500 (the interval)"},
+	    {"check tcp rise 0", "bad rise '0', expected 1-100"},
+	    {"check tcp rise 101", "bad rise '101', expected 1-100"},
+	    {"check tcp fall 0", "bad fall '0', expected 1-100"},
+	    {"check tcp fall 101", "bad fall '101', expected 1-100"},
+	    {"check tcp fall", "fall needs a value, expected 1-100"},
+	    {"check http status 99", "bad status '99', expected an HTTP status 100-599"},
+	    {"check http status 600", "bad status '600', expected an HTTP status 100-599"},
+	    {"check http path health", "bad path 'health', " PATH_VALID},
+	    {"check http path /a\tb", "bad path '/a\tb', " PATH_VALID},
+	    {"check http path /a\"b", "bad path '/a\"b', " PATH_VALID},
+	    {"check http path /a#b", "bad path '/a#b', " PATH_VALID},
+	    {"check http host a\rb", "bad host 'a\rb', " HOST_VALID},
+	    {"check http host a'b", "bad host 'a'b', " HOST_VALID},
+	    {"check http host a\\b", "bad host 'a\\b', " HOST_VALID},
 	    {"check udp send \\q",
-	     "Error: bad send '\\q', expected 1-64 bytes, escapes \\n \\r \\t \\\\ \\xHH"},
+	     "bad send '\\q', expected 1-64 bytes, escapes \\n \\r \\t \\\\ \\xHH"},
 	    {"check udp send ab\\",
-	     "Error: bad send 'ab\\', expected 1-64 bytes, escapes \\n \\r \\t \\\\ \\xHH"},
+	     "bad send 'ab\\', expected 1-64 bytes, escapes \\n \\r \\t \\\\ \\xHH"},
 	    {"check udp expect \\x4",
-	     "Error: bad expect '\\x4', expected 1-64 bytes, escapes \\n \\r \\t \\\\ \\xHH"},
+	     "bad expect '\\x4', expected 1-64 bytes, escapes \\n \\r \\t \\\\ \\xHH"},
 	    {"check udp expect \\xg0",
-	     "Error: bad expect '\\xg0', expected 1-64 bytes, escapes \\n \\r \\t \\\\ \\xHH"},
+	     "bad expect '\\xg0', expected 1-64 bytes, escapes \\n \\r \\t \\\\ \\xHH"},
 	    {"check udp send "
 	     "01234567890123456789012345678901234567890123456789012345678901234",
-	     "Error: bad send '01234567890123456789012345678901234567890123456789012345678901234"
+	     "bad send '01234567890123456789012345678901234567890123456789012345678901234"
 	     "', expected 1-64 bytes, escapes \\n \\r \\t \\\\ \\xHH"},
-	    {"check tcp port 80 port 81", "Error: port given twice, expected each option once"},
-	    {"check rise 2 rise 2", "Error: rise given twice, expected each option once"},
-	    {"check none port 80", "Error: 'check none' takes no options, found 'port'"},
+	    {"check tcp port 80 port 81", "port given twice, expected each option once"},
+	    {"check rise 2 rise 2", "rise given twice, expected each option once"},
+	    {"check none port 80", "'check none' takes no options, found 'port'"},
 	    {"check tcp path /x",
-	     "Error: path does not apply to tcp checks, expected it with check http"},
+	     "path does not apply to tcp checks, expected it with check http"},
 	    {"check udp status 200",
-	     "Error: status does not apply to udp checks, expected it with check http"},
+	     "status does not apply to udp checks, expected it with check http"},
 	    {"check http send x",
-	     "Error: send does not apply to http checks, expected it with check udp"},
+	     "send does not apply to http checks, expected it with check udp"},
 	    {"check tcp expect x",
-	     "Error: expect does not apply to tcp checks, expected it with check udp"},
+	     "expect does not apply to tcp checks, expected it with check udp"},
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -478,11 +478,11 @@ static void test_cfg_parse_errors(void)
 		path[128] = '\0';
 		snprintf(line, sizeof(line), "check http path %s", path);
 		CU_ASSERT_EQUAL(parse_line(line, &c, &consumed, err, sizeof(err)), -EINVAL);
-		CU_ASSERT(strstr(err, "Error: bad path '/ppp") == err);
+		CU_ASSERT(strstr(err, "bad path '/ppp") == err);
 		path[0] = 'h';
 		snprintf(line, sizeof(line), "check http host %s", path);
 		CU_ASSERT_EQUAL(parse_line(line, &c, &consumed, err, sizeof(err)), -EINVAL);
-		CU_ASSERT(strstr(err, "Error: bad host 'hpp") == err);
+		CU_ASSERT(strstr(err, "bad host 'hpp") == err);
 	}
 }
 
@@ -628,7 +628,7 @@ static void test_cfg_resolve(void)
 	vip = cfg_of("check tcp");
 	CU_ASSERT_EQUAL(xlb_hc_cfg_resolve(&out, &vip, NULL, IPPROTO_TCP, 0, err, sizeof(err)),
 			-EINVAL);
-	CU_ASSERT_STRING_EQUAL(err, "Error: check tcp on an all-ports VIP needs a port, expected "
+	CU_ASSERT_STRING_EQUAL(err, "check tcp on an all-ports VIP needs a port, expected "
 				    "'port N' with N 1-65535");
 }
 
