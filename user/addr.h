@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include "xlb.h"
 
-#define XLB_ADDR_STRLEN 48 /* "[ffff:...:ffff]:65535/tcp" and a NUL */
+#define XLB_ADDR_STRLEN 56 /* "[ffff:...:ffff]:65535/tcp" (51) and a NUL */
 
 /* "198.18.0.1", "2001:db8::1" or "[2001:db8::1]". Returns 0 or -EINVAL. */
 int xlb_addr_parse(const char *text, union xlb_addr *addr, __u8 *family);
