@@ -109,6 +109,24 @@ static __u64 counter(__u32 index)
 	return xlb_dp_counter(dp, index, &c) ? ~0ULL : c.packets;
 }
 
+static __u64 counter_bytes(__u32 index)
+{
+	struct xlb_counter c;
+
+	return xlb_dp_counter(dp, index, &c) ? ~0ULL : c.bytes;
+}
+
+/* Frames counted under any verdict reason: every frame the program sees
+ * adds exactly one, whichever way it leaves. */
+static __u64 verdicts(void)
+{
+	__u64 n = 0;
+
+	for (__u32 i = 0; i < XLB_STAT_EVENT_FIRST; i++)
+		n += counter(i);
+	return n;
+}
+
 static void flow_of(const struct pkt_spec *s, struct xlb_flow *f)
 {
 	memset(f, 0, sizeof(*f));
@@ -318,7 +336,7 @@ static const struct fixture fixtures[] = {
 static void check_fixture(const struct fixture *f)
 {
 	struct pkt in, out, want;
-	__u64 before = counter(f->counter);
+	__u64 before = counter(f->counter), bytes = counter_bytes(f->counter), all = verdicts();
 	int action = -1;
 
 	CU_ASSERT_FATAL(pkt_build(&in, &f->in) == 0);
@@ -327,6 +345,8 @@ static void check_fixture(const struct fixture *f)
 		fprintf(stderr, "\n%s: action %d, want %d\n", f->desc, action, f->action);
 	CU_ASSERT_EQUAL(action, f->action);
 	CU_ASSERT_EQUAL(counter(f->counter), before + 1);
+	CU_ASSERT_EQUAL(counter_bytes(f->counter), bytes + in.len);
+	CU_ASSERT_EQUAL(verdicts(), all + 1);
 	want = in;
 	if (f->out == OUT_ENCAP) {
 		struct xlb_flow flow;
@@ -356,7 +376,7 @@ static void poke(struct pkt *p, size_t off, __u8 v)
 
 static void expect_pass_same(const char *desc, const struct pkt *in, enum xlb_stat reason)
 {
-	__u64 before = counter(reason);
+	__u64 before = counter(reason), all = verdicts();
 	struct pkt out;
 	int action = -1;
 
@@ -366,6 +386,7 @@ static void expect_pass_same(const char *desc, const struct pkt *in, enum xlb_st
 			xlb_stat_names[reason], (unsigned long long)(counter(reason) - before));
 	CU_ASSERT_EQUAL(action, XDP_PASS);
 	CU_ASSERT_EQUAL(counter(reason), before + 1);
+	CU_ASSERT_EQUAL(verdicts(), all + 1);
 	CU_ASSERT_FALSE(pkt_diff(desc, out.data, out.len, in->data, in->len));
 }
 
@@ -446,7 +467,7 @@ static void test_truncation_sweep(void)
 
 		CU_ASSERT_FATAL(pkt_build(&full, &specs[s]) == 0);
 		for (size_t len = 1; len < full.len; len++) {
-			__u64 before = counter(XLB_STAT_MALFORMED);
+			__u64 before = counter(XLB_STAT_MALFORMED), all = verdicts();
 			int action = -1;
 			char what[64];
 
@@ -460,6 +481,7 @@ static void test_truncation_sweep(void)
 				fprintf(stderr, "\n%s: action %d\n", what, action);
 			CU_ASSERT_EQUAL(action, XDP_PASS);
 			CU_ASSERT_EQUAL(counter(XLB_STAT_MALFORMED), before + 1);
+			CU_ASSERT_EQUAL(verdicts(), all + 1);
 			CU_ASSERT_FALSE(pkt_diff(what, out.data, out.len, cut.data, cut.len));
 		}
 	}
