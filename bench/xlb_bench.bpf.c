@@ -179,6 +179,8 @@ static __always_inline int run_stages(struct xdp_md *ctx, const enum bench_stage
 		return XDP_DROP;
 	if (upto == STAGE_FIB)
 		return XDP_TX;
+	if (trim_to_ip(ctx, &pkt))
+		return XDP_DROP;
 	return encap_packet(ctx, &pkt, be, &src, hash, nh) ? XDP_DROP : XDP_TX;
 }
 

@@ -30,6 +30,21 @@ static __always_inline void outer_source(const struct xlb_config *cfg, __u8 fami
 	}
 }
 
+/* Cuts what follows the IP packet off the frame (Ethernet padding, junk):
+ * the outer header's length and the MTU check count the IP packet only, and
+ * so must what is sent. Parsing made sure the frame holds the whole packet.
+ * Returns 0, or -1 when the tail cannot be moved. */
+static __always_inline int trim_to_ip(struct xdp_md *ctx, const struct packet *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	long excess = (data_end - data) - (long)(pkt->l3_off + pkt->l3_len);
+
+	if (excess <= 0)
+		return 0;
+	return bpf_xdp_adjust_tail(ctx, -(int)excess) ? -1 : 0;
+}
+
 /* Grows the frame at the front and writes L2 + outer header. The MACs are
  * the next hop's, or without one (a frame for the kernel to route) the
  * received ones; a VLAN tag is carried over as received. Returns 0, or -1
@@ -48,8 +63,10 @@ static __always_inline int encap_packet(struct xdp_md *ctx, const struct packet 
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	/* Old L2 header now sits olen bytes in; olen >= 20 > 18, no overlap.
-	 * Never short (the inner packet follows), but the verifier needs it. */
-	if (data + olen + l2 > data_end)
+	 * Never short (an IP header follows it), but the verifier needs it;
+	 * checked for the longer L2 header, so that it holds whichever clang
+	 * makes of l2 on the way. */
+	if (data + olen + sizeof(struct ethhdr) + sizeof(struct vlan_hdr) > data_end)
 		return -1;
 	if (nh) {
 		__builtin_memcpy(data, nh->dmac, ETH_ALEN);

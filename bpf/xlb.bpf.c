@@ -282,7 +282,7 @@ static __always_inline __u32 forward(struct xdp_md *ctx, const struct packet *pk
 	v = route_outer(ctx, pkt, be, backend_id, &src, now, &scratch, &nh);
 	if (verdict_action(v) == XDP_DROP)
 		return v;
-	if (encap_packet(ctx, pkt, be, &src, hash, nh))
+	if (trim_to_ip(ctx, pkt) || encap_packet(ctx, pkt, be, &src, hash, nh))
 		return verdict(XDP_DROP, XLB_STAT_ENCAP_FAIL);
 	if (verdict_action(v) == XDP_REDIRECT)
 		return verdict(bpf_redirect_map(&xlb_tx_ports, nh->ifindex, 0), XLB_STAT_REDIRECT);

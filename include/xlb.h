@@ -155,7 +155,8 @@ _Static_assert(sizeof(struct xlb_config) == 32, "xlb_config layout");
 	X(FRAGMENT, "fragment", "IPv4 fragment or IPv6 fragment header: passed")        \
 	X(NO_BACKEND, "no_backend", "VIP matched but its ring is empty: dropped")       \
 	X(TOO_BIG, "too_big", "larger than the egress MTU once encapsulated: dropped") \
-	X(ENCAP_FAIL, "encap_fail", "no headroom for the outer header: dropped")        \
+	X(ENCAP_FAIL, "encap_fail",                                                     \
+	  "no headroom for the outer header, or trailer not trimmable: dropped")        \
 	X(FIB_PASS, "fib_pass",                                                         \
 	  "next hop unresolved or not an XDP port: encapsulated, passed to the kernel")  \
 	X(FIB_FAIL, "fib_fail", "no route to the backend: dropped")                     \

@@ -333,13 +333,51 @@ static const struct fixture fixtures[] = {
 	 XDP_PASS, OUT_SAME, 0, NULL, NULL, NULL, NULL, XLB_STAT_PASS_UNSUPPORTED},
 };
 
-static void check_fixture(const struct fixture *f)
+/* Frames with bytes after the IP packet (Ethernet padding, junk): what is
+ * encapsulated is the IP packet only; what is passed untouched keeps them. */
+static const struct {
+	struct fixture f;
+	size_t trailer;
+} trailer_fixtures[] = {
+	{{"1514-byte frame holding a 40-byte IPv4 packet: trimmed to it, 74 bytes out",
+	  {V4(C4, "198.18.100.1", TCP, 40007, 80)},
+	  XDP_TX, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
+	 1514 - 54},
+	{{"IPv4 SYN with Ethernet padding to 60 bytes: padding trimmed",
+	  {V4(C4, "198.18.100.1", TCP, 40008, 80), .tcp_flags = 0x02},
+	  XDP_TX, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
+	 6},
+	{{"IPv6 with trailing bytes: trimmed to payload length + 40",
+	  {V6(C6, "2001:db8:100::1", TCP, 40002, 80), .payload_len = 10},
+	  XDP_TX, OUT_ENCAP, 6, "2001:db8::2", "2001:db8::11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
+	 100},
+	{{"IPv4 to an IPv6 backend with trailing bytes: 4in6 of the IP packet only",
+	  {V4(C4, "198.18.100.3", UDP, 5002, 53), .payload_len = 4},
+	  XDP_TX, OUT_ENCAP, 6, "2001:db8::2", "2001:db8::12", pkt_lb_mac, be12_mac, XLB_STAT_TX},
+	 33},
+	{{"neighbour unresolved, trailing bytes: trimmed, encapsulated, passed",
+	  {V4(C4, "198.18.100.4", TCP, 40001, 80), .payload_len = 10},
+	  XDP_PASS, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.99", pkt_client_mac, pkt_lb_mac,
+	  XLB_STAT_FIB_PASS},
+	 20},
+	{{"not a VIP, trailing bytes: passed byte-identical, trailer included",
+	  {V4(C4, "198.18.0.2", TCP, 40001, 22)}, XDP_PASS, OUT_SAME, 0, NULL, NULL, NULL, NULL,
+	  XLB_STAT_PASS_NOT_VIP},
+	 20},
+};
+
+/* Runs one fixture, its frame followed by trailer bytes. */
+static void check_fixture(const struct fixture *f, size_t trailer)
 {
 	struct pkt in, out, want;
 	__u64 before = counter(f->counter), bytes = counter_bytes(f->counter), all = verdicts();
 	int action = -1;
 
 	CU_ASSERT_FATAL(pkt_build(&in, &f->in) == 0);
+	want = in;
+	CU_ASSERT_FATAL(in.len + trailer <= sizeof(in.data));
+	memset(in.data + in.len, 0xee, trailer);
+	in.len += trailer;
 	CU_ASSERT_FATAL(run(&in, &out, &action) == 0);
 	if (action != f->action)
 		fprintf(stderr, "\n%s: action %d, want %d\n", f->desc, action, f->action);
@@ -347,7 +385,8 @@ static void check_fixture(const struct fixture *f)
 	CU_ASSERT_EQUAL(counter(f->counter), before + 1);
 	CU_ASSERT_EQUAL(counter_bytes(f->counter), bytes + in.len);
 	CU_ASSERT_EQUAL(verdicts(), all + 1);
-	want = in;
+	if (f->out == OUT_SAME)
+		want = in;
 	if (f->out == OUT_ENCAP) {
 		struct xlb_flow flow;
 
@@ -363,7 +402,13 @@ static void check_fixture(const struct fixture *f)
 static void test_fixtures(void)
 {
 	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++)
-		check_fixture(&fixtures[i]);
+		check_fixture(&fixtures[i], 0);
+}
+
+static void test_trailer_fixtures(void)
+{
+	for (size_t i = 0; i < sizeof(trailer_fixtures) / sizeof(trailer_fixtures[0]); i++)
+		check_fixture(&trailer_fixtures[i].f, trailer_fixtures[i].trailer);
 }
 
 /* ---- bad packets ------------------------------------------------------ */
@@ -945,6 +990,7 @@ static void test_outer_source_entropy(void)
 
 XLB_SUITE(lb_bpf, suite_init, suite_cleanup,
 	  {"fixture table: encapsulation, next hop, pass and drop", test_fixtures},
+	  {"bytes after the IP packet are not forwarded", test_trailer_fixtures},
 	  {"bad headers are passed untouched and counted", test_bad_headers},
 	  {"every truncation of valid frames is passed and counted", test_truncation_sweep},
 	  {"same 5-tuple, same backend; agrees with lookup", test_same_flow_same_backend},
