@@ -212,11 +212,8 @@ static __always_inline __u32 resolve_next_hop(struct xdp_md *ctx, const struct p
 	if (fib.ifindex == ctx->ingress_ifindex) {
 		nh->action = XDP_TX;
 	} else {
-		/* A tagged frame leaving by another device, or a device xlb
-		 * was not given, is the kernel's to route: it knows VLANs and
-		 * bonds. */
-		if (pkt->l3_off != sizeof(struct ethhdr) ||
-		    !bpf_map_lookup_elem(&xlb_tx_ports, &nh->ifindex))
+		/* A device xlb was not given is the kernel's to route. */
+		if (!bpf_map_lookup_elem(&xlb_tx_ports, &nh->ifindex))
 			return verdict(XDP_PASS, XLB_STAT_FIB_PASS);
 		nh->action = XDP_REDIRECT;
 	}
@@ -231,23 +228,29 @@ static __always_inline __u32 resolve_next_hop(struct xdp_md *ctx, const struct p
 /* Next hop of the outer packet: this CPU's cached one while it is fresh
  * and was resolved for this backend (id and generation) and ingress, else
  * resolve_next_hop() into scratch. Returns as resolve_next_hop(); for
- * XDP_TX and XDP_REDIRECT, *nh points at the MACs and egress to use. */
+ * XDP_TX and XDP_REDIRECT, *nh points at the MACs and egress to use.
+ *
+ * A VLAN-tagged frame is always the kernel's to route: bpf_fib_lookup()
+ * knows only the device the frame arrived on (the tag's parent), not the
+ * VLAN device behind the tag, so its next hop and egress would be those of
+ * the untagged link. Passed on with its tag, the frame enters the kernel
+ * through that VLAN device, which routes it from there. */
 static __always_inline __u32 route_outer(struct xdp_md *ctx, const struct packet *pkt,
 					 const struct xlb_backend *be, __u32 backend_id,
 					 const union xlb_addr *src, __u64 now,
 					 struct xlb_nexthop *scratch, const struct xlb_nexthop **nh)
 {
-	struct xlb_nexthop *cached = bpf_map_lookup_elem(&xlb_nexthops, &backend_id);
+	struct xlb_nexthop *cached;
 	__u32 v;
 	int action;
 
+	if (pkt->l3_off != sizeof(struct ethhdr))
+		return verdict(XDP_PASS, XLB_STAT_FIB_PASS);
+	cached = bpf_map_lookup_elem(&xlb_nexthops, &backend_id);
 	if (cached && cached->expires_ns > now && cached->gen == be->gen &&
 	    cached->ingress == ctx->ingress_ifindex) {
 		if (pkt->l3_len + outer_len(be) > cached->mtu)
 			return verdict(XDP_DROP, XLB_STAT_TOO_BIG);
-		/* As resolve_next_hop(): tagged frames are not redirected. */
-		if (cached->action == XDP_REDIRECT && pkt->l3_off != sizeof(struct ethhdr))
-			return verdict(XDP_PASS, XLB_STAT_FIB_PASS);
 		*nh = cached;
 		return forward_verdict(cached->action);
 	}

@@ -158,7 +158,7 @@ _Static_assert(sizeof(struct xlb_config) == 32, "xlb_config layout");
 	X(ENCAP_FAIL, "encap_fail",                                                     \
 	  "no headroom for the outer header, or trailer not trimmable: dropped")        \
 	X(FIB_PASS, "fib_pass",                                                         \
-	  "next hop unresolved or not an XDP port: encapsulated, passed to the kernel")  \
+	  "VLAN-tagged, no neighbour yet or egress not xlb's: encapsulated, passed")    \
 	X(FIB_FAIL, "fib_fail", "no route to the backend: dropped")                     \
 	X(TX, "tx", "forwarded out of the receiving interface (XDP_TX)")                \
 	X(REDIRECT, "redirect", "forwarded out of another interface (redirect)")        \

@@ -263,9 +263,27 @@ static const struct fixture fixtures[] = {
 	{"IPv4 with options: inner kept intact",
 	 {V4(C4, "198.18.100.1", TCP, 40003, 80), .ip_opts_len = 8, .payload_len = 20},
 	 XDP_TX, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
-	{"802.1Q tagged IPv4: tag kept, XDP_TX",
+	{"802.1Q tagged IPv4, backend on the untagged link: encapsulated with its tag and the "
+	 "received MACs, passed (the kernel routes it from the VLAN device)",
 	 {V4(C4, "198.18.100.1", TCP, 40004, 80), .vlan = 100, .payload_len = 30},
-	 XDP_TX, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
+	 XDP_PASS, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_client_mac, pkt_lb_mac,
+	 XLB_STAT_FIB_PASS},
+	{"802.1Q tagged IPv6: IP6IP6 with its tag, passed",
+	 {V6(C6, "2001:db8:100::1", TCP, 40003, 80), .vlan = 4094, .payload_len = 12},
+	 XDP_PASS, OUT_ENCAP, 6, "2001:db8::2", "2001:db8::11", pkt_client_mac, pkt_lb_mac,
+	 XLB_STAT_FIB_PASS},
+	{"802.1Q tagged IPv4 to an IPv6 backend: 4in6 with its tag, passed",
+	 {V4(C4, "198.18.100.3", UDP, 5003, 53), .vlan = 7, .payload_len = 8},
+	 XDP_PASS, OUT_ENCAP, 6, "2001:db8::2", "2001:db8::12", pkt_client_mac, pkt_lb_mac,
+	 XLB_STAT_FIB_PASS},
+	{"802.1Q tagged, backend behind another interface in the devmap: passed, not redirected",
+	 {V4(C4, "198.18.100.5", TCP, 40001, 80), .vlan = 100, .payload_len = 10},
+	 XDP_PASS, OUT_ENCAP, 4, "198.18.0.2", "198.18.2.5", pkt_client_mac, pkt_lb_mac,
+	 XLB_STAT_FIB_PASS},
+	{"802.1Q tagged, too big for the untagged link: the kernel's to judge, passed",
+	 {V4(C4, "198.18.100.1", TCP, 40009, 80), .vlan = 100, .payload_len = 1500 - 40},
+	 XDP_PASS, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_client_mac, pkt_lb_mac,
+	 XLB_STAT_FIB_PASS},
 	{"IPv6 TCP to a VIP: IP6IP6, flow label from the flow hash",
 	 {V6(C6, "2001:db8:100::1", TCP, 40000, 80), .payload_len = 64, .tos = 0x28},
 	 XDP_TX, OUT_ENCAP, 6, "2001:db8::2", "2001:db8::11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
@@ -360,6 +378,11 @@ static const struct {
 	  XDP_PASS, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.99", pkt_client_mac, pkt_lb_mac,
 	  XLB_STAT_FIB_PASS},
 	 20},
+	{{"802.1Q tagged with trailing bytes: trimmed, encapsulated with its tag, passed",
+	  {V4(C4, "198.18.100.1", TCP, 40010, 80), .vlan = 100},
+	  XDP_PASS, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_client_mac, pkt_lb_mac,
+	  XLB_STAT_FIB_PASS},
+	 6},
 	{{"not a VIP, trailing bytes: passed byte-identical, trailer included",
 	  {V4(C4, "198.18.0.2", TCP, 40001, 22)}, XDP_PASS, OUT_SAME, 0, NULL, NULL, NULL, NULL,
 	  XLB_STAT_PASS_NOT_VIP},
@@ -831,8 +854,8 @@ static int action_of(const struct pkt_spec *s)
 }
 
 /* The next hop is looked up once per backend and CPU, then cached: the
- * cache keeps the MTU and the rule for tagged frames, and a reused backend
- * id (new generation) is looked up again. */
+ * cache keeps the MTU, a tagged frame is the kernel's even while a next hop
+ * is cached, and a reused backend id (new generation) is looked up again. */
 static void test_nexthop_cache(void)
 {
 	struct pkt_spec s = {V4(C4, "198.18.100.5", TCP, 41000, 80), .payload_len = 10};
@@ -867,6 +890,30 @@ static void test_nexthop_cache(void)
 	CU_ASSERT_EQUAL(counter(XLB_STAT_NEXTHOP_MISS), miss + 1);
 	CU_ASSERT_EQUAL(action_of(&s), XDP_REDIRECT);
 	CU_ASSERT_EQUAL(counter(XLB_STAT_NEXTHOP_MISS), miss + 1);
+}
+
+/* An 802.1ad (QinQ outer) tag is handled as an 802.1Q one: encapsulated with
+ * the tag as received, TPID included, and passed to the kernel. */
+static void test_8021ad_tag(void)
+{
+	struct pkt_spec s = {V4(C4, "198.18.100.1", TCP, 40011, 80), .vlan = 200,
+			     .payload_len = 16};
+	__u64 pass = counter(XLB_STAT_FIB_PASS);
+	struct pkt in, out, want;
+	struct xlb_flow flow;
+	int action = -1;
+
+	CU_ASSERT_FATAL(pkt_build(&in, &s) == 0);
+	want = in;
+	flow_of(&s, &flow);
+	CU_ASSERT_FATAL(pkt_encap(&want, 4, "198.18.0.2", "198.18.0.11", xlb_hash_flow(&flow),
+				  pkt_client_mac, pkt_lb_mac) == 0);
+	in.data[12] = want.data[12] = 0x88;
+	in.data[13] = want.data[13] = 0xa8;
+	CU_ASSERT_FATAL(run(&in, &out, &action) == 0);
+	CU_ASSERT_EQUAL(action, XDP_PASS);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_FIB_PASS), pass + 1);
+	CU_ASSERT_FALSE(pkt_diff("802.1ad tag", out.data, out.len, want.data, want.len));
 }
 
 /* Source hashing: one client, many ports, one backend. */
@@ -1001,6 +1048,7 @@ XLB_SUITE(lb_bpf, suite_init, suite_cleanup,
 	  {"health: down re-hashes its own, all down fails open or drops", test_health_verdicts},
 	  {"batch: one ring rebuild at the commit, same ring", test_batch_one_rebuild},
 	  {"next hop cached per backend: MTU, tagged frames, id reuse", test_nexthop_cache},
+	  {"802.1ad tag: encapsulated with it, passed", test_8021ad_tag},
 	  {"source-hash VIP keeps a client on one backend", test_source_hash},
 	  {"UDP flow re-hashed after the idle timeout", test_udp_timeout},
 	  {"per-VIP and per-backend counters", test_vip_backend_counters},
