@@ -146,13 +146,11 @@ static __always_inline int run_stages(struct xdp_md *ctx, const enum bench_stage
 	struct xlb_vip *vip;
 	__u32 zero = 0, id = 0, hash;
 	void *data, *data_end;
-	__u64 bytes;
 
 	if (prepare(ctx))
 		return XDP_ABORTED;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	bytes = data_end - data;
 	if (parse_packet(data, data_end, &pkt) != PARSE_OK)
 		return XDP_PASS;
 	if (upto == STAGE_PARSE)
@@ -176,14 +174,14 @@ static __always_inline int run_stages(struct xdp_md *ctx, const enum bench_stage
 	 * pointer here, which the verifier rejects ("invalid size of
 	 * register spill"). */
 	asm volatile("" : : "r"(&src) : "memory");
-	if (route_outer(ctx, &pkt, be, id, &src, bpf_ktime_get_coarse_ns(), &scratch, &nh,
-			bytes) != XDP_TX)
+	if (verdict_action(route_outer(ctx, &pkt, be, id, &src, bpf_ktime_get_coarse_ns(),
+				       &scratch, &nh)) != XDP_TX)
 		return XDP_DROP;
 	if (upto == STAGE_FIB)
 		return XDP_TX;
-	if (encap_packet(ctx, &pkt, be, &src, hash))
+	if (trim_to_ip(ctx, &pkt))
 		return XDP_DROP;
-	return write_macs(ctx, nh) ? XDP_DROP : XDP_TX;
+	return encap_packet(ctx, &pkt, be, &src, hash, nh) ? XDP_DROP : XDP_TX;
 }
 
 SEC("xdp")

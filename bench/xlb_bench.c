@@ -572,7 +572,7 @@ static json_t *breakdown(void)
 	    "VIP lookup (exact port, then port 0) + config",
 	    "flow hash + conn-table lookup + backend entry",
 	    "outer source + next hop (cached)",
-	    "encapsulate + MACs (lb_process minus counters)",
+	    "encapsulate, next hop's MACs (lb_process minus counters)",
 	    "counters: lb_process itself (bench_lb)",
 	};
 	int fds[] = {

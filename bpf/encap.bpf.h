@@ -8,25 +8,7 @@
 #define XLB_ENCAP_BPF_H
 
 #include "parse.bpf.h"
-
-static __always_inline __u16 csum_fold(__u32 sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
-}
-
-/* The outer header never has options: ten 16-bit words. */
-static __always_inline __u16 csum_ipv4_header(const struct iphdr *iph)
-{
-	const __u16 *w = (const __u16 *)iph;
-	__u32 sum = 0;
-
-#pragma unroll
-	for (int i = 0; i < (int)(sizeof(*iph) / 2); i++)
-		sum += w[i];
-	return csum_fold(sum);
-}
+#include "csum.bpf.h"
 
 static __always_inline __u32 outer_len(const struct xlb_backend *be)
 {
@@ -48,28 +30,52 @@ static __always_inline void outer_source(const struct xlb_config *cfg, __u8 fami
 	}
 }
 
-/* Grows the frame at the front and writes L2 + outer header. The L2 header
- * (MACs and VLAN tag) is carried over as received; the caller rewrites the
- * MACs once it knows the next hop. Returns 0 or -1 (frame untouched). */
+/* Cuts what follows the IP packet off the frame (Ethernet padding, junk):
+ * the outer header's length and the MTU check count the IP packet only, and
+ * so must what is sent. Parsing made sure the frame holds the whole packet.
+ * Returns 0, or -1 when the tail cannot be moved. */
+static __always_inline int trim_to_ip(struct xdp_md *ctx, const struct packet *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	long excess = (data_end - data) - (long)(pkt->l3_off + pkt->l3_len);
+
+	if (excess <= 0)
+		return 0;
+	return bpf_xdp_adjust_tail(ctx, -(int)excess) ? -1 : 0;
+}
+
+/* Grows the frame at the front and writes L2 + outer header. The MACs are
+ * the next hop's, or without one (a frame for the kernel to route) the
+ * received ones; a VLAN tag is carried over as received. Returns 0, or -1
+ * when the frame has no headroom left. */
 static __always_inline int encap_packet(struct xdp_md *ctx, const struct packet *pkt,
 					const struct xlb_backend *be, const union xlb_addr *src,
-					__u32 hash)
+					__u32 hash, const struct xlb_nexthop *nh)
 {
 	__u32 olen = outer_len(be);
 	__u32 l2 = pkt->l3_off == sizeof(struct ethhdr) ? sizeof(struct ethhdr)
-							: sizeof(struct ethhdr) + sizeof(struct vlan_tag);
+							: sizeof(struct ethhdr) + sizeof(struct vlan_hdr);
 	void *data, *data_end;
+
 	if (bpf_xdp_adjust_head(ctx, -(int)olen))
 		return -1;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	/* Old L2 header now sits olen bytes in; olen >= 20 > 18, no overlap. */
-	if (data + olen + l2 > data_end)
+	/* Old L2 header now sits olen bytes in; olen >= 20 > 18, no overlap.
+	 * Never short (an IP header follows it), but the verifier needs it;
+	 * checked for the longer L2 header, so that it holds whichever clang
+	 * makes of l2 on the way. */
+	if (data + olen + sizeof(struct ethhdr) + sizeof(struct vlan_hdr) > data_end)
 		return -1;
-	__builtin_memcpy(data, data + olen, sizeof(struct ethhdr) - 2);
-	if (l2 > sizeof(struct ethhdr)) {
-		__builtin_memcpy(data + 12, data + olen + 12, sizeof(struct vlan_tag));
+	if (nh) {
+		__builtin_memcpy(data, nh->dmac, ETH_ALEN);
+		__builtin_memcpy(data + ETH_ALEN, nh->smac, ETH_ALEN);
+	} else {
+		__builtin_memcpy(data, data + olen, 2 * ETH_ALEN);
 	}
+	if (l2 > sizeof(struct ethhdr))
+		__builtin_memcpy(data + 12, data + olen + 12, sizeof(struct vlan_hdr));
 
 	if (be->family == XLB_AF_INET6) {
 		struct ipv6hdr *o = data + l2;

@@ -23,6 +23,7 @@
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include "xlb.h"
+#include "l2.bpf.h"
 
 /* IPv6 extension headers walked before giving up (verifier needs a bound). */
 #define XLB_MAX_V6_EXT 4
@@ -30,11 +31,6 @@
 #define XLB_IP_DF 0x4000
 #define XLB_IP_MF 0x2000
 #define XLB_IP_OFFSET 0x1fff
-
-struct vlan_tag {
-	__be16 tci;
-	__be16 proto; /* encapsulated ethertype */
-};
 
 struct ipv6_ext_hdr {
 	__u8 nexthdr;
@@ -166,21 +162,10 @@ static __always_inline int parse_ipv6(void *data, void *data_end, struct packet 
 /* Fills pkt from the frame; returns enum parse_result. */
 static __always_inline int parse_packet(void *data, void *data_end, struct packet *pkt)
 {
-	struct ethhdr *eth = data;
 	__be16 proto;
 
-	if ((void *)(eth + 1) > data_end)
+	if (parse_l2(data, data_end, &proto, &pkt->l3_off))
 		return PARSE_MALFORMED;
-	proto = eth->h_proto;
-	pkt->l3_off = sizeof(*eth);
-	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
-		struct vlan_tag *tag = (void *)(eth + 1);
-
-		if ((void *)(tag + 1) > data_end)
-			return PARSE_MALFORMED;
-		proto = tag->proto;
-		pkt->l3_off += sizeof(*tag);
-	}
 	if (proto == bpf_htons(ETH_P_IP))
 		return parse_ipv4(data, data_end, pkt);
 	if (proto == bpf_htons(ETH_P_IPV6))

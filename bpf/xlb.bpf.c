@@ -78,7 +78,7 @@ static __always_inline struct xlb_backend *lookup_conn(const struct xlb_vip *vip
 	if (!be || be->gen != conn->backend_gen || !(be->flags & XLB_BACKEND_F_VALID) ||
 	    be->vip_id != vip->id ||
 	    (pkt->flow.proto == IPPROTO_UDP && udp_conn_expired(conn, cfg, now))) {
-		count_reason(XLB_STAT_CONN_STALE, 0);
+		count_event(XLB_STAT_CONN_STALE);
 		return NULL;
 	}
 	*stale = NULL;
@@ -127,10 +127,10 @@ static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip *vi
 	if (track) {
 		be = lookup_conn(vip, pkt, cfg, now, backend_id, &stale);
 		if (be) {
-			count_reason(XLB_STAT_CONN_HIT, 0);
+			count_event(XLB_STAT_CONN_HIT);
 			return be;
 		}
-		count_reason(XLB_STAT_CONN_MISS, 0);
+		count_event(XLB_STAT_CONN_MISS);
 	}
 	be = pick_from_ring(vip, pkt, hash, backend_id);
 	if (!be || !track)
@@ -178,44 +178,43 @@ static __always_inline void fib_prepare(struct bpf_fib_lookup *fib, struct xdp_m
 	}
 }
 
+/* The verdict of a frame that leaves by the next hop's action. */
+static __always_inline __u32 forward_verdict(int action)
+{
+	return action == XDP_TX ? verdict(XDP_TX, XLB_STAT_TX)
+				: verdict(XDP_REDIRECT, XLB_STAT_REDIRECT);
+}
+
 /* The full lookup, for a backend this CPU has no fresh next hop of. Fills
- * nh and returns XDP_TX or XDP_REDIRECT (nh worth caching), XDP_PASS
- * (encapsulate, let the kernel route it: no neighbour entry yet, or an
- * egress xlb was not given) or XDP_DROP (counted). */
-static __always_inline int resolve_next_hop(struct xdp_md *ctx, const struct packet *pkt,
-					    const struct xlb_backend *be,
-					    const union xlb_addr *src, struct xlb_nexthop *nh,
-					    __u64 bytes)
+ * nh for XDP_TX and XDP_REDIRECT (worth caching); XDP_PASS is to
+ * encapsulate and let the kernel route (no neighbour entry yet, or an
+ * egress xlb was not given); XDP_DROP has no route or MTU for it. */
+static __always_inline __u32 resolve_next_hop(struct xdp_md *ctx, const struct packet *pkt,
+					      const struct xlb_backend *be,
+					      const union xlb_addr *src, struct xlb_nexthop *nh)
 {
 	__u16 len = pkt->l3_len + outer_len(be);
 	struct bpf_fib_lookup fib;
 	int rc;
 
-	count_reason(XLB_STAT_NEXTHOP_MISS, 0);
+	count_event(XLB_STAT_NEXTHOP_MISS);
 	fib_prepare(&fib, ctx, pkt, be, src, len);
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
-		return XDP_PASS;
-	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
-		count_reason(XLB_STAT_TOO_BIG, bytes);
-		return XDP_DROP;
-	}
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
-		count_reason(XLB_STAT_FIB_FAIL, bytes);
-		return XDP_DROP;
-	}
+		return verdict(XDP_PASS, XLB_STAT_FIB_PASS);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return verdict(XDP_DROP, XLB_STAT_TOO_BIG);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return verdict(XDP_DROP, XLB_STAT_FIB_FAIL);
 	nh->ifindex = fib.ifindex;
 	__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
 	if (fib.ifindex == ctx->ingress_ifindex) {
 		nh->action = XDP_TX;
 	} else {
-		/* A tagged frame leaving by another device, or a device xlb
-		 * was not given, is the kernel's to route: it knows VLANs and
-		 * bonds. */
-		if (pkt->l3_off != sizeof(struct ethhdr) ||
-		    !bpf_map_lookup_elem(&xlb_tx_ports, &nh->ifindex))
-			return XDP_PASS;
+		/* A device xlb was not given is the kernel's to route. */
+		if (!bpf_map_lookup_elem(&xlb_tx_ports, &nh->ifindex))
+			return verdict(XDP_PASS, XLB_STAT_FIB_PASS);
 		nh->action = XDP_REDIRECT;
 	}
 	/* The route's MTU, for the packets that use the cache: a lookup
@@ -223,94 +222,77 @@ static __always_inline int resolve_next_hop(struct xdp_md *ctx, const struct pac
 	fib_prepare(&fib, ctx, pkt, be, src, 0xffff);
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	nh->mtu = rc == BPF_FIB_LKUP_RET_FRAG_NEEDED ? fib.mtu_result : 0xffff;
-	return nh->action;
+	return forward_verdict(nh->action);
 }
 
 /* Next hop of the outer packet: this CPU's cached one while it is fresh
  * and was resolved for this backend (id and generation) and ingress, else
  * resolve_next_hop() into scratch. Returns as resolve_next_hop(); for
- * XDP_TX and XDP_REDIRECT, *nh points at the MACs and egress to use. */
-static __always_inline int route_outer(struct xdp_md *ctx, const struct packet *pkt,
-				       const struct xlb_backend *be, __u32 backend_id,
-				       const union xlb_addr *src, __u64 now,
-				       struct xlb_nexthop *scratch,
-				       const struct xlb_nexthop **nh, __u64 bytes)
+ * XDP_TX and XDP_REDIRECT, *nh points at the MACs and egress to use.
+ *
+ * A VLAN-tagged frame is always the kernel's to route: bpf_fib_lookup()
+ * knows only the device the frame arrived on (the tag's parent), not the
+ * VLAN device behind the tag, so its next hop and egress would be those of
+ * the untagged link. Passed on with its tag, the frame enters the kernel
+ * through that VLAN device, which routes it from there. */
+static __always_inline __u32 route_outer(struct xdp_md *ctx, const struct packet *pkt,
+					 const struct xlb_backend *be, __u32 backend_id,
+					 const union xlb_addr *src, __u64 now,
+					 struct xlb_nexthop *scratch, const struct xlb_nexthop **nh)
 {
-	struct xlb_nexthop *cached = bpf_map_lookup_elem(&xlb_nexthops, &backend_id);
+	struct xlb_nexthop *cached;
+	__u32 v;
 	int action;
 
+	if (pkt->l3_off != sizeof(struct ethhdr))
+		return verdict(XDP_PASS, XLB_STAT_FIB_PASS);
+	cached = bpf_map_lookup_elem(&xlb_nexthops, &backend_id);
 	if (cached && cached->expires_ns > now && cached->gen == be->gen &&
 	    cached->ingress == ctx->ingress_ifindex) {
-		if (pkt->l3_len + outer_len(be) > cached->mtu) {
-			count_reason(XLB_STAT_TOO_BIG, bytes);
-			return XDP_DROP;
-		}
-		/* As resolve_next_hop(): tagged frames are not redirected. */
-		if (cached->action == XDP_REDIRECT && pkt->l3_off != sizeof(struct ethhdr))
-			return XDP_PASS;
+		if (pkt->l3_len + outer_len(be) > cached->mtu)
+			return verdict(XDP_DROP, XLB_STAT_TOO_BIG);
 		*nh = cached;
-		return cached->action;
+		return forward_verdict(cached->action);
 	}
 	__builtin_memset(scratch, 0, sizeof(*scratch));
-	action = resolve_next_hop(ctx, pkt, be, src, scratch, bytes);
-	if (cached && (action == XDP_TX || action == XDP_REDIRECT)) {
+	v = resolve_next_hop(ctx, pkt, be, src, scratch);
+	action = verdict_action(v);
+	if (action != XDP_TX && action != XDP_REDIRECT)
+		return v;
+	if (cached) {
 		scratch->expires_ns = now + XLB_NEXTHOP_TTL_NS;
 		scratch->gen = be->gen;
 		scratch->ingress = ctx->ingress_ifindex;
 		*cached = *scratch;
 	}
 	*nh = scratch;
-	return action;
+	return v;
 }
 
-/* Addresses the encapsulated frame to the next hop. Returns 0, or -1 when
- * the frame is too short (it never is once encapsulated). */
-static __always_inline int write_macs(struct xdp_md *ctx, const struct xlb_nexthop *nh)
-{
-	struct ethhdr *eth = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-
-	if ((void *)(eth + 1) > data_end)
-		return -1;
-	__builtin_memcpy(eth->h_dest, nh->dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, nh->smac, ETH_ALEN);
-	return 0;
-}
-
-static __always_inline int forward(struct xdp_md *ctx, const struct packet *pkt,
-				   const struct xlb_backend *be, __u32 backend_id,
-				   const struct xlb_config *cfg, __u32 hash, __u64 now, __u64 bytes)
+/* Encapsulates the packet for the backend and sends it on: addressed to
+ * the next hop, or (XDP_PASS) still to this host, whose kernel accepts and
+ * forwards it. */
+static __always_inline __u32 forward(struct xdp_md *ctx, const struct packet *pkt,
+				     const struct xlb_backend *be, __u32 backend_id,
+				     const struct xlb_config *cfg, __u32 hash, __u64 now)
 {
 	const struct xlb_nexthop *nh = NULL;
 	struct xlb_nexthop scratch;
 	union xlb_addr src = {};
-	int action;
+	__u32 v;
 
 	outer_source(cfg, be->family, hash, &src);
-	action = route_outer(ctx, pkt, be, backend_id, &src, now, &scratch, &nh, bytes);
-	if (action == XDP_DROP)
-		return XDP_DROP;
-	if (encap_packet(ctx, pkt, be, &src, hash)) {
-		count_reason(XLB_STAT_ENCAP_FAIL, bytes);
-		return XDP_DROP;
-	}
-	if (action == XDP_PASS) {
-		/* The L2 header is still the received one, addressed to this
-		 * host, so the kernel accepts and forwards the packet. */
-		count_reason(XLB_STAT_FIB_PASS, bytes);
-		return XDP_PASS;
-	}
-	if (write_macs(ctx, nh))
-		return XDP_DROP;
-	if (action == XDP_TX) {
-		count_reason(XLB_STAT_TX, bytes);
-		return XDP_TX;
-	}
-	count_reason(XLB_STAT_REDIRECT, bytes);
-	return bpf_redirect_map(&xlb_tx_ports, nh->ifindex, 0);
+	v = route_outer(ctx, pkt, be, backend_id, &src, now, &scratch, &nh);
+	if (verdict_action(v) == XDP_DROP)
+		return v;
+	if (trim_to_ip(ctx, pkt) || encap_packet(ctx, pkt, be, &src, hash, nh))
+		return verdict(XDP_DROP, XLB_STAT_ENCAP_FAIL);
+	if (verdict_action(v) == XDP_REDIRECT)
+		return verdict(bpf_redirect_map(&xlb_tx_ports, nh->ifindex, 0), XLB_STAT_REDIRECT);
+	return v;
 }
 
-static __always_inline int pass_reason(int parse_result)
+static __always_inline enum xlb_stat pass_reason(int parse_result)
 {
 	switch (parse_result) {
 	case PARSE_NOT_IP:
@@ -324,13 +306,12 @@ static __always_inline int pass_reason(int parse_result)
 	}
 }
 
-/* The whole packet path; inlined into the entry point below and into the
- * benchmark's wrapper (bench/xlb_bench.bpf.c includes this file). */
-static __always_inline int lb_process(struct xdp_md *ctx)
+/* The packet path, to its verdict. Per-VIP and per-backend traffic is
+ * counted as the packet reaches them; the verdict's reason by the caller. */
+static __always_inline __u32 lb_path(struct xdp_md *ctx, __u64 bytes)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u64 bytes = data_end - data;
 	const struct xlb_config *cfg;
 	struct packet pkt = {};
 	struct xlb_backend *be;
@@ -340,30 +321,35 @@ static __always_inline int lb_process(struct xdp_md *ctx)
 	int rc;
 
 	rc = parse_packet(data, data_end, &pkt);
-	if (rc != PARSE_OK) {
-		count_reason(pass_reason(rc), bytes);
-		return XDP_PASS;
-	}
+	if (rc != PARSE_OK)
+		return verdict(XDP_PASS, pass_reason(rc));
 	vip = find_vip(&pkt.flow);
-	if (!vip) {
-		count_reason(XLB_STAT_PASS_NOT_VIP, bytes);
-		return XDP_PASS;
-	}
+	if (!vip)
+		return verdict(XDP_PASS, XLB_STAT_PASS_NOT_VIP);
 	cfg = bpf_map_lookup_elem(&xlb_config, &zero);
 	if (!cfg)
-		return XDP_PASS;
+		return verdict(XDP_PASS, XLB_STAT_NO_CONFIG);
 	count_vip(vip->id, bytes);
 
 	/* One clock read for the packet: UDP idle time and next-hop age. */
 	now = bpf_ktime_get_coarse_ns();
 	hash = xlb_hash_flow(&pkt.flow);
 	be = pick_backend(vip, &pkt, cfg, hash, now, &backend_id);
-	if (!be) {
-		count_reason(XLB_STAT_NO_BACKEND, bytes);
-		return XDP_DROP;
-	}
+	if (!be)
+		return verdict(XDP_DROP, XLB_STAT_NO_BACKEND);
 	count_backend(backend_id, bytes);
-	return forward(ctx, &pkt, be, backend_id, cfg, hash, now, bytes);
+	return forward(ctx, &pkt, be, backend_id, cfg, hash, now);
+}
+
+/* The entry point's body, inlined into xlb_lb below and into the
+ * benchmark's wrapper (bench/xlb_bench.bpf.c includes this file): every
+ * frame is counted once, under its verdict's reason, with its length as
+ * received. */
+static __always_inline int lb_process(struct xdp_md *ctx)
+{
+	__u64 bytes = ctx->data_end - ctx->data;
+
+	return count_verdict(lb_path(ctx, bytes), bytes);
 }
 
 SEC("xdp")

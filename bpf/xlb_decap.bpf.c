@@ -21,6 +21,8 @@
 
 #include "xlb.h"
 #include "xlb_decap.h"
+#include "l2.bpf.h"
+#include "csum.bpf.h"
 
 #define IP_MF	    0x2000
 #define IP_OFFSET   0x1fff
@@ -29,8 +31,6 @@
 #define ECN_ECT1    0x1
 #define ECN_ECT0    0x2
 #define ECN_CE	    0x3
-/* Longest IPv4 header (IHL 15) in 16-bit words: bounds the checksum loop. */
-#define IPV4_MAX_WORDS 30
 
 /* Addresses of this host, filled by xlb-decap from getifaddrs(3). */
 struct {
@@ -54,12 +54,6 @@ struct {
 	__uint(priority, XLB_DECAP_RUN_PRIO);
 	__uint(XDP_PASS, 1);
 } XDP_RUN_CONFIG(xlb_decap);
-
-/* 802.1Q/802.1ad tag; not in the UAPI headers. */
-struct vlan_hdr {
-	__be16 tci;
-	__be16 proto; /* ethertype of what follows */
-};
 
 /* What the outer-header parsers found. */
 struct tunnel {
@@ -88,36 +82,6 @@ static __always_inline int is_local(const union xlb_addr *addr, __u8 family)
 	return bpf_map_lookup_elem(&xlb_decap_addrs, &key) != NULL;
 }
 
-static __always_inline __u16 csum_fold(__u32 sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)sum;
-}
-
-/* The kernel's ip_rcv would refuse an outer header with a bad checksum; a
- * decapsulator must not accept more than that. Sums the whole header including
- * options: the folded sum of a valid header is 0xffff. */
-static __always_inline int ipv4_csum_ok(struct iphdr *iph, void *data_end)
-{
-	__u16 *w = (void *)iph;
-	__u32 words = iph->ihl * 2, sum = 0;
-
-	for (__u32 i = 0; i < IPV4_MAX_WORDS; i++) {
-		__u16 *p = w + i;
-
-		if (i >= words)
-			break;
-		/* Keeps clang from turning the check into data_end - w, a
-		 * pointer subtraction the verifier refuses. */
-		barrier_var(p);
-		if ((void *)(p + 1) > data_end)
-			return 0;
-		sum += *p;
-	}
-	return csum_fold(sum) == 0xffff;
-}
-
 /* Outer IPv4: IPIP (inner IPv4) or protocol 41 (inner IPv6). Returns
  * XLB_DECAP_STAT_DECAP to go on, or the reason to stop with. */
 static __always_inline int parse_outer4(struct iphdr *iph, void *data_end, struct tunnel *t)
@@ -144,6 +108,8 @@ static __always_inline int parse_outer4(struct iphdr *iph, void *data_end, struc
 	tot_len = bpf_ntohs(iph->tot_len);
 	if (tot_len < hlen || tot_len > (__u32)(data_end - (void *)iph))
 		return XLB_DECAP_STAT_MALFORMED;
+	/* The kernel's ip_rcv would refuse an outer header with a bad
+	 * checksum; a decapsulator must not accept more than that. */
 	if (!ipv4_csum_ok(iph, data_end))
 		return XLB_DECAP_STAT_MALFORMED;
 	t->outer_len = hlen;
@@ -262,20 +228,14 @@ static __always_inline void set_ecn(void *inner, void *data_end, __u8 family, __
 {
 	if (family == XLB_AF_INET) {
 		struct iphdr *iph = inner;
-		__u16 old_word, new_word;
-		__u32 sum;
+		__u16 old_word;
 
 		if ((void *)(iph + 1) > data_end || (iph->tos & ECN_MASK) == ecn)
 			return;
-		/* RFC 1624 incremental update of the word holding the TOS:
-		 * HC' = ~(~HC + ~m + m'), all in network order. */
+		/* The TOS shares its checksummed word with version and IHL. */
 		old_word = *(__u16 *)iph;
 		iph->tos = (iph->tos & ~ECN_MASK) | ecn;
-		new_word = *(__u16 *)iph;
-		sum = (__u16)~iph->check;
-		sum += (__u16)~old_word;
-		sum += new_word;
-		iph->check = ~csum_fold(sum);
+		csum_replace2(&iph->check, old_word, *(__u16 *)iph);
 	} else {
 		struct ipv6hdr *ip6 = inner;
 
@@ -336,25 +296,14 @@ static __always_inline int decap(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
 	struct tunnel t = {};
-	__u32 l2_len = sizeof(*eth);
+	__u32 l2_len;
 	__be16 proto;
 	void *l3, *inner;
 	int ret, ecn;
 
-	if ((void *)(eth + 1) > data_end)
+	if (parse_l2(data, data_end, &proto, &l2_len))
 		return XLB_DECAP_STAT_MALFORMED;
-	proto = eth->h_proto;
-	/* One tag at most: xlb's frames carry none or the access VLAN's. */
-	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
-		struct vlan_hdr *vh = (void *)(eth + 1);
-
-		if ((void *)(vh + 1) > data_end)
-			return XLB_DECAP_STAT_MALFORMED;
-		proto = vh->proto;
-		l2_len += sizeof(*vh);
-	}
 	l3 = data + l2_len;
 	if (proto == bpf_htons(ETH_P_IP))
 		ret = parse_outer4(l3, data_end, &t);

@@ -141,19 +141,24 @@ struct xlb_config {
 _Static_assert(sizeof(struct xlb_config) == 32, "xlb_config layout");
 
 /* Counters by reason. X(name, "printed name", "what it means"): the enum and
- * the printers are generated from this one list. */
+ * the printers are generated from this one list. Every frame xlb_lb sees is
+ * counted under exactly one of PASS_NOT_IP..REDIRECT, its verdict; CONN_* and
+ * NEXTHOP_MISS count events on the way. */
 #define XLB_STATS(X)                                                                   \
 	X(PASS_NOT_IP, "pass_not_ip", "not IPv4/IPv6: passed to the kernel")            \
 	X(PASS_NOT_VIP, "pass_not_vip", "IP but no VIP matched: passed to the kernel")  \
+	X(NO_CONFIG, "no_config",                                                       \
+	  "VIP matched but the config entry was missing (never once loaded): passed")  \
 	X(PASS_UNSUPPORTED, "pass_unsupported",                                         \
 	  "neither TCP nor UDP (ICMP, IPv6 routing/AH/ESP header...): passed")          \
 	X(MALFORMED, "malformed", "truncated or inconsistent headers: passed")          \
 	X(FRAGMENT, "fragment", "IPv4 fragment or IPv6 fragment header: passed")        \
 	X(NO_BACKEND, "no_backend", "VIP matched but its ring is empty: dropped")       \
 	X(TOO_BIG, "too_big", "larger than the egress MTU once encapsulated: dropped") \
-	X(ENCAP_FAIL, "encap_fail", "no headroom for the outer header: dropped")        \
+	X(ENCAP_FAIL, "encap_fail",                                                     \
+	  "no headroom for the outer header, or trailer not trimmable: dropped")        \
 	X(FIB_PASS, "fib_pass",                                                         \
-	  "next hop unresolved or not an XDP port: encapsulated, passed to the kernel")  \
+	  "VLAN-tagged, no neighbour yet or egress not xlb's: encapsulated, passed")    \
 	X(FIB_FAIL, "fib_fail", "no route to the backend: dropped")                     \
 	X(TX, "tx", "forwarded out of the receiving interface (XDP_TX)")                \
 	X(REDIRECT, "redirect", "forwarded out of another interface (redirect)")        \
@@ -168,6 +173,8 @@ enum xlb_stat {
 #undef XLB_STAT_ENUM
 	__XLB_STAT_MAX
 };
+/* Reasons below this are verdicts (one per frame), from it on events. */
+#define XLB_STAT_EVENT_FIRST XLB_STAT_CONN_HIT
 
 /* xlb_stats value (per CPU). Index layout:
  *   [0, __XLB_STAT_MAX)                       counters by reason

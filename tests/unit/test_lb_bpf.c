@@ -109,6 +109,24 @@ static __u64 counter(__u32 index)
 	return xlb_dp_counter(dp, index, &c) ? ~0ULL : c.packets;
 }
 
+static __u64 counter_bytes(__u32 index)
+{
+	struct xlb_counter c;
+
+	return xlb_dp_counter(dp, index, &c) ? ~0ULL : c.bytes;
+}
+
+/* Frames counted under any verdict reason: every frame the program sees
+ * adds exactly one, whichever way it leaves. */
+static __u64 verdicts(void)
+{
+	__u64 n = 0;
+
+	for (__u32 i = 0; i < XLB_STAT_EVENT_FIRST; i++)
+		n += counter(i);
+	return n;
+}
+
 static void flow_of(const struct pkt_spec *s, struct xlb_flow *f)
 {
 	memset(f, 0, sizeof(*f));
@@ -245,9 +263,27 @@ static const struct fixture fixtures[] = {
 	{"IPv4 with options: inner kept intact",
 	 {V4(C4, "198.18.100.1", TCP, 40003, 80), .ip_opts_len = 8, .payload_len = 20},
 	 XDP_TX, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
-	{"802.1Q tagged IPv4: tag kept, XDP_TX",
+	{"802.1Q tagged IPv4, backend on the untagged link: encapsulated with its tag and the "
+	 "received MACs, passed (the kernel routes it from the VLAN device)",
 	 {V4(C4, "198.18.100.1", TCP, 40004, 80), .vlan = 100, .payload_len = 30},
-	 XDP_TX, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
+	 XDP_PASS, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_client_mac, pkt_lb_mac,
+	 XLB_STAT_FIB_PASS},
+	{"802.1Q tagged IPv6: IP6IP6 with its tag, passed",
+	 {V6(C6, "2001:db8:100::1", TCP, 40003, 80), .vlan = 4094, .payload_len = 12},
+	 XDP_PASS, OUT_ENCAP, 6, "2001:db8::2", "2001:db8::11", pkt_client_mac, pkt_lb_mac,
+	 XLB_STAT_FIB_PASS},
+	{"802.1Q tagged IPv4 to an IPv6 backend: 4in6 with its tag, passed",
+	 {V4(C4, "198.18.100.3", UDP, 5003, 53), .vlan = 7, .payload_len = 8},
+	 XDP_PASS, OUT_ENCAP, 6, "2001:db8::2", "2001:db8::12", pkt_client_mac, pkt_lb_mac,
+	 XLB_STAT_FIB_PASS},
+	{"802.1Q tagged, backend behind another interface in the devmap: passed, not redirected",
+	 {V4(C4, "198.18.100.5", TCP, 40001, 80), .vlan = 100, .payload_len = 10},
+	 XDP_PASS, OUT_ENCAP, 4, "198.18.0.2", "198.18.2.5", pkt_client_mac, pkt_lb_mac,
+	 XLB_STAT_FIB_PASS},
+	{"802.1Q tagged, too big for the untagged link: the kernel's to judge, passed",
+	 {V4(C4, "198.18.100.1", TCP, 40009, 80), .vlan = 100, .payload_len = 1500 - 40},
+	 XDP_PASS, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_client_mac, pkt_lb_mac,
+	 XLB_STAT_FIB_PASS},
 	{"IPv6 TCP to a VIP: IP6IP6, flow label from the flow hash",
 	 {V6(C6, "2001:db8:100::1", TCP, 40000, 80), .payload_len = 64, .tos = 0x28},
 	 XDP_TX, OUT_ENCAP, 6, "2001:db8::2", "2001:db8::11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
@@ -315,19 +351,65 @@ static const struct fixture fixtures[] = {
 	 XDP_PASS, OUT_SAME, 0, NULL, NULL, NULL, NULL, XLB_STAT_PASS_UNSUPPORTED},
 };
 
-static void check_fixture(const struct fixture *f)
+/* Frames with bytes after the IP packet (Ethernet padding, junk): what is
+ * encapsulated is the IP packet only; what is passed untouched keeps them. */
+static const struct {
+	struct fixture f;
+	size_t trailer;
+} trailer_fixtures[] = {
+	{{"1514-byte frame holding a 40-byte IPv4 packet: trimmed to it, 74 bytes out",
+	  {V4(C4, "198.18.100.1", TCP, 40007, 80)},
+	  XDP_TX, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
+	 1514 - 54},
+	{{"IPv4 SYN with Ethernet padding to 60 bytes: padding trimmed",
+	  {V4(C4, "198.18.100.1", TCP, 40008, 80), .tcp_flags = 0x02},
+	  XDP_TX, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
+	 6},
+	{{"IPv6 with trailing bytes: trimmed to payload length + 40",
+	  {V6(C6, "2001:db8:100::1", TCP, 40002, 80), .payload_len = 10},
+	  XDP_TX, OUT_ENCAP, 6, "2001:db8::2", "2001:db8::11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
+	 100},
+	{{"IPv4 to an IPv6 backend with trailing bytes: 4in6 of the IP packet only",
+	  {V4(C4, "198.18.100.3", UDP, 5002, 53), .payload_len = 4},
+	  XDP_TX, OUT_ENCAP, 6, "2001:db8::2", "2001:db8::12", pkt_lb_mac, be12_mac, XLB_STAT_TX},
+	 33},
+	{{"neighbour unresolved, trailing bytes: trimmed, encapsulated, passed",
+	  {V4(C4, "198.18.100.4", TCP, 40001, 80), .payload_len = 10},
+	  XDP_PASS, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.99", pkt_client_mac, pkt_lb_mac,
+	  XLB_STAT_FIB_PASS},
+	 20},
+	{{"802.1Q tagged with trailing bytes: trimmed, encapsulated with its tag, passed",
+	  {V4(C4, "198.18.100.1", TCP, 40010, 80), .vlan = 100},
+	  XDP_PASS, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_client_mac, pkt_lb_mac,
+	  XLB_STAT_FIB_PASS},
+	 6},
+	{{"not a VIP, trailing bytes: passed byte-identical, trailer included",
+	  {V4(C4, "198.18.0.2", TCP, 40001, 22)}, XDP_PASS, OUT_SAME, 0, NULL, NULL, NULL, NULL,
+	  XLB_STAT_PASS_NOT_VIP},
+	 20},
+};
+
+/* Runs one fixture, its frame followed by trailer bytes. */
+static void check_fixture(const struct fixture *f, size_t trailer)
 {
 	struct pkt in, out, want;
-	__u64 before = counter(f->counter);
+	__u64 before = counter(f->counter), bytes = counter_bytes(f->counter), all = verdicts();
 	int action = -1;
 
 	CU_ASSERT_FATAL(pkt_build(&in, &f->in) == 0);
+	want = in;
+	CU_ASSERT_FATAL(in.len + trailer <= sizeof(in.data));
+	memset(in.data + in.len, 0xee, trailer);
+	in.len += trailer;
 	CU_ASSERT_FATAL(run(&in, &out, &action) == 0);
 	if (action != f->action)
 		fprintf(stderr, "\n%s: action %d, want %d\n", f->desc, action, f->action);
 	CU_ASSERT_EQUAL(action, f->action);
 	CU_ASSERT_EQUAL(counter(f->counter), before + 1);
-	want = in;
+	CU_ASSERT_EQUAL(counter_bytes(f->counter), bytes + in.len);
+	CU_ASSERT_EQUAL(verdicts(), all + 1);
+	if (f->out == OUT_SAME)
+		want = in;
 	if (f->out == OUT_ENCAP) {
 		struct xlb_flow flow;
 
@@ -343,7 +425,13 @@ static void check_fixture(const struct fixture *f)
 static void test_fixtures(void)
 {
 	for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++)
-		check_fixture(&fixtures[i]);
+		check_fixture(&fixtures[i], 0);
+}
+
+static void test_trailer_fixtures(void)
+{
+	for (size_t i = 0; i < sizeof(trailer_fixtures) / sizeof(trailer_fixtures[0]); i++)
+		check_fixture(&trailer_fixtures[i].f, trailer_fixtures[i].trailer);
 }
 
 /* ---- bad packets ------------------------------------------------------ */
@@ -356,7 +444,7 @@ static void poke(struct pkt *p, size_t off, __u8 v)
 
 static void expect_pass_same(const char *desc, const struct pkt *in, enum xlb_stat reason)
 {
-	__u64 before = counter(reason);
+	__u64 before = counter(reason), all = verdicts();
 	struct pkt out;
 	int action = -1;
 
@@ -366,6 +454,7 @@ static void expect_pass_same(const char *desc, const struct pkt *in, enum xlb_st
 			xlb_stat_names[reason], (unsigned long long)(counter(reason) - before));
 	CU_ASSERT_EQUAL(action, XDP_PASS);
 	CU_ASSERT_EQUAL(counter(reason), before + 1);
+	CU_ASSERT_EQUAL(verdicts(), all + 1);
 	CU_ASSERT_FALSE(pkt_diff(desc, out.data, out.len, in->data, in->len));
 }
 
@@ -446,7 +535,7 @@ static void test_truncation_sweep(void)
 
 		CU_ASSERT_FATAL(pkt_build(&full, &specs[s]) == 0);
 		for (size_t len = 1; len < full.len; len++) {
-			__u64 before = counter(XLB_STAT_MALFORMED);
+			__u64 before = counter(XLB_STAT_MALFORMED), all = verdicts();
 			int action = -1;
 			char what[64];
 
@@ -460,6 +549,7 @@ static void test_truncation_sweep(void)
 				fprintf(stderr, "\n%s: action %d\n", what, action);
 			CU_ASSERT_EQUAL(action, XDP_PASS);
 			CU_ASSERT_EQUAL(counter(XLB_STAT_MALFORMED), before + 1);
+			CU_ASSERT_EQUAL(verdicts(), all + 1);
 			CU_ASSERT_FALSE(pkt_diff(what, out.data, out.len, cut.data, cut.len));
 		}
 	}
@@ -764,8 +854,8 @@ static int action_of(const struct pkt_spec *s)
 }
 
 /* The next hop is looked up once per backend and CPU, then cached: the
- * cache keeps the MTU and the rule for tagged frames, and a reused backend
- * id (new generation) is looked up again. */
+ * cache keeps the MTU, a tagged frame is the kernel's even while a next hop
+ * is cached, and a reused backend id (new generation) is looked up again. */
 static void test_nexthop_cache(void)
 {
 	struct pkt_spec s = {V4(C4, "198.18.100.5", TCP, 41000, 80), .payload_len = 10};
@@ -800,6 +890,30 @@ static void test_nexthop_cache(void)
 	CU_ASSERT_EQUAL(counter(XLB_STAT_NEXTHOP_MISS), miss + 1);
 	CU_ASSERT_EQUAL(action_of(&s), XDP_REDIRECT);
 	CU_ASSERT_EQUAL(counter(XLB_STAT_NEXTHOP_MISS), miss + 1);
+}
+
+/* An 802.1ad (QinQ outer) tag is handled as an 802.1Q one: encapsulated with
+ * the tag as received, TPID included, and passed to the kernel. */
+static void test_8021ad_tag(void)
+{
+	struct pkt_spec s = {V4(C4, "198.18.100.1", TCP, 40011, 80), .vlan = 200,
+			     .payload_len = 16};
+	__u64 pass = counter(XLB_STAT_FIB_PASS);
+	struct pkt in, out, want;
+	struct xlb_flow flow;
+	int action = -1;
+
+	CU_ASSERT_FATAL(pkt_build(&in, &s) == 0);
+	want = in;
+	flow_of(&s, &flow);
+	CU_ASSERT_FATAL(pkt_encap(&want, 4, "198.18.0.2", "198.18.0.11", xlb_hash_flow(&flow),
+				  pkt_client_mac, pkt_lb_mac) == 0);
+	in.data[12] = want.data[12] = 0x88;
+	in.data[13] = want.data[13] = 0xa8;
+	CU_ASSERT_FATAL(run(&in, &out, &action) == 0);
+	CU_ASSERT_EQUAL(action, XDP_PASS);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_FIB_PASS), pass + 1);
+	CU_ASSERT_FALSE(pkt_diff("802.1ad tag", out.data, out.len, want.data, want.len));
 }
 
 /* Source hashing: one client, many ports, one backend. */
@@ -923,6 +1037,7 @@ static void test_outer_source_entropy(void)
 
 XLB_SUITE(lb_bpf, suite_init, suite_cleanup,
 	  {"fixture table: encapsulation, next hop, pass and drop", test_fixtures},
+	  {"bytes after the IP packet are not forwarded", test_trailer_fixtures},
 	  {"bad headers are passed untouched and counted", test_bad_headers},
 	  {"every truncation of valid frames is passed and counted", test_truncation_sweep},
 	  {"same 5-tuple, same backend; agrees with lookup", test_same_flow_same_backend},
@@ -933,6 +1048,7 @@ XLB_SUITE(lb_bpf, suite_init, suite_cleanup,
 	  {"health: down re-hashes its own, all down fails open or drops", test_health_verdicts},
 	  {"batch: one ring rebuild at the commit, same ring", test_batch_one_rebuild},
 	  {"next hop cached per backend: MTU, tagged frames, id reuse", test_nexthop_cache},
+	  {"802.1ad tag: encapsulated with it, passed", test_8021ad_tag},
 	  {"source-hash VIP keeps a client on one backend", test_source_hash},
 	  {"UDP flow re-hashed after the idle timeout", test_udp_timeout},
 	  {"per-VIP and per-backend counters", test_vip_backend_counters},
