@@ -40,8 +40,8 @@ static void print_json(json_t *v)
 	}
 }
 
-/* Reports an error the way STYLE asks: text on stderr, and JSON on stdout
- * for scripts in -j mode. */
+/* Reports an error as the command-line contract (docs/architecture.md) says:
+ * text on stderr, and JSON on stdout for scripts in -j mode. */
 static int error(int code, const char *msg)
 {
 	fprintf(stderr, "Error: %s\n", msg);
