@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* xlb.bpf.c: the load balancer's XDP entry point. Reads like the packet path
- * in ARCHITECTURE.md: parse, match a VIP, find the flow's backend in the
+ * in docs/architecture.md: parse, match a VIP, find the flow's backend in the
  * connection table or on the VIP's Maglev ring, encapsulate, send. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>

@@ -42,9 +42,10 @@ static void print_json(json_t *v)
 	}
 }
 
-/* The printing edge of every error: "Error: <what was wrong>, <what is
- * valid>" on stderr, and {"error": ...} on stdout for scripts in -j mode.
- * Returns code, the exit code. */
+/* The printing edge of every error, as the command-line contract
+ * (docs/architecture.md) says: "Error: <what was wrong>, <what is valid>" on
+ * stderr, and {"error": ...} on stdout for scripts in -j mode. Returns code,
+ * the exit code. */
 static int error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int error(int code, const char *fmt, ...)
 {

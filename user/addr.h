@@ -7,7 +7,9 @@
 #include <stddef.h>
 #include "xlb.h"
 
-#define XLB_ADDR_STRLEN 56 /* "[ffff:...:ffff]:65535/tcp" (51) and a NUL */
+/* "[" + the longest inet_ntop text (45, INET6_ADDRSTRLEN less its NUL) +
+ * "]:65535/tcp" and a NUL: a VIP printed into it is never cut short. */
+#define XLB_ADDR_STRLEN 58
 
 /* "198.18.0.1", "2001:db8::1" or "[2001:db8::1]". Returns 0 or -EINVAL. */
 int xlb_addr_parse(const char *text, union xlb_addr *addr, __u8 *family);

@@ -1,8 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0
-# tests/e2e/lib.sh: what the lab tests share, sourced (not a test itself):
-# pass/fail bookkeeping and running commands in the lab's namespaces.
-# Expects P (the lab's prefix) to be set before nx is used.
+# tests/e2e/lib.sh: what the end-to-end tests share, sourced (not a test
+# itself): pass/fail bookkeeping, the test's temporary directory, starting
+# and stopping xlbd, xlbctl and JSON queries, and the veth lab's namespaces.
+# A script sets ROOT (the repository), sources this file and calls e2e_init;
+# the lab's helpers also need P (the lab's prefix) and NB (its backends).
 
+BUILD=${XLB_BUILD:-$ROOT/build}
+XLBD=$BUILD/xlbd
+XLBCTL=$BUILD/xlbctl
+
+# ---- pass/fail ----------------------------------------------------------------
 passed=0
 failed=0
 ok() {
@@ -13,14 +20,117 @@ fail() {
 	echo "  FAIL: $*"
 	failed=$((failed + 1))
 }
-check() { # check DESCRIPTION CMD...
+# check DESCRIPTION CMD...: passes when CMD succeeds. CMD runs in this shell
+# (it may set variables); its output is shown only when it fails.
+check() {
 	local what=$1
 	shift
-	if "$@"; then ok "$what"; else fail "$what"; fi
+	if [ -z "${T:-}" ]; then
+		if "$@"; then ok "$what"; else fail "$what"; fi
+		return
+	fi
+	if "$@" >"$T/check.out" 2>&1; then
+		ok "$what"
+	else
+		fail "$what"
+		tail -n 20 "$T/check.out" | sed 's/^/    | /'
+	fi
+}
+# summary NAME: the closing line every test prints; fails when a check did.
+summary() {
+	echo "$1: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
 }
 
+# e2e_init NAME: refuses to run without root or the binaries, makes the
+# temporary directory T with the places of xlbd's socket, rules and log.
+e2e_init() {
+	local b
+	if [ "$(id -u)" != 0 ]; then
+		echo "$1: must run as root (namespaces, XDP)"
+		exit 1
+	fi
+	for b in "$XLBD" "$XLBCTL"; do
+		[ -x "$b" ] || { echo "$1: $b missing, run make first"; exit 1; }
+	done
+	T=$(mktemp -d "/tmp/xlb-$1.XXXXXX") || exit 1
+	SOCK=$T/xlbd.sock
+	RULES=$T/rules
+	LOG=$T/xlbd.log
+	XLBD_PID=
+	XLBD_PIDS=()
+}
+
+# ---- xlbd and xlbctl ------------------------------------------------------------
+# The control socket is a path, reachable from any network namespace.
+ctl() { "$XLBCTL" -S "$SOCK" "$@"; }
+alive() { kill -0 "$1" 2>/dev/null; }
+
+# start_xlbd NETNS IFACE [OPTION...]: xlbd on IFACE inside NETNS, in its own
+# process group, logging to LOG; sets XLBD_PID and returns once it answers.
+start_xlbd() {
+	local netns=$1 iface=$2
+	shift 2
+	setsid nsenter --net="/run/netns/$netns" "$XLBD" -i "$iface" -S "$SOCK" -r "$RULES" \
+		"$@" >>"$LOG" 2>&1 &
+	XLBD_PID=$!
+	XLBD_PIDS+=("$XLBD_PID")
+	for _ in $(seq 100); do
+		ctl list >/dev/null 2>&1 && return 0
+		alive "$XLBD_PID" || break
+		sleep 0.1
+	done
+	echo "xlbd did not come up; the end of its log:"
+	tail -n 40 "$LOG"
+	return 1
+}
+
+# stop_xlbds: kills every xlbd that start_xlbd started, with its group.
+stop_xlbds() {
+	local pid
+	for pid in "${XLBD_PIDS[@]}"; do
+		alive "$pid" && kill -KILL -- "-$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	return 0
+}
+
+# ---- JSON -------------------------------------------------------------------------
+is_json() { python3 -c 'import json,sys; json.load(sys.stdin)' 2>/dev/null; }
+# json_get EXPR: prints Python's print(EXPR) over the JSON on stdin (as d).
+json_get() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+# json FILE EXPR: the same over a file (as j).
+json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
+
+# ---- the veth lab (tests/lab/lab.sh) -------------------------------------------------
 nx() { # nx NODE CMD...: run in a lab namespace, keeping /sys/fs/bpf visible
 	local node=$1
 	shift
 	nsenter --net="/run/netns/$P-$node" "$@"
+}
+# probe ARGS...: xlb-probe from the client, JSON to stdout
+probe() { nx client timeout 60 "$BUILD/xlb-probe" -j "$@"; }
+
+# lab_up: the lab with NB backends (echo servers on LAB_PORTS, if set), xlbd
+# on the lb and xlb-decap on every backend.
+lab_up() {
+	local i
+	LAB_PORTS=${LAB_PORTS:-} bash "$ROOT/tests/lab/lab.sh" up "$P" "$NB" || exit 1
+	start_xlbd "$P-lb" eth0 || exit 1
+	for i in $(seq "$NB"); do
+		nx "be$i" "$BUILD/xlb-decap" attach eth0 >/dev/null || fail "xlb-decap attach be$i"
+	done
+}
+
+# lab_cleanup: takes xlb off the lb and the backends, tears the lab down and
+# removes T; works whatever state a failed test left behind.
+lab_cleanup() {
+	local i
+	if [ -S "$SOCK" ]; then ctl detach >/dev/null 2>&1; fi
+	stop_xlbds
+	# A daemon killed on purpose leaves xlb attached: detach without it.
+	nx lb "$XLBD" -i eth0 --detach >/dev/null 2>&1
+	for i in $(seq "$NB"); do nx "be$i" "$BUILD/xlb-decap" detach eth0 >/dev/null 2>&1; done
+	bash "$ROOT/tests/lab/lab.sh" down "$P" >/dev/null 2>&1
+	rm -rf "$T"
 }

@@ -8,19 +8,10 @@
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-XLBD=$ROOT/build/xlbd
-XLBCTL=$ROOT/build/xlbctl
-PASS=0
-FAIL=0
-DPIDS=()
 
-if [ "$(id -u)" != 0 ]; then
-	echo "test_cli: must run as root (namespaces, XDP)"
-	exit 1
-fi
-for b in "$XLBD" "$XLBCTL"; do
-	[ -x "$b" ] || { echo "test_cli: $b missing, run make first"; exit 1; }
-done
+# shellcheck source=lib.sh
+. "$ROOT/tests/e2e/lib.sh"
+e2e_init cli
 
 # Random names: several runs (and other tests) may share the host. Pins and
 # locks are named by interface, so the names must be unique host-wide.
@@ -28,10 +19,6 @@ ID=$RANDOM$RANDOM
 NS=xlbd$ID
 IFA=xc${ID:0:10}a
 IFB=xc${ID:0:10}b
-TMP=$(mktemp -d /tmp/xlb-cli.XXXXXX)
-SOCK=$TMP/xlbd.sock
-RULES=$TMP/rules
-LOG=$TMP/xlbd.log
 # Small sizes: limits are quick to reach and rings quick to build.
 SIZES=(--max-vips 4 --max-backends 6 --ring-size 251 --conns 1024)
 
@@ -41,11 +28,7 @@ pin_of() { find /sys/fs/bpf/xlb -mindepth 1 -maxdepth 2 -type d -name "$1" 2>/de
 lock_of() { find /run/xlb -mindepth 1 -maxdepth 2 -name "$1.lock" 2>/dev/null; }
 
 cleanup() {
-	local pid
-	for pid in "${DPIDS[@]}"; do
-		alive "$pid" && kill -KILL -- "-$pid" 2>/dev/null
-	done
-	wait 2>/dev/null
+	stop_xlbds
 	if [ -e "/run/netns/$NS" ]; then
 		nsenter --net="/run/netns/$NS" "$XLBD" -i "$IFA" --detach >/dev/null 2>&1
 		ip netns del "$NS"
@@ -54,61 +37,25 @@ cleanup() {
 		rm -rf "$d"
 	done
 	rmdir /sys/fs/bpf/xlb/netns-* /sys/fs/bpf/xlb /run/xlb/netns-* 2>/dev/null
-	if [ "$FAIL" != 0 ] && [ -s "$LOG" ]; then
+	if [ "$failed" != 0 ] && [ -s "$LOG" ]; then
 		echo "--- xlbd log (last 40 lines)"
 		tail -n 40 "$LOG"
 	fi
-	rm -rf "$TMP"
+	rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() {
-	PASS=$((PASS + 1))
-	echo "ok   $*"
-}
-bad() {
-	FAIL=$((FAIL + 1))
-	echo "FAIL $*"
-}
-check() { # check DESCRIPTION COMMAND...: passes when COMMAND succeeds
-	local what=$1
-	shift
-	if "$@" >/dev/null 2>&1; then ok "$what"; else bad "$what"; fi
-}
-
-ctl() {
-	"$XLBCTL" -S "$SOCK" "$@"
-}
 innet() {
 	nsenter --net="/run/netns/$NS" "$@"
-}
-is_json() {
-	python3 -c 'import json,sys; json.load(sys.stdin)' 2>/dev/null
-}
-# json_get EXPR: prints Python's print(EXPR) over the JSON on stdin (d).
-json_get() {
-	python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
 }
 attached() {
 	ip -n "$NS" link show "$IFA" | grep -q "prog/xdp"
 }
-alive() {
-	kill -0 "$1" 2>/dev/null
-}
 
-# Starts xlbd in the namespace (own process group); sets DPID.
+# Starts xlbd in the namespace with the small sizes; sets XLBD_PID.
 start_daemon() {
-	setsid nsenter --net="/run/netns/$NS" "$XLBD" -i "$IFA" -S "$SOCK" -r "$RULES" \
-		"${SIZES[@]}" "$@" >>"$LOG" 2>&1 &
-	DPID=$!
-	DPIDS+=("$DPID")
-	for _ in $(seq 100); do
-		ctl list >/dev/null 2>&1 && return 0
-		alive "$DPID" || return 1
-		sleep 0.1
-	done
-	return 1
+	start_xlbd "$NS" "$IFA" "${SIZES[@]}" "$@"
 }
 
 # expect_fail CODE COMMAND...: refused with CODE and an "Error:" message, in
@@ -117,23 +64,23 @@ expect_fail() {
 	local want=$1 before after out rc
 	shift
 	before=$(ctl save)
-	out=$(ctl "$@" 2>"$TMP/err")
+	out=$(ctl "$@" 2>"$T/err")
 	rc=$?
 	after=$(ctl save)
 	if [ "$rc" != "$want" ]; then
-		bad "refuse '$*': exit $rc, wanted $want ($(cat "$TMP/err"))"
-	elif ! grep -q "^Error: ..*" "$TMP/err" || [ -n "$out" ]; then
-		bad "refuse '$*': no 'Error:' message on stderr (stdout: $out)"
+		fail "refuse '$*': exit $rc, wanted $want ($(cat "$T/err"))"
+	elif ! grep -q "^Error: ..*" "$T/err" || [ -n "$out" ]; then
+		fail "refuse '$*': no 'Error:' message on stderr (stdout: $out)"
 	elif [ "$before" != "$after" ]; then
-		bad "refuse '$*': configuration changed"
+		fail "refuse '$*': configuration changed"
 	else
 		out=$(ctl -j "$@" 2>/dev/null)
 		rc=$?
 		if [ "$rc" != "$want" ] ||
 			[ "$(echo "$out" | json_get '"error" in d and len(d["error"]) > 10' 2>/dev/null)" != True ]; then
-			bad "refuse '$*' (-j): exit $rc, output $out"
+			fail "refuse '$*' (-j): exit $rc, output $out"
 		else
-			ok "refuse '$*' ($want): $(sed 's/^Error: //' "$TMP/err")"
+			ok "refuse '$*' ($want): $(sed 's/^Error: //' "$T/err")"
 		fi
 	fi
 }
@@ -152,7 +99,7 @@ V6=[2001:db8:100::1]:443/tcp
 VALL=198.18.100.2:0/udp
 
 if start_daemon; then ok "xlbd starts on $IFA"; else
-	bad "xlbd starts on $IFA"
+	fail "xlbd starts on $IFA"
 	exit 1
 fi
 check "program attached to $IFA" attached
@@ -202,12 +149,12 @@ check "stats shows the checker" grep -q "^health: 6 backends up, 0 down" < <(ctl
 check "vip del with checked backends" ctl vip del $VH
 # One restore may move an option from a VIP to its backends.
 VA=198.18.100.8:0/tcp
-printf '%s\n' "vip add $VA check port 80" "backend add $VA 198.18.0.61 check http" >"$TMP/move1.rules"
-printf '%s\n' "vip add $VA" "backend add $VA 198.18.0.61 check http port 80" >"$TMP/move2.rules"
-cat "$RULES" >>"$TMP/move1.rules"
-cat "$RULES" >>"$TMP/move2.rules"
-check "restore: the port on the all-ports VIP" ctl restore "$TMP/move1.rules"
-check "restore: the port moved to the backend" ctl restore "$TMP/move2.rules"
+printf '%s\n' "vip add $VA check port 80" "backend add $VA 198.18.0.61 check http" >"$T/move1.rules"
+printf '%s\n' "vip add $VA" "backend add $VA 198.18.0.61 check http port 80" >"$T/move2.rules"
+cat "$RULES" >>"$T/move1.rules"
+cat "$RULES" >>"$T/move2.rules"
+check "restore: the port on the all-ports VIP" ctl restore "$T/move1.rules"
+check "restore: the port moved to the backend" ctl restore "$T/move2.rules"
 check "the backend's check is http to port 80" test "$(ctl -j list | json_get '[b["health"]["check"]["clause"] for v in d["vips"] if v["vip"]=="'$VA'" for b in v["backends"]][0]')" = \
 	"check http port 80 interval 1000 timeout 1000 rise 2 fall 2 path / status 200"
 check "vip del $VA" ctl vip del $VA
@@ -257,14 +204,14 @@ check "-j help is JSON" is_json < <(ctl -j help vip)
 # restore: a file replaces the configuration, touching only what differs.
 printf '%s\n' "# test rules" "vip add $V4" "backend add $V4 198.18.0.11 weight 4" \
 	"backend add $V4 198.18.0.14   # new" "vip add $VALL sched sh conntrack off" \
-	"backend add $VALL 198.18.0.31" >"$TMP/good.rules"
+	"backend add $VALL 198.18.0.31" >"$T/good.rules"
 ids_before=$(ctl -j list | json_get '[b["id"] for v in d["vips"] for b in v["backends"] if b["address"]=="198.18.0.11"]')
-check "restore FILE" ctl restore "$TMP/good.rules"
+check "restore FILE" ctl restore "$T/good.rules"
 check "restore result" test "$(ctl save | wc -l)" = 5
 check "restore kept the id of an unchanged backend" test \
 	"$(ctl -j list | json_get '[b["id"] for v in d["vips"] for b in v["backends"] if b["address"]=="198.18.0.11"]')" = "$ids_before"
 check "restore relative path, -j" test \
-	"$(cd "$TMP" && "$XLBCTL" -S "$SOCK" -j restore good.rules | json_get 'd["vips"], d["backends"]')" = "2 3"
+	"$(cd "$T" && "$XLBCTL" -S "$SOCK" -j restore good.rules | json_get 'd["vips"], d["backends"]')" = "2 3"
 check "restore (the daemon's rules file)" ctl restore
 check "rules file follows every change" test "$(ctl save)" = "$(cat "$RULES")"
 check "vip del" ctl vip del $VALL
@@ -340,25 +287,25 @@ expect_fail 2 lookup $V4 198.18.1.1:0
 expect_fail 2 lookup $V4 "[2001:db8::1]:5"
 expect_fail 1 lookup 198.18.100.9:80/tcp 198.18.1.1:5
 expect_fail 2 restore a b
-expect_fail 1 restore "$TMP/nonexistent"
+expect_fail 1 restore "$T/nonexistent"
 printf '%s\n' "vip add 198.18.100.60:80/tcp" "backend add 198.18.100.60:80/tcp 198.18.0.5" \
-	"backend add 198.18.100.60:80/tcp 198.18.0.5" >"$TMP/dup.rules"
-expect_fail 1 restore "$TMP/dup.rules"
+	"backend add 198.18.100.60:80/tcp 198.18.0.5" >"$T/dup.rules"
+expect_fail 1 restore "$T/dup.rules"
 printf '%s\n' "vip add 198.18.100.60:80/tcp" "backend add 198.18.100.60:80/tcp 198.18.0.500" \
-	>"$TMP/syntax.rules"
-expect_fail 1 restore "$TMP/syntax.rules"
-printf '%s\n' "vip add 198.18.100.60:80/tcp" "list" >"$TMP/verb.rules"
-expect_fail 1 restore "$TMP/verb.rules"
-printf '%s\n' "backend add 198.18.100.61:80/tcp 198.18.0.5" >"$TMP/novip.rules"
-expect_fail 1 restore "$TMP/novip.rules"
-head -c 3000 /dev/urandom >"$TMP/garbage.rules"
-expect_fail 1 restore "$TMP/garbage.rules"
+	>"$T/syntax.rules"
+expect_fail 1 restore "$T/syntax.rules"
+printf '%s\n' "vip add 198.18.100.60:80/tcp" "list" >"$T/verb.rules"
+expect_fail 1 restore "$T/verb.rules"
+printf '%s\n' "backend add 198.18.100.61:80/tcp 198.18.0.5" >"$T/novip.rules"
+expect_fail 1 restore "$T/novip.rules"
+head -c 3000 /dev/urandom >"$T/garbage.rules"
+expect_fail 1 restore "$T/garbage.rules"
 # Limits (xlbd runs with --max-vips 4 --max-backends 6).
 check "fill the VIP slots" ctl vip add 198.18.100.3:80/tcp
 check "fill the VIP slots" ctl vip add 198.18.100.4:80/tcp
 expect_fail 1 vip add 198.18.100.5:80/tcp
-printf 'vip add 198.18.100.%d:80/tcp\n' 1 2 3 4 5 >"$TMP/many.rules"
-expect_fail 1 restore "$TMP/many.rules"
+printf 'vip add 198.18.100.%d:80/tcp\n' 1 2 3 4 5 >"$T/many.rules"
+expect_fail 1 restore "$T/many.rules"
 for a in 41 42 43; do
 	check "fill the backend slots" ctl backend add 198.18.100.3:80/tcp 198.18.0.$a
 done
@@ -401,7 +348,7 @@ time.sleep(0.2)
 for s in idle:
     s.close()
 EOF
-check "xlbd survives garbage on the socket" alive "$DPID"
+check "xlbd survives garbage on the socket" alive "$XLBD_PID"
 check "xlbctl works after garbage" ctl list
 check "garbage changed nothing" test "$(ctl save)" = "$before"
 
@@ -409,13 +356,13 @@ check "garbage changed nothing" test "$(ctl save)" = "$before"
 save_before=$(ctl save)
 ids_before=$(ctl -j list | json_get '[(v["id"], [b["id"] for b in v["backends"]]) for v in d["vips"]]')
 {
-	kill -KILL "$DPID"
-	wait "$DPID"
+	kill -KILL "$XLBD_PID"
+	wait "$XLBD_PID"
 } 2>/dev/null
 check "kill -9: program stays attached" attached
 out=$(ctl list 2>&1)
 check "xlbctl without a daemon: exit 1 and a message" test $? = 1 -a -n "$out"
-if start_daemon; then ok "restart after kill -9 (stale socket replaced)"; else bad "restart after kill -9"; fi
+if start_daemon; then ok "restart after kill -9 (stale socket replaced)"; else fail "restart after kill -9"; fi
 check "restart: same configuration" test "$(ctl save)" = "$save_before"
 check "restart: same VIP and backend ids" test \
 	"$(ctl -j list | json_get '[(v["id"], [b["id"] for b in v["backends"]]) for v in d["vips"]]')" = "$ids_before"
@@ -424,30 +371,30 @@ grep -q "adopted the pinned maps" "$LOG"
 check "restart: pinned maps adopted" test $? = 0
 
 # SIGHUP re-reads the rules file.
-cp "$RULES" "$TMP/rules.keep"
+cp "$RULES" "$T/rules.keep"
 echo "backend add $V4 198.18.0.15 weight 9" >>"$RULES"
-kill -HUP "$DPID"
+kill -HUP "$XLBD_PID"
 for _ in $(seq 50); do
 	ctl save | grep -q 198.18.0.15 && break
 	sleep 0.1
 done
 check "SIGHUP reloads the rules file" grep -q "backend add $V4 198.18.0.15 weight 9" < <(ctl save)
-cp "$TMP/rules.keep" "$RULES"
+cp "$T/rules.keep" "$RULES"
 check "restore back" ctl restore
 check "restore back: same configuration" test "$(ctl save)" = "$save_before"
 
 # A second xlbd on the same interface is refused with a clear message.
-out=$(innet "$XLBD" -i "$IFA" -S "$TMP/other.sock" -r "$TMP/other.rules" 2>&1)
+out=$(innet "$XLBD" -i "$IFA" -S "$T/other.sock" -r "$T/other.rules" 2>&1)
 rc=$?
 check "second xlbd on $IFA: exit 1" test $rc = 1
 check "second xlbd on $IFA: says another xlbd manages it" grep -q "another xlbd.*manages $IFA" <<<"$out"
 # A live socket is refused, also for another interface.
-out=$(innet "$XLBD" -i "$IFB" -S "$SOCK" -r "$TMP/other.rules" 2>&1)
+out=$(innet "$XLBD" -i "$IFB" -S "$SOCK" -r "$T/other.rules" 2>&1)
 rc=$?
 check "socket in use: exit 1 and message" test $rc = 1 -a -n "$(grep 'in use' <<<"$out")"
 check "socket in use: nothing left on $IFB" test -z "$(pin_of "$IFB")$(lock_of "$IFB")"
 check "socket in use: first xlbd still serves" ctl list
-out=$(innet "$XLBD" -i "nosuch${ID:0:6}" -S "$TMP/other.sock" 2>&1)
+out=$(innet "$XLBD" -i "nosuch${ID:0:6}" -S "$T/other.sock" 2>&1)
 check "no such interface: exit 1 and message" test $? = 1 -a -n "$(grep 'no such interface' <<<"$out")"
 out=$(innet "$XLBD" -i "$IFB" --ring-size 100 2>&1)
 check "bad option value: exit 2" test $? = 2 -a -n "$(grep '^Error: bad --ring-size' <<<"$out")"
@@ -457,8 +404,8 @@ out=$(innet setpriv --reuid=65534 "$XLBD" -i "$IFB" 2>&1)
 check "not root: exit 1 and message" test $? = 1 -a -n "$(grep 'must run as root' <<<"$out")"
 
 # SIGTERM leaves xlb forwarding; other sizes cannot adopt the pinned maps.
-kill -TERM "$DPID"
-wait "$DPID"
+kill -TERM "$XLBD_PID"
+wait "$XLBD_PID"
 check "SIGTERM: exit 0" test $? = 0
 check "SIGTERM: program stays attached" attached
 check "SIGTERM: socket removed" test ! -e "$SOCK"
@@ -467,26 +414,25 @@ out=$(innet "$XLBD" -i "$IFA" -S "$SOCK" -r "$RULES" --max-vips 8 --max-backends
 check "incompatible pinned maps: exit 1" test $? = 1
 check "incompatible pinned maps: clear message" grep -q "incompatible layout" <<<"$out"
 check "incompatible pinned maps: still attached" attached
-if start_daemon -m native; then ok "restart after SIGTERM"; else bad "restart after SIGTERM"; fi
+if start_daemon -m native; then ok "restart after SIGTERM"; else fail "restart after SIGTERM"; fi
 check "restart after SIGTERM: same configuration" test "$(ctl save)" = "$save_before"
 
 # ---- detach ---------------------------------------------------------------------
 check "detach" ctl detach
-for _ in $(seq 50); do alive "$DPID" || break; sleep 0.1; done
-check "detach stops xlbd" test -z "$(alive "$DPID" && echo alive)"
-wait "$DPID"
+for _ in $(seq 50); do alive "$XLBD_PID" || break; sleep 0.1; done
+check "detach stops xlbd" test -z "$(alive "$XLBD_PID" && echo alive)"
+wait "$XLBD_PID"
 check "detach: xlbd exit 0" test $? = 0
 check "detach: program removed" test -z "$(attached && echo yes)"
 check "detach: pins removed" test -z "$(pin_of "$IFA")"
 check "detach: rules file kept" test "$(cat "$RULES")" = "$save_before"
 if start_daemon -m generic; then ok "start again (generic mode) from the kept rules"; else
-	bad "start again (generic mode)"
+	fail "start again (generic mode)"
 fi
 check "generic mode attached" grep -q "xdpgeneric" < <(ip -n "$NS" link show "$IFA")
 check "configuration restored from the rules file" test "$(ctl save)" = "$save_before"
 check "-j detach prints {}" test "$(ctl -j detach)" = "{}"
-wait "$DPID"
+wait "$XLBD_PID"
 check "xlbd --detach with nothing attached" innet "$XLBD" -i "$IFA" --detach
 
-echo "test_cli: $PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+summary test_cli

@@ -11,12 +11,8 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD=${XLB_BUILD:-$ROOT/build}
 P=xh$((RANDOM % 10000))
-T=$(mktemp -d /tmp/xlb-health.XXXXXX)
-SOCK=$T/xlbd.sock
 NB=4
-XLBD_PID=
 HTTP_PID=
 LAB_DIR=/run/xlb-lab/$P
 LAB_PORTS="80 443 8080 9000"
@@ -25,8 +21,7 @@ BOUND_MS=$((1000 * 2 + 1000 + 1000))
 
 # shellcheck source=lib.sh
 . "$ROOT/tests/e2e/lib.sh"
-ctl() { nx lb "$BUILD/xlbctl" -S "$SOCK" "$@"; }
-probe() { nx client timeout 60 "$BUILD/xlb-probe" -j "$@"; }
+e2e_init health
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # jl EXPR: evaluate a Python expression over `xlbctl -j list` (as d), with
@@ -45,9 +40,6 @@ def vip(name):
     return [v for v in d["vips"] if v["vip"] == name][0]
 print('"$1"')'
 }
-# json FILE EXPR: evaluate a Python expression over a JSON file (as j)
-json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
-
 # wait_for SECONDS EXPR: poll jl EXPR until it prints True
 wait_for() {
 	local deadline=$(($(now_ms) + $1 * 1000))
@@ -68,32 +60,13 @@ stop_echo() { kill -- "-$(cat "$LAB_DIR/$1.pid")" 2>/dev/null; }
 cleanup() {
 	set +e
 	[ -n "$HTTP_PID" ] && kill "$HTTP_PID" 2>/dev/null
-	if [ -S "$SOCK" ]; then ctl detach >/dev/null 2>&1; fi
-	[ -n "$XLBD_PID" ] && kill -9 -- "-$XLBD_PID" 2>/dev/null
-	for i in $(seq "$NB"); do nx "be$i" "$BUILD/xlb-decap" detach eth0 >/dev/null 2>&1; done
-	bash "$ROOT/tests/lab/lab.sh" down "$P" >/dev/null 2>&1
-	rm -rf "$T"
+	lab_cleanup
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 echo "== lab and daemon"
-LAB_PORTS=$LAB_PORTS bash "$ROOT/tests/lab/lab.sh" up "$P" "$NB" || exit 1
-start_xlbd() {
-	setsid nsenter --net="/run/netns/$P-lb" "$BUILD/xlbd" -i eth0 -S "$SOCK" -r "$T/rules" \
-		>>"$T/xlbd.log" 2>&1 &
-	XLBD_PID=$!
-	for _ in $(seq 50); do
-		ctl list >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	cat "$T/xlbd.log"
-	return 1
-}
-start_xlbd || exit 1
-for i in $(seq "$NB"); do
-	nx "be$i" "$BUILD/xlb-decap" attach eth0 >/dev/null || fail "xlb-decap attach be$i"
-done
+lab_up
 # Never-answering hosts: their addresses resolve (a permanent neighbour entry
 # with a MAC nobody has), so every SYN leaves and none is ever answered.
 for x in 99 $(seq 200 219); do
@@ -230,7 +203,7 @@ echo "== xlbd restarts while be2 is down: be2 stays out"
 kill -TERM "$XLBD_PID"
 for _ in $(seq 50); do kill -0 "$XLBD_PID" 2>/dev/null || break; sleep 0.1; done
 check "xlbd stopped" bash -c "! kill -0 $XLBD_PID 2>/dev/null"
-check "xlbd started again" start_xlbd
+check "xlbd started again" start_xlbd "$P-lb" eth0
 check "be2 is down from the start, not active until checks pass" \
 	test "$(jl '(be("'$V1'", "198.18.0.12")["state"], be("'$V1'", "198.18.0.12")["in_ring"])')" = "('down', False)"
 check "the log says it stays down" grep -q "vip $V1: backend 198.18.0.12 was down when the last xlbd stopped" "$T/xlbd.log"
@@ -302,7 +275,7 @@ check "all 1000 backends up" wait_for 5 'sum(b["health"]["up"] for v in d["vips"
 sleep 1
 tick=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$XLBD_PID/stat"; }
-started() { ctl -j stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["health"]["started"])'; }
+started() { ctl -j stats | json_get 'd["health"]["started"]'; }
 # The counter is read right after each timestamp, so both reads lag equally.
 ws0=$(now_ms)
 st0=$(started)
@@ -324,5 +297,4 @@ check "about 1000 checks a second ran ($rate/s, expected 900-1100)" \
 check "xlbd is still responsive" ctl list >/dev/null
 check "xlbd kept running" kill -0 "$XLBD_PID"
 
-echo "test_health: $passed passed, $failed failed"
-[ "$failed" = 0 ]
+summary test_health

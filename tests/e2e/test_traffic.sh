@@ -8,48 +8,20 @@
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-BUILD=${XLB_BUILD:-$ROOT/build}
 P=xt$((RANDOM % 10000))
-T=$(mktemp -d /tmp/xlb-traffic.XXXXXX)
-SOCK=$T/xlbd.sock
 NB=4
-XLBD_PID=
 
 # shellcheck source=lib.sh
 . "$ROOT/tests/e2e/lib.sh"
-ctl() { nx lb "$BUILD/xlbctl" -S "$SOCK" "$@"; }
-
-start_xlbd() {
-	setsid nsenter --net="/run/netns/$P-lb" "$BUILD/xlbd" -i eth0 -S "$SOCK" \
-		-r "$T/rules" >>"$T/xlbd.log" 2>&1 &
-	XLBD_PID=$!
-	for _ in $(seq 50); do
-		[ -S "$SOCK" ] && ctl list >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	echo "xlbd did not come up:"
-	cat "$T/xlbd.log"
-	return 1
-}
+e2e_init traffic
 
 cleanup() {
 	set +e
 	[ -n "${HOLD_PID:-}" ] && kill "$HOLD_PID" 2>/dev/null
-	if [ -S "$SOCK" ]; then ctl detach >/dev/null 2>&1; fi
-	[ -n "$XLBD_PID" ] && kill -9 -- "-$XLBD_PID" 2>/dev/null
-	for i in $(seq "$NB"); do nx "be$i" "$BUILD/xlb-decap" detach eth0 >/dev/null 2>&1; done
-	nx lb "$BUILD/xlbctl" -S "$SOCK" detach >/dev/null 2>&1
-	bash "$ROOT/tests/lab/lab.sh" down "$P" >/dev/null 2>&1
-	rm -rf "$T"
+	lab_cleanup
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-
-# probe ARGS...: xlb-probe from the client, JSON to stdout
-probe() { nx client timeout 60 "$BUILD/xlb-probe" -j "$@"; }
-
-# json FILE PYTHON-EXPR: evaluate an expression on the parsed JSON (as j)
-json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
 
 # Backend name (be1..) from its address: be I is 198.18.0.(10+I), 2001:db8::(10+I).
 name_of() { echo "be$((${1##*.} - 10))"; }
@@ -61,7 +33,7 @@ lookup_all() {
 	: >"$out"
 	while read -r sport actual; do
 		ep=$src; case $src in *:*) ep="[$src]" ;; esac
-		addr=$(ctl -j lookup "$vip" "$ep:$sport" | python3 -c 'import json,sys; print(json.load(sys.stdin)["backend"])')
+		addr=$(ctl -j lookup "$vip" "$ep:$sport" | json_get 'd["backend"]')
 		case $addr in
 		*:*) echo "$sport $(name_of6 "$addr") $actual" >>"$out" ;;
 		*) echo "$sport $(name_of "$addr") $actual" >>"$out" ;;
@@ -71,11 +43,7 @@ for f in json.load(open(sys.argv[1]))["flows"]: print(f["sport"], f["backend"])'
 }
 
 echo "== lab and daemon"
-bash "$ROOT/tests/lab/lab.sh" up "$P" "$NB" || exit 1
-start_xlbd || exit 1
-for i in $(seq "$NB"); do
-	nx "be$i" "$BUILD/xlb-decap" attach eth0 >/dev/null || fail "xlb-decap attach be$i"
-done
+lab_up
 V4=198.18.100.1:80/tcp
 V6='[2001:db8:100::1]:80/tcp'
 U4=198.18.100.1:9000/udp
@@ -192,7 +160,7 @@ check "no held connection breaks when xlbd dies ($r2)" grep -q "kept $before_kep
 probe -n 50 -b 25000 198.18.100.1 80 >"$T/nodaemon.json"
 check "new connections work with no daemon" test "$(json "$T/nodaemon.json" 'j["ok"]')" = 50
 cp "$T/rules" "$T/rules.before"
-start_xlbd || fail "restart xlbd"
+start_xlbd "$P-lb" eth0 || fail "restart xlbd"
 ctl save >"$T/save.after"
 check "a restarted xlbd shows the same configuration" diff -u "$T/rules.before" "$T/save.after"
 r3=$(hold_check)
@@ -209,13 +177,12 @@ for i in $(seq "$NB"); do
 	ctl backend add 198.18.100.2:0/tcp "198.18.0.$((10 + i))" >/dev/null
 	ctl backend add 198.18.100.3:80/tcp "198.18.0.$((10 + i))" >/dev/null
 done
-a=$(probe -n 20 198.18.100.2 80 | python3 -c 'import json,sys; print(json.load(sys.stdin)["ok"])')
-b=$(probe -n 20 198.18.100.2 8080 | python3 -c 'import json,sys; print(json.load(sys.stdin)["ok"])')
+a=$(probe -n 20 198.18.100.2 80 | json_get 'd["ok"]')
+b=$(probe -n 20 198.18.100.2 8080 | json_get 'd["ok"]')
 check "an all-ports VIP answers on port 80 ($a/20) and 8080 ($b/20)" test "$a" = 20 -a "$b" = 20
 probe -n 50 198.18.100.3 80 >"$T/sh.json"
 nb=$(json "$T/sh.json" 'len(j["backends"])')
 check "a source-hash VIP keeps one client on one backend ($(json "$T/sh.json" 'j["backends"]'))" \
 	test "$nb" = 1
 
-echo "test_traffic: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary test_traffic
