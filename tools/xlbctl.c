@@ -167,6 +167,25 @@ static void print_list(json_t *r)
 	}
 }
 
+/* xlbd counts a big table in the background: then the figure is the last
+ * complete count, an estimate, with its age. */
+static void print_conntrack(json_t *ct)
+{
+	json_t *entries = json_object_get(ct, "entries");
+
+	if (!json_is_integer(entries))
+		printf("conntrack: entries being counted (max %lld)", (long long)geti(ct, "max"));
+	else if (json_is_true(json_object_get(ct, "entries_estimate")))
+		printf("conntrack: ~%lld entries (estimate, counted %.1f s ago, max %lld)",
+		       (long long)json_integer_value(entries), geti(ct, "entries_age_ms") / 1000.0,
+		       (long long)geti(ct, "max"));
+	else
+		printf("conntrack: %lld entries (max %lld)", (long long)json_integer_value(entries),
+		       (long long)geti(ct, "max"));
+	printf(", %lld hits, %lld misses, %lld stale\n", (long long)geti(ct, "hits"),
+	       (long long)geti(ct, "misses"), (long long)geti(ct, "stale"));
+}
+
 static void print_stats(json_t *r)
 {
 	json_t *counters = json_object_get(r, "counters"), *ct = json_object_get(r, "conntrack");
@@ -178,10 +197,7 @@ static void print_stats(json_t *r)
 	json_object_foreach(counters, name, c)
 	    printf("%-18s %16lld %18lld\n", name, (long long)geti(c, "packets"),
 		   (long long)geti(c, "bytes"));
-	printf("conntrack: %lld entries (max %lld), %lld hits, %lld misses, %lld stale\n",
-	       (long long)geti(ct, "entries"), (long long)geti(ct, "max"),
-	       (long long)geti(ct, "hits"), (long long)geti(ct, "misses"),
-	       (long long)geti(ct, "stale"));
+	print_conntrack(ct);
 	if (h)
 		printf("health: %lld backends up, %lld down; %lld checks started, %lld ok, %lld "
 		       "failed, %lld skipped, %lld state changes\n",

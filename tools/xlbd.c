@@ -431,12 +431,22 @@ static int run_loop(struct xlbd *d, int sfd)
 		goto fail;
 	while (!d->stop) {
 		struct epoll_event evs[8];
-		int n = epoll_wait(epfd, evs, 8, -1);
+		/* A count of the connection table runs a slice between two
+		 * looks at the events, so nothing waits behind it for long. */
+		int counting = xlb_dp_conn_tally_pending(d->dp);
+		int n = epoll_wait(epfd, evs, 8, counting ? 0 : -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			goto fail;
+		if (counting) {
+			ret = xlb_dp_conn_tally_step(d->dp, XLB_DP_TALLY_SLICE_US);
+			if (ret < 0)
+				pr_warn("interface %s: cannot count the connection table: %s",
+					d->o.ifname, strerror(-ret));
+			ret = 0;
+		}
 		for (int i = 0; i < n && !d->stop; i++) {
 			if (evs[i].data.fd == sfd) {
 				struct signalfd_siginfo si;

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# test_daemon.sh: xlbd as a daemon under load and at its edges, in two private
+# namespaces (lb, be) joined by a veth: a full connection table under churn
+# while stats is polled, with control requests and health checks timed
+# meanwhile. Run as root; prints "test_daemon: N passed, M failed".
+# CONNS=N sizes the connection table (default 262144; 1048576 is the default
+# of xlbd, too slow to fill in CI); KEEP=1 keeps the temporary directory.
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${XLB_BUILD:-$ROOT/build}
+P=xd$((RANDOM % 10000))
+T=$(mktemp -d /tmp/xlb-daemon.XXXXXX)
+SOCK=$T/xlbd.sock
+RULES=$T/rules
+LOG=$T/xlbd.log
+IF=xd0
+CONNS=${CONNS:-262144}
+XLBD_PID=
+BG_PIDS=()
+
+# shellcheck source=lib.sh
+. "$ROOT/tests/e2e/lib.sh"
+ctl() { nx lb "$BUILD/xlbctl" -S "$SOCK" "$@"; }
+alive() { kill -0 "$1" 2>/dev/null; }
+quiet() { "$@" >/dev/null 2>&1; }
+# json FILE EXPR: a Python expression over a JSON file (as j)
+json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
+# The pins live under a netns-ID directory (user/netns.c).
+pin_dir() { find /sys/fs/bpf/xlb -mindepth 1 -maxdepth 2 -type d -name "$IF" 2>/dev/null | head -1; }
+
+if [ "$(id -u)" != 0 ]; then
+	echo "test_daemon: must run as root (namespaces, XDP)"
+	exit 1
+fi
+for b in xlbd xlbctl xlb-connfill; do
+	[ -x "$BUILD/$b" ] || { echo "test_daemon: $BUILD/$b missing, run make first"; exit 1; }
+done
+
+cleanup() {
+	set +e
+	for pid in "${BG_PIDS[@]}"; do kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null; done
+	[ -n "$XLBD_PID" ] && kill -KILL -- "-$XLBD_PID" 2>/dev/null
+	wait 2>/dev/null
+	if [ -e "/run/netns/$P-lb" ]; then
+		nx lb "$BUILD/xlbd" -i "$IF" --detach >/dev/null 2>&1
+		ip netns del "$P-lb"
+	fi
+	[ -e "/run/netns/$P-be" ] && ip netns del "$P-be"
+	if [ "$failed" != 0 ] && [ -s "$LOG" ]; then
+		echo "--- xlbd log (last 30 lines)"
+		tail -n 30 "$LOG"
+	fi
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# start_xlbd [OPTIONS]: xlbd in lb, in its own process group; sets XLBD_PID.
+start_xlbd() {
+	setsid nsenter --net="/run/netns/$P-lb" "$BUILD/xlbd" -i "$IF" -S "$SOCK" -r "$RULES" \
+		--conns "$CONNS" --ring-size 251 "$@" >>"$LOG" 2>&1 &
+	XLBD_PID=$!
+	for _ in $(seq 100); do
+		ctl list >/dev/null 2>&1 && return 0
+		alive "$XLBD_PID" || return 1
+		sleep 0.1
+	done
+	return 1
+}
+stop_xlbd() {
+	kill -TERM "$XLBD_PID" 2>/dev/null
+	wait "$XLBD_PID" 2>/dev/null
+	XLBD_PID=
+}
+
+echo "== namespaces and daemon"
+ip netns add "$P-lb" && ip netns add "$P-be" || exit 1
+ip -n "$P-lb" link add "$IF" type veth peer name xd1 netns "$P-be" || exit 1
+for n in lb be; do ip -n "$P-$n" link set lo up; done
+ip -n "$P-lb" link set "$IF" up && ip -n "$P-be" link set xd1 up
+ip -n "$P-lb" addr add 198.18.7.1/24 dev "$IF"
+ip -n "$P-be" addr add 198.18.7.2/24 dev xd1
+if start_xlbd; then ok "xlbd starts on $IF"; else
+	fail "xlbd starts on $IF"
+	exit 1
+fi
+
+echo "== a full connection table under churn, stats polled"
+# The backend answers TCP checks and notes when each one arrived.
+cat >"$T/hc_server.py" <<'EOF'
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("198.18.7.2", 8080))
+s.listen(64)
+out = open(sys.argv[1], "w", buffering=1)
+while True:
+    c, _ = s.accept()
+    out.write("%.3f\n" % time.time())
+    c.close()
+EOF
+# Polls stats back to back and times list every 50 ms, for a few seconds.
+cat >"$T/poll.py" <<'EOF'
+import json, socket, sys, threading, time
+path, secs = sys.argv[1], float(sys.argv[2])
+def req(words):
+    t = time.time()
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    s.sendall((json.dumps(words) + "\n").encode())
+    b = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        b += d
+    s.close()
+    return time.time() - t, json.loads(b)
+res = {"start": time.time(), "stats": [], "list": [], "conntrack": None}
+end = res["start"] + secs
+def stats():
+    while time.time() < end:
+        dt, r = req(["stats"])
+        res["stats"].append(dt)
+        res["conntrack"] = r["result"]["conntrack"]
+def lst():
+    while time.time() < end:
+        res["list"].append(req(["list"])[0])
+        time.sleep(0.05)
+ts = [threading.Thread(target=f) for f in (stats, lst)]
+for t in ts: t.start()
+for t in ts: t.join()
+res["end"] = time.time()
+print(json.dumps({"start": res["start"], "end": res["end"], "stats_n": len(res["stats"]),
+                  "stats_max": max(res["stats"]), "list_n": len(res["list"]),
+                  "list_max": max(res["list"]), "conntrack": res["conntrack"]}))
+EOF
+setsid nsenter --net="/run/netns/$P-be" timeout 80 python3 "$T/hc_server.py" "$T/checks" \
+	>"$T/hc_server.log" 2>&1 &
+BG_PIDS+=($!)
+for _ in $(seq 100); do
+	nx be bash -c 'exec 3<>/dev/tcp/198.18.7.2/8080' 2>/dev/null && break
+	sleep 0.1
+done
+check "backend's check server listens" nx be bash -c 'exec 3<>/dev/tcp/198.18.7.2/8080'
+V=198.18.100.1:80/tcp
+INTERVAL=250
+check "vip add with a tcp check every $INTERVAL ms" \
+	quiet ctl vip add $V check tcp port 8080 interval $INTERVAL timeout 200 rise 1 fall 5
+check "backend add" quiet ctl backend add $V 198.18.7.2
+for _ in $(seq 50); do
+	[ "$(ctl -j list | python3 -c 'import json,sys; print(json.load(sys.stdin)["vips"][0]["backends"][0]["health"]["last"])' 2>/dev/null)" = ok ] && break
+	sleep 0.1
+done
+MAP=$(pin_dir)/xlb_conns
+out=$(timeout 60 "$BUILD/xlb-connfill" "$MAP" --fill $((CONNS + CONNS / 8)) 2>&1)
+check "connection table filled ($out)" test $? = 0
+setsid timeout 30 "$BUILD/xlb-connfill" "$MAP" --fill 1 --churn 14 --rate 50000 \
+	>"$T/churn.log" 2>&1 &
+BG_PIDS+=($!)
+sleep 1
+timeout 40 python3 "$T/poll.py" "$SOCK" 10 >"$T/poll.json"
+check "poller ran" test -s "$T/poll.json"
+read -r stats_n stats_max list_n list_max < <(json "$T/poll.json" \
+	'j["stats_n"], "%.3f" % j["stats_max"], j["list_n"], "%.3f" % j["list_max"]')
+gap=$(python3 -c '
+import sys
+start, end = float(sys.argv[1]), float(sys.argv[2])
+t = [float(l) for l in open(sys.argv[3]) if start - 1 <= float(l) <= end + 1]
+print("%.3f" % max(b - a for a, b in zip(t, t[1:])) if len(t) > 1 else 99)' \
+	"$(json "$T/poll.json" 'j["start"]')" "$(json "$T/poll.json" 'j["end"]')" "$T/checks")
+echo "  $CONNS entries under churn ($(tail -n 1 "$T/churn.log")): $stats_n stats calls, slowest" \
+	"$stats_max s; $list_n list calls, slowest $list_max s; longest gap between health" \
+	"checks $gap s (interval $INTERVAL ms)"
+check "stats answered at least 20 times in 10 s" test "$stats_n" -ge 20
+check "slowest stats under 0.5 s" quiet python3 -c "assert $stats_max < 0.5"
+check "slowest list while stats runs under 0.5 s" quiet python3 -c "assert $list_max < 0.5"
+check "health checks kept their interval (gap under $INTERVAL ms + 0.4 s)" \
+	quiet python3 -c "assert $gap < $INTERVAL / 1000 + 0.4"
+check "-j stats: entries labelled an estimate, at most the table's size, near full" \
+	quiet json "$T/poll.json" 'j["conntrack"]["entries_estimate"] is True and
+	j["conntrack"]["max"] == '"$CONNS"' and 0.9 * '"$CONNS"' <= j["conntrack"]["entries"] <= '"$CONNS"' or exit(1)'
+check "stats: the estimate says so" grep -Eq "^conntrack: ~[0-9]+ entries \(estimate, counted" < <(ctl stats)
+kill -- "-${BG_PIDS[-1]}" 2>/dev/null
+
+echo "test_daemon: $passed passed, $failed failed"
+[ "$failed" = 0 ]
