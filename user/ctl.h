@@ -12,7 +12,7 @@
 #define XLB_CTL_REQ_MAX	       (64 * 1024)	  /* bytes of one request */
 #define XLB_CTL_REPLY_MAX      (64 * 1024 * 1024) /* bytes of one reply (xlbctl) */
 #define XLB_CTL_ARGS_MAX       256		  /* words of one request */
-#define XLB_CTL_CLIENTS_MAX    64		  /* connections open at once */
+#define XLB_CTL_CLIENTS_MAX    64		  /* served at once; more wait to be accepted */
 #define XLB_CTL_TIMEOUT_MS     5000		  /* to send a whole request */
 
 struct xlb_ctl;

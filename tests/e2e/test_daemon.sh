@@ -185,5 +185,36 @@ check "-j stats: entries labelled an estimate, at most the table's size, near fu
 check "stats: the estimate says so" grep -Eq "^conntrack: ~[0-9]+ entries \(estimate, counted" < <(ctl stats)
 kill -- "-${BG_PIDS[-1]}" 2>/dev/null
 
+echo "== more control clients than slots wait their turn"
+# 64 clients that say nothing take every slot for a while; meanwhile 200
+# xlbctl calls start at once and must all be answered after it.
+cat >"$T/hold.py" <<'EOF'
+import socket, sys, time
+held = []
+for _ in range(int(sys.argv[2])):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    held.append(s)
+print("holding", flush=True)
+time.sleep(float(sys.argv[3]))
+EOF
+timeout 20 python3 "$T/hold.py" "$SOCK" 64 3 >"$T/hold.log" 2>&1 &
+hold=$!
+for _ in $(seq 50); do grep -q holding "$T/hold.log" && break; sleep 0.1; done
+mkdir "$T/par"
+pids=()
+for i in $(seq 200); do
+	timeout 30 "$BUILD/xlbctl" -S "$SOCK" list >/dev/null 2>"$T/par/$i.err" &
+	pids+=($!)
+done
+good=0
+for pid in "${pids[@]}"; do
+	wait "$pid" && good=$((good + 1))
+done
+wait "$hold"
+echo "  $good of 200 parallel xlbctl calls answered$(cat "$T"/par/*.err | sort | uniq -c | head -2 | sed 's/^ */; /' | tr -d '\n')"
+check "200 parallel xlbctl calls all answered while 64 slots were held" test "$good" = 200
+check "xlbd still serves" quiet ctl list
+
 echo "test_daemon: $passed passed, $failed failed"
 [ "$failed" = 0 ]
