@@ -45,6 +45,8 @@ struct xlbd_opts {
 	__u32 udp_timeout_s;	   /* --udp-timeout */
 	int verbose;		   /* -v: debug logging */
 	int detach;		   /* --detach: take xlb off the interface, exit */
+	int reset;		   /* --reset: a missing or empty rules file may drop
+				    * the VIPs the pinned maps hold */
 };
 
 struct xlbd {
@@ -62,7 +64,7 @@ struct xlbd {
 static const char usage_text[] =
     "Usage: xlbd -i IFACE [-S SOCKET] [-r RULES] [-m native|generic] [--src4 ADDR[/LEN]]\n"
     "            [--src6 ADDR[/LEN]] [--max-vips N] [--max-backends N] [--conns N]\n"
-    "            [--ring-size M] [--udp-timeout S] [-v]\n"
+    "            [--ring-size M] [--udp-timeout S] [--reset] [-v]\n"
     "       xlbd -i IFACE --detach\n"
     "Runs the xlb load balancer on IFACE in the foreground, logging to stderr.\n"
     "  -i, --interface IFACE  interface to attach the XDP program to\n"
@@ -79,6 +81,8 @@ static const char usage_text[] =
     "      --conns N          connection table entries (default 1048576)\n"
     "      --ring-size M      Maglev ring size, a prime (default 65537)\n"
     "      --udp-timeout S    idle seconds before a UDP flow may re-hash (default 30)\n"
+    "      --reset            start even when the rules file is missing or holds no\n"
+    "                         VIPs while the pinned maps hold some: drop them\n"
     "      --detach           take xlb off IFACE, remove its pins, and exit\n"
     "  -v, --verbose          debug logging\n"
     "  -h, --help             this text\n"
@@ -116,6 +120,7 @@ enum {
 	OPT_RING_SIZE,
 	OPT_UDP_TIMEOUT,
 	OPT_DETACH,
+	OPT_RESET,
 };
 
 /* Returns -1 to go on, else the exit code. */
@@ -134,6 +139,7 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 	    {"ring-size", required_argument, NULL, OPT_RING_SIZE},
 	    {"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
 	    {"detach", no_argument, NULL, OPT_DETACH},
+	    {"reset", no_argument, NULL, OPT_RESET},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -199,6 +205,9 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 			break;
 		case OPT_DETACH:
 			o->detach = 1;
+			break;
+		case OPT_RESET:
+			o->reset = 1;
 			break;
 		case 'v':
 			o->verbose = 1;
@@ -380,26 +389,67 @@ static void reload(struct xlbd *d)
 
 /* Reads the rules file into r and checks it against the limits, before the
  * data plane is touched: a broken file must not cost forwarding. */
-static int load_rules(struct xlbd *d, struct xlb_rules *r)
+static int load_rules(struct xlbd *d, struct xlb_rules *r, int *missing)
 {
 	char err[XLB_CMD_ERRLEN];
 	int usage, ret;
-	char *text;
 
 	xlb_rules_init(r, d->o.dp.max_vips ? d->o.dp.max_vips : XLB_MAX_VIPS_DEFAULT,
 		       d->o.dp.max_backends ? d->o.dp.max_backends : XLB_MAX_BACKENDS_DEFAULT);
-	if (access(d->rules_path, F_OK) && errno == ENOENT) {
-		pr_info("rules file %s: not there yet, starting empty", d->rules_path);
-	} else {
-		ret = xlb_rules_read(r, d->rules_path, &usage, err, sizeof(err));
-		if (ret) {
-			fprintf(stderr, "Error: %s\n", err);
-			return ret;
-		}
-		pr_info("rules file %s: %zu VIPs, %zu backends", d->rules_path, r->n_vips,
-			r->n_backends);
+	*missing = access(d->rules_path, F_OK) && errno == ENOENT;
+	if (*missing) {
+		pr_info("rules file %s: not there, an empty configuration", d->rules_path);
+		return 0;
 	}
-	/* Written back now so that an unwritable path fails before attaching. */
+	ret = xlb_rules_read(r, d->rules_path, &usage, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "Error: %s\n", err);
+		return ret;
+	}
+	pr_info("rules file %s: %zu VIPs, %zu backends", d->rules_path, r->n_vips, r->n_backends);
+	return 0;
+}
+
+/* A lost or emptied rules file must not silently take every VIP off the
+ * data plane that a previous xlbd left running: only --reset may. */
+static int check_adopted_state(struct xlbd *d, const struct xlb_rules *r, int missing)
+{
+	__u32 pinned = 0;
+	int ret;
+
+	if (r->n_vips)
+		return 0;
+	ret = xlb_dp_pinned_vips(d->dp, &pinned);
+	if (ret) {
+		fprintf(stderr, "Error: cannot read the pinned VIPs under %s: %s\n", d->at.pin_dir,
+			strerror(-ret));
+		return ret;
+	}
+	if (!pinned)
+		return 0;
+	if (d->o.reset) {
+		pr_warn("interface %s: rules file %s %s: --reset drops the %u VIPs that the "
+			"pinned maps hold",
+			d->o.ifname, d->rules_path, missing ? "is missing" : "holds no VIPs",
+			pinned);
+		return 0;
+	}
+	fprintf(stderr,
+		"Error: rules file %s %s, but the pinned maps under %s hold %u VIPs that a "
+		"previous xlbd left forwarding; starting would drop them. Give -r the file "
+		"that holds them, or start with --reset to drop them\n",
+		d->rules_path, missing ? "is missing" : "holds no VIPs", d->at.pin_dir, pinned);
+	return -EEXIST;
+}
+
+/* Written back before attaching, so that an unwritable path fails while
+ * nothing has changed. */
+static int write_back_rules(struct xlbd *d, const struct xlb_rules *r)
+{
+	char err[XLB_CMD_ERRLEN];
+	char *text;
+	int ret;
+
 	text = xlb_rules_format(r);
 	if (!text)
 		return -ENOMEM;
@@ -509,12 +559,6 @@ static void raise_nofile(void)
 			(unsigned long long)rl.rlim_max, strerror(errno));
 }
 
-static int count_vip(const struct xlb_vip_key *key, const struct xlb_vip *vip, void *ctx)
-{
-	(*(int *)ctx)++;
-	return 0;
-}
-
 static int make_parent_dir(const char *path)
 {
 	char buf[PATH_MAX];
@@ -534,7 +578,7 @@ int main(int argc, char **argv)
 	struct xlb_rules rules = {0};
 	struct xlbd d;
 	sigset_t mask;
-	int ret, sfd = -1, code = 1, adopted_vips = 0;
+	int ret, sfd = -1, code = 1, missing = 0;
 
 	memset(&d, 0, sizeof(d));
 	d.at.lock_fd = -1;
@@ -594,7 +638,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Error: %s\n", err);
 		goto out;
 	}
-	if (load_rules(&d, &rules))
+	if (load_rules(&d, &rules, &missing))
 		goto out;
 
 	d.o.dp.pin_dir = d.at.pin_dir;
@@ -603,8 +647,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Error: cannot open the XDP object: %s\n", strerror(-ret));
 		goto out;
 	}
-	if (xlb_attach_check_pins(&d.at, d.dp, err, sizeof(err)) ||
-	    xlb_attach_prog(&d.at, d.dp, d.o.mode, err, sizeof(err))) {
+	if (xlb_attach_check_pins(&d.at, d.dp, err, sizeof(err))) {
+		fprintf(stderr, "Error: %s\n", err);
+		goto out;
+	}
+	if (check_adopted_state(&d, &rules, missing) || write_back_rules(&d, &rules))
+		goto out;
+	if (xlb_attach_prog(&d.at, d.dp, d.o.mode, err, sizeof(err))) {
 		fprintf(stderr, "Error: %s\n", err);
 		goto out;
 	}
@@ -630,16 +679,10 @@ int main(int argc, char **argv)
 	}
 	xlb_hc_set_log(d.hc, hc_log, &d);
 	xlb_lb_set_health(d.lb, d.hc);
-	if (d.dp->adopted)
-		xlb_dp_vip_foreach(d.dp, count_vip, &adopted_vips);
 	if (xlb_rules_apply(d.lb, &rules, err, sizeof(err))) {
 		fprintf(stderr, "Error: rules file %s: %s\n", d.rules_path, err);
 		goto out;
 	}
-	if (adopted_vips && !rules.n_vips)
-		pr_warn("interface %s: rules file %s holds no VIPs: the state a previous xlbd "
-			"left in the pinned maps is dropped",
-			d.o.ifname, d.rules_path);
 	ret = xlb_lb_prune_adopted(d.lb);
 	if (ret)
 		pr_warn("interface %s: cannot remove stale state from the pinned maps: %s",

@@ -183,6 +183,29 @@ int xlb_dp_prog_fd(struct xlb_dp *dp)
 	return bpf_program__fd(dp->skel->progs.xlb_lb);
 }
 
+int xlb_dp_pinned_vips(struct xlb_dp *dp, __u32 *n)
+{
+	const char *path = bpf_map__pin_path(dp->skel->maps.xlb_vips);
+	struct xlb_vip_key key, next;
+	void *prev = NULL;
+	int fd;
+
+	*n = 0;
+	if (!path || !dp->adopted)
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	/* No eviction in a plain hash: this walk ends after n keys. */
+	while (bpf_map_get_next_key(fd, prev, &next) == 0 && *n < dp->max_vips) {
+		key = next;
+		prev = &key;
+		(*n)++;
+	}
+	close(fd);
+	return 0;
+}
+
 int xlb_dp_unpin(struct xlb_dp *dp)
 {
 	struct bpf_map *const *maps;

@@ -57,6 +57,9 @@ int xlb_dp_loaded(struct xlb_dp *dp);
 void xlb_dp_close(struct xlb_dp *dp);
 struct bpf_object *xlb_dp_object(struct xlb_dp *dp);
 int xlb_dp_prog_fd(struct xlb_dp *dp);
+/* VIPs in the pinned VIP map, before load (0 when nothing is pinned):
+ * the state a previous xlbd left, which a start may be about to drop. */
+int xlb_dp_pinned_vips(struct xlb_dp *dp, __u32 *n);
 /* Removes the pinned maps (explicit detach only). */
 int xlb_dp_unpin(struct xlb_dp *dp);
 

@@ -216,5 +216,38 @@ echo "  $good of 200 parallel xlbctl calls answered$(cat "$T"/par/*.err | sort |
 check "200 parallel xlbctl calls all answered while 64 slots were held" test "$good" = 200
 check "xlbd still serves" quiet ctl list
 
+echo "== a missing or empty rules file does not drop the pinned VIPs"
+# run_xlbd [OPTIONS]: xlbd in the foreground, bounded, output in $out.
+run_xlbd() {
+	out=$(nx lb timeout 10 "$BUILD/xlbd" -i "$IF" -S "$SOCK" -r "$RULES" --conns "$CONNS" \
+		--ring-size 251 "$@" 2>&1)
+	rc=$?
+}
+saved=$(ctl save)
+stop_xlbd
+mv "$RULES" "$T/rules.keep"
+run_xlbd
+check "missing rules file, VIPs pinned: exit 1" test "$rc" = 1
+check "missing rules file: the error names the file and --reset" \
+	grep -q "^Error: rules file $RULES is missing.*hold 1 VIPs.*--reset" <<<"$out"
+check "missing rules file: not created" test ! -e "$RULES"
+: >"$RULES"
+run_xlbd
+check "empty rules file, VIPs pinned: exit 1" test "$rc" = 1
+check "empty rules file: the error says it holds no VIPs" \
+	grep -q "^Error: rules file $RULES holds no VIPs.*--reset" <<<"$out"
+check "empty rules file: left as it was" test ! -s "$RULES"
+echo "# only a comment" >"$RULES"
+run_xlbd
+check "rules file of comments only: exit 1" test "$rc" = 1
+mv "$T/rules.keep" "$RULES"
+check "with its rules file xlbd starts again" start_xlbd
+check "the pinned VIPs were kept" test "$(ctl save)" = "$saved"
+stop_xlbd
+: >"$RULES"
+check "--reset starts with the empty rules file" start_xlbd --reset
+check "--reset: the VIPs are dropped" test -z "$(ctl save)"
+check "--reset: the log says what was dropped" grep -q "reset drops the 1 VIPs" "$LOG"
+
 echo "test_daemon: $passed passed, $failed failed"
 [ "$failed" = 0 ]
