@@ -23,8 +23,9 @@ static int json_mode, pretty;
 
 static const char global_usage[] =
     "Usage: xlbctl [-S SOCKET] [-j [-p]] COMMAND\n"
-    "  -S, --socket PATH  xlbd's control socket (default " XLB_CTL_SOCKET_DEFAULT ",\n"
-    "                     else the only " XLB_RUN_DIR "/*.sock)\n"
+    "  -S, --socket PATH  xlbd's control socket (default " XLB_RUN_DIR "/xlbd.sock,\n"
+    "                     outside the host's network namespace\n"
+    "                     " XLB_RUN_DIR "/netns-ID/xlbd.sock; else the only *.sock there)\n"
     "  -j, --json         print JSON (errors too, as {\"error\": ...})\n"
     "  -p, --pretty       indent the JSON (implies -j)\n"
     "  -h, --help         this text; 'xlbctl OBJECT help' for one object\n"
@@ -55,31 +56,44 @@ static int error(int code, const char *msg)
 	return code;
 }
 
-/* Without -S: xlbd's default socket, or else the only socket in the run
- * directory (xlbd@IFACE units use one per interface). */
+/* Without -S: xlbd's default socket in this network namespace, or else the
+ * only socket in its directory (xlbd@IFACE units use one per interface). */
 static int find_socket(const char **path, char *err, size_t errlen)
 {
 	static char found[PATH_MAX];
+	char pattern[sizeof(found) + 8];
+	size_t off;
 	glob_t g;
 	int ret;
 
-	if (!access(XLB_CTL_SOCKET_DEFAULT, F_OK))
+	ret = xlb_ctl_default_path(found, sizeof(found));
+	if (ret) {
+		snprintf(err, errlen, "cannot name the default socket: %s, give one with -S",
+			 strerror(-ret));
+		return ret;
+	}
+	*path = found;
+	if (!access(found, F_OK))
 		return 0;
-	ret = glob(XLB_RUN_DIR "/*.sock", 0, NULL, &g);
+	snprintf(pattern, sizeof(pattern), "%.*s/*.sock", (int)(strrchr(found, '/') - found),
+		 found);
+	ret = glob(pattern, 0, NULL, &g);
 	if (ret == GLOB_NOMATCH || (!ret && g.gl_pathc == 0)) {
 		globfree(&g);
 		return 0; /* the default, which will say that no xlbd listens */
 	}
 	if (ret) {
-		snprintf(err, errlen, "cannot look for sockets in %s", XLB_RUN_DIR);
+		snprintf(err, errlen,
+			 "cannot look for sockets in the directory of %.200s, give one "
+			 "with -S",
+			 found);
 		return -EIO;
 	}
 	if (g.gl_pathc > 1) {
-		size_t off = snprintf(err, errlen, "several xlbd sockets in %s (", XLB_RUN_DIR);
-
+		off = snprintf(err, errlen, "several xlbd sockets (");
 		for (size_t i = 0; i < g.gl_pathc && off < errlen; i++)
-			off += snprintf(err + off, errlen - off, "%s%s", i ? ", " : "",
-					strrchr(g.gl_pathv[i], '/') + 1);
+			off +=
+			    snprintf(err + off, errlen - off, "%s%s", i ? ", " : "", g.gl_pathv[i]);
 		if (off < errlen)
 			snprintf(err + off, errlen - off, "), choose one with -S");
 		globfree(&g);
@@ -87,7 +101,6 @@ static int find_socket(const char **path, char *err, size_t errlen)
 	}
 	snprintf(found, sizeof(found), "%s", g.gl_pathv[0]);
 	globfree(&g);
-	*path = found;
 	return 0;
 }
 
@@ -306,7 +319,6 @@ int main(int argc, char **argv)
 		words[n - 1] = path;
 	}
 	if (!socket) {
-		socket = XLB_CTL_SOCKET_DEFAULT;
 		if (find_socket(&socket, err, sizeof(err)))
 			return error(EXIT_RUNTIME, err);
 	}

@@ -24,10 +24,12 @@
 #include "cmd.h"
 #include "ctl.h"
 #include "dataplane.h"
+#include "files.h"
 #include "health.h"
 #include "lb.h"
 #include "log.h"
 #include "maglev.h"
+#include "netns.h"
 #include "rules.h"
 
 #define EXIT_USAGE 2
@@ -37,8 +39,8 @@ enum { STOP_NONE, STOP_SIGNAL, STOP_DETACHED };
 
 struct xlbd_opts {
 	const char *ifname;	   /* -i */
-	const char *socket;	   /* -S, default XLB_CTL_SOCKET_DEFAULT */
-	const char *rules;	   /* -r, NULL: XLB_STATE_DIR/IFNAME.rules */
+	const char *socket;	   /* -S, NULL: xlb_ctl_default_path() */
+	const char *rules;	   /* -r, NULL: XLB_STATE_DIR[/netns/NAME]/IFNAME.rules */
 	enum xlb_attach_mode mode; /* -m */
 	const char *src4, *src6;   /* ADDR[/PREFIXLEN], NULL: the interface's */
 	struct xlb_dp_opts dp;	   /* sizes; pin_dir filled in later */
@@ -51,14 +53,17 @@ struct xlbd_opts {
 
 struct xlbd {
 	struct xlbd_opts o;
-	char rules_path[PATH_MAX]; /* the file restored and rewritten */
-	struct xlb_attach at;	   /* interface, lock, program */
-	struct xlb_dp *dp;	   /* the maps */
-	struct xlb_lb *lb;	   /* the configuration */
-	struct xlb_hc *hc;	   /* the health checks */
-	struct xlb_ctl *ctl;	   /* the control socket */
-	struct xlb_cmd_env env;	   /* what requests run against */
-	int stop;		   /* STOP_*: leave the event loop */
+	char socket_path[PATH_MAX]; /* the control socket */
+	char rules_path[PATH_MAX];  /* the file restored and rewritten */
+	char rules_lock[PATH_MAX];  /* rules_path.lock, held while we run */
+	int rules_lock_fd;	    /* -1: not held */
+	struct xlb_attach at;	    /* interface, lock, program */
+	struct xlb_dp *dp;	    /* the maps */
+	struct xlb_lb *lb;	    /* the configuration */
+	struct xlb_hc *hc;	    /* the health checks */
+	struct xlb_ctl *ctl;	    /* the control socket */
+	struct xlb_cmd_env env;	    /* what requests run against */
+	int stop;		    /* STOP_*: leave the event loop */
 };
 
 static const char usage_text[] =
@@ -68,9 +73,12 @@ static const char usage_text[] =
     "       xlbd -i IFACE --detach\n"
     "Runs the xlb load balancer on IFACE in the foreground, logging to stderr.\n"
     "  -i, --interface IFACE  interface to attach the XDP program to\n"
-    "  -S, --socket PATH      control socket (default " XLB_CTL_SOCKET_DEFAULT ")\n"
+    "  -S, --socket PATH      control socket (default " XLB_RUN_DIR "/xlbd.sock, in another\n"
+    "                         network namespace " XLB_RUN_DIR "/netns-ID/xlbd.sock)\n"
     "  -r, --rules PATH       rules file, restored on start and rewritten after every\n"
-    "                         change (default " XLB_STATE_DIR "/IFACE.rules)\n"
+    "                         change (default " XLB_STATE_DIR "/IFACE.rules, in a network\n"
+    "                         namespace named NS " XLB_STATE_DIR "/netns/NS/IFACE.rules);\n"
+    "                         locked: one xlbd per file\n"
     "  -m, --mode MODE        native or generic XDP (default: native, else generic)\n"
     "      --src4 ADDR[/LEN]  outer IPv4 source; the bits after LEN vary per flow for\n"
     "                         RSS on the backends (default: IFACE's first IPv4, /32)\n"
@@ -147,7 +155,6 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	o->socket = XLB_CTL_SOCKET_DEFAULT;
 	o->udp_timeout_s = XLB_UDP_TIMEOUT_DEFAULT_S;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":i:S:r:m:vh", longopts, NULL)) != -1) {
@@ -559,17 +566,94 @@ static void raise_nofile(void)
 			(unsigned long long)rl.rlim_max, strerror(errno));
 }
 
-static int make_parent_dir(const char *path)
+static int make_parent_dir(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX];
-	char *dir;
 
 	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
 		return -ENAMETOOLONG;
-	dir = dirname(buf);
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return -errno;
+	return xlb_dir_make(dirname(buf), mode);
+}
+
+/* The defaults are per network namespace, as the pins are: two xlbd in two
+ * namespaces never share a socket or a rules file by accident. */
+static int set_paths(struct xlbd *d)
+{
+	char name[IF_NAMESIZE + 8];
+	int ret;
+
+	if (d->o.socket)
+		ret = snprintf(d->socket_path, sizeof(d->socket_path), "%s", d->o.socket) >=
+			      (int)sizeof(d->socket_path)
+			  ? -ENAMETOOLONG
+			  : 0;
+	else
+		ret = xlb_ctl_default_path(d->socket_path, sizeof(d->socket_path));
+	if (ret) {
+		fprintf(stderr, "Error: cannot name the control socket: %s, give one with -S\n",
+			strerror(-ret));
+		return ret;
+	}
+	snprintf(name, sizeof(name), "%s.rules", d->o.ifname);
+	if (d->o.rules)
+		ret = snprintf(d->rules_path, sizeof(d->rules_path), "%s", d->o.rules) >=
+			      (int)sizeof(d->rules_path)
+			  ? -ENAMETOOLONG
+			  : 0;
+	else
+		ret =
+		    xlb_netns_state_path(XLB_STATE_DIR, name, d->rules_path, sizeof(d->rules_path));
+	if (ret == -ENOENT) {
+		fprintf(stderr,
+			"Error: this network namespace has no name under %s, so no "
+			"default rules file would find it again; give one with -r\n",
+			XLB_NETNS_RUN_DIR);
+		return ret;
+	}
+	if (ret) {
+		fprintf(stderr,
+			"Error: cannot name the rules file: %s, expected a path under "
+			"%d bytes with -r\n",
+			strerror(-ret), PATH_MAX);
+		return ret;
+	}
+	if (!d->o.rules) {
+		ret = make_parent_dir(d->rules_path, 0755);
+		if (ret) {
+			fprintf(stderr, "Error: cannot create the directory of %s: %s\n",
+				d->rules_path, strerror(-ret));
+			return ret;
+		}
+	}
 	return 0;
+}
+
+/* Two daemons on one rules file would each rewrite it with their own
+ * configuration. The lock is a file beside it, not the file itself: every
+ * save renames a new file over the old one, and a lock on the old inode
+ * would keep no one out. */
+static int lock_rules(struct xlbd *d)
+{
+	char holder[32];
+	int ret;
+
+	if (snprintf(d->rules_lock, sizeof(d->rules_lock), "%s.lock", d->rules_path) >=
+	    (int)sizeof(d->rules_lock)) {
+		fprintf(stderr, "Error: rules file name %s is too long, expected under %d bytes\n",
+			d->rules_path, PATH_MAX - 5);
+		return -ENAMETOOLONG;
+	}
+	ret = xlb_lock_take(d->rules_lock, &d->rules_lock_fd, holder, sizeof(holder));
+	if (ret == -EBUSY)
+		fprintf(stderr,
+			"Error: rules file %s is in use by another xlbd%s%s (lock %s); two "
+			"daemons would overwrite each other's configuration: stop it or give "
+			"this one its own file with -r\n",
+			d->rules_path, *holder ? " with pid " : "", holder, d->rules_lock);
+	else if (ret)
+		fprintf(stderr, "Error: cannot lock rules file %s (lock %s): %s\n", d->rules_path,
+			d->rules_lock, strerror(-ret));
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -582,6 +666,7 @@ int main(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	d.at.lock_fd = -1;
+	d.rules_lock_fd = -1;
 	ret = parse_opts(argc, argv, &d.o);
 	if (ret >= 0)
 		return ret;
@@ -618,23 +703,15 @@ int main(int argc, char **argv)
 		xlb_attach_release(&d.at);
 		return ret ? 1 : 0;
 	}
-	if (d.o.rules)
-		ret = snprintf(d.rules_path, sizeof(d.rules_path), "%s", d.o.rules);
-	else
-		ret = snprintf(d.rules_path, sizeof(d.rules_path), "%s/%s.rules", XLB_STATE_DIR,
-			       d.o.ifname);
-	if (ret >= (int)sizeof(d.rules_path)) {
-		fprintf(stderr, "Error: rules file name too long, expected under %d bytes\n",
-			PATH_MAX);
+	if (set_paths(&d) || lock_rules(&d))
+		goto out;
+	ret = make_parent_dir(d.socket_path, 0755);
+	if (ret) {
+		fprintf(stderr, "Error: cannot create the directory of socket %s: %s\n",
+			d.socket_path, strerror(-ret));
 		goto out;
 	}
-	if (!d.o.rules && (ret = make_parent_dir(d.rules_path))) {
-		fprintf(stderr, "Error: cannot create %s: %s\n", XLB_STATE_DIR, strerror(-ret));
-		goto out;
-	}
-	if (make_parent_dir(d.o.socket) || xlb_ctl_check_path(d.o.socket, err, sizeof(err))) {
-		if (!err[0])
-			snprintf(err, sizeof(err), "cannot create the directory of %s", d.o.socket);
+	if (xlb_ctl_check_path(d.socket_path, err, sizeof(err))) {
 		fprintf(stderr, "Error: %s\n", err);
 		goto out;
 	}
@@ -701,11 +778,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Error: cannot set up signals: %s\n", strerror(errno));
 		goto out;
 	}
-	if (xlb_ctl_open(d.o.socket, on_request, &d, &d.ctl, err, sizeof(err))) {
+	if (xlb_ctl_open(d.socket_path, on_request, &d, &d.ctl, err, sizeof(err))) {
 		fprintf(stderr, "Error: %s\n", err);
 		goto out;
 	}
-	pr_info("interface %s: ready, control socket %s, rules file %s", d.o.ifname, d.o.socket,
+	pr_info("interface %s: ready, control socket %s, rules file %s", d.o.ifname, d.socket_path,
 		d.rules_path);
 	ret = run_loop(&d, sfd);
 	if (ret)
@@ -726,6 +803,7 @@ out:
 	xlb_rules_free(&rules);
 	xlb_lb_free(d.lb);
 	xlb_hc_free(d.hc);
+	xlb_lock_release(d.rules_lock, d.rules_lock_fd);
 	xlb_attach_release(&d.at);
 	xlb_dp_close(d.dp);
 	return code;

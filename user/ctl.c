@@ -20,14 +20,14 @@
 #include "ctl.h"
 #include "cmd.h"
 #include "log.h"
+#include "netns.h"
+#include "xlb.h"
 
 #define TAG_LISTEN	 0
 #define TAG_TIMER	 1
 #define TAG_CONN	 2 /* + slot */
 #define WRITE_TIMEOUT_MS 30000
-/* Clients wait here while every slot is taken (the kernel caps it at
- * net.core.somaxconn). */
-#define LISTEN_BACKLOG	 1024
+#define LISTEN_BACKLOG	 1024 /* clients waiting while every slot is taken */
 
 struct ctl_conn {
 	int fd;		       /* -1: slot free */
@@ -54,6 +54,11 @@ static long long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int xlb_ctl_default_path(char *buf, size_t len)
+{
+	return xlb_netns_scoped_path(XLB_RUN_DIR, XLB_CTL_SOCKET_NAME, buf, len);
 }
 
 static int fill_addr(struct sockaddr_un *sa, const char *path, char *err, size_t errlen)

@@ -15,7 +15,10 @@ T=$(mktemp -d /tmp/xlb-daemon.XXXXXX)
 SOCK=$T/xlbd.sock
 RULES=$T/rules
 LOG=$T/xlbd.log
-IF=xd0
+IF=$P
+IF2=${P}b
+# xlbd's default rules directory for the lb namespace (user/netns.c).
+STATE_DIR=/var/lib/xlb/netns/$P-lb
 CONNS=${CONNS:-262144}
 XLBD_PID=
 BG_PIDS=()
@@ -27,6 +30,8 @@ alive() { kill -0 "$1" 2>/dev/null; }
 quiet() { "$@" >/dev/null 2>&1; }
 # json FILE EXPR: a Python expression over a JSON file (as j)
 json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
+# The namespace's cookie, which names its pin and lock directories.
+COOKIE="python3 -c 'import socket; s = socket.socket(socket.AF_UNIX); print(int.from_bytes(s.getsockopt(socket.SOL_SOCKET, 71, 8), \"little\"))'"
 # The pins live under a netns-ID directory (user/netns.c).
 pin_dir() { find /sys/fs/bpf/xlb -mindepth 1 -maxdepth 2 -type d -name "$IF" 2>/dev/null | head -1; }
 
@@ -44,9 +49,20 @@ cleanup() {
 	[ -n "$XLBD_PID" ] && kill -KILL -- "-$XLBD_PID" 2>/dev/null
 	wait 2>/dev/null
 	if [ -e "/run/netns/$P-lb" ]; then
+		nx lb sh -c "$COOKIE" >"$T/lb.cookie"
 		nx lb "$BUILD/xlbd" -i "$IF" --detach >/dev/null 2>&1
+		nx lb "$BUILD/xlbd" -i "$IF2" --detach >/dev/null 2>&1
 		ip netns del "$P-lb"
 	fi
+	rm -f "$STATE_DIR/$IF.rules" "$STATE_DIR/$IF.rules.lock" "/var/lib/xlb/$IF.rules" \
+		"/var/lib/xlb/$IF.rules.lock"
+	rmdir "$STATE_DIR" /var/lib/xlb/netns 2>/dev/null
+	# The unnamed namespace is gone: whatever it left is ours to remove.
+	c=$(cat "$T/unnamed.cookie" 2>/dev/null)
+	[ -n "$c" ] && rm -rf "/sys/fs/bpf/xlb/netns-$c/lo" && rm -f "/run/xlb/netns-$c/lo.lock"
+	for c in $(cat "$T/lb.cookie" "$T/unnamed.cookie" 2>/dev/null); do
+		rmdir "/run/xlb/netns-$c" "/sys/fs/bpf/xlb/netns-$c" 2>/dev/null
+	done
 	[ -e "/run/netns/$P-be" ] && ip netns del "$P-be"
 	if [ "$failed" != 0 ] && [ -s "$LOG" ]; then
 		echo "--- xlbd log (last 30 lines)"
@@ -248,6 +264,45 @@ stop_xlbd
 check "--reset starts with the empty rules file" start_xlbd --reset
 check "--reset: the VIPs are dropped" test -z "$(ctl save)"
 check "--reset: the log says what was dropped" grep -q "reset drops the 1 VIPs" "$LOG"
+
+echo "== one xlbd per rules file; defaults per network namespace"
+ip -n "$P-lb" link add "$IF2" type veth peer name xd3 netns "$P-be"
+ip -n "$P-lb" link set "$IF2" up && ip -n "$P-be" link set xd3 up
+before=$(cat "$RULES")
+out=$(nx lb timeout 10 "$BUILD/xlbd" -i "$IF2" -S "$T/other.sock" -r "$RULES" 2>&1)
+rc=$?
+check "a second xlbd on the same rules file: exit 1" test "$rc" = 1
+check "a second xlbd on the same rules file: the error names the file and the holder" \
+	grep -q "^Error: rules file $RULES is in use by another xlbd with pid $XLBD_PID (lock $RULES.lock)" <<<"$out"
+check "a second xlbd on the same rules file: not attached to $IF2" \
+	quiet test -z "$(ip -n "$P-lb" link show "$IF2" | grep prog/xdp)"
+check "a second xlbd on the same rules file: the file unchanged" test "$(cat "$RULES")" = "$before"
+check "the first xlbd still serves" quiet ctl list
+stop_xlbd
+check "the lock file goes with its xlbd" test ! -e "$RULES.lock"
+
+# Without -S and -r, in this named namespace.
+setsid nsenter --net="/run/netns/$P-lb" "$BUILD/xlbd" -i "$IF" --conns "$CONNS" --ring-size 251 \
+	>>"$LOG" 2>&1 &
+XLBD_PID=$!
+for _ in $(seq 100); do nx lb "$BUILD/xlbctl" list >/dev/null 2>&1 && break; sleep 0.1; done
+check "xlbctl without -S finds the namespace's xlbd" quiet nx lb "$BUILD/xlbctl" list
+sock=$(sed -n "s/.*interface $IF: ready, control socket \([^,]*\),.*/\1/p" "$LOG" | tail -n 1)
+check "default socket under /run/xlb/netns-ID ($sock)" \
+	quiet grep -Eq "^/run/xlb/netns-[a-z0-9]+/xlbd.sock\$" <<<"$sock"
+check "default socket exists" test -S "$sock"
+check "no socket at the host's default" test ! -e /run/xlb/xlbd.sock -o "$sock" = /run/xlb/xlbd.sock
+check "default rules file under /var/lib/xlb/netns/$P-lb" test -f "$STATE_DIR/$IF.rules"
+check "the default rules file is locked" test -f "$STATE_DIR/$IF.rules.lock"
+stop_xlbd
+check "default socket removed on exit" test ! -e "$sock"
+# A namespace without a name has no default rules file to come back to.
+out=$(unshare -n sh -c "$COOKIE >'$T/unnamed.cookie'; ip link set lo up
+	exec timeout 10 '$BUILD/xlbd' -i lo" 2>&1)
+rc=$?
+check "unnamed namespace without -r: exit 1" test "$rc" = 1
+check "unnamed namespace without -r: says to give -r" \
+	grep -q "^Error: this network namespace has no name.*give one with -r" <<<"$out"
 
 echo "test_daemon: $passed passed, $failed failed"
 [ "$failed" = 0 ]
