@@ -576,24 +576,44 @@ static int make_parent_dir(const char *path, mode_t mode)
 }
 
 /* The defaults are per network namespace, as the pins are: two xlbd in two
- * namespaces never share a socket or a rules file by accident. */
-static int set_paths(struct xlbd *d)
+ * namespaces never share a socket or a rules file by accident. This
+ * namespace's run directory (default socket, interface locks) is made
+ * root-only before anything else creates it, and so is the directory of a
+ * socket given with -S if it is new: the socket file's own mode comes from
+ * the umask at bind, never from a chmod (see xlb_ctl_open()). */
+static int set_socket_path(struct xlbd *d)
 {
-	char name[IF_NAMESIZE + 8];
 	int ret;
 
-	if (d->o.socket)
-		ret = snprintf(d->socket_path, sizeof(d->socket_path), "%s", d->o.socket) >=
-			      (int)sizeof(d->socket_path)
-			  ? -ENAMETOOLONG
-			  : 0;
-	else
-		ret = xlb_ctl_default_path(d->socket_path, sizeof(d->socket_path));
+	ret = xlb_ctl_default_path(d->socket_path, sizeof(d->socket_path));
 	if (ret) {
 		fprintf(stderr, "Error: cannot name the control socket: %s, give one with -S\n",
 			strerror(-ret));
 		return ret;
 	}
+	ret = make_parent_dir(d->socket_path, 0750);
+	if (!ret && d->o.socket) {
+		if (snprintf(d->socket_path, sizeof(d->socket_path), "%s", d->o.socket) >=
+		    (int)sizeof(d->socket_path)) {
+			fprintf(stderr,
+				"Error: socket path %s is too long, expected under %d "
+				"bytes\n",
+				d->o.socket, PATH_MAX);
+			return -ENAMETOOLONG;
+		}
+		ret = make_parent_dir(d->socket_path, 0750);
+	}
+	if (ret)
+		fprintf(stderr, "Error: cannot create the directory of socket %s: %s\n",
+			d->socket_path, strerror(-ret));
+	return ret;
+}
+
+static int set_rules_path(struct xlbd *d)
+{
+	char name[IF_NAMESIZE + 8];
+	int ret;
+
 	snprintf(name, sizeof(name), "%s.rules", d->o.ifname);
 	if (d->o.rules)
 		ret = snprintf(d->rules_path, sizeof(d->rules_path), "%s", d->o.rules) >=
@@ -690,6 +710,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Error: %s\n", err);
 		return 1;
 	}
+	if (!d.o.detach && set_socket_path(&d))
+		return 1;
 	if (xlb_attach_prepare(&d.at, d.o.ifname, err, sizeof(err))) {
 		fprintf(stderr, "Error: %s\n", err);
 		return 1;
@@ -703,14 +725,8 @@ int main(int argc, char **argv)
 		xlb_attach_release(&d.at);
 		return ret ? 1 : 0;
 	}
-	if (set_paths(&d) || lock_rules(&d))
+	if (set_rules_path(&d) || lock_rules(&d))
 		goto out;
-	ret = make_parent_dir(d.socket_path, 0755);
-	if (ret) {
-		fprintf(stderr, "Error: cannot create the directory of socket %s: %s\n",
-			d.socket_path, strerror(-ret));
-		goto out;
-	}
 	if (xlb_ctl_check_path(d.socket_path, err, sizeof(err))) {
 		fprintf(stderr, "Error: %s\n", err);
 		goto out;

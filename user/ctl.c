@@ -164,8 +164,9 @@ int xlb_ctl_open(const char *path, xlb_ctl_handler fn, void *ctx, struct xlb_ctl
 		snprintf(err, errlen, "cannot create the control socket: %s", strerror(errno));
 		goto fail;
 	}
-	/* The socket file is born 0600: there is no moment in which another
-	 * user could connect before a chmod. */
+	/* The socket file is born 0600 by the umask alone. No chmod after
+	 * bind: in a directory others can write, the path may by then name
+	 * a symlink to any file, and chmod follows it. */
 	old_mask = umask(0177);
 	ret = bind(ctl->lfd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
 	umask(old_mask);
@@ -173,8 +174,7 @@ int xlb_ctl_open(const char *path, xlb_ctl_handler fn, void *ctx, struct xlb_ctl
 		snprintf(err, errlen, "cannot bind control socket %s: %s", path, strerror(-ret));
 		goto fail;
 	}
-	if (chmod(path, 0600) || listen(ctl->lfd, LISTEN_BACKLOG) ||
-	    timerfd_settime(ctl->tfd, 0, &its, NULL)) {
+	if (listen(ctl->lfd, LISTEN_BACKLOG) || timerfd_settime(ctl->tfd, 0, &its, NULL)) {
 		ret = -errno;
 		snprintf(err, errlen, "cannot set up control socket %s: %s", path, strerror(errno));
 		unlink(path);

@@ -304,5 +304,35 @@ check "unnamed namespace without -r: exit 1" test "$rc" = 1
 check "unnamed namespace without -r: says to give -r" \
 	grep -q "^Error: this network namespace has no name.*give one with -r" <<<"$out"
 
+echo "== the control socket's mode comes from the umask, never from a chmod"
+# Under strace: every chmod-like call xlbd makes is logged. Started with
+# umask 0, so the socket is 0600 only thanks to xlbd's own umask at bind.
+if command -v strace >/dev/null; then
+	(umask 0; exec nsenter --net="/run/netns/$P-lb" timeout 20 strace -f -qq -e trace=/chmod \
+		-o "$T/strace" "$BUILD/xlbd" -i "$IF" -S "$T/s14/xlbd.sock" -r "$RULES" \
+		--conns "$CONNS" --ring-size 251 >>"$LOG" 2>&1) &
+	tracer=$!
+	for _ in $(seq 100); do
+		"$BUILD/xlbctl" -S "$T/s14/xlbd.sock" list >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	check "xlbd runs under strace" quiet "$BUILD/xlbctl" -S "$T/s14/xlbd.sock" list
+	check "socket is 0600 under umask 0" test "$(stat -c %a "$T/s14/xlbd.sock")" = 600
+	check "the socket's new directory is 0750" test "$(stat -c %a "$T/s14")" = 750
+	kill -TERM "$(cat "$(find /run/xlb -name "$IF.lock" | head -1)")"
+	wait "$tracer"
+	check "no chmod of the socket path" test -z "$(grep xlbd.sock "$T/strace")"
+else
+	fail "strace is missing (make deps installs it): cannot check for chmod"
+fi
+# The default directory, new in this namespace, is root-only too.
+setsid nsenter --net="/run/netns/$P-lb" "$BUILD/xlbd" -i "$IF" --conns "$CONNS" --ring-size 251 \
+	>>"$LOG" 2>&1 &
+XLBD_PID=$!
+for _ in $(seq 100); do nx lb "$BUILD/xlbctl" list >/dev/null 2>&1 && break; sleep 0.1; done
+sock=$(sed -n "s/.*interface $IF: ready, control socket \([^,]*\),.*/\1/p" "$LOG" | tail -n 1)
+check "default socket's directory ${sock%/*} is 0750" test "$(stat -c %a "${sock%/*}")" = 750
+stop_xlbd
+
 echo "test_daemon: $passed passed, $failed failed"
 [ "$failed" = 0 ]
