@@ -25,8 +25,9 @@ static int json_mode, pretty;
 
 static const char global_usage[] =
     "Usage: xlbctl [-S SOCKET] [-j [-p]] COMMAND\n"
-    "  -S, --socket PATH  xlbd's control socket (default " XLB_CTL_SOCKET_DEFAULT ",\n"
-    "                     else the only " XLB_RUN_DIR "/*.sock)\n"
+    "  -S, --socket PATH  xlbd's control socket (default " XLB_RUN_DIR "/xlbd.sock,\n"
+    "                     outside the host's network namespace\n"
+    "                     " XLB_RUN_DIR "/netns-ID/xlbd.sock; else the only *.sock there)\n"
     "  -j, --json         print JSON (errors too, as {\"error\": ...})\n"
     "  -p, --pretty       indent the JSON (implies -j)\n"
     "  -h, --help         this text; 'xlbctl OBJECT help' for one object\n"
@@ -66,23 +67,34 @@ static int error(int code, const char *fmt, ...)
 	return code;
 }
 
-/* Without -S: xlbd's default socket, or else the only socket in the run
- * directory (xlbd@IFACE units use one per interface). */
+/* Without -S: xlbd's default socket in this network namespace, or else the
+ * only socket in its directory (xlbd@IFACE units use one per interface). */
 static int find_socket(const char **path, char *err, size_t errlen)
 {
 	static char found[PATH_MAX];
+	char pattern[sizeof(found) + 8];
 	glob_t g;
 	int ret;
 
-	if (!access(XLB_CTL_SOCKET_DEFAULT, F_OK))
+	ret = xlb_ctl_default_path(found, sizeof(found));
+	if (ret)
+		return xlb_errf(ret, err, errlen,
+				"cannot name the default socket: %s, give one with -S",
+				strerror(-ret));
+	*path = found;
+	if (!access(found, F_OK))
 		return 0;
-	ret = glob(XLB_RUN_DIR "/*.sock", 0, NULL, &g);
+	snprintf(pattern, sizeof(pattern), "%.*s/*.sock", (int)(strrchr(found, '/') - found),
+		 found);
+	ret = glob(pattern, 0, NULL, &g);
 	if (ret == GLOB_NOMATCH || (!ret && g.gl_pathc == 0)) {
 		globfree(&g);
 		return 0; /* the default, which will say that no xlbd listens */
 	}
 	if (ret)
-		return xlb_errf(-EIO, err, errlen, "cannot look for sockets in %s", XLB_RUN_DIR);
+		return xlb_errf(-EIO, err, errlen,
+				"cannot look for sockets in the directory of %.200s, give one with -S",
+				found);
 	if (g.gl_pathc > 1) {
 		char names[XLB_ERRLEN];
 		size_t off = 0;
@@ -90,15 +102,13 @@ static int find_socket(const char **path, char *err, size_t errlen)
 		names[0] = 0;
 		for (size_t i = 0; i < g.gl_pathc && off < sizeof(names); i++)
 			off += snprintf(names + off, sizeof(names) - off, "%s%s", i ? ", " : "",
-					strrchr(g.gl_pathv[i], '/') + 1);
+					g.gl_pathv[i]);
 		globfree(&g);
-		return xlb_errf(-EEXIST, err, errlen,
-				"several xlbd sockets in %s (%s), choose one with -S", XLB_RUN_DIR,
+		return xlb_errf(-EEXIST, err, errlen, "several xlbd sockets (%s), choose one with -S",
 				names);
 	}
 	snprintf(found, sizeof(found), "%s", g.gl_pathv[0]);
 	globfree(&g);
-	*path = found;
 	return 0;
 }
 
@@ -178,6 +188,25 @@ static void print_list(json_t *r)
 	}
 }
 
+/* xlbd counts a big table in the background: then the figure is the last
+ * complete count, an estimate, with its age. */
+static void print_conntrack(json_t *ct)
+{
+	json_t *entries = json_object_get(ct, "entries");
+
+	if (!json_is_integer(entries))
+		printf("conntrack: entries being counted (max %lld)", (long long)geti(ct, "max"));
+	else if (json_is_true(json_object_get(ct, "entries_estimate")))
+		printf("conntrack: ~%lld entries (estimate, counted %.1f s ago, max %lld)",
+		       (long long)json_integer_value(entries), geti(ct, "entries_age_ms") / 1000.0,
+		       (long long)geti(ct, "max"));
+	else
+		printf("conntrack: %lld entries (max %lld)", (long long)json_integer_value(entries),
+		       (long long)geti(ct, "max"));
+	printf(", %lld hits, %lld misses, %lld stale\n", (long long)geti(ct, "hits"),
+	       (long long)geti(ct, "misses"), (long long)geti(ct, "stale"));
+}
+
 static void print_stats(json_t *r)
 {
 	json_t *counters = json_object_get(r, "counters"), *ct = json_object_get(r, "conntrack");
@@ -189,10 +218,7 @@ static void print_stats(json_t *r)
 	json_object_foreach(counters, name, c)
 	    printf("%-18s %16lld %18lld\n", name, (long long)geti(c, "packets"),
 		   (long long)geti(c, "bytes"));
-	printf("conntrack: %lld entries (max %lld), %lld hits, %lld misses, %lld stale\n",
-	       (long long)geti(ct, "entries"), (long long)geti(ct, "max"),
-	       (long long)geti(ct, "hits"), (long long)geti(ct, "misses"),
-	       (long long)geti(ct, "stale"));
+	print_conntrack(ct);
 	if (h)
 		printf("health: %lld backends up, %lld down; %lld checks started, %lld ok, %lld "
 		       "failed, %lld skipped, %lld state changes\n",
@@ -297,7 +323,6 @@ int main(int argc, char **argv)
 		words[n - 1] = path;
 	}
 	if (!socket) {
-		socket = XLB_CTL_SOCKET_DEFAULT;
 		if (find_socket(&socket, err, sizeof(err)))
 			return error(EXIT_RUNTIME, "%s", err);
 	}

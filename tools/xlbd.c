@@ -23,10 +23,12 @@
 #include "attach.h"
 #include "ctl.h"
 #include "dataplane.h"
+#include "files.h"
 #include "health.h"
 #include "lb.h"
 #include "log.h"
 #include "maglev.h"
+#include "netns.h"
 #include "request.h"
 #include "rules.h"
 
@@ -37,38 +39,46 @@ enum { STOP_NONE, STOP_SIGNAL, STOP_DETACHED };
 
 struct xlbd_opts {
 	const char *ifname;	   /* -i */
-	const char *socket;	   /* -S, default XLB_CTL_SOCKET_DEFAULT */
-	const char *rules;	   /* -r, NULL: XLB_STATE_DIR/IFNAME.rules */
+	const char *socket;	   /* -S, NULL: xlb_ctl_default_path() */
+	const char *rules;	   /* -r, NULL: XLB_STATE_DIR[/netns/NAME]/IFNAME.rules */
 	enum xlb_attach_mode mode; /* -m */
 	const char *src4, *src6;   /* ADDR[/PREFIXLEN], NULL: the interface's */
 	struct xlb_dp_opts dp;	   /* sizes; pin_dir filled in later */
 	__u32 udp_timeout_s;	   /* --udp-timeout */
 	int verbose;		   /* -v: debug logging */
 	int detach;		   /* --detach: take xlb off the interface, exit */
+	int reset;		   /* --reset: a missing or empty rules file may drop
+				    * the VIPs the pinned maps hold */
 };
 
 struct xlbd {
 	struct xlbd_opts o;
-	char rules_path[PATH_MAX]; /* the file restored and rewritten */
-	struct xlb_attach at;	   /* interface, lock, program */
-	struct xlb_dp *dp;	   /* the maps */
-	struct xlb_lb *lb;	   /* the configuration */
-	struct xlb_hc *hc;	   /* the health checks */
-	struct xlb_ctl *ctl;	   /* the control socket */
-	struct xlb_req_env env;	   /* what requests run against */
-	int stop;		   /* STOP_*: leave the event loop */
+	char socket_path[PATH_MAX]; /* the control socket */
+	char rules_path[PATH_MAX];  /* the file restored and rewritten */
+	char rules_lock[PATH_MAX];  /* rules_path.lock, held while we run */
+	int rules_lock_fd;	    /* -1: not held */
+	struct xlb_attach at;	    /* interface, lock, program */
+	struct xlb_dp *dp;	    /* the maps */
+	struct xlb_lb *lb;	    /* the configuration */
+	struct xlb_hc *hc;	    /* the health checks */
+	struct xlb_ctl *ctl;	    /* the control socket */
+	struct xlb_req_env env;	    /* what requests run against */
+	int stop;		    /* STOP_*: leave the event loop */
 };
 
 static const char usage_text[] =
     "Usage: xlbd -i IFACE [-S SOCKET] [-r RULES] [-m native|generic] [--src4 ADDR[/LEN]]\n"
     "            [--src6 ADDR[/LEN]] [--max-vips N] [--max-backends N] [--conns N]\n"
-    "            [--ring-size M] [--udp-timeout S] [-v]\n"
+    "            [--ring-size M] [--udp-timeout S] [--reset] [-v]\n"
     "       xlbd -i IFACE --detach\n"
     "Runs the xlb load balancer on IFACE in the foreground, logging to stderr.\n"
     "  -i, --interface IFACE  interface to attach the XDP program to\n"
-    "  -S, --socket PATH      control socket (default " XLB_CTL_SOCKET_DEFAULT ")\n"
+    "  -S, --socket PATH      control socket (default " XLB_RUN_DIR "/xlbd.sock, in another\n"
+    "                         network namespace " XLB_RUN_DIR "/netns-ID/xlbd.sock)\n"
     "  -r, --rules PATH       rules file, restored on start and rewritten after every\n"
-    "                         change (default " XLB_STATE_DIR "/IFACE.rules)\n"
+    "                         change (default " XLB_STATE_DIR "/IFACE.rules, in a network\n"
+    "                         namespace named NS " XLB_STATE_DIR "/netns/NS/IFACE.rules);\n"
+    "                         locked: one xlbd per file\n"
     "  -m, --mode MODE        native or generic XDP (default: native, else generic)\n"
     "      --src4 ADDR[/LEN]  outer IPv4 source; the bits after LEN vary per flow for\n"
     "                         RSS on the backends (default: IFACE's first IPv4, /32)\n"
@@ -79,6 +89,8 @@ static const char usage_text[] =
     "      --conns N          connection table entries (default 1048576)\n"
     "      --ring-size M      Maglev ring size, a prime (default 65537)\n"
     "      --udp-timeout S    idle seconds before a UDP flow may re-hash (default 30)\n"
+    "      --reset            start even when the rules file is missing or holds no\n"
+    "                         VIPs while the pinned maps hold some: drop them\n"
     "      --detach           take xlb off IFACE, remove its pins, and exit\n"
     "  -v, --verbose          debug logging\n"
     "  -h, --help             this text\n"
@@ -116,6 +128,7 @@ enum {
 	OPT_RING_SIZE,
 	OPT_UDP_TIMEOUT,
 	OPT_DETACH,
+	OPT_RESET,
 };
 
 /* Returns -1 to go on, else the exit code. */
@@ -134,6 +147,7 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 	    {"ring-size", required_argument, NULL, OPT_RING_SIZE},
 	    {"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
 	    {"detach", no_argument, NULL, OPT_DETACH},
+	    {"reset", no_argument, NULL, OPT_RESET},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -141,7 +155,6 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	o->socket = XLB_CTL_SOCKET_DEFAULT;
 	o->udp_timeout_s = XLB_UDP_TIMEOUT_DEFAULT_S;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":i:S:r:m:vh", longopts, NULL)) != -1) {
@@ -199,6 +212,9 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 			break;
 		case OPT_DETACH:
 			o->detach = 1;
+			break;
+		case OPT_RESET:
+			o->reset = 1;
 			break;
 		case 'v':
 			o->verbose = 1;
@@ -382,26 +398,67 @@ static void reload(struct xlbd *d)
 
 /* Reads the rules file into r and checks it against the limits, before the
  * data plane is touched: a broken file must not cost forwarding. */
-static int load_rules(struct xlbd *d, struct xlb_rules *r)
+static int load_rules(struct xlbd *d, struct xlb_rules *r, int *missing)
 {
 	char err[XLB_ERRLEN];
 	int usage, ret;
-	char *text;
 
 	xlb_rules_init(r, d->o.dp.max_vips ? d->o.dp.max_vips : XLB_MAX_VIPS_DEFAULT,
 		       d->o.dp.max_backends ? d->o.dp.max_backends : XLB_MAX_BACKENDS_DEFAULT);
-	if (access(d->rules_path, F_OK) && errno == ENOENT) {
-		pr_info("rules file %s: not there yet, starting empty", d->rules_path);
-	} else {
-		ret = xlb_rules_read(r, d->rules_path, &usage, err, sizeof(err));
-		if (ret) {
-			fprintf(stderr, "Error: %s\n", err);
-			return ret;
-		}
-		pr_info("rules file %s: %zu VIPs, %zu backends", d->rules_path, r->n_vips,
-			r->n_backends);
+	*missing = access(d->rules_path, F_OK) && errno == ENOENT;
+	if (*missing) {
+		pr_info("rules file %s: not there, an empty configuration", d->rules_path);
+		return 0;
 	}
-	/* Written back now so that an unwritable path fails before attaching. */
+	ret = xlb_rules_read(r, d->rules_path, &usage, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "Error: %s\n", err);
+		return ret;
+	}
+	pr_info("rules file %s: %zu VIPs, %zu backends", d->rules_path, r->n_vips, r->n_backends);
+	return 0;
+}
+
+/* A lost or emptied rules file must not silently take every VIP off the
+ * data plane that a previous xlbd left running: only --reset may. */
+static int check_adopted_state(struct xlbd *d, const struct xlb_rules *r, int missing)
+{
+	__u32 pinned = 0;
+	int ret;
+
+	if (r->n_vips)
+		return 0;
+	ret = xlb_dp_pinned_vips(d->dp, &pinned);
+	if (ret) {
+		fprintf(stderr, "Error: cannot read the pinned VIPs under %s: %s\n", d->at.pin_dir,
+			strerror(-ret));
+		return ret;
+	}
+	if (!pinned)
+		return 0;
+	if (d->o.reset) {
+		pr_warn("interface %s: rules file %s %s: --reset drops the %u VIPs that the "
+			"pinned maps hold",
+			d->o.ifname, d->rules_path, missing ? "is missing" : "holds no VIPs",
+			pinned);
+		return 0;
+	}
+	fprintf(stderr,
+		"Error: rules file %s %s, but the pinned maps under %s hold %u VIPs that a "
+		"previous xlbd left forwarding; starting would drop them. Give -r the file "
+		"that holds them, or start with --reset to drop them\n",
+		d->rules_path, missing ? "is missing" : "holds no VIPs", d->at.pin_dir, pinned);
+	return -EEXIST;
+}
+
+/* Written back before attaching, so that an unwritable path fails while
+ * nothing has changed. */
+static int write_back_rules(struct xlbd *d, const struct xlb_rules *r)
+{
+	char err[XLB_ERRLEN];
+	char *text;
+	int ret;
+
 	text = xlb_rules_format(r);
 	if (!text)
 		return -ENOMEM;
@@ -433,12 +490,22 @@ static int run_loop(struct xlbd *d, int sfd)
 		goto fail;
 	while (!d->stop) {
 		struct epoll_event evs[8];
-		int n = epoll_wait(epfd, evs, 8, -1);
+		/* A count of the connection table runs a slice between two
+		 * looks at the events, so nothing waits behind it for long. */
+		int counting = xlb_dp_conn_tally_pending(d->dp);
+		int n = epoll_wait(epfd, evs, 8, counting ? 0 : -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			goto fail;
+		if (counting) {
+			ret = xlb_dp_conn_tally_step(d->dp, XLB_DP_TALLY_SLICE_US);
+			if (ret < 0)
+				pr_warn("interface %s: cannot count the connection table: %s",
+					d->o.ifname, strerror(-ret));
+			ret = 0;
+		}
 		for (int i = 0; i < n && !d->stop; i++) {
 			if (evs[i].data.fd == sfd) {
 				struct signalfd_siginfo si;
@@ -501,23 +568,114 @@ static void raise_nofile(void)
 			(unsigned long long)rl.rlim_max, strerror(errno));
 }
 
-static int count_vip(const struct xlb_vip_key *key, const struct xlb_vip *vip, void *ctx)
-{
-	(*(int *)ctx)++;
-	return 0;
-}
-
-static int make_parent_dir(const char *path)
+static int make_parent_dir(const char *path, mode_t mode)
 {
 	char buf[PATH_MAX];
-	char *dir;
 
 	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
 		return -ENAMETOOLONG;
-	dir = dirname(buf);
-	if (mkdir(dir, 0755) && errno != EEXIST)
-		return -errno;
+	return xlb_dir_make(dirname(buf), mode);
+}
+
+/* The defaults are per network namespace, as the pins are: two xlbd in two
+ * namespaces never share a socket or a rules file by accident. This
+ * namespace's run directory (default socket, interface locks) is made
+ * root-only before anything else creates it, and so is the directory of a
+ * socket given with -S if it is new: the socket file's own mode comes from
+ * the umask at bind, never from a chmod (see xlb_ctl_open()). */
+static int set_socket_path(struct xlbd *d)
+{
+	int ret;
+
+	ret = xlb_ctl_default_path(d->socket_path, sizeof(d->socket_path));
+	if (ret) {
+		fprintf(stderr, "Error: cannot name the control socket: %s, give one with -S\n",
+			strerror(-ret));
+		return ret;
+	}
+	ret = make_parent_dir(d->socket_path, 0750);
+	if (!ret && d->o.socket) {
+		if (snprintf(d->socket_path, sizeof(d->socket_path), "%s", d->o.socket) >=
+		    (int)sizeof(d->socket_path)) {
+			fprintf(stderr,
+				"Error: socket path %s is too long, expected under %d "
+				"bytes\n",
+				d->o.socket, PATH_MAX);
+			return -ENAMETOOLONG;
+		}
+		ret = make_parent_dir(d->socket_path, 0750);
+	}
+	if (ret)
+		fprintf(stderr, "Error: cannot create the directory of socket %s: %s\n",
+			d->socket_path, strerror(-ret));
+	return ret;
+}
+
+static int set_rules_path(struct xlbd *d)
+{
+	char name[IF_NAMESIZE + 8];
+	int ret;
+
+	snprintf(name, sizeof(name), "%s.rules", d->o.ifname);
+	if (d->o.rules)
+		ret = snprintf(d->rules_path, sizeof(d->rules_path), "%s", d->o.rules) >=
+			      (int)sizeof(d->rules_path)
+			  ? -ENAMETOOLONG
+			  : 0;
+	else
+		ret =
+		    xlb_netns_state_path(XLB_STATE_DIR, name, d->rules_path, sizeof(d->rules_path));
+	if (ret == -ENOENT) {
+		fprintf(stderr,
+			"Error: this network namespace has no name under %s, so no "
+			"default rules file would find it again; give one with -r\n",
+			XLB_NETNS_RUN_DIR);
+		return ret;
+	}
+	if (ret) {
+		fprintf(stderr,
+			"Error: cannot name the rules file: %s, expected a path under "
+			"%d bytes with -r\n",
+			strerror(-ret), PATH_MAX);
+		return ret;
+	}
+	if (!d->o.rules) {
+		ret = make_parent_dir(d->rules_path, 0755);
+		if (ret) {
+			fprintf(stderr, "Error: cannot create the directory of %s: %s\n",
+				d->rules_path, strerror(-ret));
+			return ret;
+		}
+	}
 	return 0;
+}
+
+/* Two daemons on one rules file would each rewrite it with their own
+ * configuration. The lock is a file beside it, not the file itself: every
+ * save renames a new file over the old one, and a lock on the old inode
+ * would keep no one out. */
+static int lock_rules(struct xlbd *d)
+{
+	char holder[32];
+	int ret;
+
+	if (snprintf(d->rules_lock, sizeof(d->rules_lock), "%s.lock", d->rules_path) >=
+	    (int)sizeof(d->rules_lock)) {
+		fprintf(stderr, "Error: rules file name %s is too long, expected under %d bytes\n",
+			d->rules_path, PATH_MAX - 5);
+		return -ENAMETOOLONG;
+	}
+	ret = xlb_lock_take(d->rules_lock, &d->rules_lock_fd, holder, sizeof(holder));
+	if (ret == -EBUSY)
+		fprintf(stderr,
+			"Error: rules file %s is in use by another xlbd%s%s (lock %s); two "
+			"daemons would overwrite each other's configuration: stop it or give "
+			"this one its own file with -r\n",
+			d->rules_path, *holder ? " with pid " : "", holder, d->rules_lock);
+	else if (ret)
+		fprintf(stderr, "Error: cannot lock rules file %s (lock %s): %s\n", d->rules_path,
+			d->rules_lock, strerror(-ret));
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -526,10 +684,11 @@ int main(int argc, char **argv)
 	struct xlb_rules rules = {0};
 	struct xlbd d;
 	sigset_t mask;
-	int ret, sfd = -1, code = 1, adopted_vips = 0;
+	int ret, sfd = -1, code = 1, missing = 0;
 
 	memset(&d, 0, sizeof(d));
 	d.at.lock_fd = -1;
+	d.rules_lock_fd = -1;
 	ret = parse_opts(argc, argv, &d.o);
 	if (ret >= 0)
 		return ret;
@@ -553,6 +712,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Error: %s\n", err);
 		return 1;
 	}
+	if (!d.o.detach && set_socket_path(&d))
+		return 1;
 	if (xlb_attach_prepare(&d.at, d.o.ifname, err, sizeof(err))) {
 		fprintf(stderr, "Error: %s\n", err);
 		return 1;
@@ -566,30 +727,13 @@ int main(int argc, char **argv)
 		xlb_attach_release(&d.at);
 		return ret ? 1 : 0;
 	}
-	if (d.o.rules)
-		ret = snprintf(d.rules_path, sizeof(d.rules_path), "%s", d.o.rules);
-	else
-		ret = snprintf(d.rules_path, sizeof(d.rules_path), "%s/%s.rules", XLB_STATE_DIR,
-			       d.o.ifname);
-	if (ret >= (int)sizeof(d.rules_path)) {
-		fprintf(stderr, "Error: rules file name too long, expected under %d bytes\n",
-			PATH_MAX);
+	if (set_rules_path(&d) || lock_rules(&d))
 		goto out;
-	}
-	if (!d.o.rules && (ret = make_parent_dir(d.rules_path))) {
-		fprintf(stderr, "Error: cannot create %s: %s\n", XLB_STATE_DIR, strerror(-ret));
-		goto out;
-	}
-	ret = make_parent_dir(d.o.socket);
-	if (ret)
-		xlb_errf(ret, err, sizeof(err), "cannot create the directory of %s", d.o.socket);
-	else
-		ret = xlb_ctl_check_path(d.o.socket, err, sizeof(err));
-	if (ret) {
+	if (xlb_ctl_check_path(d.socket_path, err, sizeof(err))) {
 		fprintf(stderr, "Error: %s\n", err);
 		goto out;
 	}
-	if (load_rules(&d, &rules))
+	if (load_rules(&d, &rules, &missing))
 		goto out;
 
 	d.o.dp.pin_dir = d.at.pin_dir;
@@ -598,8 +742,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Error: cannot open the XDP object: %s\n", strerror(-ret));
 		goto out;
 	}
-	if (xlb_attach_check_pins(&d.at, d.dp, err, sizeof(err)) ||
-	    xlb_attach_prog(&d.at, d.dp, d.o.mode, err, sizeof(err))) {
+	if (xlb_attach_check_pins(&d.at, d.dp, err, sizeof(err))) {
+		fprintf(stderr, "Error: %s\n", err);
+		goto out;
+	}
+	if (check_adopted_state(&d, &rules, missing) || write_back_rules(&d, &rules))
+		goto out;
+	if (xlb_attach_prog(&d.at, d.dp, d.o.mode, err, sizeof(err))) {
 		fprintf(stderr, "Error: %s\n", err);
 		goto out;
 	}
@@ -625,16 +774,10 @@ int main(int argc, char **argv)
 	}
 	xlb_hc_set_log(d.hc, hc_log, &d);
 	xlb_lb_set_health(d.lb, d.hc);
-	if (d.dp->adopted)
-		xlb_dp_vip_foreach(d.dp, count_vip, &adopted_vips);
 	if (xlb_rules_apply(d.lb, &rules, err, sizeof(err))) {
 		fprintf(stderr, "Error: rules file %s: %s\n", d.rules_path, err);
 		goto out;
 	}
-	if (adopted_vips && !rules.n_vips)
-		pr_warn("interface %s: rules file %s holds no VIPs: the state a previous xlbd "
-			"left in the pinned maps is dropped",
-			d.o.ifname, d.rules_path);
 	ret = xlb_lb_prune_adopted(d.lb);
 	if (ret)
 		pr_warn("interface %s: cannot remove stale state from the pinned maps: %s",
@@ -653,11 +796,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Error: cannot set up signals: %s\n", strerror(errno));
 		goto out;
 	}
-	if (xlb_ctl_open(d.o.socket, on_request, &d, &d.ctl, err, sizeof(err))) {
+	if (xlb_ctl_open(d.socket_path, on_request, &d, &d.ctl, err, sizeof(err))) {
 		fprintf(stderr, "Error: %s\n", err);
 		goto out;
 	}
-	pr_info("interface %s: ready, control socket %s, rules file %s", d.o.ifname, d.o.socket,
+	pr_info("interface %s: ready, control socket %s, rules file %s", d.o.ifname, d.socket_path,
 		d.rules_path);
 	ret = run_loop(&d, sfd);
 	if (ret)
@@ -678,6 +821,7 @@ out:
 	xlb_rules_free(&rules);
 	xlb_lb_free(d.lb);
 	xlb_hc_free(d.hc);
+	xlb_lock_release(d.rules_lock, d.rules_lock_fd);
 	xlb_attach_release(&d.at);
 	xlb_dp_close(d.dp);
 	return code;

@@ -20,11 +20,14 @@
 
 #include "ctl.h"
 #include "log.h"
+#include "netns.h"
+#include "xlb.h"
 
 #define TAG_LISTEN	 0
 #define TAG_TIMER	 1
 #define TAG_CONN	 2 /* + slot */
 #define WRITE_TIMEOUT_MS 30000
+#define LISTEN_BACKLOG	 1024 /* clients waiting while every slot is taken */
 
 struct ctl_conn {
 	int fd;		       /* -1: slot free */
@@ -41,7 +44,8 @@ struct xlb_ctl {
 	xlb_ctl_handler fn;
 	void *ctx;
 	struct ctl_conn conns[XLB_CTL_CLIENTS_MAX];
-	long long last_full_ms; /* rate limit of the "too many clients" warning */
+	int paused;		/* every slot taken: lfd out of the epoll set */
+	long long last_full_ms; /* rate limit of the "every slot taken" note */
 };
 
 static long long now_ms(void)
@@ -50,6 +54,11 @@ static long long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int xlb_ctl_default_path(char *buf, size_t len)
+{
+	return xlb_netns_scoped_path(XLB_RUN_DIR, XLB_CTL_SOCKET_NAME, buf, len);
 }
 
 static int fill_addr(struct sockaddr_un *sa, const char *path, char *err, size_t errlen)
@@ -142,8 +151,9 @@ int xlb_ctl_open(const char *path, xlb_ctl_handler fn, void *ctx, struct xlb_ctl
 			       strerror(errno));
 		goto fail;
 	}
-	/* The socket file is born 0600: there is no moment in which another
-	 * user could connect before a chmod. */
+	/* The socket file is born 0600 by the umask alone. No chmod after
+	 * bind: in a directory others can write, the path may by then name
+	 * a symlink to any file, and chmod follows it. */
 	old_mask = umask(0177);
 	ret = bind(ctl->lfd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
 	umask(old_mask);
@@ -152,7 +162,7 @@ int xlb_ctl_open(const char *path, xlb_ctl_handler fn, void *ctx, struct xlb_ctl
 			 strerror(-ret));
 		goto fail;
 	}
-	if (chmod(path, 0600) || listen(ctl->lfd, 64) || timerfd_settime(ctl->tfd, 0, &its, NULL)) {
+	if (listen(ctl->lfd, LISTEN_BACKLOG) || timerfd_settime(ctl->tfd, 0, &its, NULL)) {
 		ret = xlb_errf(-errno, err, errlen, "cannot set up control socket %s: %s", path,
 			       strerror(errno));
 		unlink(path);
@@ -184,6 +194,38 @@ int xlb_ctl_fd(const struct xlb_ctl *ctl)
 	return ctl->epfd;
 }
 
+/* While every slot is taken, new clients wait in the listen backlog
+ * instead of being accepted and dropped: a burst of xlbctl calls queues. */
+static void listen_pause(struct xlb_ctl *ctl)
+{
+	if (ctl->paused)
+		return;
+	if (epoll_ctl(ctl->epfd, EPOLL_CTL_DEL, ctl->lfd, NULL)) {
+		pr_warn("socket %s: cannot pause accepting: %s", ctl->path, strerror(errno));
+		return;
+	}
+	ctl->paused = 1;
+	if (now_ms() - ctl->last_full_ms > 1000) {
+		pr_info("socket %s: %d clients at once, the next ones wait", ctl->path,
+			XLB_CTL_CLIENTS_MAX);
+		ctl->last_full_ms = now_ms();
+	}
+}
+
+static void listen_resume(struct xlb_ctl *ctl)
+{
+	int ret;
+
+	if (!ctl->paused)
+		return;
+	ret = ep_add(ctl->epfd, ctl->lfd, EPOLLIN, TAG_LISTEN);
+	if (ret) {
+		pr_err("socket %s: cannot accept again: %s", ctl->path, strerror(-ret));
+		return;
+	}
+	ctl->paused = 0;
+}
+
 static void conn_close(struct xlb_ctl *ctl, struct ctl_conn *c)
 {
 	if (c->fd < 0)
@@ -193,6 +235,7 @@ static void conn_close(struct xlb_ctl *ctl, struct ctl_conn *c)
 	free(c->buf);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
+	listen_resume(ctl);
 }
 
 /* Sends what it can; closes when done or broken. */
@@ -368,6 +411,13 @@ static void accept_all(struct xlb_ctl *ctl)
 		struct ctl_conn *c = NULL;
 		int fd;
 
+		for (int i = 0; i < XLB_CTL_CLIENTS_MAX && !c; i++)
+			if (ctl->conns[i].fd < 0)
+				c = &ctl->conns[i];
+		if (!c) {
+			listen_pause(ctl);
+			return;
+		}
 		fd = accept4(ctl->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
@@ -380,18 +430,6 @@ static void accept_all(struct xlb_ctl *ctl)
 		 * someone loosens it. */
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.uid != 0) {
 			pr_warn("socket %s: refused a client that is not root", ctl->path);
-			close(fd);
-			continue;
-		}
-		for (int i = 0; i < XLB_CTL_CLIENTS_MAX && !c; i++)
-			if (ctl->conns[i].fd < 0)
-				c = &ctl->conns[i];
-		if (!c) {
-			if (now_ms() - ctl->last_full_ms > 1000) {
-				pr_warn("socket %s: %d clients already, refusing more", ctl->path,
-					XLB_CTL_CLIENTS_MAX);
-				ctl->last_full_ms = now_ms();
-			}
 			close(fd);
 			continue;
 		}

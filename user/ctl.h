@@ -8,14 +8,20 @@
 #include <stddef.h>
 #include <jansson.h>
 
-#define XLB_CTL_SOCKET_DEFAULT "/run/xlb/xlbd.sock"
-#define XLB_CTL_REQ_MAX	       (64 * 1024)	  /* bytes of one request */
-#define XLB_CTL_REPLY_MAX      (64 * 1024 * 1024) /* bytes of one reply (xlbctl) */
-#define XLB_CTL_ARGS_MAX       256		  /* words of one request */
-#define XLB_CTL_CLIENTS_MAX    64		  /* connections open at once */
-#define XLB_CTL_TIMEOUT_MS     5000		  /* to send a whole request */
+/* The default socket: XLB_RUN_DIR/xlbd.sock in the initial network
+ * namespace, XLB_RUN_DIR/netns-ID/xlbd.sock in another (see netns.h), so
+ * that xlbd and xlbctl in one namespace meet and other namespaces' don't. */
+#define XLB_CTL_SOCKET_NAME "xlbd.sock"
+#define XLB_CTL_REQ_MAX	    (64 * 1024)	       /* bytes of one request */
+#define XLB_CTL_REPLY_MAX   (64 * 1024 * 1024) /* bytes of one reply (xlbctl) */
+#define XLB_CTL_ARGS_MAX    256		       /* words of one request */
+#define XLB_CTL_CLIENTS_MAX 64		       /* served at once; more wait to be accepted */
+#define XLB_CTL_TIMEOUT_MS  5000	       /* to send a whole request */
 
 struct xlb_ctl;
+
+/* This namespace's default socket path. Returns 0 or a negative errno. */
+int xlb_ctl_default_path(char *buf, size_t len);
 
 /* Answers one request (argv: the words): 0 with its result in *result (owned
  * by the socket afterwards), or a negative errno with the message in err and

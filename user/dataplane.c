@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -164,6 +165,8 @@ void xlb_dp_close(struct xlb_dp *dp)
 	if (!dp)
 		return;
 	xlb_bpf__destroy(dp->skel);
+	free(dp->tally.keys);
+	free(dp->tally.vals);
 	if (dp->ring_tmpl_fd >= 0)
 		close(dp->ring_tmpl_fd);
 	free(dp->ring_keys);
@@ -178,6 +181,29 @@ struct bpf_object *xlb_dp_object(struct xlb_dp *dp)
 int xlb_dp_prog_fd(struct xlb_dp *dp)
 {
 	return bpf_program__fd(dp->skel->progs.xlb_lb);
+}
+
+int xlb_dp_pinned_vips(struct xlb_dp *dp, __u32 *n)
+{
+	const char *path = bpf_map__pin_path(dp->skel->maps.xlb_vips);
+	struct xlb_vip_key key, next;
+	void *prev = NULL;
+	int fd;
+
+	*n = 0;
+	if (!path || !dp->adopted)
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	/* No eviction in a plain hash: this walk ends after n keys. */
+	while (bpf_map_get_next_key(fd, prev, &next) == 0 && *n < dp->max_vips) {
+		key = next;
+		prev = &key;
+		(*n)++;
+	}
+	close(fd);
+	return 0;
 }
 
 int xlb_dp_unpin(struct xlb_dp *dp)
@@ -363,17 +389,184 @@ int xlb_dp_counter_reset(struct xlb_dp *dp, __u32 index)
 	return err;
 }
 
+/* Connection-table counting. BPF_MAP_GET_NEXT_KEY restarts from the first
+ * key whenever the entry under its cursor is evicted, so on a busy full table
+ * it walks (and counts) much of the table again and again. A batch lookup's
+ * cursor is a bucket index, which no eviction moves: each bucket is read
+ * once, BATCH_ENTRIES at a time (a call of some 0.1 ms, so that a slice
+ * ends close to its budget); a million entries take some 0.4 s of CPU. */
+#define BATCH_ENTRIES 256
+#define BATCH_MAX     (1U << 16) /* a bucket longer than this is not a hash table */
+
+static long long mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Flows inserted by the data plane so far: it inserts only after counting
+ * a miss, so an unchanged sum means the table did not grow meanwhile. */
+static int conn_misses(struct xlb_dp *dp, __u64 *misses)
+{
+	struct xlb_counter c;
+	int err = xlb_dp_counter(dp, XLB_STAT_CONN_MISS, &c);
+
+	*misses = c.packets;
+	return err;
+}
+
+static int tally_buffers(struct xlb_dp_tally *t, __u32 entries)
+{
+	void *keys, *vals;
+
+	if (t->cap >= entries)
+		return 0;
+	keys = realloc(t->keys, (size_t)entries * sizeof(struct xlb_flow));
+	if (!keys)
+		return -ENOMEM;
+	t->keys = keys;
+	vals = realloc(t->vals, (size_t)entries * sizeof(struct xlb_conn));
+	if (!vals)
+		return -ENOMEM;
+	t->vals = vals;
+	t->cap = entries;
+	return 0;
+}
+
+/* One batch of the walk. Returns 1 at the end of the table, 0 when more
+ * remains, or a negative errno. */
+static int tally_batch(struct xlb_dp *dp, struct xlb_dp_tally *t)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int fd = map_fd(dp->skel->maps.xlb_conns);
+	__u32 count, next;
+	int err;
+
+	for (;;) {
+		err = tally_buffers(t, t->cap ? t->cap : BATCH_ENTRIES);
+		if (err)
+			return err;
+		count = t->cap;
+		err = bpf_map_lookup_batch(fd, t->started ? &t->cursor : NULL, &next, t->keys,
+					   t->vals, &count, &opts)
+			  ? -errno
+			  : 0;
+		/* One bucket holds more entries than the buffer: grow it. */
+		if (err == -ENOSPC && t->cap < BATCH_MAX) {
+			err = tally_buffers(t, t->cap * 2);
+			if (err)
+				return err;
+			continue;
+		}
+		break;
+	}
+	if (err && err != -ENOENT)
+		return err;
+	t->partial += count;
+	t->cursor = next;
+	t->started = 1;
+	return err == -ENOENT;
+}
+
+static void tally_finish(struct xlb_dp *dp, struct xlb_dp_tally *t)
+{
+	__u64 misses;
+
+	t->running = 0;
+	t->have = 1;
+	t->entries = t->partial;
+	t->done_us = mono_us();
+	t->duration_us = t->done_us - t->start_us;
+	t->exact = !conn_misses(dp, &misses) && misses == t->misses;
+	/* Under churn the walk may count an entry before its eviction and
+	 * its replacement after: more than the table ever held at once. */
+	if (t->entries > dp->max_conns) {
+		t->entries = dp->max_conns;
+		t->exact = 0;
+	}
+}
+
+static int tally_start(struct xlb_dp *dp, struct xlb_dp_tally *t)
+{
+	int err = conn_misses(dp, &t->misses);
+
+	if (err)
+		return err;
+	t->running = 1;
+	t->started = 0;
+	t->partial = 0;
+	t->steps = 0;
+	t->start_us = mono_us();
+	return 0;
+}
+
+int xlb_dp_conn_tally_step(struct xlb_dp *dp, unsigned int budget_us)
+{
+	struct xlb_dp_tally *t = &dp->tally;
+	long long end = mono_us() + budget_us;
+	int ret;
+
+	if (!t->running)
+		return 0;
+	t->steps++;
+	do {
+		ret = tally_batch(dp, t);
+		if (ret < 0) {
+			t->running = 0;
+			return ret;
+		}
+		if (ret) {
+			tally_finish(dp, t);
+			return 0;
+		}
+	} while (mono_us() < end);
+	return 1;
+}
+
+int xlb_dp_conn_tally_pending(const struct xlb_dp *dp)
+{
+	return dp->tally.running;
+}
+
+int xlb_dp_conn_tally(struct xlb_dp *dp, unsigned int budget_us, struct xlb_conn_tally *out)
+{
+	struct xlb_dp_tally *t = &dp->tally;
+	long long now = mono_us();
+	int err = 0;
+
+	/* A new count once the last one has rested as long as it ran: a
+	 * client polling stats in a loop costs xlbd at most half its time. */
+	if (!t->running && (!t->have || now - t->done_us >= t->duration_us)) {
+		err = tally_start(dp, t);
+		if (!err)
+			err = xlb_dp_conn_tally_step(dp, budget_us);
+		if (err > 0)
+			err = 0; /* the loop runs the rest */
+	}
+	memset(out, 0, sizeof(*out));
+	out->counting = t->running;
+	if (!t->have)
+		return err;
+	out->have = 1;
+	out->entries = t->entries;
+	out->exact = t->exact;
+	out->fresh = t->done_us >= now;
+	out->age_ms = (mono_us() - t->done_us) / 1000;
+	return err;
+}
+
 int xlb_dp_conn_count(struct xlb_dp *dp, __u64 *count)
 {
-	int fd = map_fd(dp->skel->maps.xlb_conns);
-	struct xlb_flow key, next;
-	void *prev = NULL;
+	struct xlb_dp_tally *t = &dp->tally;
+	int err;
 
-	*count = 0;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		(*count)++;
-	}
-	return 0;
+	if (t->running)
+		return -EBUSY;
+	err = tally_start(dp, t);
+	while (!err && t->running)
+		err = xlb_dp_conn_tally_step(dp, 1000000);
+	*count = t->entries;
+	return err;
 }

@@ -19,6 +19,24 @@ struct xlb_dp_opts {
 	const char *pin_dir; /* maps pinned (and adopted) here; NULL: not pinned */
 };
 
+/* A count of the connection table under way or done (dataplane.c). */
+struct xlb_dp_tally {
+	int running;	       /* a walk is under way */
+	int started;	       /* its first batch is done: cursor is valid */
+	__u32 cursor;	       /* the next hash bucket to read */
+	__u64 partial;	       /* entries seen so far by the walk */
+	__u64 misses;	       /* XLB_STAT_CONN_MISS when the walk began */
+	long long start_us;    /* CLOCK_MONOTONIC */
+	unsigned int steps;    /* slices the walk took */
+	int have;	       /* a walk has completed */
+	__u64 entries;	       /* its count */
+	int exact;	       /* no flow was inserted while it ran */
+	long long done_us;     /* when it completed */
+	long long duration_us; /* how long it took, loop time in between included */
+	void *keys, *vals;     /* batch buffers */
+	__u32 cap;	       /* entries they hold */
+};
+
 struct xlb_dp {
 	struct xlb_bpf *skel;
 	__u32 ring_size, max_vips, max_backends, max_conns;
@@ -27,6 +45,7 @@ struct xlb_dp {
 	__u32 *ring_keys;  /* 0..ring_size-1, the keys of a batch ring write */
 	int loaded;
 	int adopted; /* the maps already existed as pins: state to adopt */
+	struct xlb_dp_tally tally;
 };
 
 /* Opens the skeleton and applies sizes and pin paths; does not load. */
@@ -38,6 +57,9 @@ int xlb_dp_loaded(struct xlb_dp *dp);
 void xlb_dp_close(struct xlb_dp *dp);
 struct bpf_object *xlb_dp_object(struct xlb_dp *dp);
 int xlb_dp_prog_fd(struct xlb_dp *dp);
+/* VIPs in the pinned VIP map, before load (0 when nothing is pinned):
+ * the state a previous xlbd left, which a start may be about to drop. */
+int xlb_dp_pinned_vips(struct xlb_dp *dp, __u32 *n);
 /* Removes the pinned maps (explicit detach only). */
 int xlb_dp_unpin(struct xlb_dp *dp);
 
@@ -69,7 +91,32 @@ int xlb_dp_counter_backend(struct xlb_dp *dp, __u32 backend_id, struct xlb_count
 /* Zeroes the per-VIP or per-backend counters of a recycled id. */
 int xlb_dp_counter_reset(struct xlb_dp *dp, __u32 index);
 
-/* Connection table size in use (walks the map; for stats, not the fast path). */
+/* Connection-table size. Counting a full table takes a good fraction of a
+ * second of system calls, so it is done in slices of at most a budget each:
+ * the daemon's loop stays responsive, and what it reports is the last
+ * complete count, which is exact only if no flow was inserted meanwhile. */
+#define XLB_DP_TALLY_SLICE_US 2000 /* one slice of a count */
+
+struct xlb_conn_tally {
+	int have;	  /* a count has completed (else entries is 0) */
+	__u64 entries;	  /* its result, at most max_conns */
+	int exact;	  /* no flow was inserted while it ran */
+	int fresh;	  /* it completed within this call */
+	long long age_ms; /* since it completed */
+	int counting;	  /* a newer count is under way */
+};
+
+/* The last count, starting a new one (and running its first slice of
+ * budget_us) unless one runs or the last just finished; stats calls this.
+ * Returns 0 or a negative errno of the walk; *out is filled either way. */
+int xlb_dp_conn_tally(struct xlb_dp *dp, unsigned int budget_us, struct xlb_conn_tally *out);
+/* 1 while a count is under way: call xlb_dp_conn_tally_step() again. */
+int xlb_dp_conn_tally_pending(const struct xlb_dp *dp);
+/* Runs the count under way for at most about budget_us. Returns 1 when more
+ * remains, 0 when done (or nothing runs), or a negative errno (the count is
+ * abandoned). */
+int xlb_dp_conn_tally_step(struct xlb_dp *dp, unsigned int budget_us);
+/* Counts the whole table now, however long it takes (benchmark, tests). */
 int xlb_dp_conn_count(struct xlb_dp *dp, __u64 *count);
 
 extern const char *const xlb_stat_names[__XLB_STAT_MAX];

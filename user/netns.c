@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* netns.c: per-network-namespace file names (see netns.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -65,6 +67,55 @@ int xlb_netns_scoped_path(const char *root, const char *name, char *buf, size_t 
 		if (err)
 			return err;
 		n = snprintf(buf, len, "%s/%s/%s", root, ns, name);
+	}
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* The name `ip netns add` gave this namespace: a bind mount of its nsfs file
+ * under /run/netns, which stat() shows as the same device and inode. */
+static int netns_name(char *buf, size_t len)
+{
+	struct stat self, st;
+	char path[300];
+	struct dirent *de;
+	int ret = -ENOENT;
+	DIR *d;
+
+	if (stat("/proc/self/ns/net", &self))
+		return -errno;
+	d = opendir(XLB_NETNS_RUN_DIR);
+	if (!d)
+		return -ENOENT;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || snprintf(path, sizeof(path), "%s/%s", XLB_NETNS_RUN_DIR,
+						     de->d_name) >= (int)sizeof(path))
+			continue;
+		if (stat(path, &st) || st.st_dev != self.st_dev || st.st_ino != self.st_ino)
+			continue;
+		if (strlen(de->d_name) >= len) {
+			ret = -ENAMETOOLONG;
+			continue;
+		}
+		strcpy(buf, de->d_name);
+		ret = 0;
+		break;
+	}
+	closedir(d);
+	return ret;
+}
+
+int xlb_netns_state_path(const char *root, const char *name, char *buf, size_t len)
+{
+	char ns[256];
+	int err, n;
+
+	if (in_initial_netns()) {
+		n = snprintf(buf, len, "%s/%s", root, name);
+	} else {
+		err = netns_name(ns, sizeof(ns));
+		if (err)
+			return err;
+		n = snprintf(buf, len, "%s/netns/%s/%s", root, ns, name);
 	}
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }

@@ -233,15 +233,16 @@ static json_t *health_stats_json(struct xlb_lb *lb)
 static int do_stats(struct xlb_lb *lb, json_t **result, char *err, size_t errlen)
 {
 	struct xlb_counter c[__XLB_STAT_MAX];
+	struct xlb_conn_tally ct;
 	json_t *counters, *out;
-	__u64 entries = 0;
 	__u32 nv = 0, nb = 0;
+	int ret;
 
 	counters = json_object();
 	if (!counters)
 		return nomem(err, errlen);
 	for (int i = 0; i < __XLB_STAT_MAX; i++) {
-		int ret = xlb_dp_counter(lb->dp, i, &c[i]);
+		ret = xlb_dp_counter(lb->dp, i, &c[i]);
 
 		if (ret) {
 			json_decref(counters);
@@ -255,17 +256,25 @@ static int do_stats(struct xlb_lb *lb, json_t **result, char *err, size_t errlen
 			return nomem(err, errlen);
 		}
 	}
-	if (xlb_dp_conn_count(lb->dp, &entries))
-		entries = 0;
+	/* Never the whole table inside the request: see xlb_dp_conn_tally(). */
+	ret = xlb_dp_conn_tally(lb->dp, XLB_DP_TALLY_SLICE_US, &ct);
+	if (ret) {
+		json_decref(counters);
+		return xlb_errf(ret, err, errlen, "cannot count the connection table: %s",
+				strerror(-ret));
+	}
 	for (__u32 i = 0; i < lb->dp->max_vips; i++)
 		nv += !!lb->vips[i].used;
 	for (__u32 i = 0; i < lb->dp->max_backends; i++)
 		nb += !!lb->backends[i].used;
 	out = json_pack(
-	    "{s:o, s:{s:I, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I}}", "counters", counters,
-	    "conntrack", "entries", (json_int_t)entries, "max", (json_int_t)lb->dp->max_conns,
-	    "hits", (json_int_t)c[XLB_STAT_CONN_HIT].packets, "misses",
-	    (json_int_t)c[XLB_STAT_CONN_MISS].packets, "stale",
+	    "{s:o, s:{s:o, s:b, s:o, s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I}}", "counters",
+	    counters, "conntrack", "entries",
+	    ct.have ? json_integer((json_int_t)ct.entries) : json_null(), "entries_estimate",
+	    !(ct.fresh && ct.exact), "entries_age_ms",
+	    ct.have ? json_integer((json_int_t)ct.age_ms) : json_null(), "max",
+	    (json_int_t)lb->dp->max_conns, "hits", (json_int_t)c[XLB_STAT_CONN_HIT].packets,
+	    "misses", (json_int_t)c[XLB_STAT_CONN_MISS].packets, "stale",
 	    (json_int_t)c[XLB_STAT_CONN_STALE].packets, "limits", "vips", (json_int_t)nv,
 	    "max_vips", (json_int_t)lb->dp->max_vips, "backends", (json_int_t)nb, "max_backends",
 	    (json_int_t)lb->dp->max_backends, "ring_size", (json_int_t)lb->dp->ring_size);
