@@ -374,11 +374,12 @@ static int on_request(void *ctx, int argc, char **argv, json_t **result, int *us
 static int on_detach(void *ctx, char *err, size_t errlen)
 {
 	struct xlbd *d = ctx;
-	int ret = xlb_attach_detach(&d->at, d->dp, err, errlen);
+	int ret = xlb_attach_detach(&d->at, err, errlen);
 
-	if (!ret)
-		d->stop = STOP_DETACHED;
-	return ret;
+	if (ret < 0)
+		return ret;
+	d->stop = STOP_DETACHED;
+	return 0;
 }
 
 static void reload(struct xlbd *d)
@@ -714,18 +715,18 @@ int main(int argc, char **argv)
 	}
 	if (!d.o.detach && set_socket_path(&d))
 		return 1;
-	if (xlb_attach_prepare(&d.at, d.o.ifname, err, sizeof(err))) {
+	if (xlb_attach_prepare(&d.at, &xlb_attach_lb, d.o.ifname, err, sizeof(err))) {
 		fprintf(stderr, "Error: %s\n", err);
 		return 1;
 	}
 	if (d.o.detach) {
-		ret = xlb_attach_detach(&d.at, NULL, err, sizeof(err));
-		if (ret)
+		ret = xlb_attach_detach(&d.at, err, sizeof(err));
+		if (ret < 0)
 			fprintf(stderr, "Error: %s\n", err);
 		else
 			pr_info("interface %s: xlb is off, pins removed", d.o.ifname);
 		xlb_attach_release(&d.at);
-		return ret ? 1 : 0;
+		return ret < 0 ? 1 : 0;
 	}
 	if (set_rules_path(&d) || lock_rules(&d))
 		goto out;
@@ -742,14 +743,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Error: cannot open the XDP object: %s\n", strerror(-ret));
 		goto out;
 	}
-	if (xlb_attach_check_pins(&d.at, d.dp, err, sizeof(err))) {
+	if (xlb_attach_check_pins(&d.at, xlb_dp_object(d.dp), err, sizeof(err))) {
 		fprintf(stderr, "Error: %s\n", err);
 		goto out;
 	}
 	if (check_adopted_state(&d, &rules, missing) || write_back_rules(&d, &rules))
 		goto out;
-	if (xlb_attach_prog(&d.at, d.dp, d.o.mode, err, sizeof(err))) {
+	if (xlb_attach_prog(&d.at, xlb_dp_object(d.dp), d.o.mode, err, sizeof(err))) {
 		fprintf(stderr, "Error: %s\n", err);
+		goto out;
+	}
+	ret = xlb_dp_loaded(d.dp);
+	if (ret) {
+		fprintf(stderr, "Error: cannot initialise the maps: %s\n", strerror(-ret));
 		goto out;
 	}
 	if (d.dp->adopted)

@@ -129,6 +129,68 @@ int xlb_endpoint_parse(const char *text, union xlb_addr *addr, __u8 *family, __b
 	return 0;
 }
 
+/* Clears the bits of addr beyond len; 1 if any was set. */
+static int mask_addr(union xlb_addr *addr, unsigned int len)
+{
+	int had = 0;
+
+	for (unsigned int i = 0; i < sizeof(addr->bytes); i++) {
+		unsigned int keep = len >= 8 * (i + 1) ? 8 : len > 8 * i ? len - 8 * i : 0;
+		__u8 mask = (__u8)(0xff00 >> keep);
+
+		had |= !!(addr->bytes[i] & ~mask);
+		addr->bytes[i] &= mask;
+	}
+	return had;
+}
+
+int xlb_prefix_parse(const char *text, struct xlb_prefix *p, char *err, size_t errlen)
+{
+	char buf[INET6_ADDRSTRLEN + 8], meant[XLB_ADDR_STRLEN];
+	const char *slash = strchr(text, '/');
+	unsigned long len = 0;
+	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
+	unsigned int max;
+
+	memset(p, 0, sizeof(*p));
+	if (alen < sizeof(buf)) {
+		memcpy(buf, text, alen);
+		buf[alen] = 0;
+	}
+	if (alen >= sizeof(buf) || xlb_addr_parse(buf, &p->addr, &p->family))
+		return xlb_errf(-EINVAL, err, errlen,
+				"bad prefix '%s', expected an IPv4 or IPv6 address with an optional "
+				"/LEN, e.g. 198.18.0.0/24 or 2001:db8::2",
+				text);
+	max = p->family == XLB_AF_INET6 ? 128 : 32;
+	if (slash) {
+		/* Digits only: no sign, no space, no hex. */
+		if (!slash[1] || strspn(slash + 1, "0123456789") != strlen(slash + 1) ||
+		    strlen(slash + 1) > 3 || (len = strtoul(slash + 1, NULL, 10)) > max) {
+			return xlb_errf(-EINVAL, err, errlen,
+					"bad prefix length in '%s', expected /0-%u", text, max);
+		}
+	} else {
+		len = max;
+	}
+	p->len = (__u8)len;
+	if (mask_addr(&p->addr, p->len)) {
+		xlb_prefix_format(p, meant, sizeof(meant));
+		return xlb_errf(-EINVAL, err, errlen,
+				"prefix '%s' has bits set beyond /%u, expected %s", text, p->len,
+				meant);
+	}
+	return 0;
+}
+
+void xlb_prefix_format(const struct xlb_prefix *p, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	xlb_addr_format(&p->addr, p->family, a, sizeof(a));
+	snprintf(buf, len, "%s/%u", a, p->len);
+}
+
 void xlb_addr_format(const union xlb_addr *addr, __u8 family, char *buf, size_t len)
 {
 	if (!inet_ntop(family == XLB_AF_INET6 ? AF_INET6 : AF_INET, addr->bytes, buf, len))

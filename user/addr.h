@@ -19,7 +19,20 @@ int xlb_vip_key_parse(const char *text, struct xlb_vip_key *key, char *err, size
 int xlb_endpoint_parse(const char *text, union xlb_addr *addr, __u8 *family, __be16 *port,
 		       char *err, size_t errlen);
 
+/* An address prefix, ADDR/LEN with the bits beyond LEN zero. */
+struct xlb_prefix {
+	union xlb_addr addr; /* network order */
+	__u8 family;         /* enum xlb_family */
+	__u8 len;            /* prefix length: 0-32 (IPv4), 0-128 (IPv6) */
+};
+
+/* "198.18.0.0/24", "2001:db8::/64", or an address alone (all its bits).
+ * Refuses bits set beyond LEN, naming the prefix that was meant. */
+int xlb_prefix_parse(const char *text, struct xlb_prefix *p, char *err, size_t errlen);
+
 void xlb_addr_format(const union xlb_addr *addr, __u8 family, char *buf, size_t len);
+/* "ADDR/LEN"; buf of XLB_ADDR_STRLEN bytes is enough. */
+void xlb_prefix_format(const struct xlb_prefix *p, char *buf, size_t len);
 void xlb_vip_key_format(const struct xlb_vip_key *key, char *buf, size_t len);
 /* "ADDR:PORT", IPv6 in brackets: the inverse of xlb_endpoint_parse(). */
 void xlb_endpoint_format(const union xlb_addr *addr, __u8 family, __be16 port, char *buf,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* attach.c: xlb on and off an interface (see attach.h). Forwarding never
- * stops on a restart: the new program joins the libxdp dispatcher beside the
- * old one, sharing its pinned maps, and only then is the old one removed. */
+/* attach.c: xlb's XDP programs on and off an interface (see attach.h).
+ * Forwarding never stops on a restart: the new program joins the libxdp
+ * dispatcher beside the old one, sharing its pinned maps, and only then is the
+ * old one removed. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,13 +23,31 @@
 
 #include "attach.h"
 #include "netns.h"
-#include "dataplane.h"
 #include "log.h"
 #include "xlb.h"
+#include "xlb_decap.h"
 
 #define BPFFS	      "/sys/fs/bpf"
 #define MAX_OLD_PROGS 16
 
+const struct xlb_attach_desc xlb_attach_lb = {
+    .prog = "xlb_lb",
+    .title = "xlb",
+    .pin_root = XLB_PIN_ROOT,
+    .lock_root = XLB_RUN_DIR,
+    .owner = "xlbd",
+    .size_opts = "--max-vips, --max-backends, --conns",
+    .detach_fmt = "'xlbctl detach' or 'xlbd -i %s --detach'",
+};
+
+/* No lock: xlb-decap exits after each command, and attach is idempotent. */
+const struct xlb_attach_desc xlb_attach_decap = {
+    .prog = "xlb_decap",
+    .title = "xlb_decap",
+    .pin_root = XLB_DECAP_PIN_ROOT,
+    .owner = "xlb-decap",
+    .detach_fmt = "'xlb-decap detach %s'",
+};
 
 static int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
 {
@@ -47,7 +66,16 @@ static int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list 
 
 const char *xlb_attach_mode_str(int mode)
 {
-	return mode == XDP_MODE_SKB ? "generic" : mode == XDP_MODE_NATIVE ? "native" : "unknown";
+	switch (mode) {
+	case XDP_MODE_NATIVE:
+		return "native";
+	case XDP_MODE_SKB:
+		return "generic";
+	case XDP_MODE_HW:
+		return "offload";
+	default:
+		return "unknown";
+	}
 }
 
 int xlb_attach_probe(char *err, size_t errlen)
@@ -124,9 +152,10 @@ static int take_lock(struct xlb_attach *at, char *err, size_t errlen)
 			if (ret == EWOULDBLOCK)
 				return xlb_errf(
 				    -EBUSY, err, errlen,
-				    "another xlbd%s%s already manages %s (lock %s), stop it "
+				    "another %s%s%s already manages %s (lock %s), stop it "
 				    "first or use another interface",
-				    *pid ? " with pid " : "", pid, at->ifname, at->lock_path);
+				    at->desc->owner, *pid ? " with pid " : "", pid, at->ifname,
+				    at->lock_path);
 			return xlb_errf(-ret, err, errlen, "cannot lock %s: %s", at->lock_path,
 				    strerror(ret));
 		}
@@ -149,57 +178,100 @@ static int take_lock(struct xlb_attach *at, char *err, size_t errlen)
 	return 0;
 }
 
-int xlb_attach_prepare(struct xlb_attach *at, const char *ifname, char *err, size_t errlen)
+int xlb_attach_open(struct xlb_attach *at, const struct xlb_attach_desc *desc, const char *ifname,
+		    char *err, size_t errlen)
 {
-	char lock_name[IFNAMSIZ + 8], lock_dir[sizeof(at->lock_path)];
+	char lock_name[IFNAMSIZ + 8];
 	int ret;
 
 	memset(at, 0, sizeof(*at));
+	at->desc = desc;
 	at->lock_fd = -1;
 	libxdp_set_print(libxdp_print);
 	if (!*ifname || strlen(ifname) >= sizeof(at->ifname) || strchr(ifname, '/'))
 		return xlb_errf(-EINVAL, err, errlen,
-			    "bad interface name '%s', expected 1-%zu characters without '/'",
-			    ifname, sizeof(at->ifname) - 1);
+				"bad interface name '%s', expected 1-%zu characters without '/'",
+				ifname, sizeof(at->ifname) - 1);
 	strcpy(at->ifname, ifname);
 	at->ifindex = if_nametoindex(ifname);
-	if (!at->ifindex)
-		return xlb_errf(-ENODEV, err, errlen,
-			    "no such interface '%s', expected one of this network namespace "
-			    "(see 'ip link')",
-			    ifname);
+	snprintf(at->detach_how, sizeof(at->detach_how), desc->detach_fmt, ifname);
 	/* Namespaces share /sys/fs/bpf and /run but not interface names. */
-	snprintf(lock_name, sizeof(lock_name), "%s.lock", ifname);
-	ret = xlb_netns_scoped_path(XLB_PIN_ROOT, ifname, at->pin_dir, sizeof(at->pin_dir));
-	if (!ret)
-		ret = xlb_netns_scoped_path(XLB_RUN_DIR, lock_name, at->lock_path,
+	ret = xlb_netns_scoped_path(desc->pin_root, ifname, at->pin_dir, sizeof(at->pin_dir));
+	if (!ret && desc->lock_root) {
+		snprintf(lock_name, sizeof(lock_name), "%s.lock", ifname);
+		ret = xlb_netns_scoped_path(desc->lock_root, lock_name, at->lock_path,
 					    sizeof(at->lock_path));
+	}
 	if (ret)
 		return xlb_errf(ret, err, errlen, "cannot name the pin and lock paths: %s",
-			    strerror(-ret));
-	snprintf(lock_dir, sizeof(lock_dir), "%s", at->lock_path);
-	*strrchr(lock_dir, '/') = 0;
-	ret = mkdir_p(lock_dir, 0755);
-	if (ret)
-		return xlb_errf(ret, err, errlen, "cannot create %s: %s", lock_dir, strerror(-ret));
-	ret = take_lock(at, err, errlen);
+				strerror(-ret));
+	return 0;
+}
+
+int xlb_attach_prepare(struct xlb_attach *at, const struct xlb_attach_desc *desc,
+		       const char *ifname, char *err, size_t errlen)
+{
+	char lock_dir[sizeof(at->lock_path)];
+	int ret;
+
+	ret = xlb_attach_open(at, desc, ifname, err, errlen);
 	if (ret)
 		return ret;
+	if (!at->ifindex)
+		return xlb_errf(-ENODEV, err, errlen,
+				"no such interface '%s', expected one of this network namespace "
+				"(see 'ip link')",
+				ifname);
+	if (at->lock_path[0]) {
+		snprintf(lock_dir, sizeof(lock_dir), "%s", at->lock_path);
+		*strrchr(lock_dir, '/') = 0;
+		ret = mkdir_p(lock_dir, 0755);
+		if (ret)
+			return xlb_errf(ret, err, errlen, "cannot create %s: %s", lock_dir,
+					strerror(-ret));
+		ret = take_lock(at, err, errlen);
+		if (ret)
+			return ret;
+	}
 	ret = ensure_bpffs(err, errlen);
 	if (!ret) {
 		ret = mkdir_p(at->pin_dir, 0700);
 		if (ret)
 			xlb_errf(ret, err, errlen, "cannot create pin directory %s: %s", at->pin_dir,
-			     strerror(-ret));
+				 strerror(-ret));
 	}
-	if (ret) {
+	if (ret && at->lock_fd >= 0) {
 		close(at->lock_fd);
 		at->lock_fd = -1;
 	}
 	return ret;
 }
 
-/* The flags the kernel reports for the map dp would create: device maps
+int xlb_attach_set_pin_paths(struct xlb_attach *at, struct bpf_object *obj, char *err,
+			     size_t errlen)
+{
+	struct bpf_map *map;
+	char path[PATH_MAX];
+	int ret;
+
+	bpf_object__for_each_map(map, obj)
+	{
+		if (bpf_map__is_internal(map))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", at->pin_dir, bpf_map__name(map)) >=
+		    (int)sizeof(path))
+			return xlb_errf(-ENAMETOOLONG, err, errlen,
+					"pin path %s/%s too long, expected under %d bytes",
+					at->pin_dir, bpf_map__name(map), PATH_MAX);
+		ret = bpf_map__set_pin_path(map, path);
+		if (ret)
+			return xlb_errf(ret, err, errlen, "cannot pin map %s at %s: %s",
+					bpf_map__name(map), path, strerror(-ret));
+	}
+	return 0;
+}
+
+/* The flags the kernel reports for the map obj would create: device maps
  * are made read-only for programs by the kernel itself. */
 static __u32 flags_want(const struct bpf_map *map)
 {
@@ -211,14 +283,15 @@ static __u32 flags_want(const struct bpf_map *map)
 	return flags;
 }
 
-int xlb_attach_check_pins(struct xlb_attach *at, struct xlb_dp *dp, char *err, size_t errlen)
+int xlb_attach_check_pins(struct xlb_attach *at, struct bpf_object *obj, char *err, size_t errlen)
 {
 	struct bpf_map *map;
+	char resize[160] = "";
 
 	/* libbpf 1.1 compares flags literally when it reuses a pin, and the
 	 * kernel adds BPF_F_RDONLY_PROG to every device map it creates (but
 	 * refuses it from us on create): so ask for it only to adopt a pin. */
-	bpf_object__for_each_map(map, xlb_dp_object(dp))
+	bpf_object__for_each_map(map, obj)
 	{
 		const char *path = bpf_map__pin_path(map);
 
@@ -228,7 +301,10 @@ int xlb_attach_check_pins(struct xlb_attach *at, struct xlb_dp *dp, char *err, s
 				    bpf_map__name(map));
 	}
 
-	bpf_object__for_each_map(map, xlb_dp_object(dp))
+	if (at->desc->size_opts)
+		snprintf(resize, sizeof(resize), "start %s with the sizes it had (%s), or ",
+			 at->desc->owner, at->desc->size_opts);
+	bpf_object__for_each_map(map, obj)
 	{
 		const char *path = bpf_map__pin_path(map);
 		struct bpf_map_info info;
@@ -246,8 +322,8 @@ int xlb_attach_check_pins(struct xlb_attach *at, struct xlb_dp *dp, char *err, s
 				close(fd);
 			return xlb_errf(-EINVAL, err, errlen,
 				    "%s is not a usable pinned map: remove the pins under %s "
-				    "('xlbd -i %s --detach') and start again",
-				    path, at->pin_dir, at->ifname);
+				    "(%s) and start again",
+				    path, at->pin_dir, at->detach_how);
 		}
 		close(fd);
 		if (info.type != bpf_map__type(map))
@@ -265,19 +341,18 @@ int xlb_attach_check_pins(struct xlb_attach *at, struct xlb_dp *dp, char *err, s
 			return xlb_errf(
 			    -EINVAL, err, errlen,
 			    "pinned maps under %s have an incompatible layout (%s %s is %u, "
-			    "this xlbd wants %u): start xlbd with the sizes it had "
-			    "(--max-vips, --max-backends, --conns), or take xlb off %s "
-			    "first with 'xlbctl detach' or 'xlbd -i %s --detach'",
-			    at->pin_dir, bpf_map__name(map), what, have, want, at->ifname,
-			    at->ifname);
+			    "this %s wants %u): %stake %s off %s first with %s",
+			    at->pin_dir, bpf_map__name(map), what, have, at->desc->owner, want,
+			    resize, at->desc->title, at->ifname, at->detach_how);
 	}
 	return 0;
 }
 
-/* Ids of the xlb programs attached to the interface now; *legacy when one
- * was attached without a dispatcher. *mode: the mode in use, or UNSPEC. */
-static int find_xlb_progs(int ifindex, __u32 *ids, int max, int *legacy, int *mode, char *other,
-			  size_t otherlen)
+/* Ids of the copies of program name attached to the interface now; *legacy
+ * when one was attached without a dispatcher. *mode: the mode in use, or
+ * UNSPEC. */
+static int find_progs(int ifindex, const char *name, __u32 *ids, int max, int *legacy, int *mode,
+		      char *other, size_t otherlen)
 {
 	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
 	struct xdp_program *p;
@@ -295,14 +370,14 @@ static int find_xlb_progs(int ifindex, __u32 *ids, int max, int *legacy, int *mo
 	if (xdp_multiprog__is_legacy(mp)) {
 		p = xdp_multiprog__main_prog(mp);
 		*legacy = 1;
-		if (p && !strcmp(xdp_program__name(p), XLB_PROG_NAME))
+		if (p && !strcmp(xdp_program__name(p), name))
 			ids[n++] = xdp_program__id(p);
 		else if (p && other)
 			snprintf(other, otherlen, "%s", xdp_program__name(p));
 	} else {
 		for (p = xdp_multiprog__next_prog(NULL, mp); p && n < max;
 		     p = xdp_multiprog__next_prog(p, mp))
-			if (!strcmp(xdp_program__name(p), XLB_PROG_NAME))
+			if (!strcmp(xdp_program__name(p), name))
 				ids[n++] = xdp_program__id(p);
 	}
 	xdp_multiprog__close(mp);
@@ -340,70 +415,78 @@ static __u32 prog_id(int fd)
 	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
 }
 
-/* The old xlb program runs without the libxdp dispatcher (libxdp falls back
- * to that where the kernel refuses freplace programs). Two programs cannot
- * share the interface then, so swap them in one netlink request
- * (XDP_FLAGS_REPLACE): packets see the old program or the new one. */
-static int replace_legacy(struct xlb_attach *at, struct xlb_dp *dp, __u32 old_id, int mode,
+/* The old copy runs without the libxdp dispatcher (libxdp falls back to that
+ * where the kernel refuses freplace programs). Two programs cannot share the
+ * interface then, so swap them in one netlink request (XDP_FLAGS_REPLACE):
+ * packets see the old program or the new one. */
+static int replace_legacy(struct xlb_attach *at, struct bpf_object *obj, __u32 old_id, int mode,
 			  char *err, size_t errlen)
 {
 	LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+	const char *title = at->desc->title;
 	__u32 flags = XDP_FLAGS_REPLACE;
-	int ret, old_fd;
+	struct bpf_program *prog;
+	int ret, fd, old_fd;
 
 	flags |= mode == XDP_MODE_SKB ? XDP_FLAGS_SKB_MODE : XDP_FLAGS_DRV_MODE;
-	ret = xlb_dp_load(dp);
+	prog = bpf_object__find_program_by_name(obj, at->desc->prog);
+	if (!prog)
+		return xlb_errf(-ENOENT, err, errlen, "the object holds no program %s",
+				at->desc->prog);
+	ret = bpf_object__load(obj);
 	if (ret)
 		return xlb_errf(ret, err, errlen,
-			    "cannot load the XDP program: %s (pinned maps under %s incompatible? "
-			    "then run 'xlbctl detach' or 'xlbd -i %s --detach' first)",
-			    strerror(-ret), at->pin_dir, at->ifname);
+				"cannot load the XDP program: %s (pinned maps under %s "
+				"incompatible? then run %s first)",
+				strerror(-ret), at->pin_dir, at->detach_how);
+	fd = bpf_program__fd(prog);
 	old_fd = bpf_prog_get_fd_by_id(old_id);
 	if (old_fd < 0)
-		return xlb_errf(-errno, err, errlen, "cannot open the running xlb program %u: %s",
-			    old_id, strerror(errno));
+		return xlb_errf(-errno, err, errlen, "cannot open the running %s program %u: %s",
+				title, old_id, strerror(errno));
 	opts.old_prog_fd = old_fd;
-	ret = bpf_xdp_attach(at->ifindex, xlb_dp_prog_fd(dp), flags, &opts);
+	ret = bpf_xdp_attach(at->ifindex, fd, flags, &opts);
 	ret = ret < 0 ? -errno : 0;
 	close(old_fd);
 	if (ret)
-		return xlb_errf(ret, err, errlen, "cannot replace the running xlb program on %s: %s",
-			    at->ifname, strerror(-ret));
+		return xlb_errf(ret, err, errlen, "cannot replace the running %s program on %s: %s",
+				title, at->ifname, strerror(-ret));
 	at->mode = mode;
-	pr_info("interface %s: xlb program %u replaced by %u in %s mode (no dispatcher)",
-		at->ifname, old_id, prog_id(xlb_dp_prog_fd(dp)), xlb_attach_mode_str(mode));
+	pr_info("interface %s: %s program %u replaced by %u in %s mode (no dispatcher)",
+		at->ifname, title, old_id, prog_id(fd), xlb_attach_mode_str(mode));
 	return 0;
 }
 
-static int attach_prog(struct xlb_attach *at, struct xlb_dp *dp, enum xlb_attach_mode want,
+static int attach_prog(struct xlb_attach *at, struct bpf_object *obj, enum xlb_attach_mode want,
 		       char *err, size_t errlen)
 {
-	DECLARE_LIBXDP_OPTS(xdp_program_opts, opts, .obj = xlb_dp_object(dp),
-			    .prog_name = XLB_PROG_NAME);
+	DECLARE_LIBXDP_OPTS(xdp_program_opts, opts, .obj = obj, .prog_name = at->desc->prog);
+	const char *title = at->desc->title;
 	__u32 old[MAX_OLD_PROGS], new_id;
 	int n_old, legacy, cur, modes[2], n_modes = 0, ret = -EINVAL;
 	char other[64], msg[128];
 
-	n_old =
-	    find_xlb_progs(at->ifindex, old, MAX_OLD_PROGS, &legacy, &cur, other, sizeof(other));
+	n_old = find_progs(at->ifindex, at->desc->prog, old, MAX_OLD_PROGS, &legacy, &cur, other,
+			   sizeof(other));
 	if (n_old < 0) {
 		libxdp_strerror(n_old, msg, sizeof(msg));
 		return xlb_errf(n_old, err, errlen, "cannot read the XDP programs of %s: %s",
-			    at->ifname, msg);
+				at->ifname, msg);
 	}
 	if (legacy && !n_old)
 		return xlb_errf(-EBUSY, err, errlen,
-			    "%s already runs XDP program '%s' without the libxdp dispatcher, "
-			    "remove it first (ip link set dev %s xdp off)",
-			    at->ifname, other, at->ifname);
+				"%s already runs XDP program '%s' without the libxdp dispatcher, "
+				"remove it first (ip link set dev %s xdp off)",
+				at->ifname, other, at->ifname);
 	if (cur != XDP_MODE_UNSPEC) {
 		/* A dispatcher has one mode: join it in that one. */
 		if ((want == XLB_ATTACH_NATIVE && cur != XDP_MODE_NATIVE) ||
 		    (want == XLB_ATTACH_GENERIC && cur != XDP_MODE_SKB))
 			return xlb_errf(-EBUSY, err, errlen,
-				    "%s already runs XDP in %s mode, restart with -m %s or take "
-				    "the other programs off first",
-				    at->ifname, xlb_attach_mode_str(cur), xlb_attach_mode_str(cur));
+					"%s already runs XDP in %s mode, restart with -m %s or "
+					"take the other programs off first",
+					at->ifname, xlb_attach_mode_str(cur),
+					xlb_attach_mode_str(cur));
 		modes[n_modes++] = cur;
 	} else if (want == XLB_ATTACH_NATIVE) {
 		modes[n_modes++] = XDP_MODE_NATIVE;
@@ -414,15 +497,15 @@ static int attach_prog(struct xlb_attach *at, struct xlb_dp *dp, enum xlb_attach
 		modes[n_modes++] = XDP_MODE_SKB;
 	}
 	if (legacy)
-		return replace_legacy(at, dp, old[0], cur, err, errlen);
+		return replace_legacy(at, obj, old[0], cur, err, errlen);
 
 	at->prog = xdp_program__create(&opts);
 	ret = libxdp_get_error(at->prog);
 	if (!at->prog || ret) {
 		at->prog = NULL;
 		libxdp_strerror(ret ? ret : -EINVAL, msg, sizeof(msg));
-		return xlb_errf(ret ? ret : -EINVAL, err, errlen, "cannot prepare the XDP program: %s",
-			    msg);
+		return xlb_errf(ret ? ret : -EINVAL, err, errlen,
+				"cannot prepare the XDP program: %s", msg);
 	}
 	for (int i = 0; i < n_modes; i++) {
 		/* Loads the object too (with its pinned maps) on first use. */
@@ -437,12 +520,12 @@ static int attach_prog(struct xlb_attach *at, struct xlb_dp *dp, enum xlb_attach
 			xdp_program__close(at->prog);
 			at->prog = NULL;
 			return xlb_errf(ret, err, errlen,
-				    "cannot load the XDP program: %s (the libbpf messages above "
-				    "say why)",
-				    msg);
+					"cannot load the XDP program: %s (the libbpf messages "
+					"above say why)",
+					msg);
 		}
 		if (i + 1 < n_modes)
-			pr_info("interface %s: %s mode failed (%s), trying %s", at->ifname,
+			pr_warn("interface %s: %s mode failed (%s), trying %s", at->ifname,
 				xlb_attach_mode_str(modes[i]), msg,
 				xlb_attach_mode_str(modes[i + 1]));
 	}
@@ -451,20 +534,17 @@ static int attach_prog(struct xlb_attach *at, struct xlb_dp *dp, enum xlb_attach
 		at->prog = NULL;
 		if (ret == -EINVAL && n_old)
 			return xlb_errf(ret, err, errlen,
-				    "cannot attach xlb to %s (%s): the pinned maps under %s may "
-				    "have an incompatible layout, run 'xlbctl detach' or 'xlbd -i "
-				    "%s --detach' first",
-				    at->ifname, msg, at->pin_dir, at->ifname);
-		return xlb_errf(ret, err, errlen, "cannot attach xlb to %s in %s mode: %s", at->ifname,
-			    want == XLB_ATTACH_AUTO ? "native or generic"
-						    : xlb_attach_mode_str(modes[0]),
-			    msg);
+					"cannot attach %s to %s (%s): the pinned maps under %s may "
+					"have an incompatible layout, run %s first",
+					title, at->ifname, msg, at->pin_dir, at->detach_how);
+		return xlb_errf(ret, err, errlen, "cannot attach %s to %s in %s mode: %s", title,
+				at->ifname,
+				want == XLB_ATTACH_AUTO ? "native or generic"
+							: xlb_attach_mode_str(modes[0]),
+				msg);
 	}
-	ret = xlb_dp_loaded(dp);
-	if (ret)
-		return xlb_errf(ret, err, errlen, "cannot initialise the maps: %s", strerror(-ret));
 	new_id = xdp_program__id(at->prog);
-	pr_info("interface %s: xlb attached in %s mode (program id %u)", at->ifname,
+	pr_info("interface %s: %s attached in %s mode (program id %u)", at->ifname, title,
 		xlb_attach_mode_str(at->mode), new_id);
 	/* The new program runs now; the old one can go. */
 	for (int i = 0; i < n_old; i++) {
@@ -473,10 +553,10 @@ static int attach_prog(struct xlb_attach *at, struct xlb_dp *dp, enum xlb_attach
 		ret = detach_id(at, old[i], 0, at->mode);
 		if (ret) {
 			libxdp_strerror(ret, msg, sizeof(msg));
-			pr_warn("interface %s: cannot detach the previous xlb program %u: %s",
-				at->ifname, old[i], msg);
+			pr_warn("interface %s: cannot detach the previous %s program %u: %s",
+				at->ifname, title, old[i], msg);
 		} else {
-			pr_info("interface %s: previous xlb program %u detached", at->ifname,
+			pr_info("interface %s: previous %s program %u detached", at->ifname, title,
 				old[i]);
 		}
 	}
@@ -508,14 +588,14 @@ static int hold_print(enum libbpf_print_level level, const char *fmt, va_list ap
 	return 0;
 }
 
-int xlb_attach_prog(struct xlb_attach *at, struct xlb_dp *dp, enum xlb_attach_mode want, char *err,
-		    size_t errlen)
+int xlb_attach_prog(struct xlb_attach *at, struct bpf_object *obj, enum xlb_attach_mode want,
+		    char *err, size_t errlen)
 {
 	int ret, first;
 
 	n_held = 0;
 	held_prev = libbpf_set_print(hold_print);
-	ret = attach_prog(at, dp, want, err, errlen);
+	ret = attach_prog(at, obj, want, err, errlen);
 	libbpf_set_print(held_prev);
 	first = n_held > HELD_MAX ? n_held - HELD_MAX : 0;
 	for (int i = first; i < n_held; i++)
@@ -523,61 +603,122 @@ int xlb_attach_prog(struct xlb_attach *at, struct xlb_dp *dp, enum xlb_attach_mo
 	return ret;
 }
 
-/* The netns-ID directories (user/netns.c) and the roots, once empty. */
-static void remove_empty_parents(const struct xlb_attach *at)
+int xlb_attach_find(const struct xlb_attach *at, struct xlb_attached *found)
 {
-	const char *paths[] = {at->pin_dir, at->lock_path};
-	char dir[sizeof(at->pin_dir) > sizeof(at->lock_path) ? sizeof(at->pin_dir)
-							       : sizeof(at->lock_path)];
+	__u32 id;
+	int n, legacy, mode;
 
-	for (size_t i = 0; i < 2; i++) {
-		char *slash;
+	if (!at->ifindex)
+		return -ENOENT;
+	n = find_progs(at->ifindex, at->desc->prog, &id, 1, &legacy, &mode, NULL, 0);
+	if (n <= 0)
+		return n ? n : -ENOENT;
+	found->prog_id = id;
+	found->mode = mode;
+	found->dispatcher = !legacy;
+	return 0;
+}
 
-		snprintf(dir, sizeof(dir), "%s", paths[i]);
-		while ((slash = strrchr(dir, '/')) && slash != dir) {
-			*slash = 0;
-			if (!strcmp(dir, "/sys/fs/bpf") || !strcmp(dir, "/run") || rmdir(dir))
-				break;
-		}
+int xlb_attach_prog_map(__u32 prog_id, const char *name)
+{
+	__u32 ids[16], n = sizeof(ids) / sizeof(ids[0]);
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+	int prog_fd, found = -ENOENT;
+
+	prog_fd = bpf_prog_get_fd_by_id(prog_id);
+	if (prog_fd < 0)
+		return -errno;
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = n;
+	info.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len)) {
+		found = -errno;
+		goto out;
+	}
+	for (__u32 i = 0; i < info.nr_map_ids && i < n && found < 0; i++) {
+		struct bpf_map_info minfo;
+		__u32 mlen = sizeof(minfo);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;
+		memset(&minfo, 0, sizeof(minfo));
+		if (!bpf_obj_get_info_by_fd(fd, &minfo, &mlen) && !strcmp(minfo.name, name))
+			found = fd;
+		else
+			close(fd);
+	}
+out:
+	close(prog_fd);
+	return found;
+}
+
+int xlb_attach_pin_map(const struct xlb_attach *at, int fd, const char *name)
+{
+	char path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/%s", at->pin_dir, name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if (unlink(path) && errno != ENOENT)
+		return -errno;
+	return bpf_obj_pin(fd, path) ? -errno : 0;
+}
+
+/* The netns-ID directory (user/netns.c) and the root above path, once
+ * empty; never the mount points themselves. */
+static void remove_empty_parents(const char *path)
+{
+	char dir[PATH_MAX], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	while ((slash = strrchr(dir, '/')) && slash != dir) {
+		*slash = 0;
+		if (!strcmp(dir, BPFFS) || !strcmp(dir, "/run") || rmdir(dir))
+			break;
 	}
 }
 
-/* Removes whatever is left in the pin directory, then the directory. */
-static int remove_pin_dir(const char *dir)
+int xlb_attach_remove_pins(const struct xlb_attach *at)
 {
 	char path[PATH_MAX];
 	struct dirent *de;
-	int ret = 0;
+	int ret = 0, found = 0;
 	DIR *d;
 
-	d = opendir(dir);
+	d = opendir(at->pin_dir);
 	if (!d)
 		return errno == ENOENT ? 0 : -errno;
+	found = 1;
 	while ((de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
+		if (snprintf(path, sizeof(path), "%s/%s", at->pin_dir, de->d_name) >=
+		    (int)sizeof(path))
 			continue;
 		if (unlink(path) && errno != ENOENT)
 			ret = -errno;
 	}
 	closedir(d);
-	if (rmdir(dir) && errno != ENOENT)
+	if (rmdir(at->pin_dir) && errno != ENOENT)
 		ret = ret ?: -errno;
-	/* The parent only when empty: other interfaces may have theirs. */
-	rmdir(XLB_PIN_ROOT);
-	return ret;
+	/* The parents only when empty: other interfaces may have theirs. */
+	remove_empty_parents(at->pin_dir);
+	return ret ? ret : found;
 }
 
-int xlb_attach_detach(struct xlb_attach *at, struct xlb_dp *dp, char *err, size_t errlen)
+int xlb_attach_detach(struct xlb_attach *at, char *err, size_t errlen)
 {
+	const char *title = at->desc->title;
 	__u32 ids[MAX_OLD_PROGS];
-	int n, legacy, mode, ret = 0;
+	int n, legacy, mode, ret = 0, taken = 0;
 	char msg[128];
 
-	/* Re-read after each detach: libxdp rebuilds the dispatcher each time. */
-	for (int round = 0; round < MAX_OLD_PROGS; round++) {
-		n = find_xlb_progs(at->ifindex, ids, MAX_OLD_PROGS, &legacy, &mode, NULL, 0);
+	/* Re-read after each detach: libxdp rebuilds the dispatcher each time.
+	 * A vanished interface took its programs with it. */
+	for (int round = 0; at->ifindex && round < MAX_OLD_PROGS; round++) {
+		n = find_progs(at->ifindex, at->desc->prog, ids, MAX_OLD_PROGS, &legacy, &mode,
+			       NULL, 0);
 		if (n <= 0) {
 			if (n < 0)
 				ret = n;
@@ -586,32 +727,32 @@ int xlb_attach_detach(struct xlb_attach *at, struct xlb_dp *dp, char *err, size_
 		ret = detach_id(at, ids[0], legacy, mode);
 		if (ret)
 			break;
-		pr_info("interface %s: xlb program %u detached", at->ifname, ids[0]);
+		taken++;
+		pr_info("interface %s: %s program %u detached", at->ifname, title, ids[0]);
 	}
 	if (ret) {
 		libxdp_strerror(ret, msg, sizeof(msg));
-		return xlb_errf(ret, err, errlen, "cannot take xlb off %s: %s", at->ifname, msg);
+		return xlb_errf(ret, err, errlen, "cannot take %s off %s: %s", title, at->ifname,
+				msg);
 	}
 	if (at->prog) {
 		xdp_program__close(at->prog);
 		at->prog = NULL;
 	}
-	if (dp) {
-		ret = xlb_dp_unpin(dp);
-		if (ret)
-			pr_warn("interface %s: cannot remove pinned maps: %s", at->ifname,
-				strerror(-ret));
-	}
-	ret = remove_pin_dir(at->pin_dir);
+	ret = xlb_attach_remove_pins(at);
+	if (ret < 0)
+		return xlb_errf(ret, err, errlen,
+				"%s is off %s but %s could not be removed: %s, remove it by hand",
+				title, at->ifname, at->pin_dir, strerror(-ret));
 	if (ret)
-		return xlb_errf(ret, err, errlen, "xlb is off %s but %s could not be removed: %s",
-			    at->ifname, at->pin_dir, strerror(-ret));
-	pr_info("interface %s: pins under %s removed", at->ifname, at->pin_dir);
-	if (at->lock_fd >= 0 && unlink(at->lock_path) && errno != ENOENT)
-		pr_warn("interface %s: cannot remove %s: %s", at->ifname, at->lock_path,
-			strerror(errno));
-	remove_empty_parents(at);
-	return 0;
+		pr_info("interface %s: pins under %s removed", at->ifname, at->pin_dir);
+	if (at->lock_fd >= 0) {
+		if (unlink(at->lock_path) && errno != ENOENT)
+			pr_warn("interface %s: cannot remove %s: %s", at->ifname, at->lock_path,
+				strerror(errno));
+		remove_empty_parents(at->lock_path);
+	}
+	return taken;
 }
 
 void xlb_attach_release(struct xlb_attach *at)
@@ -624,7 +765,7 @@ void xlb_attach_release(struct xlb_attach *at)
 	}
 	/* Only when empty, i.e. a start refused before anything was pinned. */
 	if (at->pin_dir[0] && !rmdir(at->pin_dir))
-		rmdir(XLB_PIN_ROOT);
+		remove_empty_parents(at->pin_dir);
 	if (at->lock_fd >= 0) {
 		/* Safe while we hold it: take_lock() checks that the file it
 		 * locked is still the one at the path. */

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* decap.h: the backends' decapsulation program (bpf/xlb_decap.bpf.c) seen
+ * from userspace: its maps, wherever they come from (a fresh object, the
+ * program running on an interface, the pins), filled from the host's
+ * addresses, and its counters. xlb-decap and the unit tests build on it. */
+#ifndef XLB_DECAP_USER_H
+#define XLB_DECAP_USER_H
+
+#include <stddef.h>
+#include "xlb.h"
+#include "xlb_decap.h"
+
+struct bpf_object;
+struct xlb_attach;
+
+/* File descriptors of the program's maps, -1 when not open. */
+struct xlb_decap_maps {
+	int addrs; /* xlb_decap_addrs: outer destinations that are ours */
+	int stats; /* xlb_decap_stats: counters by reason */
+};
+
+/* Opens the maps of a loaded object, of the program prog_id, or of the pins
+ * under dir. Returns 0 or -errno (then nothing is left open). */
+int xlb_decap_maps_from_obj(struct bpf_object *obj, struct xlb_decap_maps *m);
+int xlb_decap_maps_from_prog(__u32 prog_id, struct xlb_decap_maps *m);
+int xlb_decap_maps_from_pins(const char *dir, struct xlb_decap_maps *m);
+/* Pins every map under at->pin_dir, replacing what was there. */
+int xlb_decap_maps_pin(const struct xlb_attach *at, const struct xlb_decap_maps *m);
+void xlb_decap_maps_close(struct xlb_decap_maps *m);
+
+/* Makes the address map hold exactly this network namespace's addresses
+ * (every interface, lo too). Returns how many, or -errno. */
+int xlb_decap_sync_addrs(const struct xlb_decap_maps *m);
+/* Up to max of the addresses in the map; returns how many, or -errno. */
+int xlb_decap_addrs_read(const struct xlb_decap_maps *m, struct xlb_decap_key *out, size_t max);
+
+/* The counters summed over CPUs. */
+int xlb_decap_counters(const struct xlb_decap_maps *m, struct xlb_counter out[__XLB_DECAP_STAT_MAX]);
+
+extern const char *const xlb_decap_stat_names[__XLB_DECAP_STAT_MAX];
+extern const char *const xlb_decap_stat_help[__XLB_DECAP_STAT_MAX];
+
+#endif
