@@ -301,8 +301,44 @@ static void test_longest_print_whole(void)
 	CU_ASSERT_STRING_EQUAL(out, ep);
 }
 
+/* Prefixes (xlb-decap --from, source ACLs): canonical text back, bits
+ * beyond the length refused with the prefix that was meant. */
+static void test_prefix_parse(void)
+{
+	static const struct {
+		const char *in, *printed, *err;
+	} cases[] = {
+	    {"198.18.0.0/24", "198.18.0.0/24", NULL},
+	    {"198.18.0.2", "198.18.0.2/32", NULL},
+	    {"2001:db8::/32", "2001:db8::/32", NULL},
+	    {"0.0.0.0/0", "0.0.0.0/0", NULL},
+	    {"198.18.0.1/24", NULL, "prefix '198.18.0.1/24' has bits set beyond /24, expected 198.18.0.0/24"},
+	    {"198.18.0.0/33", NULL, "bad prefix length in '198.18.0.0/33', expected /0-32"},
+	    {"2001:db8::/+64", NULL, "bad prefix length in '2001:db8::/+64', expected /0-128"},
+	    {"nonsense/8", NULL,
+	     "bad prefix 'nonsense/8', expected an IPv4 or IPv6 address with an optional /LEN, "
+	     "e.g. 198.18.0.0/24 or 2001:db8::2"},
+	};
+	char err[XLB_ERRLEN], out[XLB_ADDR_STRLEN];
+	struct xlb_prefix p;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int ret = xlb_prefix_parse(cases[i].in, &p, err, sizeof(err));
+
+		if (cases[i].err) {
+			expect_int(cases[i].in, "refused", ret, -EINVAL);
+			expect_str(cases[i].in, "error", err, cases[i].err);
+			continue;
+		}
+		expect_int(cases[i].in, "parsed", ret, 0);
+		xlb_prefix_format(&p, out, sizeof(out));
+		expect_str(cases[i].in, "printed", out, cases[i].printed);
+	}
+}
+
 XLB_SUITE(addr, NULL, NULL, {"addr parse: good, bad, printed", test_addr_parse},
 	  {"VIP parse: wire values and every error", test_vip_key_parse},
 	  {"endpoint parse: wire values and every error", test_endpoint_parse},
 	  {"VIP format -> parse round trip", test_format_parse},
-	  {"longest VIP and endpoint print whole", test_longest_print_whole});
+	  {"longest VIP and endpoint print whole", test_longest_print_whole},
+	  {"prefix parse: canonical, every error", test_prefix_parse});
