@@ -22,6 +22,7 @@
 #include <xdp/libxdp.h>
 
 #include "attach.h"
+#include "files.h"
 #include "netns.h"
 #include "log.h"
 #include "xlb.h"
@@ -95,25 +96,6 @@ int xlb_attach_probe(char *err, size_t errlen)
 		    strerror(-ret));
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char buf[PATH_MAX];
-
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
-		return -ENAMETOOLONG;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, mode) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, mode) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int ensure_bpffs(char *err, size_t errlen)
 {
 	struct statfs st;
@@ -134,47 +116,21 @@ static int ensure_bpffs(char *err, size_t errlen)
 /* The lock file holds the owner's pid, for the message the next one gets. */
 static int take_lock(struct xlb_attach *at, char *err, size_t errlen)
 {
-	struct stat a, b;
 	char pid[32];
-	int fd, ret, n;
+	int ret = xlb_lock_take(at->lock_path, &at->lock_fd, pid, sizeof(pid));
 
-	for (int tries = 0; tries < 10; tries++) {
-		fd = open(at->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return xlb_errf(-errno, err, errlen, "cannot open lock %s: %s", at->lock_path,
-				    strerror(errno));
-		if (flock(fd, LOCK_EX | LOCK_NB)) {
-			ret = errno;
-			n = read(fd, pid, sizeof(pid) - 1);
-			pid[n > 0 ? n : 0] = 0;
-			pid[strcspn(pid, "\n")] = 0;
-			close(fd);
-			if (ret == EWOULDBLOCK)
-				return xlb_errf(
-				    -EBUSY, err, errlen,
-				    "another %s%s%s already manages %s (lock %s), stop it "
-				    "first or use another interface",
-				    at->desc->owner, *pid ? " with pid " : "", pid, at->ifname,
-				    at->lock_path);
-			return xlb_errf(-ret, err, errlen, "cannot lock %s: %s", at->lock_path,
-				    strerror(ret));
-		}
-		/* A detaching xlbd unlinks the file: a lock on the old inode
-		 * would lock nothing, so check we hold the one at the path. */
-		if (!fstat(fd, &a) && !stat(at->lock_path, &b) && a.st_ino == b.st_ino &&
-		    a.st_dev == b.st_dev)
-			break;
-		close(fd);
-		fd = -1;
-	}
-	if (fd < 0)
-		return xlb_errf(-EAGAIN, err, errlen, "cannot lock %s: it keeps being replaced",
-			    at->lock_path);
-	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) || pwrite(fd, pid, n, 0) != n)
-		pr_warn("interface %s: cannot write pid to %s: %s", at->ifname, at->lock_path,
-			strerror(errno));
-	at->lock_fd = fd;
+	if (ret == -EBUSY)
+		return xlb_errf(ret, err, errlen,
+				"another %s%s%s already manages %s (lock %s), stop it first or use "
+				"another interface",
+				at->desc->owner, *pid ? " with pid " : "", pid, at->ifname,
+				at->lock_path);
+	if (ret == -EAGAIN)
+		return xlb_errf(ret, err, errlen, "cannot lock %s: it keeps being replaced",
+				at->lock_path);
+	if (ret)
+		return xlb_errf(ret, err, errlen, "cannot lock %s: %s", at->lock_path,
+				strerror(-ret));
 	return 0;
 }
 
@@ -225,7 +181,7 @@ int xlb_attach_prepare(struct xlb_attach *at, const struct xlb_attach_desc *desc
 	if (at->lock_path[0]) {
 		snprintf(lock_dir, sizeof(lock_dir), "%s", at->lock_path);
 		*strrchr(lock_dir, '/') = 0;
-		ret = mkdir_p(lock_dir, 0755);
+		ret = xlb_dir_make(lock_dir, 0750);
 		if (ret)
 			return xlb_errf(ret, err, errlen, "cannot create %s: %s", lock_dir,
 					strerror(-ret));
@@ -235,7 +191,7 @@ int xlb_attach_prepare(struct xlb_attach *at, const struct xlb_attach_desc *desc
 	}
 	ret = ensure_bpffs(err, errlen);
 	if (!ret) {
-		ret = mkdir_p(at->pin_dir, 0700);
+		ret = xlb_dir_make(at->pin_dir, 0700);
 		if (ret)
 			xlb_errf(ret, err, errlen, "cannot create pin directory %s: %s", at->pin_dir,
 				 strerror(-ret));
