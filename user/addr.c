@@ -35,16 +35,32 @@ int xlb_addr_parse(const char *text, union xlb_addr *addr, __u8 *family)
 	return -EINVAL;
 }
 
-static int parse_port(const char *text, long min, __be16 *port)
+/* Decimal digits only: strtoul() would also take " 80", "+80" and "-0"
+ * (which made an all-ports VIP), so no sign, space or base prefix. */
+int xlb_uint_parse(const char *text, __u32 min, __u32 max, __u32 *out)
 {
-	char *end;
-	long v;
+	unsigned long long v = 0;
 
 	if (!*text)
 		return -EINVAL;
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno || *end || v < min || v > 65535)
+	for (; *text; text++) {
+		if (*text < '0' || *text > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned int)(*text - '0');
+		if (v > max)
+			return -EINVAL;
+	}
+	if (v < min)
+		return -EINVAL;
+	*out = (__u32)v;
+	return 0;
+}
+
+static int parse_port(const char *text, __u32 min, __be16 *port)
+{
+	__u32 v;
+
+	if (xlb_uint_parse(text, min, 65535, &v))
 		return -EINVAL;
 	*port = htons((__u16)v);
 	return 0;

@@ -19,6 +19,9 @@ int xlb_vip_key_parse(const char *text, struct xlb_vip_key *key, char *err, size
 int xlb_endpoint_parse(const char *text, union xlb_addr *addr, __u8 *family, __be16 *port,
 		       char *err, size_t errlen);
 
+/* Decimal digits only (no sign, space or prefix), min..max. 0 or -EINVAL. */
+int xlb_uint_parse(const char *text, __u32 min, __u32 max, __u32 *out);
+
 void xlb_addr_format(const union xlb_addr *addr, __u8 family, char *buf, size_t len);
 void xlb_vip_key_format(const struct xlb_vip_key *key, char *buf, size_t len);
 /* "ADDR:PORT", IPv6 in brackets: the inverse of xlb_endpoint_parse(). */

@@ -40,21 +40,6 @@ struct xlb_cmd_object {
 	int exact;			  /* no abbreviation: a typo must not do it */
 };
 
-static int parse_u32(const char *text, __u32 max, __u32 *out)
-{
-	unsigned long v;
-	char *end;
-
-	/* Digits only: strtoul would take "-1", " 5" and "0x10". */
-	if (!*text || strspn(text, "0123456789") != strlen(text) || strlen(text) > 10)
-		return -EINVAL;
-	v = strtoul(text, &end, 10);
-	if (v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 static int opt_sched(struct xlb_cmd *c, int argc, char **argv, int *consumed, char *err,
 		     size_t errlen)
 {
@@ -110,7 +95,7 @@ static int opt_weight(struct xlb_cmd *c, int argc, char **argv, int *consumed, c
 	if (argc < 2)
 		return xlb_errf(-EINVAL, err, errlen,
 				"'weight' needs a value, expected weight 0-%u", XLB_MAX_WEIGHT);
-	if (parse_u32(argv[1], XLB_MAX_WEIGHT, &c->weight))
+	if (xlb_uint_parse(argv[1], 0, XLB_MAX_WEIGHT, &c->weight))
 		return xlb_refuse_weight(argv[1], err, errlen);
 	*consumed = 2;
 	return 0;

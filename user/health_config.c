@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 
 #include "health_config.h"
+#include "addr.h"
 #include "log.h"
 
 static const char *const kind_names[__XLB_HC_KIND_MAX] = {
@@ -103,26 +104,6 @@ int xlb_hc_cfg_resolve(struct xlb_hc_cfg *out, const struct xlb_hc_cfg *vip,
 				"check %s on an all-ports VIP needs a port, expected 'port N' "
 				"with N 1-65535",
 				xlb_hc_kind_str(out->kind));
-	return 0;
-}
-
-/* Decimal only, no sign, no spaces: "1e3" or "-1" in a rules file is a typo. */
-static int parse_u32(const char *s, __u32 min, __u32 max, __u32 *out)
-{
-	unsigned long long v = 0;
-
-	if (!*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned int)(*s - '0');
-		if (v > max)
-			return -EINVAL;
-	}
-	if (v < min)
-		return -EINVAL;
-	*out = (__u32)v;
 	return 0;
 }
 
@@ -275,7 +256,7 @@ static int set_opt(struct xlb_hc_cfg *c, const struct hc_opt *o, const char *v)
 	case XLB_HC_F_EXPECT:
 		return parse_data(v, c->expect, &c->expect_len);
 	}
-	ret = parse_u32(v, o->min, o->max, &n);
+	ret = xlb_uint_parse(v, o->min, o->max, &n);
 	if (ret)
 		return ret;
 	switch (o->field) {

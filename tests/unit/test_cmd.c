@@ -240,6 +240,13 @@ static const struct {
     {"vip add " V4 " check tcp rise 2 rise 3", "rise given twice, expected each option once"},
     {"vip add " V4 " check tcp interval 50",
      "bad interval '50', expected milliseconds 100-3600000"},
+    {"vip add " V4 " check tcp interval +500",
+     "bad interval '+500', expected milliseconds 100-3600000"},
+    {"vip add " V4 " check tcp interval -500",
+     "bad interval '-500', expected milliseconds 100-3600000"},
+    {"vip add " V4 " check tcp port +80", "bad port '+80', expected 1-65535"},
+    {"vip add " V4 " check tcp rise -1", "bad rise '-1', expected 1-100"},
+    {"vip add " V4 " check tcp fall 0x2", "bad fall '0x2', expected 1-100"},
     /* backends */
     {"backend add " V4,
      "'backend add' needs a backend address after the VIP, expected an IPv4 or IPv6 address"},
