@@ -305,6 +305,20 @@ const char *xlb_cmd_usage(const char *topic)
 	return buf;
 }
 
+/* Keywords whose next word is their value, whatever it spells. */
+static int takes_value(const char *w)
+{
+	static const char *const kw[] = {"weight", "sched",    "conntrack", "fail-open",
+					 "port",   "interval", "timeout",   "rise",
+					 "fall",   "path",     "host",      "status",
+					 "send",   "expect"};
+
+	for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++)
+		if (!strcmp(w, kw[i]))
+			return 1;
+	return 0;
+}
+
 static int is_help(const char *w)
 {
 	return !strcmp(w, "help") || !strcmp(w, "-h") || !strcmp(w, "--help");
@@ -415,9 +429,11 @@ int xlb_cmd_parse(int argc, char **argv, struct xlb_cmd *c, char *err, size_t er
 		    "missing command, expected vip, backend, list, stats, lookup, save, "
 		    "restore, detach or help");
 	i = match_word(argv[0], &objects[0].name, sizeof(objects[0]), object_exact);
-	/* help anywhere: "vip help", "backend add -h", "help vip". */
+	/* Help where a command or keyword stands ("help vip", "vip help",
+	 * "backend add -h"), never as an option's value: "send help" is a
+	 * probe, or the saved rules would not read back. */
 	for (int k = 0; k < argc; k++) {
-		if (!is_help(argv[k]))
+		if (!is_help(argv[k]) || (k > 0 && takes_value(argv[k - 1])))
 			continue;
 		c->op = XLB_CMD_HELP;
 		if (i >= 0 && objects[i].self != &help_cmd) {

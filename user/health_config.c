@@ -376,10 +376,17 @@ static void out_printf(struct outbuf *o, const char *fmt, ...)
  * survives shells and comment-stripping rules-file readers. */
 static void out_data(struct outbuf *o, const char *d, size_t n)
 {
+	/* A value spelling a help word is written with its first byte
+	 * escaped, so no reader can take it for a help request. */
+	int word = (n == 4 && !memcmp(d, "help", 4)) || (n == 2 && !memcmp(d, "-h", 2)) ||
+		   (n == 6 && !memcmp(d, "--help", 6));
+
 	for (size_t i = 0; i < n && !o->overflow; i++) {
 		unsigned char c = (unsigned char)d[i];
 
-		if (c == '\n')
+		if (i == 0 && word)
+			out_printf(o, "\\x%02x", c);
+		else if (c == '\n')
 			out_printf(o, "\\n");
 		else if (c == '\r')
 			out_printf(o, "\\r");
