@@ -35,16 +35,32 @@ int xlb_addr_parse(const char *text, union xlb_addr *addr, __u8 *family)
 	return -EINVAL;
 }
 
-static int parse_port(const char *text, long min, __be16 *port)
+/* Decimal digits only: strtoul() would also take " 80", "+80" and "-0"
+ * (which made an all-ports VIP), so no sign, space or base prefix. */
+int xlb_uint_parse(const char *text, __u32 min, __u32 max, __u32 *out)
 {
-	char *end;
-	long v;
+	unsigned long long v = 0;
 
 	if (!*text)
 		return -EINVAL;
-	errno = 0;
-	v = strtol(text, &end, 10);
-	if (errno || *end || v < min || v > 65535)
+	for (; *text; text++) {
+		if (*text < '0' || *text > '9')
+			return -EINVAL;
+		v = v * 10 + (unsigned int)(*text - '0');
+		if (v > max)
+			return -EINVAL;
+	}
+	if (v < min)
+		return -EINVAL;
+	*out = (__u32)v;
+	return 0;
+}
+
+static int parse_port(const char *text, __u32 min, __be16 *port)
+{
+	__u32 v;
+
+	if (xlb_uint_parse(text, min, 65535, &v))
 		return -EINVAL;
 	*port = htons((__u16)v);
 	return 0;
@@ -148,7 +164,7 @@ int xlb_prefix_parse(const char *text, struct xlb_prefix *p, char *err, size_t e
 {
 	char buf[INET6_ADDRSTRLEN + 8], meant[XLB_ADDR_STRLEN];
 	const char *slash = strchr(text, '/');
-	unsigned long len = 0;
+	__u32 len = 0;
 	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
 	unsigned int max;
 
@@ -164,12 +180,9 @@ int xlb_prefix_parse(const char *text, struct xlb_prefix *p, char *err, size_t e
 				text);
 	max = p->family == XLB_AF_INET6 ? 128 : 32;
 	if (slash) {
-		/* Digits only: no sign, no space, no hex. */
-		if (!slash[1] || strspn(slash + 1, "0123456789") != strlen(slash + 1) ||
-		    strlen(slash + 1) > 3 || (len = strtoul(slash + 1, NULL, 10)) > max) {
+		if (xlb_uint_parse(slash + 1, 0, max, &len))
 			return xlb_errf(-EINVAL, err, errlen,
 					"bad prefix length in '%s', expected /0-%u", text, max);
-		}
 	} else {
 		len = max;
 	}

@@ -30,6 +30,9 @@ struct xlb_prefix {
  * Refuses bits set beyond LEN, naming the prefix that was meant. */
 int xlb_prefix_parse(const char *text, struct xlb_prefix *p, char *err, size_t errlen);
 
+/* Decimal digits only (no sign, space or prefix), min..max. 0 or -EINVAL. */
+int xlb_uint_parse(const char *text, __u32 min, __u32 max, __u32 *out);
+
 void xlb_addr_format(const union xlb_addr *addr, __u8 family, char *buf, size_t len);
 /* "ADDR/LEN"; buf of XLB_ADDR_STRLEN bytes is enough. */
 void xlb_prefix_format(const struct xlb_prefix *p, char *buf, size_t len);

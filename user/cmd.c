@@ -40,21 +40,6 @@ struct xlb_cmd_object {
 	int exact;			  /* no abbreviation: a typo must not do it */
 };
 
-static int parse_u32(const char *text, __u32 max, __u32 *out)
-{
-	unsigned long v;
-	char *end;
-
-	/* Digits only: strtoul would take "-1", " 5" and "0x10". */
-	if (!*text || strspn(text, "0123456789") != strlen(text) || strlen(text) > 10)
-		return -EINVAL;
-	v = strtoul(text, &end, 10);
-	if (v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 static int opt_sched(struct xlb_cmd *c, int argc, char **argv, int *consumed, char *err,
 		     size_t errlen)
 {
@@ -110,7 +95,7 @@ static int opt_weight(struct xlb_cmd *c, int argc, char **argv, int *consumed, c
 	if (argc < 2)
 		return xlb_errf(-EINVAL, err, errlen,
 				"'weight' needs a value, expected weight 0-%u", XLB_MAX_WEIGHT);
-	if (parse_u32(argv[1], XLB_MAX_WEIGHT, &c->weight))
+	if (xlb_uint_parse(argv[1], 0, XLB_MAX_WEIGHT, &c->weight))
 		return xlb_refuse_weight(argv[1], err, errlen);
 	*consumed = 2;
 	return 0;
@@ -320,6 +305,20 @@ const char *xlb_cmd_usage(const char *topic)
 	return buf;
 }
 
+/* Keywords whose next word is their value, whatever it spells. */
+static int takes_value(const char *w)
+{
+	static const char *const kw[] = {"weight", "sched",    "conntrack", "fail-open",
+					 "port",   "interval", "timeout",   "rise",
+					 "fall",   "path",     "host",      "status",
+					 "send",   "expect"};
+
+	for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++)
+		if (!strcmp(w, kw[i]))
+			return 1;
+	return 0;
+}
+
 static int is_help(const char *w)
 {
 	return !strcmp(w, "help") || !strcmp(w, "-h") || !strcmp(w, "--help");
@@ -430,9 +429,11 @@ int xlb_cmd_parse(int argc, char **argv, struct xlb_cmd *c, char *err, size_t er
 		    "missing command, expected vip, backend, list, stats, lookup, save, "
 		    "restore, detach or help");
 	i = match_word(argv[0], &objects[0].name, sizeof(objects[0]), object_exact);
-	/* help anywhere: "vip help", "backend add -h", "help vip". */
+	/* Help where a command or keyword stands ("help vip", "vip help",
+	 * "backend add -h"), never as an option's value: "send help" is a
+	 * probe, or the saved rules would not read back. */
 	for (int k = 0; k < argc; k++) {
-		if (!is_help(argv[k]))
+		if (!is_help(argv[k]) || (k > 0 && takes_value(argv[k - 1])))
 			continue;
 		c->op = XLB_CMD_HELP;
 		if (i >= 0 && objects[i].self != &help_cmd) {

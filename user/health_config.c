@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 
 #include "health_config.h"
+#include "addr.h"
 #include "log.h"
 
 static const char *const kind_names[__XLB_HC_KIND_MAX] = {
@@ -103,26 +104,6 @@ int xlb_hc_cfg_resolve(struct xlb_hc_cfg *out, const struct xlb_hc_cfg *vip,
 				"check %s on an all-ports VIP needs a port, expected 'port N' "
 				"with N 1-65535",
 				xlb_hc_kind_str(out->kind));
-	return 0;
-}
-
-/* Decimal only, no sign, no spaces: "1e3" or "-1" in a rules file is a typo. */
-static int parse_u32(const char *s, __u32 min, __u32 max, __u32 *out)
-{
-	unsigned long long v = 0;
-
-	if (!*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		v = v * 10 + (unsigned int)(*s - '0');
-		if (v > max)
-			return -EINVAL;
-	}
-	if (v < min)
-		return -EINVAL;
-	*out = (__u32)v;
 	return 0;
 }
 
@@ -275,7 +256,7 @@ static int set_opt(struct xlb_hc_cfg *c, const struct hc_opt *o, const char *v)
 	case XLB_HC_F_EXPECT:
 		return parse_data(v, c->expect, &c->expect_len);
 	}
-	ret = parse_u32(v, o->min, o->max, &n);
+	ret = xlb_uint_parse(v, o->min, o->max, &n);
 	if (ret)
 		return ret;
 	switch (o->field) {
@@ -395,10 +376,17 @@ static void out_printf(struct outbuf *o, const char *fmt, ...)
  * survives shells and comment-stripping rules-file readers. */
 static void out_data(struct outbuf *o, const char *d, size_t n)
 {
+	/* A value spelling a help word is written with its first byte
+	 * escaped, so no reader can take it for a help request. */
+	int word = (n == 4 && !memcmp(d, "help", 4)) || (n == 2 && !memcmp(d, "-h", 2)) ||
+		   (n == 6 && !memcmp(d, "--help", 6));
+
 	for (size_t i = 0; i < n && !o->overflow; i++) {
 		unsigned char c = (unsigned char)d[i];
 
-		if (c == '\n')
+		if (i == 0 && word)
+			out_printf(o, "\\x%02x", c);
+		else if (c == '\n')
 			out_printf(o, "\\n");
 		else if (c == '\r')
 			out_printf(o, "\\r");

@@ -135,6 +135,16 @@ static const struct {
      "bad port '' in VIP '198.18.100.9:/tcp', expected 0-65535 (0 = all ports)"},
     {"198.18.100.9:8a/tcp",
      "bad port '8a' in VIP '198.18.100.9:8a/tcp', expected 0-65535 (0 = all ports)"},
+    {"198.18.100.9:+80/tcp",
+     "bad port '+80' in VIP '198.18.100.9:+80/tcp', expected 0-65535 (0 = all ports)"},
+    {"198.18.100.9: 80/tcp",
+     "bad port ' 80' in VIP '198.18.100.9: 80/tcp', expected 0-65535 (0 = all ports)"},
+    {"198.18.100.9:-0/tcp",
+     "bad port '-0' in VIP '198.18.100.9:-0/tcp', expected 0-65535 (0 = all ports)"},
+    {"198.18.100.9:0x50/tcp",
+     "bad port '0x50' in VIP '198.18.100.9:0x50/tcp', expected 0-65535 (0 = all ports)"},
+    {"198.18.100.9:80 /tcp",
+     "bad port '80 ' in VIP '198.18.100.9:80 /tcp', expected 0-65535 (0 = all ports)"},
     {"198.18.100.9:80/sctp",
      "bad protocol 'sctp' in VIP '198.18.100.9:80/sctp', expected tcp or udp"},
     {"198.18.100.9:80/TCP", "bad protocol 'TCP' in VIP '198.18.100.9:80/TCP', expected tcp or udp"},
@@ -214,6 +224,10 @@ static const struct {
     {"198.18.1.1:65536", "bad port '65536' in '198.18.1.1:65536', expected 1-65535"},
     {"198.18.1.1:", "bad port '' in '198.18.1.1:', expected 1-65535"},
     {"[2001:db8::1]:x", "bad port 'x' in '[2001:db8::1]:x', expected 1-65535"},
+    {"198.18.1.1:+80", "bad port '+80' in '198.18.1.1:+80', expected 1-65535"},
+    {"198.18.1.1: 80", "bad port ' 80' in '198.18.1.1: 80', expected 1-65535"},
+    {"198.18.1.1:-80", "bad port '-80' in '198.18.1.1:-80', expected 1-65535"},
+    {"198.18.1.1:\t80", "bad port '\t80' in '198.18.1.1:\t80', expected 1-65535"},
 };
 
 static void test_endpoint_parse(void)

@@ -113,7 +113,7 @@ static const struct want good[] = {
      .addr = "198.18.1.2", .port = 1, .check = ""},
     {"sa", XLB_CMD_SAVE, .check = ""},
     {"r x", XLB_CMD_RESTORE, .file = "x", .check = ""},
-    /* help anywhere, with the object it was asked about. */
+    /* help in place of a command word or keyword, with the object asked about */
     {"help", XLB_CMD_HELP, .check = ""},
     {"h", XLB_CMD_HELP, .check = ""},
     {"-h", XLB_CMD_HELP, .check = ""},
@@ -126,6 +126,12 @@ static const struct want good[] = {
     {"backend add -h", XLB_CMD_HELP, .topic = "backend", .check = ""},
     {"vip add 198.18.100.300:80/tcp --help", XLB_CMD_HELP, .topic = "vip", .check = ""},
     {"lookup --help", XLB_CMD_HELP, .topic = "lookup", .check = ""},
+    {"vip add " V4 " check udp -h", XLB_CMD_HELP, .topic = "vip", .check = ""},
+    /* ...but an option's value is a value, whatever it spells. */
+    {"vip add " V4 " check udp send help expect --help", XLB_CMD_VIP_ADD, G_CHK, 0, V4,
+     .check = "check udp send \\x68elp expect \\x2d-help"},
+    {"vip add " V4 " check http host -h", XLB_CMD_VIP_ADD, G_CHK, 0, V4,
+     .check = "check http host -h"},
 };
 
 static void check_good(const struct want *w, const char *line)
@@ -240,6 +246,13 @@ static const struct {
     {"vip add " V4 " check tcp rise 2 rise 3", "rise given twice, expected each option once"},
     {"vip add " V4 " check tcp interval 50",
      "bad interval '50', expected milliseconds 100-3600000"},
+    {"vip add " V4 " check tcp interval +500",
+     "bad interval '+500', expected milliseconds 100-3600000"},
+    {"vip add " V4 " check tcp interval -500",
+     "bad interval '-500', expected milliseconds 100-3600000"},
+    {"vip add " V4 " check tcp port +80", "bad port '+80', expected 1-65535"},
+    {"vip add " V4 " check tcp rise -1", "bad rise '-1', expected 1-100"},
+    {"vip add " V4 " check tcp fall 0x2", "bad fall '0x2', expected 1-100"},
     /* backends */
     {"backend add " V4,
      "'backend add' needs a backend address after the VIP, expected an IPv4 or IPv6 address"},

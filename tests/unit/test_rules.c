@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <netinet/in.h>
 
 #include "cmd.h"
 #include "expect.h"
@@ -597,6 +598,145 @@ static void test_round_trip(void)
 	xlb_rules_free(&r);
 }
 
+/* The rules-file words help, -h and --help, a keyword, or an escape as the
+ * value of a check option must come back as the same bytes. */
+static const char *const rt_words[] = {"help", "-h", "--help", "send", "check", "vip", "\\x41"};
+
+static void rt_text(char *out, size_t max, int slash)
+{
+	static const char bad[] = "\"'#\\";
+	/* max >= 2: room for one byte and the NUL */
+	size_t n = 1 + (size_t)rand() % (max - 1), i = 0;
+
+	if (rand() % 4 == 0 && !slash) {
+		snprintf(out, max, "%s", rt_words[rand() % 3]);
+		return;
+	}
+	if (slash)
+		out[i++] = '/';
+	while (i < n) {
+		char c = (char)(0x21 + rand() % (0x7f - 0x21));
+
+		if (!strchr(bad, c))
+			out[i++] = c;
+	}
+	out[i] = 0;
+}
+
+static void rt_data(char *out, __u8 *len)
+{
+	size_t n = 1 + (size_t)rand() % XLB_HC_DATA_MAX;
+
+	if (rand() % 4 == 0) {
+		const char *w = rt_words[rand() % ARRAY_SIZE(rt_words)];
+
+		n = strlen(w);
+		memcpy(out, w, n);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			out[i] = (char)(rand() % 256);
+	}
+	*len = (__u8)n;
+}
+
+static struct xlb_hc_cfg *rt_vip_hc(struct xlb_rules *r, __u8 proto)
+{
+	for (size_t i = 0; i < r->n_vips; i++)
+		if (r->vips[i].key.proto == proto)
+			return &r->vips[i].hc;
+	CU_FAIL_FATAL("VIP missing");
+	return NULL;
+}
+
+/* Any send/expect bytes and any path/host the grammar takes go through the
+ * save format and the rules-file reader unchanged: a configuration xlbd
+ * accepted must read back after a restart. */
+static void test_round_trip_random(void)
+{
+	char err[XLB_ERRLEN] = "", what[64];
+	int usage, failed = 0;
+
+	srand(17);
+	for (int k = 0; k < 3000 && !failed; k++) {
+		struct xlb_rules r, back;
+		struct xlb_hc_cfg *u, *h, *bu, *bh;
+		char *text, *again;
+		const char *path;
+
+		snprintf(what, sizeof(what), "random round trip %d", k);
+		xlb_rules_init(&r, 4, 4);
+		CU_ASSERT_EQUAL_FATAL(step(&r, "vip add 198.18.100.3:53/udp check udp", err,
+					   sizeof(err)), 0);
+		CU_ASSERT_EQUAL_FATAL(step(&r, "vip add " V4 " check http", err, sizeof(err)), 0);
+		u = rt_vip_hc(&r, IPPROTO_UDP);
+		h = rt_vip_hc(&r, IPPROTO_TCP);
+		rt_data(u->send, &u->send_len);
+		rt_data(u->expect, &u->expect_len);
+		u->set |= XLB_HC_F_SEND | XLB_HC_F_EXPECT;
+		rt_text(h->path, 2 + (size_t)rand() % (sizeof(h->path) - 2), 1);
+		rt_text(h->host, 8 + (size_t)rand() % (sizeof(h->host) - 8), 0);
+		h->set |= XLB_HC_F_PATH | XLB_HC_F_HOST;
+		text = saved(&r);
+		path = write_tmp("random.rules", text, strlen(text));
+		xlb_rules_init(&back, 4, 4);
+		err[0] = 0;
+		if (xlb_rules_read(&back, path, &usage, err, sizeof(err))) {
+			fprintf(stderr, "\n  %s: does not read back: %s\n%s", what, err, text);
+			failed = 1;
+		} else {
+			again = saved(&back);
+			bu = rt_vip_hc(&back, IPPROTO_UDP);
+			bh = rt_vip_hc(&back, IPPROTO_TCP);
+			failed = strcmp(again, text) || bu->send_len != u->send_len ||
+				 bu->expect_len != u->expect_len ||
+				 memcmp(bu->send, u->send, u->send_len) ||
+				 memcmp(bu->expect, u->expect, u->expect_len) ||
+				 strcmp(bh->path, h->path) || strcmp(bh->host, h->host);
+			if (failed)
+				fprintf(stderr, "\n  %s: changed:\n%s  read back as:\n%s", what,
+					text, again);
+			free(again);
+		}
+		free(text);
+		xlb_rules_free(&back);
+		xlb_rules_free(&r);
+	}
+	CU_ASSERT_EQUAL(failed, 0);
+}
+
+/* The issue's case: bytes "help" given as \x68elp save and read back. */
+static void test_round_trip_help(void)
+{
+	static const char *const lines[] = {
+	    "vip add 198.18.100.3:53/udp check udp send \\x68elp expect -h",
+	    "backend add 198.18.100.3:53/udp 198.18.0.31 check send --help",
+	    "vip add " V4 " check http host help path /help",
+	};
+	char err[XLB_ERRLEN] = "";
+	struct xlb_rules r, back;
+	char *text, *again;
+	const char *path;
+	int usage;
+
+	xlb_rules_init(&r, 8, 8);
+	for (size_t i = 0; i < ARRAY_SIZE(lines); i++)
+		expect_int(lines[i], "step", step(&r, lines[i], err, sizeof(err)), 0);
+	text = saved(&r);
+	path = write_tmp("help.rules", text, strlen(text));
+	xlb_rules_init(&back, 8, 8);
+	expect_int("read saved help", "xlb_rules_read",
+		   xlb_rules_read(&back, path, &usage, err, sizeof(err)), 0);
+	expect_str("read saved help", "no error", err, "");
+	again = saved(&back);
+	expect_str("help: format -> read -> format", "save", again, text);
+	expect_int("help: send bytes", "send", memcmp(rt_vip_hc(&back, IPPROTO_UDP)->send, "help", 4),
+		   0);
+	free(again);
+	free(text);
+	xlb_rules_free(&back);
+	xlb_rules_free(&r);
+}
+
 /* ------------------------------------------------------------ write */
 
 static void test_write_file(void)
@@ -647,4 +787,6 @@ XLB_SUITE(rules, suite_init, suite_cleanup, {"split: words, quotes, comments", t
 	  {"read: every error names FILE:LINE", test_read_bad},
 	  {"read: line length, missing file", test_read_limits},
 	  {"round trip: format -> read -> format", test_round_trip},
+	  {"round trip: random send/expect/path/host", test_round_trip_random},
+	  {"round trip: help words as values", test_round_trip_help},
 	  {"write: atomic, mode 0644, errors", test_write_file});
