@@ -56,16 +56,19 @@ static __always_inline struct xlb_vip *find_vip(const struct xlb_flow *flow, int
 }
 
 /* A UDP flow idle for longer than the timeout is a new flow: re-hash it.
- * The timestamp is refreshed at most once a second to keep the shared
- * cache line clean on the hot path. */
+ * The timestamp is written at most once a second, to keep the shared cache
+ * line clean on the hot path, and at least every half timeout: a packet
+ * then never finds more than refresh + its gap since the last write, so a
+ * flow whose packets come closer than the timeout never expires. */
 static __always_inline int udp_conn_expired(struct xlb_conn *conn, const struct xlb_config *cfg,
 					    __u64 now)
 {
+	__u64 timeout = (__u64)cfg->udp_timeout_s * NSEC_PER_SEC;
 	__u64 idle = now - conn->last_seen_ns;
 
-	if (idle > (__u64)cfg->udp_timeout_s * NSEC_PER_SEC)
+	if (idle > timeout)
 		return 1;
-	if (idle > NSEC_PER_SEC)
+	if (idle > (timeout / 2 < NSEC_PER_SEC ? timeout / 2 : NSEC_PER_SEC))
 		conn->last_seen_ns = now;
 	return 0;
 }

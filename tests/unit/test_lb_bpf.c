@@ -1128,6 +1128,80 @@ static void test_udp_timeout(void)
 	CU_ASSERT_EQUAL(counter(XLB_STAT_CONN_STALE), stale + 1);
 }
 
+/* Ages a flow's connection entry by ns; returns its last_seen_ns after. */
+static __u64 age_conn(const struct pkt_spec *s, __u64 ns)
+{
+	int fd = bpf_map__fd(bpf_object__find_map_by_name(xlb_dp_object(dp), "xlb_conns"));
+	struct xlb_flow flow;
+	struct xlb_conn conn;
+
+	flow_of(s, &flow);
+	if (bpf_map_lookup_elem(fd, &flow, &conn))
+		return 0;
+	conn.last_seen_ns -= ns;
+	if (bpf_map_update_elem(fd, &flow, &conn, BPF_EXIST))
+		return 0;
+	return conn.last_seen_ns;
+}
+
+static __u64 conn_last_seen(const struct pkt_spec *s)
+{
+	return age_conn(s, 0);
+}
+
+/* An active UDP flow keeps its backend under a short timeout: the idle
+ * time is refreshed every min(1 s, timeout / 2), so a flow whose packets
+ * come closer than the timeout never expires. With --udp-timeout 1 and a
+ * refresh only after 1 s idle, it re-hashed every second. */
+static void test_udp_timeout_refresh(void)
+{
+	const char *v = "198.18.100.23:53/udp";
+	struct pkt_spec s = {V4(C4, "198.18.100.23", UDP, 5354, 53), .payload_len = 4};
+	const __u64 ms = 1000000ULL;
+	struct xlb_config cfg, one;
+	char got[INET6_ADDRSTRLEN];
+	__u64 stale, aged;
+
+	CU_ASSERT_FATAL(xlb_dp_config_get(dp, &cfg) == 0);
+	one = cfg;
+	one.udp_timeout_s = 1;
+	CU_ASSERT_FATAL(xlb_dp_config_set(dp, &one) == 0);
+	CU_ASSERT_FATAL(vip(v, 0) == 0);
+	CU_ASSERT_FATAL(backend_add(v, "198.18.0.21") == 0);
+	send_flow(&s, got, sizeof(got));
+	send_flow(&s, got, sizeof(got));
+	CU_ASSERT_STRING_EQUAL(got, "198.18.0.21");
+	/* The ring moves to .22: a re-hash would show. */
+	CU_ASSERT_FATAL(backend_add(v, "198.18.0.22") == 0);
+	CU_ASSERT_FATAL(backend_weight(v, "198.18.0.21", 0) == 0);
+	stale = counter(XLB_STAT_CONN_STALE);
+	for (int i = 0; i < 4; i++) {
+		/* 600 ms between packets, under the 1 s timeout. */
+		aged = age_conn(&s, 600 * ms);
+		CU_ASSERT_FATAL(aged != 0);
+		send_flow(&s, got, sizeof(got));
+		CU_ASSERT_STRING_EQUAL(got, "198.18.0.21");
+		CU_ASSERT(conn_last_seen(&s) >= aged + 500 * ms);
+	}
+	CU_ASSERT_EQUAL(counter(XLB_STAT_CONN_STALE), stale);
+	/* Idle past the timeout: re-hashed. */
+	age_conn(&s, 1100 * ms);
+	send_flow(&s, got, sizeof(got));
+	CU_ASSERT_STRING_EQUAL(got, "198.18.0.22");
+	CU_ASSERT_EQUAL(counter(XLB_STAT_CONN_STALE), stale + 1);
+
+	/* With the default 30 s, the entry is written at most once a second:
+	 * 600 ms idle leaves it alone. */
+	CU_ASSERT_FATAL(xlb_dp_config_set(dp, &cfg) == 0);
+	aged = age_conn(&s, 600 * ms);
+	send_flow(&s, got, sizeof(got));
+	CU_ASSERT_EQUAL(conn_last_seen(&s), aged);
+	aged = age_conn(&s, 600 * ms);
+	send_flow(&s, got, sizeof(got));
+	CU_ASSERT(conn_last_seen(&s) >= aged + 1000 * ms);
+	CU_ASSERT_STRING_EQUAL(got, "198.18.0.22");
+}
+
 /* Per-VIP and per-backend counters count packets and frame bytes. */
 static void test_vip_backend_counters(void)
 {
@@ -1209,5 +1283,6 @@ XLB_SUITE(lb_bpf, suite_init, suite_cleanup,
 	  {"802.1ad tag: encapsulated with it, passed", test_8021ad_tag},
 	  {"source-hash VIP keeps a client on one backend", test_source_hash},
 	  {"UDP flow re-hashed after the idle timeout", test_udp_timeout},
+	  {"UDP flow active under a 1 s timeout keeps its backend", test_udp_timeout_refresh},
 	  {"per-VIP and per-backend counters", test_vip_backend_counters},
 	  {"outer source varies per flow in the configured bits", test_outer_source_entropy})
