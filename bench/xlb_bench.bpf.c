@@ -128,7 +128,7 @@ int bench_lb(struct xdp_md *ctx)
  * time goes (no counters; each returns XDP_TX once its stage succeeded). */
 enum bench_stage {
 	STAGE_PARSE,
-	STAGE_VIP,   /* + VIP lookup (exact port, then port 0) and config */
+	STAGE_VIP,   /* + VIP lookup (exact port, else address and port 0) and config */
 	STAGE_CONN,  /* + flow hash, conn-table lookup, backend entry */
 	STAGE_FIB,   /* + outer source and next hop (cache, else bpf_fib_lookup) */
 	STAGE_ENCAP, /* + outer header and MACs: lb_process without counters */
@@ -146,6 +146,7 @@ static __always_inline int run_stages(struct xdp_md *ctx, const enum bench_stage
 	struct xlb_vip *vip;
 	__u32 zero = 0, id = 0, hash;
 	void *data, *data_end;
+	int vip_addr;
 
 	if (prepare(ctx))
 		return XDP_ABORTED;
@@ -155,7 +156,7 @@ static __always_inline int run_stages(struct xdp_md *ctx, const enum bench_stage
 		return XDP_PASS;
 	if (upto == STAGE_PARSE)
 		return XDP_TX;
-	vip = find_vip(&pkt.flow);
+	vip = find_vip(&pkt.flow, &vip_addr);
 	if (!vip)
 		return XDP_PASS;
 	cfg = bpf_map_lookup_elem(&xlb_config, &zero);

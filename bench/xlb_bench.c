@@ -380,6 +380,7 @@ static int setup_bench(void)
 	 * the verifier, so libbpf needs no template of its own. */
 	struct bpf_map *pairs[][2] = {
 	    {skel->maps.xlb_vips, dp->skel->maps.xlb_vips},
+	    {skel->maps.xlb_vip_addrs, dp->skel->maps.xlb_vip_addrs},
 	    {skel->maps.xlb_rings, dp->skel->maps.xlb_rings},
 	    {skel->maps.xlb_backends, dp->skel->maps.xlb_backends},
 	    {skel->maps.xlb_conns, dp->skel->maps.xlb_conns},
@@ -569,7 +570,7 @@ static json_t *breakdown(void)
 	static const char *const what[] = {
 	    "wrapper: restore the frame",
 	    "parse Ethernet, IPv4, TCP",
-	    "VIP lookup (exact port, then port 0) + config",
+	    "VIP lookup (exact port, else address, port 0) + config",
 	    "flow hash + conn-table lookup + backend entry",
 	    "outer source + next hop (cached)",
 	    "encapsulate, next hop's MACs (lb_process minus counters)",

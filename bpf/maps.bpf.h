@@ -21,6 +21,17 @@ struct {
 	__type(value, struct xlb_vip);
 } xlb_vips SEC(".maps");
 
+/* The addresses of the VIPs: {addr, family} -> how many VIPs are on it.
+ * Traffic to such an address that no VIP takes is dropped, never passed:
+ * nothing on this host owns a VIP address, so the kernel would route it back
+ * to the router, which returns it here until its TTL runs out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_MAX_VIPS_DEFAULT);
+	__type(key, struct xlb_vip_addr_key);
+	__type(value, struct xlb_vip_addr);
+} xlb_vip_addrs SEC(".maps");
+
 /* One Maglev ring per VIP: slot -> backend id. Userspace fills a fresh inner
  * map (one batch update) and swaps it into xlb_rings in one update, so the
  * data plane never sees a half-written ring. */

@@ -9,7 +9,11 @@
  * and counted by reason. The kernel validates and drops garbage itself, and
  * no part of a flow is ever sent to a backend that the 5-tuple did not pick:
  * IP fragments (later ones carry no ports) and IPv6 routing/AH/ESP headers
- * therefore go to the kernel too.
+ * therefore go to the kernel too. The exception is what is addressed to a
+ * VIP address (xlb.bpf.c, unparsed_verdict): the IP header is valid, so the
+ * kernel would forward it, back to the router. flow.family, src and dst are
+ * filled as soon as the IP header is known to be valid, so that the caller
+ * can tell (family XLB_AF_NONE: no valid IP header).
  */
 #ifndef XLB_PARSE_BPF_H
 #define XLB_PARSE_BPF_H
@@ -101,14 +105,14 @@ static __always_inline int parse_ipv4(void *data, void *data_end, struct packet 
 	if (iph->version != 4 || hlen < sizeof(*iph) || tot < hlen ||
 	    (void *)iph + tot > data_end)
 		return PARSE_MALFORMED;
-	frag = bpf_ntohs(iph->frag_off);
-	if (frag & (XLB_IP_MF | XLB_IP_OFFSET))
-		return PARSE_FRAGMENT;
-
 	pkt->flow.family = XLB_AF_INET;
 	pkt->flow.proto = iph->protocol;
 	pkt->flow.src.v4 = iph->saddr;
 	pkt->flow.dst.v4 = iph->daddr;
+	frag = bpf_ntohs(iph->frag_off);
+	if (frag & (XLB_IP_MF | XLB_IP_OFFSET))
+		return PARSE_FRAGMENT;
+
 	pkt->l3_len = tot;
 	pkt->ip_id = iph->id;
 	pkt->ip_df = iph->frag_off & bpf_htons(XLB_IP_DF);
@@ -129,6 +133,9 @@ static __always_inline int parse_ipv6(void *data, void *data_end, struct packet 
 	if (ip6->version != 6 || end_of_ip > data_end)
 		return PARSE_MALFORMED;
 
+	pkt->flow.family = XLB_AF_INET6;
+	__builtin_memcpy(&pkt->flow.src, &ip6->saddr, 16);
+	__builtin_memcpy(&pkt->flow.dst, &ip6->daddr, 16);
 	nexthdr = ip6->nexthdr;
 	l4 = ip6 + 1;
 #pragma unroll
@@ -147,10 +154,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, struct packet 
 	if (l4 > end_of_ip)
 		return PARSE_MALFORMED;
 
-	pkt->flow.family = XLB_AF_INET6;
 	pkt->flow.proto = nexthdr;
-	__builtin_memcpy(&pkt->flow.src, &ip6->saddr, 16);
-	__builtin_memcpy(&pkt->flow.dst, &ip6->daddr, 16);
 	pkt->l3_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
 	pkt->ip_id = 0;
 	pkt->ip_df = bpf_htons(XLB_IP_DF);

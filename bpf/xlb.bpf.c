@@ -24,8 +24,17 @@ struct {
 	__uint(XDP_PASS, 1);
 } XDP_RUN_CONFIG(xlb_lb);
 
-/* Exact port first, then the all-ports VIP (port 0) of the address. */
-static __always_inline struct xlb_vip *find_vip(const struct xlb_flow *flow)
+static __always_inline int is_vip_addr(const struct xlb_flow *flow)
+{
+	struct xlb_vip_addr_key key = {.addr = flow->dst, .family = flow->family};
+
+	return bpf_map_lookup_elem(&xlb_vip_addrs, &key) != NULL;
+}
+
+/* Exact port first, then the all-ports VIP (port 0) of the address, if the
+ * address is a VIP's at all (*vip_addr): a hit costs one lookup, traffic
+ * that is not for a VIP address two, as without the address map. */
+static __always_inline struct xlb_vip *find_vip(const struct xlb_flow *flow, int *vip_addr)
 {
 	struct xlb_vip_key key = {
 		.addr = flow->dst,
@@ -35,25 +44,31 @@ static __always_inline struct xlb_vip *find_vip(const struct xlb_flow *flow)
 	};
 	struct xlb_vip *vip;
 
+	*vip_addr = 1;
 	vip = bpf_map_lookup_elem(&xlb_vips, &key);
 	if (vip)
 		return vip;
+	*vip_addr = is_vip_addr(flow);
+	if (!*vip_addr)
+		return NULL;
 	key.port = 0;
-	vip = bpf_map_lookup_elem(&xlb_vips, &key);
-	return vip;
+	return bpf_map_lookup_elem(&xlb_vips, &key);
 }
 
 /* A UDP flow idle for longer than the timeout is a new flow: re-hash it.
- * The timestamp is refreshed at most once a second to keep the shared
- * cache line clean on the hot path. */
+ * The timestamp is written at most once a second, to keep the shared cache
+ * line clean on the hot path, and at least every half timeout: a packet
+ * then never finds more than refresh + its gap since the last write, so a
+ * flow whose packets come closer than the timeout never expires. */
 static __always_inline int udp_conn_expired(struct xlb_conn *conn, const struct xlb_config *cfg,
 					    __u64 now)
 {
+	__u64 timeout = (__u64)cfg->udp_timeout_s * NSEC_PER_SEC;
 	__u64 idle = now - conn->last_seen_ns;
 
-	if (idle > (__u64)cfg->udp_timeout_s * NSEC_PER_SEC)
+	if (idle > timeout)
 		return 1;
-	if (idle > NSEC_PER_SEC)
+	if (idle > (timeout / 2 < NSEC_PER_SEC ? timeout / 2 : NSEC_PER_SEC))
 		conn->last_seen_ns = now;
 	return 0;
 }
@@ -306,6 +321,29 @@ static __always_inline enum xlb_stat pass_reason(int parse_result)
 	}
 }
 
+/* What xlb does not balance is the kernel's, unless it is for a VIP address:
+ * nothing on this host owns one and forwarding is on, so the kernel would
+ * route it back to the router, which returns it, until the TTL runs out
+ * (and TTL-exceeded errors went to sources that may be spoofed). */
+static __always_inline __u32 unbalanced_verdict(int vip_addr, enum xlb_stat pass_reason)
+{
+	if (vip_addr)
+		return verdict(XDP_DROP, XLB_STAT_DROP_VIP_UNHANDLED);
+	return verdict(XDP_PASS, pass_reason);
+}
+
+/* A packet that did not parse to a flow: a fragment, not TCP/UDP (ICMP...),
+ * malformed. Whether it is for a VIP address is known once its IP header
+ * is (flow.family set, see parse.bpf.h); a broken IP header goes to the
+ * kernel, which drops it itself. ICMP and fragments of real flows are
+ * dropped too for now: this is where their handling belongs. */
+static __always_inline __u32 unparsed_verdict(const struct packet *pkt, int parse_result)
+{
+	int vip_addr = pkt->flow.family != XLB_AF_NONE && is_vip_addr(&pkt->flow);
+
+	return unbalanced_verdict(vip_addr, pass_reason(parse_result));
+}
+
 /* The packet path, to its verdict. Per-VIP and per-backend traffic is
  * counted as the packet reaches them; the verdict's reason by the caller. */
 static __always_inline __u32 lb_path(struct xdp_md *ctx, __u64 bytes)
@@ -317,15 +355,15 @@ static __always_inline __u32 lb_path(struct xdp_md *ctx, __u64 bytes)
 	struct xlb_backend *be;
 	struct xlb_vip *vip;
 	__u32 zero = 0, backend_id = 0, hash;
+	int rc, vip_addr;
 	__u64 now;
-	int rc;
 
 	rc = parse_packet(data, data_end, &pkt);
 	if (rc != PARSE_OK)
-		return verdict(XDP_PASS, pass_reason(rc));
-	vip = find_vip(&pkt.flow);
+		return unparsed_verdict(&pkt, rc);
+	vip = find_vip(&pkt.flow, &vip_addr);
 	if (!vip)
-		return verdict(XDP_PASS, XLB_STAT_PASS_NOT_VIP);
+		return unbalanced_verdict(vip_addr, XLB_STAT_PASS_NOT_VIP);
 	cfg = bpf_map_lookup_elem(&xlb_config, &zero);
 	if (!cfg)
 		return verdict(XDP_PASS, XLB_STAT_NO_CONFIG);

@@ -54,6 +54,20 @@ struct xlb_vip_key {
 };
 _Static_assert(sizeof(struct xlb_vip_key) == 20, "xlb_vip_key layout");
 
+/* xlb_vip_addrs key: an address at least one VIP is on. */
+struct xlb_vip_addr_key {
+	union xlb_addr addr; /* network order */
+	__u8 family;         /* enum xlb_family */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct xlb_vip_addr_key) == 20, "xlb_vip_addr_key layout");
+
+/* xlb_vip_addrs value. */
+struct xlb_vip_addr {
+	__u32 vips; /* VIPs on the address (xlb_vips keys); the entry goes with the last */
+};
+_Static_assert(sizeof(struct xlb_vip_addr) == 4, "xlb_vip_addr layout");
+
 enum xlb_vip_flags {
 	XLB_VIP_F_SRC_HASH = 1 << 0,     /* hash the client address only ("sh") */
 	XLB_VIP_F_NO_CONNTRACK = 1 << 1, /* stateless: never read or write xlb_conns */
@@ -153,6 +167,9 @@ _Static_assert(sizeof(struct xlb_config) == 32, "xlb_config layout");
 	  "neither TCP nor UDP (ICMP, IPv6 routing/AH/ESP header...): passed")          \
 	X(MALFORMED, "malformed", "truncated or inconsistent headers: passed")          \
 	X(FRAGMENT, "fragment", "IPv4 fragment or IPv6 fragment header: passed")        \
+	X(DROP_VIP_UNHANDLED, "drop_vip_unhandled",                                     \
+	  "to a VIP address, but no VIP's port/protocol, or not parsable (fragment, "    \
+	  "ICMP, malformed TCP/UDP): dropped, as the kernel would route it back")       \
 	X(NO_BACKEND, "no_backend", "VIP matched but its ring is empty: dropped")       \
 	X(TOO_BIG, "too_big", "larger than the egress MTU once encapsulated: dropped") \
 	X(ENCAP_FAIL, "encap_fail",                                                     \

@@ -29,7 +29,7 @@ const char *const xlb_stat_help[__XLB_STAT_MAX] = {
 
 static struct bpf_map *const *pinned_maps(struct xlb_bpf *skel, size_t *n)
 {
-	static struct bpf_map *maps[7];
+	static struct bpf_map *maps[8];
 
 	maps[0] = skel->maps.xlb_vips;
 	maps[1] = skel->maps.xlb_rings;
@@ -38,7 +38,8 @@ static struct bpf_map *const *pinned_maps(struct xlb_bpf *skel, size_t *n)
 	maps[4] = skel->maps.xlb_stats;
 	maps[5] = skel->maps.xlb_config;
 	maps[6] = skel->maps.xlb_tx_ports;
-	*n = 7;
+	maps[7] = skel->maps.xlb_vip_addrs;
+	*n = 8;
 	return maps;
 }
 
@@ -109,6 +110,7 @@ int xlb_dp_open(const struct xlb_dp_opts *opts, struct xlb_dp **out)
 		goto fail;
 	}
 	if ((err = bpf_map__set_max_entries(dp->skel->maps.xlb_vips, dp->max_vips)) ||
+	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_vip_addrs, dp->max_vips)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_rings, dp->max_vips)) ||
 	    (err = bpf_map__set_inner_map_fd(dp->skel->maps.xlb_rings, dp->ring_tmpl_fd)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_backends, dp->max_backends)) ||
@@ -129,6 +131,8 @@ fail:
 	return err;
 }
 
+static int vip_addr_sync_all(struct xlb_dp *dp);
+
 int xlb_dp_loaded(struct xlb_dp *dp)
 {
 	struct xlb_config cfg;
@@ -140,6 +144,9 @@ int xlb_dp_loaded(struct xlb_dp *dp)
 		close(dp->ring_tmpl_fd);
 		dp->ring_tmpl_fd = -1;
 	}
+	err = vip_addr_sync_all(dp);
+	if (err)
+		return err;
 	/* A fresh config map is all zeros: give it working defaults. */
 	err = bpf_map_lookup_elem(bpf_map__fd(dp->skel->maps.xlb_config), &zero, &cfg);
 	if (err)
@@ -232,16 +239,116 @@ static int check(int err)
 	return err ? -errno : 0;
 }
 
+/* ---- xlb_vip_addrs: the addresses of xlb_vips' keys, with a count ----- */
+
+static void vip_addr_key(const struct xlb_vip_key *vip, struct xlb_vip_addr_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->addr = vip->addr;
+	key->family = vip->family;
+}
+
+/* Adds delta (+1 or -1) to the count of VIPs on the VIP key's address; the
+ * entry is created with the first and deleted with the last. */
+static int vip_addr_ref(struct xlb_dp *dp, const struct xlb_vip_key *vip, int delta)
+{
+	int fd = map_fd(dp->skel->maps.xlb_vip_addrs);
+	struct xlb_vip_addr_key key;
+	struct xlb_vip_addr val = {0};
+
+	vip_addr_key(vip, &key);
+	if (bpf_map_lookup_elem(fd, &key, &val) && errno != ENOENT)
+		return -errno;
+	if (delta < 0 && val.vips <= 1) {
+		int err = check(bpf_map_delete_elem(fd, &key));
+
+		return err == -ENOENT ? 0 : err;
+	}
+	val.vips += delta;
+	return check(bpf_map_update_elem(fd, &key, &val, BPF_ANY));
+}
+
+static int cmp_vip_addr(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct xlb_vip_addr_key));
+}
+
+/* Recounts xlb_vip_addrs from xlb_vips (after load: the pins may come from
+ * an xlbd that died between the two writes of a change). Never removes an
+ * address a VIP is on, not even for a moment. */
+static int vip_addr_sync_all(struct xlb_dp *dp)
+{
+	int vfd = map_fd(dp->skel->maps.xlb_vips), afd = map_fd(dp->skel->maps.xlb_vip_addrs);
+	struct xlb_vip_addr_key *want, *stale, akey, anext;
+	struct xlb_vip_key vkey, vnext;
+	size_t n = 0, n_stale = 0;
+	void *prev = NULL;
+	int err = 0;
+
+	want = calloc(dp->max_vips, sizeof(*want));
+	stale = calloc(dp->max_vips, sizeof(*stale));
+	if (!want || !stale) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (n < dp->max_vips && !bpf_map_get_next_key(vfd, prev, &vnext)) {
+		vkey = vnext;
+		prev = &vkey;
+		vip_addr_key(&vkey, &want[n++]);
+	}
+	qsort(want, n, sizeof(*want), cmp_vip_addr);
+	prev = NULL;
+	while (n_stale < dp->max_vips && !bpf_map_get_next_key(afd, prev, &anext)) {
+		akey = anext;
+		prev = &akey;
+		if (!bsearch(&akey, want, n, sizeof(*want), cmp_vip_addr))
+			stale[n_stale++] = akey;
+	}
+	for (size_t i = 0; i < n && !err;) {
+		struct xlb_vip_addr val = {0};
+		size_t j = i;
+
+		while (j < n && !cmp_vip_addr(&want[i], &want[j]))
+			j++;
+		val.vips = (__u32)(j - i);
+		err = check(bpf_map_update_elem(afd, &want[i], &val, BPF_ANY));
+		i = j;
+	}
+	for (size_t i = 0; i < n_stale && !err; i++) {
+		err = check(bpf_map_delete_elem(afd, &stale[i]));
+		if (err == -ENOENT)
+			err = 0;
+	}
+out:
+	free(want);
+	free(stale);
+	return err;
+}
+
 int xlb_dp_vip_set(struct xlb_dp *dp, const struct xlb_vip_key *key, const struct xlb_vip *vip)
 {
-	return check(bpf_map_update_elem(map_fd(dp->skel->maps.xlb_vips), key, vip, BPF_ANY));
+	int fd = map_fd(dp->skel->maps.xlb_vips), err;
+	struct xlb_vip old;
+
+	if (!bpf_map_lookup_elem(fd, key, &old))
+		return check(bpf_map_update_elem(fd, key, vip, BPF_EXIST));
+	/* A new VIP: its address first, so that no moment passes it up. */
+	err = vip_addr_ref(dp, key, 1);
+	if (err)
+		return err;
+	err = check(bpf_map_update_elem(fd, key, vip, BPF_NOEXIST));
+	if (err)
+		vip_addr_ref(dp, key, -1);
+	return err;
 }
 
 int xlb_dp_vip_del(struct xlb_dp *dp, const struct xlb_vip_key *key)
 {
 	int err = check(bpf_map_delete_elem(map_fd(dp->skel->maps.xlb_vips), key));
 
-	return err == -ENOENT ? 0 : err;
+	if (err)
+		return err == -ENOENT ? 0 : err;
+	return vip_addr_ref(dp, key, -1);
 }
 
 int xlb_dp_vip_foreach(struct xlb_dp *dp,

@@ -323,32 +323,63 @@ static const struct fixture fixtures[] = {
 	{"not a VIP address: passed byte-identical",
 	 {V4(C4, "198.18.0.2", TCP, 40000, 22)}, XDP_PASS, OUT_SAME, 0, NULL, NULL, NULL, NULL,
 	 XLB_STAT_PASS_NOT_VIP},
-	{"VIP address, other port: passed byte-identical",
-	 {V4(C4, "198.18.100.1", TCP, 40000, 81)}, XDP_PASS, OUT_SAME, 0, NULL, NULL, NULL, NULL,
-	 XLB_STAT_PASS_NOT_VIP},
-	{"VIP address, other protocol (UDP to a TCP VIP): passed",
-	 {V4(C4, "198.18.100.1", UDP, 40000, 80)}, XDP_PASS, OUT_SAME, 0, NULL, NULL, NULL, NULL,
-	 XLB_STAT_PASS_NOT_VIP},
 	{"IPv6 not a VIP: passed byte-identical",
 	 {V6(C6, "2001:db8::2", UDP, 40000, 53)}, XDP_PASS, OUT_SAME, 0, NULL, NULL, NULL, NULL,
 	 XLB_STAT_PASS_NOT_VIP},
-	{"ICMP to a VIP address: passed",
-	 {V4(C4, "198.18.100.1", IPPROTO_ICMP, 0, 0), .payload_len = 8}, XDP_PASS, OUT_SAME, 0,
+	/* What xlb does not balance is the kernel's, but for a VIP address:
+	 * the kernel would route it back to the router (a loop), so dropped. */
+	{"not a VIP address, other port: passed byte-identical",
+	 {V4(C4, "198.18.200.1", TCP, 40000, 81)}, XDP_PASS, OUT_SAME, 0, NULL, NULL, NULL, NULL,
+	 XLB_STAT_PASS_NOT_VIP},
+	{"VIP address, other port: dropped",
+	 {V4(C4, "198.18.100.1", TCP, 40000, 81)}, XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL,
+	 XLB_STAT_DROP_VIP_UNHANDLED},
+	{"VIP address, other protocol (UDP to a TCP VIP): dropped",
+	 {V4(C4, "198.18.100.1", UDP, 40000, 80)}, XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL,
+	 XLB_STAT_DROP_VIP_UNHANDLED},
+	{"VIP address of an all-ports UDP VIP, TCP: dropped",
+	 {V4(C4, "198.18.100.2", TCP, 40000, 80)}, XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL,
+	 XLB_STAT_DROP_VIP_UNHANDLED},
+	{"IPv6 VIP address, other port: dropped",
+	 {V6(C6, "2001:db8:100::1", TCP, 40000, 81)}, XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL,
+	 NULL, XLB_STAT_DROP_VIP_UNHANDLED},
+	{"ICMP to a non-VIP address: passed",
+	 {V4(C4, "198.18.0.2", IPPROTO_ICMP, 0, 0), .payload_len = 8}, XDP_PASS, OUT_SAME, 0,
 	 NULL, NULL, NULL, NULL, XLB_STAT_PASS_UNSUPPORTED},
-	{"IPv4 first fragment (MF): passed",
-	 {V4(C4, "198.18.100.1", TCP, 40000, 80), .frag = 0x2000, .payload_len = 16}, XDP_PASS,
+	{"ICMP to a VIP address: dropped",
+	 {V4(C4, "198.18.100.1", IPPROTO_ICMP, 0, 0), .payload_len = 8}, XDP_DROP,
+	 OUT_NONE, 0, NULL, NULL, NULL, NULL, XLB_STAT_DROP_VIP_UNHANDLED},
+	{"ICMPv6 to an IPv6 VIP address: dropped",
+	 {V6(C6, "2001:db8:100::1", IPPROTO_ICMPV6, 0, 0), .payload_len = 8}, XDP_DROP,
+	 OUT_NONE, 0, NULL, NULL, NULL, NULL, XLB_STAT_DROP_VIP_UNHANDLED},
+	{"IPv4 first fragment (MF), not a VIP address: passed",
+	 {V4(C4, "198.18.200.1", TCP, 40000, 80), .frag = 0x2000, .payload_len = 16}, XDP_PASS,
 	 OUT_SAME, 0, NULL, NULL, NULL, NULL, XLB_STAT_FRAGMENT},
-	{"IPv4 later fragment (offset): passed",
-	 {V4(C4, "198.18.100.1", TCP, 40000, 80), .frag = 0x0010, .payload_len = 16}, XDP_PASS,
+	{"IPv4 later fragment (offset), not a VIP address: passed",
+	 {V4(C4, "198.18.200.1", TCP, 40000, 80), .frag = 0x0010, .payload_len = 16}, XDP_PASS,
 	 OUT_SAME, 0, NULL, NULL, NULL, NULL, XLB_STAT_FRAGMENT},
-	{"IPv6 fragment header: passed",
-	 {V6(C6, "2001:db8:100::1", TCP, 40000, 80), .v6_ext = IPPROTO_FRAGMENT,
+	{"IPv4 first fragment (MF) to a VIP: dropped",
+	 {V4(C4, "198.18.100.1", TCP, 40000, 80), .frag = 0x2000, .payload_len = 16}, XDP_DROP,
+	 OUT_NONE, 0, NULL, NULL, NULL, NULL, XLB_STAT_DROP_VIP_UNHANDLED},
+	{"IPv4 later fragment (offset) to a VIP: dropped",
+	 {V4(C4, "198.18.100.1", TCP, 40000, 80), .frag = 0x0010, .payload_len = 16}, XDP_DROP,
+	 OUT_NONE, 0, NULL, NULL, NULL, NULL, XLB_STAT_DROP_VIP_UNHANDLED},
+	{"IPv6 fragment header, not a VIP address: passed",
+	 {V6(C6, "2001:db8:200::1", TCP, 40000, 80), .v6_ext = IPPROTO_FRAGMENT,
 	  .v6_ext_present = 1},
 	 XDP_PASS, OUT_SAME, 0, NULL, NULL, NULL, NULL, XLB_STAT_FRAGMENT},
-	{"IPv6 routing header: passed",
-	 {V6(C6, "2001:db8:100::1", TCP, 40000, 80), .v6_ext = IPPROTO_ROUTING,
+	{"IPv6 fragment header to a VIP: dropped",
+	 {V6(C6, "2001:db8:100::1", TCP, 40000, 80), .v6_ext = IPPROTO_FRAGMENT,
+	  .v6_ext_present = 1},
+	 XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL, XLB_STAT_DROP_VIP_UNHANDLED},
+	{"IPv6 routing header, not a VIP address: passed",
+	 {V6(C6, "2001:db8:200::1", TCP, 40000, 80), .v6_ext = IPPROTO_ROUTING,
 	  .v6_ext_present = 1},
 	 XDP_PASS, OUT_SAME, 0, NULL, NULL, NULL, NULL, XLB_STAT_PASS_UNSUPPORTED},
+	{"IPv6 routing header to a VIP: dropped",
+	 {V6(C6, "2001:db8:100::1", TCP, 40000, 80), .v6_ext = IPPROTO_ROUTING,
+	  .v6_ext_present = 1},
+	 XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL, XLB_STAT_DROP_VIP_UNHANDLED},
 };
 
 /* Frames with bytes after the IP packet (Ethernet padding, junk): what is
@@ -458,11 +489,31 @@ static void expect_pass_same(const char *desc, const struct pkt *in, enum xlb_st
 	CU_ASSERT_FALSE(pkt_diff(desc, out.data, out.len, in->data, in->len));
 }
 
+/* Malformed past a valid IP header, to a VIP address: the kernel would
+ * forward it (back to the router), so xlb drops it. */
+static void expect_drop_vip(const char *desc, const struct pkt *in)
+{
+	__u64 before = counter(XLB_STAT_DROP_VIP_UNHANDLED), all = verdicts();
+	struct pkt out;
+	int action = -1;
+
+	CU_ASSERT_FATAL(run(in, &out, &action) == 0);
+	if (action != XDP_DROP || counter(XLB_STAT_DROP_VIP_UNHANDLED) != before + 1)
+		fprintf(stderr, "\n%s: action %d, drop_vip_unhandled +%llu\n", desc, action,
+			(unsigned long long)(counter(XLB_STAT_DROP_VIP_UNHANDLED) - before));
+	CU_ASSERT_EQUAL(action, XDP_DROP);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_DROP_VIP_UNHANDLED), before + 1);
+	CU_ASSERT_EQUAL(verdicts(), all + 1);
+}
+
 static void test_bad_headers(void)
 {
 	const struct pkt_spec v4 = {V4(C4, "198.18.100.1", TCP, 41000, 80), .payload_len = 20};
 	const struct pkt_spec u4 = {V4(C4, "198.18.100.2", UDP, 41000, 80), .payload_len = 20};
 	const struct pkt_spec v6 = {V6(C6, "2001:db8:100::1", TCP, 41000, 80), .payload_len = 20};
+	/* The same, to an address no VIP is on. */
+	const struct pkt_spec n4 = {V4(C4, "198.18.200.1", TCP, 41000, 80), .payload_len = 20};
+	const struct pkt_spec nu4 = {V4(C4, "198.18.200.1", UDP, 41000, 80), .payload_len = 20};
 	struct pkt p;
 
 	pkt_build(&p, &v4);
@@ -483,22 +534,46 @@ static void test_bad_headers(void)
 	poke(&p, 0, 0x65); /* version 6 in an IPv4 ethertype */
 	expect_pass_same("IPv4 ethertype, version 6", &p, XLB_STAT_MALFORMED);
 
-	pkt_build(&p, &v4);
+	pkt_build(&p, &n4);
 	poke(&p, 20 + 12, 4 << 4); /* TCP data offset 4 */
 	expect_pass_same("TCP data offset < 5", &p, XLB_STAT_MALFORMED);
-
 	pkt_build(&p, &v4);
+	poke(&p, 20 + 12, 4 << 4);
+	expect_drop_vip("TCP data offset < 5, to a VIP", &p);
+
+	pkt_build(&p, &n4);
 	poke(&p, 20 + 12, 15 << 4); /* 60 bytes of TCP header, frame has 40 */
 	expect_pass_same("TCP data offset beyond the packet", &p, XLB_STAT_MALFORMED);
+	pkt_build(&p, &v4);
+	poke(&p, 20 + 12, 15 << 4);
+	expect_drop_vip("TCP data offset beyond the packet, to a VIP", &p);
 
-	pkt_build(&p, &u4);
+	pkt_build(&p, &nu4);
 	poke(&p, 20 + 4, 0);
 	poke(&p, 20 + 5, 4); /* UDP length 4 < 8 */
 	expect_pass_same("UDP length < 8", &p, XLB_STAT_MALFORMED);
-
 	pkt_build(&p, &u4);
+	poke(&p, 20 + 4, 0);
+	poke(&p, 20 + 5, 4);
+	expect_drop_vip("UDP length < 8, to a VIP", &p);
+
+	pkt_build(&p, &nu4);
 	poke(&p, 20 + 4, 0x10); /* UDP length beyond the IP packet */
 	expect_pass_same("UDP length beyond the IP packet", &p, XLB_STAT_MALFORMED);
+	pkt_build(&p, &u4);
+	poke(&p, 20 + 4, 0x10);
+	expect_drop_vip("UDP length beyond the IP packet, to a VIP", &p);
+
+	/* IPv6 extension header running past the packet: still a valid IPv6
+	 * header, so the kernel would forward it. */
+	{
+		const struct pkt_spec e6 = {V6(C6, "2001:db8:100::1", TCP, 41000, 80),
+					    .v6_ext = 0, .v6_ext_present = 1};
+
+		pkt_build(&p, &e6);
+		poke(&p, 40 + 1, 0xff); /* hop-by-hop length: 2 KiB */
+		expect_drop_vip("IPv6 hop-by-hop header beyond the packet, to a VIP", &p);
+	}
 
 	pkt_build(&p, &v6);
 	poke(&p, 4, 0x10); /* payload length beyond the frame */
@@ -853,6 +928,87 @@ static int action_of(const struct pkt_spec *s)
 	return action;
 }
 
+static int vip_del(const char *text)
+{
+	struct xlb_vip_key key;
+
+	if (xlb_vip_key_parse(text, &key, err, sizeof(err)))
+		return -1;
+	return xlb_lb_vip_del(lb, &key, err, sizeof(err));
+}
+
+/* VIPs on an IPv4 address as xlb_vip_addrs counts them (0: no entry). */
+static __u32 vip_addr_count(const char *addr)
+{
+	int fd = bpf_map__fd(bpf_object__find_map_by_name(xlb_dp_object(dp), "xlb_vip_addrs"));
+	struct xlb_vip_addr_key key = {.family = XLB_AF_INET};
+	struct xlb_vip_addr val;
+
+	inet_pton(AF_INET, addr, &key.addr.v4);
+	return bpf_map_lookup_elem(fd, &key, &val) ? 0 : val.vips;
+}
+
+/* The address map follows the VIPs through the library: an address two VIPs
+ * share stays until the last goes; it is recounted from xlb_vips on load
+ * (pins an xlbd left between two writes). An ICMP echo request to a VIP
+ * address is dropped, to another address passed. */
+static void test_vip_addresses(void)
+{
+	const char *a = "198.18.100.30:80/tcp", *b = "198.18.100.30:443/tcp";
+	struct pkt_spec other = {V4(C4, "198.18.100.30", TCP, 41000, 8080)};
+	struct pkt_spec icmp = {V4(C4, "198.18.100.30", IPPROTO_ICMP, 0, 0), .payload_len = 8};
+	int fd = bpf_map__fd(bpf_object__find_map_by_name(xlb_dp_object(dp), "xlb_vip_addrs"));
+	struct xlb_vip_addr_key bogus = {.family = XLB_AF_INET};
+	struct xlb_vip_addr one = {.vips = 1};
+	struct pkt echo, out;
+	__u64 drops;
+	int action;
+
+	CU_ASSERT_EQUAL(action_of(&other), XDP_PASS);
+	CU_ASSERT_FATAL(vip(a, 0) == 0);
+	CU_ASSERT_FATAL(vip(b, 0) == 0);
+	CU_ASSERT_EQUAL(vip_addr_count("198.18.100.30"), 2);
+	CU_ASSERT_EQUAL(action_of(&other), XDP_DROP);
+
+	/* An echo request proper: type 8, code 0. */
+	CU_ASSERT_FATAL(pkt_build(&echo, &icmp) == 0);
+	poke(&echo, 20, 8);
+	poke(&echo, 21, 0);
+	drops = counter(XLB_STAT_DROP_VIP_UNHANDLED);
+	CU_ASSERT(run(&echo, &out, &action) == 0 && action == XDP_DROP);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_DROP_VIP_UNHANDLED), drops + 1);
+
+	/* Updating a VIP counts it once. */
+	{
+		struct xlb_vip_key key;
+
+		CU_ASSERT_FATAL(xlb_vip_key_parse(a, &key, err, sizeof(err)) == 0);
+		CU_ASSERT_FATAL(xlb_lb_vip_set_flags(lb, &key, XLB_VIP_F_SRC_HASH, err,
+						     sizeof(err)) == 0);
+		CU_ASSERT_EQUAL(vip_addr_count("198.18.100.30"), 2);
+	}
+
+	/* Recounted on load: a lost entry comes back, a stray one goes. */
+	inet_pton(AF_INET, "198.18.100.31", &bogus.addr.v4);
+	CU_ASSERT_FATAL(bpf_map_update_elem(fd, &bogus, &one, BPF_ANY) == 0);
+	CU_ASSERT_FATAL(bpf_map_update_elem(fd, &(struct xlb_vip_addr_key){
+		.addr.v4 = htonl(0xc612641e), .family = XLB_AF_INET}, &one, BPF_ANY) == 0);
+	CU_ASSERT_EQUAL(vip_addr_count("198.18.100.30"), 1);
+	CU_ASSERT_FATAL(xlb_dp_loaded(dp) == 0);
+	CU_ASSERT_EQUAL(vip_addr_count("198.18.100.30"), 2);
+	CU_ASSERT_EQUAL(vip_addr_count("198.18.100.31"), 0);
+	CU_ASSERT_EQUAL(vip_addr_count("198.18.100.1"), 1);
+	CU_ASSERT_EQUAL(vip_addr_count("198.18.100.2"), 1);
+
+	CU_ASSERT_FATAL(vip_del(a) == 0);
+	CU_ASSERT_EQUAL(vip_addr_count("198.18.100.30"), 1);
+	CU_ASSERT_EQUAL(action_of(&other), XDP_DROP);
+	CU_ASSERT_FATAL(vip_del(b) == 0);
+	CU_ASSERT_EQUAL(vip_addr_count("198.18.100.30"), 0);
+	CU_ASSERT_EQUAL(action_of(&other), XDP_PASS);
+	CU_ASSERT(run(&echo, &out, &action) == 0 && action == XDP_PASS);
+}
+
 /* The next hop is looked up once per backend and CPU, then cached: the
  * cache keeps the MTU, a tagged frame is the kernel's even while a next hop
  * is cached, and a reused backend id (new generation) is looked up again. */
@@ -972,6 +1128,80 @@ static void test_udp_timeout(void)
 	CU_ASSERT_EQUAL(counter(XLB_STAT_CONN_STALE), stale + 1);
 }
 
+/* Ages a flow's connection entry by ns; returns its last_seen_ns after. */
+static __u64 age_conn(const struct pkt_spec *s, __u64 ns)
+{
+	int fd = bpf_map__fd(bpf_object__find_map_by_name(xlb_dp_object(dp), "xlb_conns"));
+	struct xlb_flow flow;
+	struct xlb_conn conn;
+
+	flow_of(s, &flow);
+	if (bpf_map_lookup_elem(fd, &flow, &conn))
+		return 0;
+	conn.last_seen_ns -= ns;
+	if (bpf_map_update_elem(fd, &flow, &conn, BPF_EXIST))
+		return 0;
+	return conn.last_seen_ns;
+}
+
+static __u64 conn_last_seen(const struct pkt_spec *s)
+{
+	return age_conn(s, 0);
+}
+
+/* An active UDP flow keeps its backend under a short timeout: the idle
+ * time is refreshed every min(1 s, timeout / 2), so a flow whose packets
+ * come closer than the timeout never expires. With --udp-timeout 1 and a
+ * refresh only after 1 s idle, it re-hashed every second. */
+static void test_udp_timeout_refresh(void)
+{
+	const char *v = "198.18.100.23:53/udp";
+	struct pkt_spec s = {V4(C4, "198.18.100.23", UDP, 5354, 53), .payload_len = 4};
+	const __u64 ms = 1000000ULL;
+	struct xlb_config cfg, one;
+	char got[INET6_ADDRSTRLEN];
+	__u64 stale, aged;
+
+	CU_ASSERT_FATAL(xlb_dp_config_get(dp, &cfg) == 0);
+	one = cfg;
+	one.udp_timeout_s = 1;
+	CU_ASSERT_FATAL(xlb_dp_config_set(dp, &one) == 0);
+	CU_ASSERT_FATAL(vip(v, 0) == 0);
+	CU_ASSERT_FATAL(backend_add(v, "198.18.0.21") == 0);
+	send_flow(&s, got, sizeof(got));
+	send_flow(&s, got, sizeof(got));
+	CU_ASSERT_STRING_EQUAL(got, "198.18.0.21");
+	/* The ring moves to .22: a re-hash would show. */
+	CU_ASSERT_FATAL(backend_add(v, "198.18.0.22") == 0);
+	CU_ASSERT_FATAL(backend_weight(v, "198.18.0.21", 0) == 0);
+	stale = counter(XLB_STAT_CONN_STALE);
+	for (int i = 0; i < 4; i++) {
+		/* 600 ms between packets, under the 1 s timeout. */
+		aged = age_conn(&s, 600 * ms);
+		CU_ASSERT_FATAL(aged != 0);
+		send_flow(&s, got, sizeof(got));
+		CU_ASSERT_STRING_EQUAL(got, "198.18.0.21");
+		CU_ASSERT(conn_last_seen(&s) >= aged + 500 * ms);
+	}
+	CU_ASSERT_EQUAL(counter(XLB_STAT_CONN_STALE), stale);
+	/* Idle past the timeout: re-hashed. */
+	age_conn(&s, 1100 * ms);
+	send_flow(&s, got, sizeof(got));
+	CU_ASSERT_STRING_EQUAL(got, "198.18.0.22");
+	CU_ASSERT_EQUAL(counter(XLB_STAT_CONN_STALE), stale + 1);
+
+	/* With the default 30 s, the entry is written at most once a second:
+	 * 600 ms idle leaves it alone. */
+	CU_ASSERT_FATAL(xlb_dp_config_set(dp, &cfg) == 0);
+	aged = age_conn(&s, 600 * ms);
+	send_flow(&s, got, sizeof(got));
+	CU_ASSERT_EQUAL(conn_last_seen(&s), aged);
+	aged = age_conn(&s, 600 * ms);
+	send_flow(&s, got, sizeof(got));
+	CU_ASSERT(conn_last_seen(&s) >= aged + 1000 * ms);
+	CU_ASSERT_STRING_EQUAL(got, "198.18.0.22");
+}
+
 /* Per-VIP and per-backend counters count packets and frame bytes. */
 static void test_vip_backend_counters(void)
 {
@@ -1039,6 +1269,8 @@ XLB_SUITE(lb_bpf, suite_init, suite_cleanup,
 	  {"fixture table: encapsulation, next hop, pass and drop", test_fixtures},
 	  {"bytes after the IP packet are not forwarded", test_trailer_fixtures},
 	  {"bad headers are passed untouched and counted", test_bad_headers},
+	  {"VIP addresses: counted per VIP, recounted on load, unbalanced traffic dropped",
+	   test_vip_addresses},
 	  {"every truncation of valid frames is passed and counted", test_truncation_sweep},
 	  {"same 5-tuple, same backend; agrees with lookup", test_same_flow_same_backend},
 	  {"conntrack keeps established flows across a backend add",
@@ -1051,5 +1283,6 @@ XLB_SUITE(lb_bpf, suite_init, suite_cleanup,
 	  {"802.1ad tag: encapsulated with it, passed", test_8021ad_tag},
 	  {"source-hash VIP keeps a client on one backend", test_source_hash},
 	  {"UDP flow re-hashed after the idle timeout", test_udp_timeout},
+	  {"UDP flow active under a 1 s timeout keeps its backend", test_udp_timeout_refresh},
 	  {"per-VIP and per-backend counters", test_vip_backend_counters},
 	  {"outer source varies per flow in the configured bits", test_outer_source_entropy})
