@@ -23,7 +23,7 @@ run() {
 run "unit tests (CUnit)" timeout 300 build/xlb-unit
 for t in tests/e2e/test_*.sh; do
 	[ -e "$t" ] || continue
-	run "$(basename "$t")" timeout 600 bash "$t"
+	run "$(basename "$t")" timeout 900 bash "$t"
 done
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
