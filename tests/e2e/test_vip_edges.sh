@@ -124,8 +124,9 @@ check "a ping to the lb's address is answered" client_raw echo 198.18.0.2
 check "and passed to it as pass_unsupported" test "$(($(stat_of pass_unsupported) - n0))" -ge 1
 
 echo "== one ping and two SYNs to port 81 of the VIP address"
-# The ping above left the router's neighbour entry of the lb fresh: no ARP
-# exchange should fall into the count (one may, hence "at most 5").
+# Each of the three crosses the link once; neighbour probes and IPv6
+# housekeeping (ND, MLD) may add a few frames, hence "under 20". A loop
+# makes ~65 crossings a packet (197 frames measured before the fix).
 f0=$(link_frames)
 l0=$(lb_forwarded)
 d0=$(stat_of drop_vip_unhandled)
@@ -135,8 +136,8 @@ frames=$(($(link_frames) - f0))
 looped=$(($(lb_forwarded) - l0))
 dropped=$(($(stat_of drop_vip_unhandled) - d0))
 echo "  frames on the router's lb-facing link: $frames; forwarded back by the lb: $looped"
-check "each packet crosses the link once (3 frames, at most 5; got $frames)" \
-	test "$frames" -ge 3 -a "$frames" -le 5
+check "each packet crosses the link once (3 frames, under 20 with housekeeping; got $frames)" \
+	test "$frames" -ge 3 -a "$frames" -lt 20
 check "the lb's kernel forwarded none of them back ($looped)" test "$looped" -eq 0
 check "xlb dropped and counted all three (drop_vip_unhandled +$dropped)" test "$dropped" -eq 3
 
