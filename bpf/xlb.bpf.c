@@ -200,6 +200,28 @@ static __always_inline __u32 forward_verdict(int action)
 				: verdict(XDP_REDIRECT, XLB_STAT_REDIRECT);
 }
 
+/* A failed route lookup, by its cause: each cause has its own counter,
+ * which xlbd watches to say what to fix. */
+static __always_inline __u32 fib_failure_verdict(int rc)
+{
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		return verdict(XDP_PASS, XLB_STAT_FIB_NO_NEIGH);
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		return verdict(XDP_DROP, XLB_STAT_TOO_BIG);
+	case BPF_FIB_LKUP_RET_FWD_DISABLED:
+		return verdict(XDP_DROP, XLB_STAT_FIB_FWD_DISABLED);
+	case BPF_FIB_LKUP_RET_NOT_FWDED:
+		return verdict(XDP_DROP, XLB_STAT_FIB_NO_ROUTE);
+	case BPF_FIB_LKUP_RET_BLACKHOLE:
+	case BPF_FIB_LKUP_RET_UNREACHABLE:
+	case BPF_FIB_LKUP_RET_PROHIBIT:
+		return verdict(XDP_DROP, XLB_STAT_FIB_UNREACHABLE);
+	default:
+		return verdict(XDP_DROP, XLB_STAT_FIB_FAIL);
+	}
+}
+
 /* The full lookup, for a backend this CPU has no fresh next hop of. Fills
  * nh for XDP_TX and XDP_REDIRECT (worth caching); XDP_PASS is to
  * encapsulate and let the kernel route (no neighbour entry yet, or an
@@ -215,12 +237,8 @@ static __always_inline __u32 resolve_next_hop(struct xdp_md *ctx, const struct p
 	count_event(XLB_STAT_NEXTHOP_MISS);
 	fib_prepare(&fib, ctx, pkt, be, src, len);
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
-		return verdict(XDP_PASS, XLB_STAT_FIB_PASS);
-	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
-		return verdict(XDP_DROP, XLB_STAT_TOO_BIG);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
-		return verdict(XDP_DROP, XLB_STAT_FIB_FAIL);
+		return fib_failure_verdict(rc);
 	nh->ifindex = fib.ifindex;
 	__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);

@@ -175,8 +175,17 @@ _Static_assert(sizeof(struct xlb_config) == 32, "xlb_config layout");
 	X(ENCAP_FAIL, "encap_fail",                                                     \
 	  "no headroom for the outer header, or trailer not trimmable: dropped")        \
 	X(FIB_PASS, "fib_pass",                                                         \
-	  "VLAN-tagged, no neighbour yet or egress not xlb's: encapsulated, passed")    \
-	X(FIB_FAIL, "fib_fail", "no route to the backend: dropped")                     \
+	  "VLAN-tagged or egress not xlb's: encapsulated, passed for the kernel to route") \
+	X(FIB_NO_NEIGH, "fib_no_neigh",                                                 \
+	  "next hop's neighbour not resolved yet: encapsulated, passed (the kernel "     \
+	  "resolves it)")                                                               \
+	X(FIB_FWD_DISABLED, "fib_fwd_disabled",                                         \
+	  "forwarding is off on the receiving interface (sysctl): dropped")             \
+	X(FIB_NO_ROUTE, "fib_no_route", "no route to the backend: dropped")             \
+	X(FIB_UNREACHABLE, "fib_unreachable",                                           \
+	  "the backend's route is blackhole, unreachable or prohibit: dropped")         \
+	X(FIB_FAIL, "fib_fail",                                                         \
+	  "other route lookup failure (tunnel route, no source address): dropped")     \
 	X(TX, "tx", "forwarded out of the receiving interface (XDP_TX)")                \
 	X(REDIRECT, "redirect", "forwarded out of another interface (redirect)")        \
 	X(CONN_HIT, "conn_hit", "connection table hit: flow kept its backend")          \

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <netinet/in.h>
@@ -43,6 +44,11 @@ static const char *const setup[] = {
 	"|| exit 1; done",
 	"ip neigh add 198.18.2.5 lladdr 02:00:00:00:02:05 dev " OTHER_IF " nud permanent",
 	"ip neigh add 198.18.4.5 lladdr 02:00:00:00:04:05 dev " NOPORT_IF " nud permanent",
+	/* Routes that refuse: each has its own counter. */
+	"ip route add blackhole 198.18.9.0/24",
+	"ip route add unreachable 198.18.10.0/24",
+	"ip route add prohibit 198.18.11.0/24",
+	"ip -6 route add blackhole 2001:db8:9::/48",
 	NULL,
 };
 
@@ -209,7 +215,15 @@ static int suite_init(void)
 	    vip("198.18.100.5:80/tcp", 0) || backend_add("198.18.100.5:80/tcp", "198.18.2.5") ||
 	    vip("198.18.100.6:80/tcp", 0) || vip("198.18.100.7:80/tcp", 0) ||
 	    backend_add("198.18.100.7:80/tcp", "198.19.255.1") ||
-	    vip("198.18.100.8:80/tcp", 0) || backend_add("198.18.100.8:80/tcp", "198.18.4.5")) {
+	    vip("198.18.100.8:80/tcp", 0) || backend_add("198.18.100.8:80/tcp", "198.18.4.5") ||
+	    vip("198.18.102.1:80/tcp", 0) || backend_add("198.18.102.1:80/tcp", "198.18.9.1") ||
+	    vip("198.18.102.2:80/tcp", 0) || backend_add("198.18.102.2:80/tcp", "198.18.10.1") ||
+	    vip("198.18.102.3:80/tcp", 0) || backend_add("198.18.102.3:80/tcp", "198.18.11.1") ||
+	    vip("[2001:db8:102::1]:80/tcp", 0) ||
+	    backend_add("[2001:db8:102::1]:80/tcp", "2001:db8:9::1") ||
+	    vip("198.18.102.4:80/tcp", 0) || backend_add("198.18.102.4:80/tcp", "198.18.0.24") ||
+	    vip("[2001:db8:102::4]:80/tcp", 0) ||
+	    backend_add("[2001:db8:102::4]:80/tcp", "2001:db8::24")) {
 		fprintf(stderr, "setup: %s\n", err);
 		return -1;
 	}
@@ -299,7 +313,7 @@ static const struct fixture fixtures[] = {
 	{"backend's neighbour unresolved: encapsulated, passed to the kernel",
 	 {V4(C4, "198.18.100.4", TCP, 40000, 80), .payload_len = 10},
 	 XDP_PASS, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.99", pkt_client_mac, pkt_lb_mac,
-	 XLB_STAT_FIB_PASS},
+	 XLB_STAT_FIB_NO_NEIGH},
 	{"backend behind another interface in the devmap: redirect",
 	 {V4(C4, "198.18.100.5", TCP, 40000, 80), .payload_len = 10},
 	 XDP_REDIRECT, OUT_ENCAP, 4, "198.18.0.2", "198.18.2.5", other_mac, gw205_mac,
@@ -313,7 +327,19 @@ static const struct fixture fixtures[] = {
 	 XLB_STAT_NO_BACKEND},
 	{"backend without a route: dropped",
 	 {V4(C4, "198.18.100.7", TCP, 40000, 80)}, XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL,
-	 XLB_STAT_FIB_FAIL},
+	 XLB_STAT_FIB_NO_ROUTE},
+	{"backend under a blackhole route: dropped, counted as unreachable",
+	 {V4(C4, "198.18.102.1", TCP, 40000, 80)}, XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL,
+	 XLB_STAT_FIB_UNREACHABLE},
+	{"backend under an unreachable route: dropped, counted as unreachable",
+	 {V4(C4, "198.18.102.2", TCP, 40000, 80)}, XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL,
+	 XLB_STAT_FIB_UNREACHABLE},
+	{"backend under a prohibit route: dropped, counted as unreachable",
+	 {V4(C4, "198.18.102.3", TCP, 40000, 80)}, XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL,
+	 XLB_STAT_FIB_UNREACHABLE},
+	{"IPv6 backend under a blackhole route: dropped, counted as unreachable",
+	 {V6(C6, "2001:db8:102::1", TCP, 40000, 80)}, XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL,
+	 NULL, XLB_STAT_FIB_UNREACHABLE},
 	{"too big once encapsulated (1500-byte MTU): dropped",
 	 {V4(C4, "198.18.100.1", TCP, 40005, 80), .payload_len = 1500 - 40},
 	 XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL, XLB_STAT_TOO_BIG},
@@ -407,7 +433,7 @@ static const struct {
 	{{"neighbour unresolved, trailing bytes: trimmed, encapsulated, passed",
 	  {V4(C4, "198.18.100.4", TCP, 40001, 80), .payload_len = 10},
 	  XDP_PASS, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.99", pkt_client_mac, pkt_lb_mac,
-	  XLB_STAT_FIB_PASS},
+	  XLB_STAT_FIB_NO_NEIGH},
 	 20},
 	{{"802.1Q tagged with trailing bytes: trimmed, encapsulated with its tag, passed",
 	  {V4(C4, "198.18.100.1", TCP, 40010, 80), .vlan = 100},
@@ -1048,6 +1074,27 @@ static void test_nexthop_cache(void)
 	CU_ASSERT_EQUAL(counter(XLB_STAT_NEXTHOP_MISS), miss + 1);
 }
 
+/* Forwarding off on the receiving interface (every host's default): the
+ * route lookup refuses with its own cause, and nothing of it is cached, so
+ * the first packet after the sysctl is set goes through. */
+static void test_forwarding_disabled(void)
+{
+	struct pkt_spec s4 = {V4(C4, "198.18.102.4", TCP, 40000, 80), .payload_len = 10};
+	struct pkt_spec s6 = {V6(C6, "2001:db8:102::4", TCP, 40000, 80), .payload_len = 10};
+	__u64 off = counter(XLB_STAT_FIB_FWD_DISABLED);
+
+	CU_ASSERT_FATAL(system("sysctl -qw net.ipv4.conf." LB_IF ".forwarding=0 "
+			       "net.ipv6.conf." LB_IF ".forwarding=0") == 0);
+	CU_ASSERT_EQUAL(action_of(&s4), XDP_DROP);
+	CU_ASSERT_EQUAL(action_of(&s6), XDP_DROP);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_FIB_FWD_DISABLED), off + 2);
+	CU_ASSERT_FATAL(system("sysctl -qw net.ipv4.conf." LB_IF ".forwarding=1 "
+			       "net.ipv6.conf." LB_IF ".forwarding=1") == 0);
+	CU_ASSERT_EQUAL(action_of(&s4), XDP_TX);
+	CU_ASSERT_EQUAL(action_of(&s6), XDP_TX);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_FIB_FWD_DISABLED), off + 2);
+}
+
 /* An 802.1ad (QinQ outer) tag is handled as an 802.1Q one: encapsulated with
  * the tag as received, TPID included, and passed to the kernel. */
 static void test_8021ad_tag(void)
@@ -1280,6 +1327,8 @@ XLB_SUITE(lb_bpf, suite_init, suite_cleanup,
 	  {"health: down re-hashes its own, all down fails open or drops", test_health_verdicts},
 	  {"batch: one ring rebuild at the commit, same ring", test_batch_one_rebuild},
 	  {"next hop cached per backend: MTU, tagged frames, id reuse", test_nexthop_cache},
+	  {"forwarding off on the interface: dropped under its own cause, not cached",
+	   test_forwarding_disabled},
 	  {"802.1ad tag: encapsulated with it, passed", test_8021ad_tag},
 	  {"source-hash VIP keeps a client on one backend", test_source_hash},
 	  {"UDP flow re-hashed after the idle timeout", test_udp_timeout},
