@@ -78,6 +78,17 @@ struct {
 	__type(value, struct xlb_conn);
 } xlb_conns SEC(".maps");
 
+/* Fragmented datagrams to VIPs: {src, dst, proto, id} -> the backend their
+ * first fragment went to (frag.bpf.h). One LRU for all CPUs: a NIC may
+ * hash a datagram's fragments to different queues. Not pinned: an entry
+ * lives for the milliseconds a datagram is in flight. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_FRAGS_DEFAULT);
+	__type(key, struct xlb_frag_key);
+	__type(value, struct xlb_frag);
+} xlb_frags SEC(".maps");
+
 /* Counters: see the index layout beside struct xlb_counter. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -8,8 +8,9 @@
  * understands; everything else is handed to the kernel untouched (XDP_PASS)
  * and counted by reason. The kernel validates and drops garbage itself, and
  * no part of a flow is ever sent to a backend that the 5-tuple did not pick:
- * IP fragments (later ones carry no ports) and IPv6 routing/AH/ESP headers
- * therefore go to the kernel too. The exception is what is addressed to a
+ * IPv6 routing/AH/ESP headers therefore go to the kernel too. Fragments
+ * return PARSE_FRAGMENT with where their fragment information starts, for
+ * frag.bpf.h (a datagram's later fragments carry no ports). The exception is what is addressed to a
  * VIP address (xlb.bpf.c, unparsed_verdict): the IP header is valid, so the
  * kernel would forward it, back to the router. flow.family, src and dst are
  * filled as soon as the IP header is known to be valid, so that the caller
@@ -58,7 +59,9 @@ struct packet {
 	__be16 ip_df;   /* DF as in frag_off (IPv6 never fragments in flight: set) */
 	__u8 tos;       /* TOS / traffic class, carried to the outer header */
 	__u8 inner_ipproto; /* IPPROTO_IPIP or IPPROTO_IPV6: the outer's next header */
-	__u8 pad[2];
+	__u8 pad;
+	__u16 frag_off; /* PARSE_FRAGMENT: from the frame's start to the IPv4
+			 * payload or the IPv6 fragment header (frag.bpf.h) */
 };
 
 static __always_inline int parse_l4(void *l4, void *data_end, __u32 room, struct packet *pkt)
@@ -110,8 +113,10 @@ static __always_inline int parse_ipv4(void *data, void *data_end, struct packet 
 	pkt->flow.src.v4 = iph->saddr;
 	pkt->flow.dst.v4 = iph->daddr;
 	frag = bpf_ntohs(iph->frag_off);
-	if (frag & (XLB_IP_MF | XLB_IP_OFFSET))
+	if (frag & (XLB_IP_MF | XLB_IP_OFFSET)) {
+		pkt->frag_off = pkt->l3_off + hlen;
 		return PARSE_FRAGMENT;
+	}
 
 	pkt->l3_len = tot;
 	pkt->ip_id = iph->id;
@@ -149,8 +154,10 @@ static __always_inline int parse_ipv6(void *data, void *data_end, struct packet 
 		nexthdr = eh->nexthdr;
 		l4 += (eh->len + 1) * 8;
 	}
-	if (nexthdr == IPPROTO_FRAGMENT)
+	if (nexthdr == IPPROTO_FRAGMENT) {
+		pkt->frag_off = l4 - data;
 		return PARSE_FRAGMENT;
+	}
 	if (l4 > end_of_ip)
 		return PARSE_MALFORMED;
 

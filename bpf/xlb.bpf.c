@@ -12,6 +12,7 @@
 #include "parse.bpf.h"
 #include "encap.bpf.h"
 #include "stats.bpf.h"
+#include "frag.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -200,6 +201,28 @@ static __always_inline __u32 forward_verdict(int action)
 				: verdict(XDP_REDIRECT, XLB_STAT_REDIRECT);
 }
 
+/* A failed route lookup, by its cause: each cause has its own counter,
+ * which xlbd watches to say what to fix. */
+static __always_inline __u32 fib_failure_verdict(int rc)
+{
+	switch (rc) {
+	case BPF_FIB_LKUP_RET_NO_NEIGH:
+		return verdict(XDP_PASS, XLB_STAT_FIB_NO_NEIGH);
+	case BPF_FIB_LKUP_RET_FRAG_NEEDED:
+		return verdict(XDP_DROP, XLB_STAT_TOO_BIG);
+	case BPF_FIB_LKUP_RET_FWD_DISABLED:
+		return verdict(XDP_DROP, XLB_STAT_FIB_FWD_DISABLED);
+	case BPF_FIB_LKUP_RET_NOT_FWDED:
+		return verdict(XDP_DROP, XLB_STAT_FIB_NO_ROUTE);
+	case BPF_FIB_LKUP_RET_BLACKHOLE:
+	case BPF_FIB_LKUP_RET_UNREACHABLE:
+	case BPF_FIB_LKUP_RET_PROHIBIT:
+		return verdict(XDP_DROP, XLB_STAT_FIB_UNREACHABLE);
+	default:
+		return verdict(XDP_DROP, XLB_STAT_FIB_FAIL);
+	}
+}
+
 /* The full lookup, for a backend this CPU has no fresh next hop of. Fills
  * nh for XDP_TX and XDP_REDIRECT (worth caching); XDP_PASS is to
  * encapsulate and let the kernel route (no neighbour entry yet, or an
@@ -215,12 +238,8 @@ static __always_inline __u32 resolve_next_hop(struct xdp_md *ctx, const struct p
 	count_event(XLB_STAT_NEXTHOP_MISS);
 	fib_prepare(&fib, ctx, pkt, be, src, len);
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
-		return verdict(XDP_PASS, XLB_STAT_FIB_PASS);
-	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
-		return verdict(XDP_DROP, XLB_STAT_TOO_BIG);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
-		return verdict(XDP_DROP, XLB_STAT_FIB_FAIL);
+		return fib_failure_verdict(rc);
 	nh->ifindex = fib.ifindex;
 	__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
@@ -336,12 +355,79 @@ static __always_inline __u32 unbalanced_verdict(int vip_addr, enum xlb_stat pass
  * malformed. Whether it is for a VIP address is known once its IP header
  * is (flow.family set, see parse.bpf.h); a broken IP header goes to the
  * kernel, which drops it itself. ICMP and fragments of real flows are
- * dropped too for now: this is where their handling belongs. */
+ * dropped too for now: this is where their handling belongs. Fragments
+ * come here only when frag.bpf.h could not complete them. */
 static __always_inline __u32 unparsed_verdict(const struct packet *pkt, int parse_result)
 {
 	int vip_addr = pkt->flow.family != XLB_AF_NONE && is_vip_addr(&pkt->flow);
 
 	return unbalanced_verdict(vip_addr, pass_reason(parse_result));
+}
+
+/* A matched VIP's packet, from backend choice to its verdict. fi: a first
+ * fragment's information, whose choice the rest of its datagram follows
+ * (NULL, a constant, for every other packet). */
+static __always_inline __u32 balance(struct xdp_md *ctx, const struct packet *pkt,
+				     const struct xlb_vip *vip, __u64 bytes,
+				     const struct frag_info *fi)
+{
+	const struct xlb_config *cfg;
+	struct xlb_backend *be;
+	__u32 zero = 0, backend_id = 0, hash;
+	__u64 now;
+
+	cfg = bpf_map_lookup_elem(&xlb_config, &zero);
+	if (!cfg)
+		return verdict(XDP_PASS, XLB_STAT_NO_CONFIG);
+	count_vip(vip->id, bytes);
+
+	/* One clock read for the packet: UDP idle time and next-hop age. */
+	now = bpf_ktime_get_coarse_ns();
+	hash = xlb_hash_flow(&pkt->flow);
+	be = pick_backend(vip, pkt, cfg, hash, now, &backend_id);
+	if (!be)
+		return verdict(XDP_DROP, XLB_STAT_NO_BACKEND);
+	if (fi) {
+		frag_remember(pkt, fi, backend_id, be, hash);
+		count_event(XLB_STAT_FRAG_FIRST);
+	}
+	count_backend(backend_id, bytes);
+	return forward(ctx, pkt, be, backend_id, cfg, hash, now);
+}
+
+/* A fragment (frag.bpf.h): the first is balanced as any packet; later ones
+ * go where it went, or, for a VIP address, are dropped when it is unknown. */
+static __always_inline __u32 fragment_path(struct xdp_md *ctx, struct packet *pkt, __u64 bytes)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	const struct xlb_config *cfg;
+	struct xlb_backend *be;
+	struct frag_info fi;
+	struct xlb_vip *vip;
+	__u32 zero = 0, backend_id = 0, hash = 0;
+	int rc, vip_addr;
+
+	rc = parse_fragment(data, data_end, pkt, &fi);
+	if (rc != PARSE_OK)
+		return unparsed_verdict(pkt, rc);
+	if (fi.first) {
+		vip = find_vip(&pkt->flow, &vip_addr);
+		if (!vip)
+			return unbalanced_verdict(vip_addr, XLB_STAT_FRAGMENT);
+		return balance(ctx, pkt, vip, bytes, &fi);
+	}
+	be = frag_backend(pkt, &fi, &backend_id, &hash);
+	if (!be)
+		return is_vip_addr(&pkt->flow) ? verdict(XDP_DROP, XLB_STAT_FRAG_MISS)
+					       : verdict(XDP_PASS, XLB_STAT_FRAGMENT);
+	cfg = bpf_map_lookup_elem(&xlb_config, &zero);
+	if (!cfg)
+		return verdict(XDP_PASS, XLB_STAT_NO_CONFIG);
+	count_event(XLB_STAT_FRAG_FOLLOW);
+	count_vip(be->vip_id, bytes);
+	count_backend(backend_id, bytes);
+	return forward(ctx, pkt, be, backend_id, cfg, hash, bpf_ktime_get_coarse_ns());
 }
 
 /* The packet path, to its verdict. Per-VIP and per-backend traffic is
@@ -350,33 +436,19 @@ static __always_inline __u32 lb_path(struct xdp_md *ctx, __u64 bytes)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	const struct xlb_config *cfg;
 	struct packet pkt = {};
-	struct xlb_backend *be;
 	struct xlb_vip *vip;
-	__u32 zero = 0, backend_id = 0, hash;
 	int rc, vip_addr;
-	__u64 now;
 
 	rc = parse_packet(data, data_end, &pkt);
+	if (rc == PARSE_FRAGMENT)
+		return fragment_path(ctx, &pkt, bytes);
 	if (rc != PARSE_OK)
 		return unparsed_verdict(&pkt, rc);
 	vip = find_vip(&pkt.flow, &vip_addr);
 	if (!vip)
 		return unbalanced_verdict(vip_addr, XLB_STAT_PASS_NOT_VIP);
-	cfg = bpf_map_lookup_elem(&xlb_config, &zero);
-	if (!cfg)
-		return verdict(XDP_PASS, XLB_STAT_NO_CONFIG);
-	count_vip(vip->id, bytes);
-
-	/* One clock read for the packet: UDP idle time and next-hop age. */
-	now = bpf_ktime_get_coarse_ns();
-	hash = xlb_hash_flow(&pkt.flow);
-	be = pick_backend(vip, &pkt, cfg, hash, now, &backend_id);
-	if (!be)
-		return verdict(XDP_DROP, XLB_STAT_NO_BACKEND);
-	count_backend(backend_id, bytes);
-	return forward(ctx, &pkt, be, backend_id, cfg, hash, now);
+	return balance(ctx, &pkt, vip, bytes, NULL);
 }
 
 /* The entry point's body, inlined into xlb_lb below and into the

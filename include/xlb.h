@@ -17,6 +17,9 @@
  * share (max_entries / possible CPUs), so size it for the busiest CPU. */
 #define XLB_CONNS_DEFAULT (1U << 20)
 #define XLB_UDP_TIMEOUT_DEFAULT_S 30
+/* Datagrams in flight in fragments that xlb remembers the backend of: a
+ * fragment's entry is needed only until its last fragment passed. */
+#define XLB_FRAGS_DEFAULT 8192
 #define XLB_MAX_WEIGHT 65535
 /* Outer TTL / hop limit of encapsulated packets: the tunnel crosses one L2
  * segment or a routed fabric, never the internet (RFC 2003 section 3.1). */
@@ -144,6 +147,27 @@ struct xlb_conn {
 };
 _Static_assert(sizeof(struct xlb_conn) == 16, "xlb_conn layout");
 
+/* xlb_frags key: one fragmented datagram (RFC 791 / 8200: source,
+ * destination, protocol and identification name it). */
+struct xlb_frag_key {
+	union xlb_addr src;
+	union xlb_addr dst;
+	__be32 id;    /* IPv4: the 16-bit identification; IPv6: the fragment header's */
+	__u8 proto;   /* IPv4: protocol; IPv6: the fragment header's next header */
+	__u8 family;  /* XLB_AF_INET or XLB_AF_INET6 */
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct xlb_frag_key) == 40, "xlb_frag_key layout");
+
+/* xlb_frags value: where the datagram's first fragment went. */
+struct xlb_frag {
+	__u32 backend_id;
+	__u32 backend_gen;
+	__u32 hash; /* the first fragment's flow hash: same outer source and flow label */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct xlb_frag) == 16, "xlb_frag layout");
+
 /* xlb_config value (one entry): runtime knobs read by the data plane. */
 struct xlb_config {
 	__be32 src4;        /* outer IPv4 source, network order */
@@ -166,7 +190,10 @@ _Static_assert(sizeof(struct xlb_config) == 32, "xlb_config layout");
 	X(PASS_UNSUPPORTED, "pass_unsupported",                                         \
 	  "neither TCP nor UDP (ICMP, IPv6 routing/AH/ESP header...): passed")          \
 	X(MALFORMED, "malformed", "truncated or inconsistent headers: passed")          \
-	X(FRAGMENT, "fragment", "IPv4 fragment or IPv6 fragment header: passed")        \
+	X(FRAGMENT, "fragment", "IPv4 fragment or IPv6 fragment header, not to a VIP: passed") \
+	X(FRAG_MISS, "frag_miss",                                                       \
+	  "later fragment to a VIP address whose first fragment was not seen (reordered " \
+	  "ahead of it, or its entry evicted): dropped")                                \
 	X(DROP_VIP_UNHANDLED, "drop_vip_unhandled",                                     \
 	  "to a VIP address, but no VIP's port/protocol, or not parsable (fragment, "    \
 	  "ICMP, malformed TCP/UDP): dropped, as the kernel would route it back")       \
@@ -175,14 +202,26 @@ _Static_assert(sizeof(struct xlb_config) == 32, "xlb_config layout");
 	X(ENCAP_FAIL, "encap_fail",                                                     \
 	  "no headroom for the outer header, or trailer not trimmable: dropped")        \
 	X(FIB_PASS, "fib_pass",                                                         \
-	  "VLAN-tagged, no neighbour yet or egress not xlb's: encapsulated, passed")    \
-	X(FIB_FAIL, "fib_fail", "no route to the backend: dropped")                     \
+	  "VLAN-tagged or egress not xlb's: encapsulated, passed for the kernel to route") \
+	X(FIB_NO_NEIGH, "fib_no_neigh",                                                 \
+	  "next hop's neighbour not resolved yet: encapsulated, passed (the kernel "     \
+	  "resolves it)")                                                               \
+	X(FIB_FWD_DISABLED, "fib_fwd_disabled",                                         \
+	  "forwarding is off on the receiving interface (sysctl): dropped")             \
+	X(FIB_NO_ROUTE, "fib_no_route", "no route to the backend: dropped")             \
+	X(FIB_UNREACHABLE, "fib_unreachable",                                           \
+	  "the backend's route is blackhole, unreachable or prohibit: dropped")         \
+	X(FIB_FAIL, "fib_fail",                                                         \
+	  "other route lookup failure (tunnel route, no source address): dropped")     \
 	X(TX, "tx", "forwarded out of the receiving interface (XDP_TX)")                \
 	X(REDIRECT, "redirect", "forwarded out of another interface (redirect)")        \
 	X(CONN_HIT, "conn_hit", "connection table hit: flow kept its backend")          \
 	X(CONN_MISS, "conn_miss", "no usable entry: backend chosen from the ring")      \
 	X(CONN_STALE, "conn_stale", "entry's backend gone or UDP idle: re-hashed")     \
-	X(NEXTHOP_MISS, "nexthop_miss", "next hop not cached on this CPU: looked up")
+	X(NEXTHOP_MISS, "nexthop_miss", "next hop not cached on this CPU: looked up")    \
+	X(FRAG_FIRST, "frag_first",                                                     \
+	  "first fragment of a VIP flow: balanced, its backend remembered for the rest") \
+	X(FRAG_FOLLOW, "frag_follow", "later fragment sent to its first fragment's backend")
 
 enum xlb_stat {
 #define XLB_STAT_ENUM(name, str, help) XLB_STAT_##name,

@@ -18,13 +18,17 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
 
 #include "addr.h"
 #include "attach.h"
 #include "ctl.h"
 #include "dataplane.h"
+#include "fib_watch.h"
 #include "files.h"
 #include "health.h"
+#include "host_settings.h"
 #include "lb.h"
 #include "log.h"
 #include "maglev.h"
@@ -49,6 +53,7 @@ struct xlbd_opts {
 	int detach;		   /* --detach: take xlb off the interface, exit */
 	int reset;		   /* --reset: a missing or empty rules file may drop
 				    * the VIPs the pinned maps hold */
+	int no_sysctl;		   /* --no-sysctl: refuse, not fix, wrong sysctls */
 };
 
 struct xlbd {
@@ -63,13 +68,14 @@ struct xlbd {
 	struct xlb_hc *hc;	    /* the health checks */
 	struct xlb_ctl *ctl;	    /* the control socket */
 	struct xlb_req_env env;	    /* what requests run against */
+	struct xlb_fib_watch fib;   /* warns when route lookups fail */
 	int stop;		    /* STOP_*: leave the event loop */
 };
 
 static const char usage_text[] =
     "Usage: xlbd -i IFACE [-S SOCKET] [-r RULES] [-m native|generic] [--src4 ADDR[/LEN]]\n"
     "            [--src6 ADDR[/LEN]] [--max-vips N] [--max-backends N] [--conns N]\n"
-    "            [--ring-size M] [--udp-timeout S] [--reset] [-v]\n"
+    "            [--ring-size M] [--udp-timeout S] [--reset] [--no-sysctl] [-v]\n"
     "       xlbd -i IFACE --detach\n"
     "Runs the xlb load balancer on IFACE in the foreground, logging to stderr.\n"
     "  -i, --interface IFACE  interface to attach the XDP program to\n"
@@ -91,6 +97,8 @@ static const char usage_text[] =
     "      --udp-timeout S    idle seconds before a UDP flow may re-hash (default 30)\n"
     "      --reset            start even when the rules file is missing or holds no\n"
     "                         VIPs while the pinned maps hold some: drop them\n"
+    "      --no-sysctl        do not set the sysctls xlb needs on IFACE (forwarding,\n"
+    "                         accept_local): refuse to start while one is wrong\n"
     "      --detach           take xlb off IFACE, remove its pins, and exit\n"
     "  -v, --verbose          debug logging\n"
     "  -h, --help             this text\n"
@@ -129,6 +137,7 @@ enum {
 	OPT_UDP_TIMEOUT,
 	OPT_DETACH,
 	OPT_RESET,
+	OPT_NO_SYSCTL,
 };
 
 /* Returns -1 to go on, else the exit code. */
@@ -148,6 +157,7 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 	    {"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
 	    {"detach", no_argument, NULL, OPT_DETACH},
 	    {"reset", no_argument, NULL, OPT_RESET},
+	    {"no-sysctl", no_argument, NULL, OPT_NO_SYSCTL},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -215,6 +225,9 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 			break;
 		case OPT_RESET:
 			o->reset = 1;
+			break;
+		case OPT_NO_SYSCTL:
+			o->no_sysctl = 1;
 			break;
 		case 'v':
 			o->verbose = 1;
@@ -472,12 +485,18 @@ static int write_back_rules(struct xlbd *d, const struct xlb_rules *r)
 
 static int run_loop(struct xlbd *d, int sfd)
 {
+	struct itimerspec every_second = {.it_interval = {1, 0}, .it_value = {1, 0}};
 	struct epoll_event ev = {.events = EPOLLIN};
 	int epfd = epoll_create1(EPOLL_CLOEXEC);
+	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	int ret = 0;
 
-	if (epfd < 0)
-		return -errno;
+	if (epfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &every_second, NULL))
+		goto fail;
+	/* Once a second: the data plane's failure counters, for warnings. */
+	ev.data.fd = tfd;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev))
+		goto fail;
 	ev.data.fd = sfd;
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev))
 		goto fail;
@@ -508,7 +527,17 @@ static int run_loop(struct xlbd *d, int sfd)
 			ret = 0;
 		}
 		for (int i = 0; i < n && !d->stop; i++) {
-			if (evs[i].data.fd == sfd) {
+			if (evs[i].data.fd == tfd) {
+				__u64 ticks;
+
+				if (read(tfd, &ticks, sizeof(ticks)) != sizeof(ticks))
+					continue;
+				ret = xlb_fib_watch_tick(&d->fib, d->dp, time(NULL));
+				if (ret < 0)
+					pr_warn("interface %s: cannot read the counters: %s",
+						d->o.ifname, strerror(-ret));
+				ret = 0;
+			} else if (evs[i].data.fd == sfd) {
 				struct signalfd_siginfo si;
 
 				if (read(sfd, &si, sizeof(si)) != sizeof(si))
@@ -541,11 +570,15 @@ static int run_loop(struct xlbd *d, int sfd)
 			}
 		}
 	}
+	close(tfd);
 	close(epfd);
 	return ret;
 fail:
 	ret = -errno;
-	close(epfd);
+	if (tfd >= 0)
+		close(tfd);
+	if (epfd >= 0)
+		close(epfd);
 	return ret;
 }
 
@@ -728,6 +761,19 @@ int main(int argc, char **argv)
 		xlb_attach_release(&d.at);
 		return ret < 0 ? 1 : 0;
 	}
+	/* Before anything is loaded: with --no-sysctl a wrong setting must
+	 * leave the host as it was. */
+	ret = xlb_host_settings_apply(d.o.ifname, !d.o.no_sysctl, err, sizeof(err));
+	if (ret == -EPERM) {
+		fprintf(stderr, "Error: interface %s: the kernel settings above are wrong and "
+				"--no-sysctl forbids setting them; nothing was changed\n",
+			d.o.ifname);
+		goto out;
+	}
+	if (ret) {
+		fprintf(stderr, "Error: interface %s: %s\n", d.o.ifname, err);
+		goto out;
+	}
 	if (set_rules_path(&d) || lock_rules(&d))
 		goto out;
 	if (xlb_ctl_check_path(d.socket_path, err, sizeof(err))) {
@@ -782,6 +828,12 @@ int main(int argc, char **argv)
 	xlb_lb_set_health(d.lb, d.hc);
 	if (xlb_rules_apply(d.lb, &rules, err, sizeof(err))) {
 		fprintf(stderr, "Error: rules file %s: %s\n", d.rules_path, err);
+		goto out;
+	}
+	ret = xlb_fib_watch_init(&d.fib, d.dp, d.o.ifname);
+	if (ret) {
+		fprintf(stderr, "Error: cannot read the data plane's counters: %s\n",
+			strerror(-ret));
 		goto out;
 	}
 	ret = xlb_lb_prune_adopted(d.lb);

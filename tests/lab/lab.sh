@@ -231,11 +231,9 @@ lab_up() {
 	for node in client router lb; do ns_common "$node"; done
 	for ((i = 1; i <= n; i++)); do ns_common "be$i"; done
 	sysctl_ns router net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-	sysctl_ns lb net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-	# An encapsulated packet that xlb passes up to the kernel (no neighbour
-	# entry yet) may carry the lb's own address as outer source; IPv4 drops
-	# such a packet as martian unless accept_local is on (IPv6 forwards it).
-	sysctl_ns lb net.ipv4.conf.all.accept_local=1
+	# The lb keeps the kernel's defaults (forwarding off, accept_local off),
+	# as a fresh host has them: xlbd sets what its data plane needs on its
+	# interface itself (or, with --no-sysctl, refuses to start).
 
 	# Router: the LAN bridge. A fixed MAC, so that it does not change as
 	# ports join (neighbours would keep a stale one).

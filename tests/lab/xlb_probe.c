@@ -28,7 +28,10 @@
 #define MAX_COUNT  100000
 #define MAX_EVENTS 256
 #define UDP_TRIES  2 /* one send and one retry */
-static const char request[] = "hello\n";
+#define MAX_REQUEST 65000
+/* "hello\n", or with -l, "hello" padded with dots to the length, then "\n". */
+static char request[MAX_REQUEST + 1] = "hello\n";
+static size_t request_len = 6;
 
 enum flow_state {
 	FLOW_NEW,	 /* not started yet */
@@ -141,7 +144,8 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "Usage: xlb-probe [-u] [-n COUNT] [-c CONCURRENCY] [-b SPORT_BASE] [-i GAP_MS]\n"
-	    "                 [-t TIMEOUT_MS] [-T SECONDS] [-s SOURCE_ADDR] [-j] [-v] ADDR PORT\n"
+	    "                 [-t TIMEOUT_MS] [-T SECONDS] [-s SOURCE_ADDR] [-l BYTES] [-j] [-v]\n"
+	    "                 ADDR PORT\n"
 	    "       xlb-probe --hold [-n COUNT] [same options, TCP only] ADDR PORT\n"
 	    "  Opens COUNT flows to ADDR PORT, sends \"hello\\n\" on each, reads the reply line\n"
 	    "  (the backend's name) and prints how many flows each backend served.\n"
@@ -154,6 +158,8 @@ static void usage(FILE *f)
 	    "  -t TIMEOUT_MS  per-flow timeout (default 2000); UDP resends once after it\n"
 	    "  -T SECONDS     deadline of the whole run (default 120)\n"
 	    "  -s SOURCE_ADDR bind to this source address\n"
+	    "  -l BYTES       UDP: requests of BYTES bytes, 6-%d (\"hello\" padded with dots;\n"
+	    "                 larger than the path MTU, the kernel fragments them)\n"
 	    "  -j             JSON on stdout: {\"ok\",\"failed\",\"backends\",\"flows\",\n"
 	    "                 \"start_unix_ms\"}\n"
 	    "  -v             one line per flow: SPORT NAME|FAIL\n"
@@ -162,7 +168,7 @@ static void usage(FILE *f)
 	    "                 and report kept / moved / broken; exit at end of input\n"
 	    "  Exit: 0 every flow answered (hold: every connection kept in every check),\n"
 	    "        1 otherwise, 2 usage error.\n",
-	    MAX_COUNT);
+	    MAX_COUNT, MAX_REQUEST);
 }
 
 static int parse_int(const char *s, long min, long max, int *out)
@@ -284,10 +290,10 @@ static void flow_answered(struct flow *f)
 
 static int flow_send(struct flow *f)
 {
-	ssize_t n = send(f->fd, request, sizeof(request) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	ssize_t n = send(f->fd, request, request_len, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 	/* A fresh socket's buffer always takes the whole request. */
-	if (n != (ssize_t)sizeof(request) - 1) {
+	if (n != (ssize_t)request_len) {
 		flow_fail(f, n < 0 ? strerror(errno) : "short send");
 		return -1;
 	}
@@ -801,7 +807,7 @@ int main(int argc, char **argv)
 	const char *src = NULL;
 	int c, port, rc;
 
-	while ((c = getopt_long(argc, argv, "un:c:b:i:t:T:s:jvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "un:c:b:i:t:T:s:l:jvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
 			opt.udp = 1;
@@ -845,6 +851,19 @@ int main(int argc, char **argv)
 		case 's':
 			src = optarg;
 			break;
+		case 'l': {
+			int len;
+
+			if (parse_int(optarg, 6, MAX_REQUEST, &len)) {
+				usage_err("bad request length '%s', -l takes 6-%d bytes", optarg,
+					  MAX_REQUEST);
+				return 2;
+			}
+			memset(request + 5, '.', (size_t)len - 6);
+			request[len - 1] = '\n';
+			request_len = (size_t)len;
+			break;
+		}
 		case 'j':
 			opt.json = 1;
 			break;
@@ -892,6 +911,10 @@ int main(int argc, char **argv)
 	}
 	if (opt.hold && opt.udp) {
 		usage_err("--hold keeps TCP connections, it does not take -u");
+		return 2;
+	}
+	if (request_len != 6 && !opt.udp) {
+		usage_err("-l sets the size of UDP requests, it needs -u");
 		return 2;
 	}
 

@@ -131,14 +131,18 @@ int pkt_build(struct pkt *p, const struct pkt_spec *s)
 
 			memset(e, 0, 8);
 			e[0] = proto;
-			if (s->v6_ext == IPPROTO_FRAGMENT)
-				put16(e + 2, 0x0001); /* offset 0, more fragments */
+			if (s->v6_ext == IPPROTO_FRAGMENT) {
+				/* default: offset 0, more fragments */
+				put16(e + 2, s->v6_frag_off ? s->v6_frag_off : 0x0001);
+				put16(e + 4, (__u16)(s->v6_frag_id >> 16));
+				put16(e + 6, (__u16)s->v6_frag_id);
+			}
 		}
 	} else {
 		l3[0] = 0x40 | (__u8)(hdr / 4);
 		l3[1] = s->tos;
 		put16(l3 + 2, (__u16)l3len);
-		put16(l3 + 4, 0xbeef);
+		put16(l3 + 4, s->ip_id ? s->ip_id : 0xbeef);
 		put16(l3 + 6, s->frag);
 		l3[8] = s->ttl ? s->ttl : 64;
 		l3[9] = proto;

@@ -30,6 +30,9 @@ struct pkt_spec {
 	__u8 v6_ext;          /* IPv6: insert this extension header (0 = none), e.g. 0 HBH, 44 frag */
 	int v6_ext_present;   /* with v6_ext: 1 to insert one 8-byte extension header */
 	__u32 flow_label;     /* IPv6 flow label */
+	__u16 ip_id;          /* IPv4 identification (default 0xbeef when 0) */
+	__u16 v6_frag_off;    /* IPv6 fragment header's offset<<3|M (default 0x0001 when 0) */
+	__u32 v6_frag_id;     /* IPv6 fragment header's identification */
 };
 
 /* Fixed MACs of the test frames. */

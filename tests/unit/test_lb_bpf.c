@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <netinet/in.h>
@@ -43,6 +44,11 @@ static const char *const setup[] = {
 	"|| exit 1; done",
 	"ip neigh add 198.18.2.5 lladdr 02:00:00:00:02:05 dev " OTHER_IF " nud permanent",
 	"ip neigh add 198.18.4.5 lladdr 02:00:00:00:04:05 dev " NOPORT_IF " nud permanent",
+	/* Routes that refuse: each has its own counter. */
+	"ip route add blackhole 198.18.9.0/24",
+	"ip route add unreachable 198.18.10.0/24",
+	"ip route add prohibit 198.18.11.0/24",
+	"ip -6 route add blackhole 2001:db8:9::/48",
 	NULL,
 };
 
@@ -209,7 +215,15 @@ static int suite_init(void)
 	    vip("198.18.100.5:80/tcp", 0) || backend_add("198.18.100.5:80/tcp", "198.18.2.5") ||
 	    vip("198.18.100.6:80/tcp", 0) || vip("198.18.100.7:80/tcp", 0) ||
 	    backend_add("198.18.100.7:80/tcp", "198.19.255.1") ||
-	    vip("198.18.100.8:80/tcp", 0) || backend_add("198.18.100.8:80/tcp", "198.18.4.5")) {
+	    vip("198.18.100.8:80/tcp", 0) || backend_add("198.18.100.8:80/tcp", "198.18.4.5") ||
+	    vip("198.18.102.1:80/tcp", 0) || backend_add("198.18.102.1:80/tcp", "198.18.9.1") ||
+	    vip("198.18.102.2:80/tcp", 0) || backend_add("198.18.102.2:80/tcp", "198.18.10.1") ||
+	    vip("198.18.102.3:80/tcp", 0) || backend_add("198.18.102.3:80/tcp", "198.18.11.1") ||
+	    vip("[2001:db8:102::1]:80/tcp", 0) ||
+	    backend_add("[2001:db8:102::1]:80/tcp", "2001:db8:9::1") ||
+	    vip("198.18.102.4:80/tcp", 0) || backend_add("198.18.102.4:80/tcp", "198.18.0.24") ||
+	    vip("[2001:db8:102::4]:80/tcp", 0) ||
+	    backend_add("[2001:db8:102::4]:80/tcp", "2001:db8::24")) {
 		fprintf(stderr, "setup: %s\n", err);
 		return -1;
 	}
@@ -299,7 +313,7 @@ static const struct fixture fixtures[] = {
 	{"backend's neighbour unresolved: encapsulated, passed to the kernel",
 	 {V4(C4, "198.18.100.4", TCP, 40000, 80), .payload_len = 10},
 	 XDP_PASS, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.99", pkt_client_mac, pkt_lb_mac,
-	 XLB_STAT_FIB_PASS},
+	 XLB_STAT_FIB_NO_NEIGH},
 	{"backend behind another interface in the devmap: redirect",
 	 {V4(C4, "198.18.100.5", TCP, 40000, 80), .payload_len = 10},
 	 XDP_REDIRECT, OUT_ENCAP, 4, "198.18.0.2", "198.18.2.5", other_mac, gw205_mac,
@@ -313,7 +327,19 @@ static const struct fixture fixtures[] = {
 	 XLB_STAT_NO_BACKEND},
 	{"backend without a route: dropped",
 	 {V4(C4, "198.18.100.7", TCP, 40000, 80)}, XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL,
-	 XLB_STAT_FIB_FAIL},
+	 XLB_STAT_FIB_NO_ROUTE},
+	{"backend under a blackhole route: dropped, counted as unreachable",
+	 {V4(C4, "198.18.102.1", TCP, 40000, 80)}, XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL,
+	 XLB_STAT_FIB_UNREACHABLE},
+	{"backend under an unreachable route: dropped, counted as unreachable",
+	 {V4(C4, "198.18.102.2", TCP, 40000, 80)}, XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL,
+	 XLB_STAT_FIB_UNREACHABLE},
+	{"backend under a prohibit route: dropped, counted as unreachable",
+	 {V4(C4, "198.18.102.3", TCP, 40000, 80)}, XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL,
+	 XLB_STAT_FIB_UNREACHABLE},
+	{"IPv6 backend under a blackhole route: dropped, counted as unreachable",
+	 {V6(C6, "2001:db8:102::1", TCP, 40000, 80)}, XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL,
+	 NULL, XLB_STAT_FIB_UNREACHABLE},
 	{"too big once encapsulated (1500-byte MTU): dropped",
 	 {V4(C4, "198.18.100.1", TCP, 40005, 80), .payload_len = 1500 - 40},
 	 XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL, XLB_STAT_TOO_BIG},
@@ -358,20 +384,31 @@ static const struct fixture fixtures[] = {
 	{"IPv4 later fragment (offset), not a VIP address: passed",
 	 {V4(C4, "198.18.200.1", TCP, 40000, 80), .frag = 0x0010, .payload_len = 16}, XDP_PASS,
 	 OUT_SAME, 0, NULL, NULL, NULL, NULL, XLB_STAT_FRAGMENT},
-	{"IPv4 first fragment (MF) to a VIP: dropped",
-	 {V4(C4, "198.18.100.1", TCP, 40000, 80), .frag = 0x2000, .payload_len = 16}, XDP_DROP,
-	 OUT_NONE, 0, NULL, NULL, NULL, NULL, XLB_STAT_DROP_VIP_UNHANDLED},
-	{"IPv4 later fragment (offset) to a VIP: dropped",
-	 {V4(C4, "198.18.100.1", TCP, 40000, 80), .frag = 0x0010, .payload_len = 16}, XDP_DROP,
-	 OUT_NONE, 0, NULL, NULL, NULL, NULL, XLB_STAT_DROP_VIP_UNHANDLED},
+	{"IPv4 first fragment (MF) to a VIP: balanced as its flow, IPIP",
+	 {V4(C4, "198.18.100.1", TCP, 40000, 80), .frag = 0x2000, .payload_len = 16,
+	  .ip_id = 0x1001},
+	 XDP_TX, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
+	{"IPv4 later fragment (offset) to a VIP, its first fragment unseen: dropped",
+	 {V4(C4, "198.18.100.1", TCP, 40000, 80), .frag = 0x0010, .payload_len = 16,
+	  .ip_id = 0x1002},
+	 XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL, XLB_STAT_FRAG_MISS},
+	{"IPv4 first fragment to a VIP address, another port: dropped",
+	 {V4(C4, "198.18.100.1", TCP, 40000, 81), .frag = 0x2000, .payload_len = 16,
+	  .ip_id = 0x1003},
+	 XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL, XLB_STAT_DROP_VIP_UNHANDLED},
+
 	{"IPv6 fragment header, not a VIP address: passed",
 	 {V6(C6, "2001:db8:200::1", TCP, 40000, 80), .v6_ext = IPPROTO_FRAGMENT,
 	  .v6_ext_present = 1},
 	 XDP_PASS, OUT_SAME, 0, NULL, NULL, NULL, NULL, XLB_STAT_FRAGMENT},
-	{"IPv6 fragment header to a VIP: dropped",
+	{"IPv6 first fragment to a VIP: balanced as its flow, IP6IP6",
 	 {V6(C6, "2001:db8:100::1", TCP, 40000, 80), .v6_ext = IPPROTO_FRAGMENT,
-	  .v6_ext_present = 1},
-	 XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL, XLB_STAT_DROP_VIP_UNHANDLED},
+	  .v6_ext_present = 1, .v6_frag_id = 0x1001},
+	 XDP_TX, OUT_ENCAP, 6, "2001:db8::2", "2001:db8::11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
+	{"IPv6 later fragment to a VIP, its first fragment unseen: dropped",
+	 {V6(C6, "2001:db8:100::1", TCP, 40000, 80), .v6_ext = IPPROTO_FRAGMENT,
+	  .v6_ext_present = 1, .v6_frag_off = 0x0008, .v6_frag_id = 0x1002},
+	 XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL, XLB_STAT_FRAG_MISS},
 	{"IPv6 routing header, not a VIP address: passed",
 	 {V6(C6, "2001:db8:200::1", TCP, 40000, 80), .v6_ext = IPPROTO_ROUTING,
 	  .v6_ext_present = 1},
@@ -407,7 +444,7 @@ static const struct {
 	{{"neighbour unresolved, trailing bytes: trimmed, encapsulated, passed",
 	  {V4(C4, "198.18.100.4", TCP, 40001, 80), .payload_len = 10},
 	  XDP_PASS, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.99", pkt_client_mac, pkt_lb_mac,
-	  XLB_STAT_FIB_PASS},
+	  XLB_STAT_FIB_NO_NEIGH},
 	 20},
 	{{"802.1Q tagged with trailing bytes: trimmed, encapsulated with its tag, passed",
 	  {V4(C4, "198.18.100.1", TCP, 40010, 80), .vlan = 100},
@@ -1048,6 +1085,186 @@ static void test_nexthop_cache(void)
 	CU_ASSERT_EQUAL(counter(XLB_STAT_NEXTHOP_MISS), miss + 1);
 }
 
+/* The permanent neighbour entry's MAC of 198.18.0.NN (setup above):
+ * 02:00:00:00:00:NN, NN read as hex digits. */
+static const __u8 *neigh_mac(const char *addr, __u8 *mac)
+{
+	unsigned int nn = (unsigned int)atoi(strrchr(addr, '.') + 1);
+
+	memcpy(mac, (const __u8[6]){2, 0, 0, 0, 0, 0}, 6);
+	mac[5] = (__u8)((nn / 10) << 4 | (nn % 10));
+	return mac;
+}
+
+/* Runs a frame; on XDP_TX, the backend it was sent to (else ""). */
+static int run_to(const struct pkt *in, struct pkt *out, char *backend, size_t len)
+{
+	int action = -1;
+
+	backend[0] = 0;
+	if (run(in, out, &action))
+		return -1;
+	if (action == XDP_TX)
+		outer_dst(out, backend, len);
+	return action;
+}
+
+/* A datagram's later fragments go where its first went, with the same
+ * outer header, whichever backend that is; a datagram whose first fragment
+ * was not seen, or whose backend left, is dropped; elsewhere, the kernel's. */
+static void test_fragments(void)
+{
+	char first_be[INET6_ADDRSTRLEN], be[INET6_ADDRSTRLEN];
+	__u64 follow = counter(XLB_STAT_FRAG_FOLLOW), firsts = counter(XLB_STAT_FRAG_FIRST);
+	__u64 miss = counter(XLB_STAT_FRAG_MISS);
+	int used[4] = {0};
+	struct pkt in, out, want;
+	__u8 mac[6];
+
+	CU_ASSERT_FATAL(setup_mv(0) == 0);
+	for (int i = 0; i < 40; i++) {
+		struct pkt_spec first = {V4(C4, "198.18.100.20", TCP, (__u16)(30000 + i), 80),
+					 .frag = 0x2000, .payload_len = 64,
+					 .ip_id = (__u16)(0x2000 + i)};
+		struct pkt_spec later = first;
+		struct xlb_flow flow;
+
+		CU_ASSERT_FATAL(pkt_build(&in, &first) == 0);
+		CU_ASSERT_FATAL(run_to(&in, &out, first_be, sizeof(first_be)) == XDP_TX);
+		for (int b = 0; b < 4; b++)
+			used[b] += !strcmp(first_be, mv_backends[b]);
+		/* Middle and last fragments: exact bytes, the first's outer header. */
+		for (__u16 frag = 0x2000 | 9; frag; frag = frag == (0x2000 | 9) ? 18 : 0) {
+			later.frag = frag;
+			later.sport = later.dport = 0; /* what a later fragment's bytes hold */
+			CU_ASSERT_FATAL(pkt_build(&in, &later) == 0);
+			want = in;
+			flow_of(&first, &flow);
+			CU_ASSERT_FATAL(pkt_encap(&want, 4, "198.18.0.2", first_be,
+						  xlb_hash_flow(&flow), pkt_lb_mac,
+						  neigh_mac(first_be, mac)) == 0);
+			CU_ASSERT_EQUAL(run_to(&in, &out, be, sizeof(be)), XDP_TX);
+			CU_ASSERT_STRING_EQUAL(be, first_be);
+			CU_ASSERT_FALSE(pkt_diff("IPv4 later fragment", out.data, out.len,
+						 want.data, want.len));
+		}
+	}
+	for (int b = 0; b < 4; b++)
+		CU_ASSERT(used[b] > 0);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_FRAG_FIRST), firsts + 40);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_FRAG_FOLLOW), follow + 80);
+
+	/* The first fragment's backend leaves: the rest cannot follow it. */
+	{
+		struct pkt_spec first = {V4(C4, "198.18.100.20", TCP, 31000, 80), .frag = 0x2000,
+					 .payload_len = 64, .ip_id = 0x3000};
+		struct pkt_spec later = first;
+
+		CU_ASSERT_FATAL(pkt_build(&in, &first) == 0);
+		CU_ASSERT_EQUAL(run_to(&in, &out, first_be, sizeof(first_be)), XDP_TX);
+		CU_ASSERT_FATAL(backend_del(MV, first_be) == 0);
+		later.frag = 9;
+		CU_ASSERT_FATAL(pkt_build(&in, &later) == 0);
+		CU_ASSERT_EQUAL(run_to(&in, &out, be, sizeof(be)), XDP_DROP);
+		CU_ASSERT_EQUAL(counter(XLB_STAT_FRAG_MISS), miss + 1);
+	}
+
+	/* Not for a VIP address: first and later fragments pass untouched. */
+	{
+		struct pkt_spec s = {V4(C4, "198.18.200.1", UDP, 31000, 80), .frag = 0x2000,
+				     .payload_len = 64, .ip_id = 0x4000};
+		__u64 pass = counter(XLB_STAT_FRAGMENT);
+
+		CU_ASSERT_FATAL(pkt_build(&in, &s) == 0);
+		CU_ASSERT_EQUAL(run_to(&in, &out, be, sizeof(be)), XDP_PASS);
+		CU_ASSERT_FALSE(pkt_diff("non-VIP first fragment", out.data, out.len, in.data,
+					 in.len));
+		s.frag = 9;
+		CU_ASSERT_FATAL(pkt_build(&in, &s) == 0);
+		CU_ASSERT_EQUAL(run_to(&in, &out, be, sizeof(be)), XDP_PASS);
+		CU_ASSERT_EQUAL(counter(XLB_STAT_FRAGMENT), pass + 2);
+	}
+
+	/* A first fragment that splits the TCP header (RFC 1858) names no
+	 * flow: dropped as unhandled VIP traffic. */
+	{
+		struct pkt_spec s = {V4(C4, "198.18.100.20", TCP, 31000, 80), .frag = 0x2000,
+				     .ip_id = 0x5000};
+		__u64 unhandled = counter(XLB_STAT_DROP_VIP_UNHANDLED);
+		__u8 *ip;
+
+		CU_ASSERT_FATAL(pkt_build(&in, &s) == 0);
+		ip = in.data + 14;
+		ip[2] = 0;
+		ip[3] = 20 + 8; /* the IP packet ends 8 bytes into the TCP header */
+		ip[10] = ip[11] = 0;
+		{
+			__u16 c = pkt_csum(ip, 20, 0);
+
+			ip[10] = (__u8)(c >> 8);
+			ip[11] = (__u8)c;
+		}
+		in.len = 14 + 28;
+		CU_ASSERT_EQUAL(run_to(&in, &out, be, sizeof(be)), XDP_DROP);
+		CU_ASSERT_EQUAL(counter(XLB_STAT_DROP_VIP_UNHANDLED), unhandled + 1);
+	}
+}
+
+/* IPv6: the fragment header's identification names the datagram. */
+static void test_fragments_v6(void)
+{
+	struct pkt_spec first = {V6(C6, "2001:db8:100::1", UDP, 32000, 80),
+				 .v6_ext = IPPROTO_FRAGMENT, .v6_ext_present = 1,
+				 .v6_frag_id = 0xabcd0001, .payload_len = 32};
+	struct pkt_spec later = first;
+	struct pkt in, out, want;
+	struct xlb_flow flow;
+
+	CU_ASSERT_FATAL(vip("[2001:db8:100::1]:80/udp", 0) == 0 &&
+			backend_add("[2001:db8:100::1]:80/udp", "2001:db8::12") == 0);
+	CU_ASSERT_FATAL(pkt_build(&in, &first) == 0);
+	CU_ASSERT_EQUAL(action_of(&first), XDP_TX);
+	later.v6_frag_off = 0x0008 | 1;
+	later.sport = later.dport = 0;
+	CU_ASSERT_FATAL(pkt_build(&in, &later) == 0);
+	want = in;
+	flow_of(&first, &flow);
+	CU_ASSERT_FATAL(pkt_encap(&want, 6, "2001:db8::2", "2001:db8::12", xlb_hash_flow(&flow),
+				  pkt_lb_mac, be12_mac) == 0);
+	{
+		int action = -1;
+
+		CU_ASSERT_FATAL(run(&in, &out, &action) == 0);
+		CU_ASSERT_EQUAL(action, XDP_TX);
+		CU_ASSERT_FALSE(pkt_diff("IPv6 later fragment", out.data, out.len, want.data,
+					 want.len));
+	}
+	/* Another identification: not the same datagram. */
+	later.v6_frag_id = 0xabcd0002;
+	CU_ASSERT_EQUAL(action_of(&later), XDP_DROP);
+}
+
+/* Forwarding off on the receiving interface (every host's default): the
+ * route lookup refuses with its own cause, and nothing of it is cached, so
+ * the first packet after the sysctl is set goes through. */
+static void test_forwarding_disabled(void)
+{
+	struct pkt_spec s4 = {V4(C4, "198.18.102.4", TCP, 40000, 80), .payload_len = 10};
+	struct pkt_spec s6 = {V6(C6, "2001:db8:102::4", TCP, 40000, 80), .payload_len = 10};
+	__u64 off = counter(XLB_STAT_FIB_FWD_DISABLED);
+
+	CU_ASSERT_FATAL(system("sysctl -qw net.ipv4.conf." LB_IF ".forwarding=0 "
+			       "net.ipv6.conf." LB_IF ".forwarding=0") == 0);
+	CU_ASSERT_EQUAL(action_of(&s4), XDP_DROP);
+	CU_ASSERT_EQUAL(action_of(&s6), XDP_DROP);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_FIB_FWD_DISABLED), off + 2);
+	CU_ASSERT_FATAL(system("sysctl -qw net.ipv4.conf." LB_IF ".forwarding=1 "
+			       "net.ipv6.conf." LB_IF ".forwarding=1") == 0);
+	CU_ASSERT_EQUAL(action_of(&s4), XDP_TX);
+	CU_ASSERT_EQUAL(action_of(&s6), XDP_TX);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_FIB_FWD_DISABLED), off + 2);
+}
+
 /* An 802.1ad (QinQ outer) tag is handled as an 802.1Q one: encapsulated with
  * the tag as received, TPID included, and passed to the kernel. */
 static void test_8021ad_tag(void)
@@ -1280,6 +1497,10 @@ XLB_SUITE(lb_bpf, suite_init, suite_cleanup,
 	  {"health: down re-hashes its own, all down fails open or drops", test_health_verdicts},
 	  {"batch: one ring rebuild at the commit, same ring", test_batch_one_rebuild},
 	  {"next hop cached per backend: MTU, tagged frames, id reuse", test_nexthop_cache},
+	  {"IPv4 fragments follow their first fragment's backend", test_fragments},
+	  {"IPv6 fragments follow their first fragment's backend", test_fragments_v6},
+	  {"forwarding off on the interface: dropped under its own cause, not cached",
+	   test_forwarding_disabled},
 	  {"802.1ad tag: encapsulated with it, passed", test_8021ad_tag},
 	  {"source-hash VIP keeps a client on one backend", test_source_hash},
 	  {"UDP flow re-hashed after the idle timeout", test_udp_timeout},
