@@ -69,6 +69,7 @@ struct xlbd {
 	struct xlb_ctl *ctl;	    /* the control socket */
 	struct xlb_req_env env;	    /* what requests run against */
 	struct xlb_fib_watch fib;   /* warns when route lookups fail */
+	struct xlb_config cfg;	    /* outer sources (and UDP timeout) for xlb_config */
 	int stop;		    /* STOP_*: leave the event loop */
 };
 
@@ -304,42 +305,54 @@ static void iface_addrs(const char *ifname, struct xlb_config *cfg, int *have4, 
 	freeifaddrs(ifa);
 }
 
-static int setup_config(struct xlbd *d)
+/* The outer sources, before the rules file is read: which backends are
+ * usable depends on them (no tunnel to ourselves, none from 0.0.0.0 or ::). */
+static int outer_config(struct xlbd *d)
 {
-	struct xlb_config cfg = {0};
-	char a[XLB_ADDR_STRLEN], b[XLB_ADDR_STRLEN];
+	struct xlb_config *cfg = &d->cfg;
 	union xlb_addr addr;
-	int have4, have6, ret;
+	int have4, have6;
 
-	iface_addrs(d->o.ifname, &cfg, &have4, &have6);
+	memset(cfg, 0, sizeof(*cfg));
+	iface_addrs(d->o.ifname, cfg, &have4, &have6);
 	if (d->o.src4) {
-		if (parse_src(d->o.src4, XLB_AF_INET, &addr, &cfg.src4_vary))
+		if (parse_src(d->o.src4, XLB_AF_INET, &addr, &cfg->src4_vary))
 			return -EINVAL;
-		cfg.src4 = addr.v4;
+		cfg->src4 = addr.v4;
 		have4 = 1;
 	}
 	if (d->o.src6) {
-		if (parse_src(d->o.src6, XLB_AF_INET6, &cfg.src6, &cfg.src6_vary))
+		if (parse_src(d->o.src6, XLB_AF_INET6, &cfg->src6, &cfg->src6_vary))
 			return -EINVAL;
 		have6 = 1;
 	}
 	if (!have4)
-		pr_warn("interface %s: no IPv4 address, IPv4 tunnels would leave from 0.0.0.0: "
-			"set --src4",
+		pr_warn("interface %s: no IPv4 address, IPv4 backends are refused: set --src4",
 			d->o.ifname);
 	if (!have6)
-		pr_info("interface %s: no global IPv6 address, IPv6 tunnels need --src6",
+		pr_info("interface %s: no global IPv6 address, IPv6 backends need --src6",
 			d->o.ifname);
-	cfg.udp_timeout_s = d->o.udp_timeout_s;
-	ret = xlb_dp_config_set(d->dp, &cfg);
+	cfg->udp_timeout_s = d->o.udp_timeout_s;
+	return 0;
+}
+
+static int setup_config(struct xlbd *d)
+{
+	const struct xlb_config *cfg = &d->cfg;
+	char a[XLB_ADDR_STRLEN], b[XLB_ADDR_STRLEN];
+	union xlb_addr addr = {0};
+	int ret;
+
+	ret = xlb_dp_config_set(d->dp, cfg);
 	if (ret)
 		return ret;
-	addr.v4 = cfg.src4;
+	addr.v4 = cfg->src4;
 	xlb_addr_format(&addr, XLB_AF_INET, a, sizeof(a));
-	xlb_addr_format(&cfg.src6, XLB_AF_INET6, b, sizeof(b));
+	xlb_addr_format(&cfg->src6, XLB_AF_INET6, b, sizeof(b));
 	pr_info("interface %s: outer source %s (vary 0x%08x) and %s (vary 0x%08x), UDP timeout "
 		"%us",
-		d->o.ifname, a, ntohl(cfg.src4_vary), b, ntohl(cfg.src6_vary), cfg.udp_timeout_s);
+		d->o.ifname, a, ntohl(cfg->src4_vary), b, ntohl(cfg->src6_vary),
+		cfg->udp_timeout_s);
 	return 0;
 }
 
@@ -419,6 +432,7 @@ static int load_rules(struct xlbd *d, struct xlb_rules *r, int *missing)
 
 	xlb_rules_init(r, d->o.dp.max_vips ? d->o.dp.max_vips : XLB_MAX_VIPS_DEFAULT,
 		       d->o.dp.max_backends ? d->o.dp.max_backends : XLB_MAX_BACKENDS_DEFAULT);
+	xlb_rules_set_outer(r, &d->cfg);
 	*missing = access(d->rules_path, F_OK) && errno == ENOENT;
 	if (*missing) {
 		pr_info("rules file %s: not there, an empty configuration", d->rules_path);
@@ -780,7 +794,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Error: %s\n", err);
 		goto out;
 	}
-	if (load_rules(&d, &rules, &missing))
+	if (outer_config(&d) || load_rules(&d, &rules, &missing))
 		goto out;
 
 	d.o.dp.pin_dir = d.at.pin_dir;
@@ -826,6 +840,7 @@ int main(int argc, char **argv)
 	}
 	xlb_hc_set_log(d.hc, hc_log, &d);
 	xlb_lb_set_health(d.lb, d.hc);
+	xlb_lb_set_outer(d.lb, &d.cfg);
 	if (xlb_rules_apply(d.lb, &rules, err, sizeof(err))) {
 		fprintf(stderr, "Error: rules file %s: %s\n", d.rules_path, err);
 		goto out;

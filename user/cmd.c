@@ -159,11 +159,16 @@ static int arg_vip(struct xlb_cmd *c, int argc, char **argv, const char *verb, c
 
 static int pos_vip(struct xlb_cmd *c, int argc, char **argv, char *err, size_t errlen)
 {
-	return arg_vip(c, argc, argv,
-		       c->op == XLB_CMD_VIP_ADD	  ? "vip add"
-		       : c->op == XLB_CMD_VIP_SET ? "vip set"
-						  : "vip del",
-		       err, errlen);
+	int n = arg_vip(c, argc, argv,
+			c->op == XLB_CMD_VIP_ADD   ? "vip add"
+			: c->op == XLB_CMD_VIP_SET ? "vip set"
+						   : "vip del",
+			err, errlen);
+
+	/* Only an addition: what exists can always be changed or removed. */
+	if (n > 0 && c->op == XLB_CMD_VIP_ADD && xlb_check_vip_addr(&c->vip, err, errlen))
+		return -EINVAL;
+	return n;
 }
 
 static int pos_vip_backend(struct xlb_cmd *c, int argc, char **argv, char *err, size_t errlen)
@@ -190,6 +195,10 @@ static int pos_vip_backend(struct xlb_cmd *c, int argc, char **argv, char *err, 
 		xlb_vip_key_format(&c->vip, v, sizeof(v));
 		return xlb_refuse_backend_family(argv[1], v, err, errlen);
 	}
+	/* The daemon's outer sources are not known here: rules.c checks those. */
+	if (c->op == XLB_CMD_BACKEND_ADD &&
+	    xlb_check_backend_addr(&c->addr, c->family, NULL, err, errlen))
+		return -EINVAL;
 	return 2;
 }
 
@@ -270,7 +279,10 @@ static const char usage_notes[] =
     "VIP is ADDR:PORT/PROTO, PROTO tcp or udp, PORT 0-65535 (0 = all ports), e.g.\n"
     "  198.18.100.1:80/tcp or [2001:db8:100::1]:443/udp.\n"
     "ADDR is an IPv4 or IPv6 address: an IPv4 VIP takes IPv4 or IPv6 backends,\n"
-    "  an IPv6 VIP takes IPv6 backends.\n"
+    "  an IPv6 VIP takes IPv6 backends. VIPs and backends are unicast: not\n"
+    "  unspecified, 0/8, loopback, link-local, multicast, broadcast or\n"
+    "  IPv4-mapped; a backend is not xlbd's own outer source, and needs one of\n"
+    "  its family (--src4/--src6).\n"
     "weight N is 0-65535, default 1; weight 0 drains: established flows stay,\n"
     "  new flows go elsewhere. sched maglev (default) hashes the whole flow, sh\n"
     "  the client address only; conntrack on (default) pins flows to backends.\n"

@@ -145,6 +145,23 @@ struct xlb_lb_backend *xlb_lb_backend_find(struct xlb_lb *lb, const struct xlb_l
 	return NULL;
 }
 
+void xlb_lb_set_outer(struct xlb_lb *lb, const struct xlb_config *cfg)
+{
+	lb->outer = *cfg;
+	lb->have_outer = 1;
+}
+
+const struct xlb_config *xlb_lb_outer(const struct xlb_lb *lb)
+{
+	return lb->have_outer ? &lb->outer : NULL;
+}
+
+int xlb_lb_backend_usable(const struct xlb_lb *lb, const union xlb_addr *addr, __u8 family,
+			  char *err, size_t errlen)
+{
+	return xlb_check_backend_addr(addr, family, xlb_lb_outer(lb), err, errlen);
+}
+
 static int vip_not_found(const struct xlb_vip_key *key, char *err, size_t errlen)
 {
 	char v[XLB_ADDR_STRLEN];
@@ -404,6 +421,8 @@ int xlb_lb_vip_add(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 flags
 	int ret;
 
 	xlb_vip_key_format(key, name, sizeof(name));
+	if (xlb_check_vip_addr(key, err, errlen))
+		return -EINVAL;
 	if (xlb_lb_vip_find(lb, key))
 		return xlb_refuse_vip_exists(name, err, errlen);
 	/* The id it had before a restart, so flows and counters carry on. */
@@ -535,6 +554,8 @@ int xlb_lb_backend_add(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 	xlb_vip_key_format(vkey, vname, sizeof(vname));
 	if (!xlb_backend_family_fits(v->key.family, family))
 		return xlb_refuse_backend_family(name, vname, err, errlen);
+	if (xlb_lb_backend_usable(lb, addr, family, err, errlen))
+		return -EINVAL;
 	if (xlb_lb_backend_find(lb, v, addr, family))
 		return xlb_refuse_backend_exists(name, vname, err, errlen);
 	for (__u32 i = 0; i < lb->dp->max_backends; i++) {

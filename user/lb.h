@@ -57,6 +57,8 @@ struct xlb_lb {
 	int *m_up, *m_in;		    /* scratch of ring_members() */
 	__u32 *m_weight;
 	struct xlb_hc *hc; /* health checks; NULL: every backend up */
+	struct xlb_config outer; /* the data plane's outer sources ... */
+	int have_outer;		 /* ... once xlb_lb_set_outer() gave them */
 	int batch;	/* between xlb_lb_batch_begin() and _commit() */
 	__u64 ring_builds; /* rings rebuilt since start (tests, benchmarks) */
 	/* Called after a backend's health state changed (for logging, tests). */
@@ -71,6 +73,17 @@ void xlb_lb_free(struct xlb_lb *lb);
  * every backend configured from now on is checked and its verdicts change
  * the rings. Without it, every backend counts as up. */
 void xlb_lb_set_health(struct xlb_lb *lb, struct xlb_hc *hc);
+
+/* The outer sources the data plane's tunnels leave from (the xlb_config
+ * xlbd writes): from now on a backend that is one of them, or of a family
+ * without one, is refused. Without them (library use) neither is checked. */
+void xlb_lb_set_outer(struct xlb_lb *lb, const struct xlb_config *cfg);
+/* Those outer sources, NULL when not set. */
+const struct xlb_config *xlb_lb_outer(const struct xlb_lb *lb);
+/* 0 when addr can be a backend of lb: unicast, not one of lb's own outer
+ * sources, of a family lb has an outer source for. Else -EINVAL and why. */
+int xlb_lb_backend_usable(const struct xlb_lb *lb, const union xlb_addr *addr, __u8 family,
+			  char *err, size_t errlen);
 
 /* The effective check of a backend: its VIP's defaults, its own options and
  * the rules that need the VIP (xlb_hc_cfg_resolve()). */

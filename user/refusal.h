@@ -40,4 +40,14 @@ int xlb_refuse_weight(const char *weight, char *err, size_t errlen);
 int xlb_refuse_backend_family(const char *addr, const char *vip, char *err, size_t errlen);
 int xlb_refuse_client_family(const char *client, __u8 vip_family, char *err, size_t errlen);
 
+/* 0 when the VIP's address can take traffic (xlb_addr_classify() says
+ * unicast), else -EINVAL saying what its address is and what would do. */
+int xlb_check_vip_addr(const struct xlb_vip_key *key, char *err, size_t errlen);
+/* 0 when addr can be a backend, else -EINVAL and why: not unicast; and when
+ * outer (the load balancer's xlb_config) is given, one of its own outer
+ * sources, or of a family it has no outer source for (the tunnel would
+ * leave from 0.0.0.0 or ::). outer NULL: those two are not known here. */
+int xlb_check_backend_addr(const union xlb_addr *addr, __u8 family,
+			   const struct xlb_config *outer, char *err, size_t errlen);
+
 #endif

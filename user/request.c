@@ -373,6 +373,7 @@ static int do_restore(struct xlb_req_env *env, const struct xlb_cmd *c, json_t *
 				"restore needs a FILE: this xlbd has no rules file (-r)");
 	}
 	xlb_rules_init(&r, env->lb->dp->max_vips, env->lb->dp->max_backends);
+	xlb_rules_set_outer(&r, xlb_lb_outer(env->lb));
 	/* A syntax error in the file is not one of the request, which was fine:
 	 * file_usage stays out of *usage. */
 	ret = xlb_rules_read(&r, path, &file_usage, err, errlen);

@@ -71,7 +71,17 @@ int xlb_rules_copy(struct xlb_rules *dst, const struct xlb_rules *src)
 		memcpy(dst->backends, src->backends, src->n_backends * sizeof(*src->backends));
 	dst->n_vips = src->n_vips;
 	dst->n_backends = src->n_backends;
+	dst->outer = src->outer;
+	dst->have_outer = src->have_outer;
 	return 0;
+}
+
+void xlb_rules_set_outer(struct xlb_rules *r, const struct xlb_config *outer)
+{
+	memset(&r->outer, 0, sizeof(r->outer));
+	r->have_outer = !!outer;
+	if (outer)
+		r->outer = *outer;
 }
 
 /* Canonical order: family, address, port (numerically), protocol. */
@@ -122,6 +132,7 @@ int xlb_rules_from_lb(struct xlb_rules *r, struct xlb_lb *lb)
 	struct xlb_dp *dp = lb->dp;
 
 	xlb_rules_init(r, dp->max_vips, dp->max_backends);
+	xlb_rules_set_outer(r, xlb_lb_outer(lb));
 	for (__u32 i = 0; i < dp->max_vips; i++) {
 		if (!lb->vips[i].used)
 			continue;
@@ -234,6 +245,8 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 
 	switch (c->op) {
 	case XLB_CMD_VIP_ADD:
+		if (xlb_check_vip_addr(&c->vip, err, errlen))
+			return -EINVAL;
 		if (find_vip(r, &c->vip))
 			return xlb_refuse_vip_exists(v, err, errlen);
 		if (r->n_vips >= r->max_vips)
@@ -292,6 +305,9 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 			return xlb_refuse_no_vip(v, err, errlen);
 		if (!xlb_backend_family_fits(c->vip.family, c->family))
 			return xlb_refuse_backend_family(a, v, err, errlen);
+		if (xlb_check_backend_addr(&c->addr, c->family, r->have_outer ? &r->outer : NULL,
+					   err, errlen))
+			return -EINVAL;
 		if (find_backend(r, &c->vip, &c->addr, c->family))
 			return xlb_refuse_backend_exists(a, v, err, errlen);
 		if (r->n_backends >= r->max_backends)

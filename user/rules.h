@@ -38,18 +38,25 @@ struct xlb_rules {
 	struct xlb_rules_backend *backends; /* likewise */
 	size_t n_backends, cap_backends;    /* used and allocated entries */
 	__u32 max_vips, max_backends;	    /* limits, as the data plane was sized */
+	struct xlb_config outer;	    /* the daemon's outer sources ... */
+	int have_outer;			    /* ... when known: backends are checked */
 };
 
 void xlb_rules_init(struct xlb_rules *r, __u32 max_vips, __u32 max_backends);
 void xlb_rules_free(struct xlb_rules *r);
 int xlb_rules_copy(struct xlb_rules *dst, const struct xlb_rules *src);
+/* The outer sources of the load balancer the rules are for (xlbd's
+ * xlb_config; NULL: not known): a backend that is one of them, or of a family
+ * without one, is refused by xlb_rules_step(). xlb_rules_from_lb() takes
+ * them from the load balancer. */
+void xlb_rules_set_outer(struct xlb_rules *r, const struct xlb_config *outer);
 
 /* The configuration lb holds now (adopted-but-unconfigured state excluded). */
 int xlb_rules_from_lb(struct xlb_rules *r, struct xlb_lb *lb);
 
 /* Applies one changing command (xlb_cmd_mutates) to r alone. Refuses what the
  * load balancer would refuse: unknown or duplicate VIP/backend, family
- * mix-ups, limits. Returns 0 or -ENOENT, -EEXIST, -ENOSPC, -EINVAL, -ENOMEM
+ * mix-ups, unusable addresses (refusal.h), limits. Returns 0 or -ENOENT, -EEXIST, -ENOSPC, -EINVAL, -ENOMEM
  * with a message in err; r is unchanged on error. */
 int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *cmd, char *err, size_t errlen);
 

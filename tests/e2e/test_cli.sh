@@ -93,6 +93,8 @@ ip -n "$NS" link set "$IFA" up
 ip -n "$NS" link set "$IFB" up
 ip -n "$NS" addr add 198.18.7.1/24 dev "$IFA"
 ip -n "$NS" addr add 198.18.7.2/24 dev "$IFB"
+# xlbd's outer sources: 198.18.7.1 and this one (IPv6 backends need it).
+ip -n "$NS" addr add 2001:db8:7::1/64 dev "$IFA" nodad
 
 V4=198.18.100.1:80/tcp
 V6=[2001:db8:100::1]:443/tcp
@@ -294,6 +296,32 @@ expect_fail 1 restore "$T/dup.rules"
 printf '%s\n' "vip add 198.18.100.60:80/tcp" "backend add 198.18.100.60:80/tcp 198.18.0.500" \
 	>"$T/syntax.rules"
 expect_fail 1 restore "$T/syntax.rules"
+# Unusable addresses: no packet to them reaches one host through a router.
+for a in 0.0.0.0 [::] 0.1.2.3 127.0.0.1 [::1] 169.254.1.1 [fe80::1] 224.0.0.1 \
+	[ff02::1] 255.255.255.255 [::ffff:198.18.100.9]; do
+	expect_fail 2 vip add "$a:80/tcp"
+done
+for a in 0.0.0.0 :: 0.1.2.3 127.0.0.1 ::1 169.254.1.1 fe80::1 224.0.0.5 ff05::2 \
+	255.255.255.255 ::ffff:198.18.0.9; do
+	expect_fail 2 backend add $V4 "$a"
+done
+check "refused: the reason and what is valid" grep -q \
+	"^Error: backend 127.0.0.1 is a loopback address, which never leaves its host, expected the unicast address of another host" \
+	< <(ctl backend add $V4 127.0.0.1 2>&1)
+check "refused: the IPv4 that an IPv4-mapped address meant" grep -q "expected the IPv4 backend 198.18.0.9\$" \
+	< <(ctl backend add $V4 ::ffff:198.18.0.9 2>&1)
+# xlbd's own outer sources (the addresses of $IFA): its tunnels would come back.
+expect_fail 1 backend add $V4 198.18.7.1
+expect_fail 1 backend add "$V6" 2001:db8:7::1
+check "own outer source: says so" grep -q "^Error: backend 198.18.7.1 is this load balancer's own outer source (198.18.7.1)" \
+	< <(ctl backend add $V4 198.18.7.1 2>&1)
+printf '%s\n' "vip add 198.18.100.60:80/tcp" "backend add 198.18.100.60:80/tcp 198.18.0.5" \
+	"backend add 198.18.100.60:80/tcp 198.18.7.1" >"$T/self.rules"
+expect_fail 1 restore "$T/self.rules"
+check "restore: refused at the line of the LB's own address" grep -q "^Error: $T/self.rules:3: backend 198.18.7.1 is this" \
+	< <(ctl restore "$T/self.rules" 2>&1)
+printf '%s\n' "vip add 198.18.100.60:80/tcp" "backend add 198.18.100.60:80/tcp 239.1.1.1" >"$T/mcast.rules"
+expect_fail 1 restore "$T/mcast.rules"
 printf '%s\n' "vip add 198.18.100.60:80/tcp" "list" >"$T/verb.rules"
 expect_fail 1 restore "$T/verb.rules"
 printf '%s\n' "backend add 198.18.100.61:80/tcp 198.18.0.5" >"$T/novip.rules"
@@ -416,6 +444,38 @@ check "incompatible pinned maps: clear message" grep -q "incompatible layout" <<
 check "incompatible pinned maps: still attached" attached
 if start_daemon -m native; then ok "restart after SIGTERM"; else fail "restart after SIGTERM"; fi
 check "restart after SIGTERM: same configuration" test "$(ctl save)" = "$save_before"
+
+# ---- no IPv6 outer source: IPv6 backends are refused ------------------------------
+# Their tunnels would leave from ::. At start (the rules file) and at runtime.
+check "an IPv6 backend for what follows" ctl backend add $V4 2001:db8::13
+save_before=$(ctl save)
+kill -TERM "$XLBD_PID"
+wait "$XLBD_PID"
+ip -n "$NS" addr del 2001:db8:7::1/64 dev "$IFA"
+# Bounded: an xlbd that wrongly starts would serve in the foreground.
+out=$(innet timeout 20 "$XLBD" -i "$IFA" -S "$SOCK" -r "$RULES" "${SIZES[@]}" 2>&1)
+check "no IPv6 source: a rules file with IPv6 backends is refused at start (exit 1)" test $? = 1
+check "no IPv6 source: the error names the line and --src6" grep -q \
+	"^Error: $RULES:[0-9]*: backend 2001:db8::[0-9]* needs an IPv6 outer source and this xlbd has none.*--src6" <<<"$out"
+check "no IPv6 source: still attached, rules file kept" test "$(attached && cat "$RULES")" = "$save_before"
+grep -v 2001:db8 "$RULES" >"$T/v4.rules"
+if RULES=$T/v4.rules start_daemon; then ok "no IPv6 source: starts from IPv4-only rules"; else
+	fail "no IPv6 source: starts from IPv4-only rules"
+fi
+expect_fail 1 backend add $V4 2001:db8::99
+check "no IPv6 source: says how to give one" grep -q "expected xlbd started with --src6 ADDR\$" \
+	< <(ctl backend add $V4 2001:db8::99 2>&1)
+kill -TERM "$XLBD_PID"
+wait "$XLBD_PID"
+if start_daemon --src6 2001:db8:7::1; then ok "--src6 given: the IPv6 backends are back"; else
+	fail "--src6 given: the IPv6 backends are back"
+fi
+check "--src6 given: same configuration" test "$(ctl save)" = "$save_before"
+expect_fail 1 backend add $V4 2001:db8:7::1
+kill -TERM "$XLBD_PID"
+wait "$XLBD_PID"
+ip -n "$NS" addr add 2001:db8:7::1/64 dev "$IFA" nodad
+if start_daemon; then ok "IPv6 address back: restart"; else fail "IPv6 address back: restart"; fi
 
 # ---- detach ---------------------------------------------------------------------
 check "detach" ctl detach

@@ -176,5 +176,63 @@ static void test_same_words(void)
 	}
 }
 
+/* Unusable addresses (refusal.h): the class from every layer, the daemon's
+ * own outer source from the two that know it. Runs last: the outer sources
+ * stay set. */
+static void test_unusable_same_words(void)
+{
+	struct xlb_config cfg = {0};
+	char g[XLB_ERRLEN], r[XLB_ERRLEN], l[XLB_ERRLEN];
+	struct xlb_cmd c;
+	union xlb_addr a;
+	__u8 fam;
+
+	/* A loopback backend. */
+	CU_ASSERT_EQUAL(parse("backend add " V4 " 127.0.0.1", &c, g), -EINVAL);
+	CU_ASSERT_FATAL(parse("backend add " V4 " 198.18.0.9", &c, r) == 0);
+	CU_ASSERT_FATAL(xlb_addr_parse("127.0.0.1", &c.addr, &c.family) == 0);
+	CU_ASSERT_EQUAL(xlb_rules_step(&rules, &c, r, sizeof(r)), -EINVAL);
+	CU_ASSERT_EQUAL(lb_backend('a', V4, "127.0.0.1", 1, l), -EINVAL);
+	SAME(g, r);
+	SAME(r, l);
+	SAME(l, "backend 127.0.0.1 is a loopback address, which never leaves its host, expected "
+		"the unicast address of another host that this load balancer routes to");
+
+	/* An unspecified VIP. */
+	CU_ASSERT_EQUAL(parse("vip add [::]:80/tcp", &c, g), -EINVAL);
+	CU_ASSERT_FATAL(parse("vip add " V6, &c, r) == 0);
+	memset(&c.vip.addr, 0, sizeof(c.vip.addr));
+	CU_ASSERT_EQUAL(xlb_rules_step(&rules, &c, r, sizeof(r)), -EINVAL);
+	CU_ASSERT_EQUAL(lb_vip("[::]:80/tcp", l), -EINVAL);
+	SAME(g, r);
+	SAME(r, l);
+
+	/* The daemon's own outer source, and a family it has none for. */
+	CU_ASSERT_FATAL(xlb_addr_parse("198.18.7.1", &a, &fam) == 0);
+	cfg.src4 = a.v4;
+	xlb_rules_set_outer(&rules, &cfg);
+	xlb_lb_set_outer(lb, &cfg);
+	CU_ASSERT_EQUAL(step("backend add " V4 " 198.18.7.1", r), -EINVAL);
+	CU_ASSERT_EQUAL(lb_backend('a', V4, "198.18.7.1", 1, l), -EINVAL);
+	SAME(r, l);
+	SAME(l, "backend 198.18.7.1 is this load balancer's own outer source (198.18.7.1): its "
+		"tunnels would be addressed to itself, expected the address of another host");
+	CU_ASSERT_EQUAL(step("backend add " V6 " 2001:db8::5", r), -EINVAL);
+	CU_ASSERT_EQUAL(lb_backend('a', V6, "2001:db8::5", 1, l), -EINVAL);
+	SAME(r, l);
+	CU_ASSERT(strstr(l, "--src6") != NULL);
+	/* A rules value taken from the load balancer knows them too. */
+	{
+		struct xlb_rules from;
+
+		CU_ASSERT_FATAL(xlb_rules_from_lb(&from, lb) == 0);
+		CU_ASSERT_FATAL(parse("backend add " V4 " 198.18.7.1", &c, r) == 0);
+		CU_ASSERT_EQUAL(xlb_rules_step(&from, &c, r, sizeof(r)), -EINVAL);
+		CU_ASSERT(strstr(r, "own outer source (198.18.7.1)") != NULL);
+		xlb_rules_free(&from);
+	}
+}
+
 XLB_SUITE(refusal, suite_init, suite_cleanup,
-	  {"grammar, rules and load balancer refuse in the same words", test_same_words});
+	  {"grammar, rules and load balancer refuse in the same words", test_same_words},
+	  {"unusable addresses: the same words from each layer", test_unusable_same_words});
