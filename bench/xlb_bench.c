@@ -338,7 +338,8 @@ static int setup_dataplane(void)
 	struct xlb_dp_opts opts = {
 	    .max_conns = (__u32)ncpu * (P.flows + P.flows / 4 + 65536),
 	};
-	struct xlb_config cfg = {.udp_timeout_s = XLB_UDP_TIMEOUT_DEFAULT_S};
+	struct xlb_config cfg = {.udp_timeout_s = XLB_UDP_TIMEOUT_DEFAULT_S,
+				  .syn_timeout_s = XLB_SYN_TIMEOUT_DEFAULT_S};
 	int err2;
 
 	if ((err2 = xlb_dp_open(&opts, &dp)) || (err2 = xlb_dp_load(dp)) ||

@@ -184,7 +184,7 @@ static void send_flow(const struct pkt_spec *s, char *backend, size_t len)
 static int suite_init(void)
 {
 	struct xlb_dp_opts opts = {.max_vips = 64, .max_backends = 256, .max_conns = 65536};
-	struct xlb_config cfg = {.udp_timeout_s = 30};
+	struct xlb_config cfg = {.udp_timeout_s = 30, .syn_timeout_s = XLB_SYN_TIMEOUT_DEFAULT_S};
 
 	if (bpf_env_enter(setup))
 		return -1;
