@@ -124,7 +124,8 @@ probe() { nx client timeout 60 "$BUILD/xlb-probe" -j "$@"; }
 lab_up() {
 	local i
 	LAB_PORTS=${LAB_PORTS:-} bash "$ROOT/tests/lab/lab.sh" up "$P" "$NB" || exit 1
-	start_xlbd "$P-lb" eth0 || exit 1
+	# shellcheck disable=SC2086 # LAB_XLBD_OPTS: options, split on purpose
+	start_xlbd "$P-lb" eth0 ${LAB_XLBD_OPTS:-} || exit 1
 	for i in $(seq "$NB"); do
 		nx "be$i" "$BUILD/xlb-decap" attach eth0 >/dev/null || fail "xlb-decap attach be$i"
 	done
