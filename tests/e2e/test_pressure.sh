@@ -120,8 +120,13 @@ flood_round() {
 	LAST_SKIP=$skip
 }
 
-echo "== flood, budget $([ "$MEASURE" = 1 ] && echo "of the build under test" || echo 1000)"
-flood_round budget 198.18.0.14
+if [ "$MEASURE" = 1 ]; then
+	echo "== flood, the build under test ($BUILD)"
+	flood_round measured 198.18.0.14
+else
+	echo "== flood, budget 1000"
+	flood_round budget 198.18.0.14
+fi
 if [ "$MEASURE" != 1 ]; then
 	check "new flows over the budget were counted, not recorded ($LAST_SKIP)" test "$LAST_SKIP" -gt 0
 	# The pressure line comes at the next one-second sample.
