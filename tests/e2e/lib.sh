@@ -120,7 +120,8 @@ nx() { # nx NODE CMD...: run in a lab namespace, keeping /sys/fs/bpf visible
 probe() { nx client timeout 60 "$BUILD/xlb-probe" -j "$@"; }
 
 # lab_up: the lab with NB backends (echo servers on LAB_PORTS, if set), xlbd
-# on the lb and xlb-decap on every backend.
+# on the lb (with the options in LAB_XLBD_OPTS, if set) and xlb-decap on
+# every backend.
 lab_up() {
 	local i
 	LAB_PORTS=${LAB_PORTS:-} bash "$ROOT/tests/lab/lab.sh" up "$P" "$NB" || exit 1
