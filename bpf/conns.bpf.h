@@ -37,7 +37,7 @@ static __always_inline int udp_conn_expired(struct xlb_conn *conn, const struct 
 /* The entry's backend if it is still the one it chose: same generation,
  * valid, and of this VIP. */
 static __always_inline struct xlb_backend *conn_backend(const struct xlb_vip *vip,
-							 const struct xlb_conn *conn)
+							const struct xlb_conn *conn)
 {
 	__u32 id = conn->backend_id;
 	struct xlb_backend *be = bpf_map_lookup_elem(&xlb_backends, &id);
@@ -109,11 +109,9 @@ static __always_inline void promote_conn(const struct packet *pkt, const struct 
 
 /* The backend of an unconfirmed flow, promoting it if this packet confirms
  * it. A stale entry goes to *stale as in lookup_conn(). */
-static __always_inline struct xlb_backend *lookup_new_conn(const struct xlb_vip *vip,
-							   const struct packet *pkt,
-							   const struct xlb_config *cfg, __u64 now,
-							   __u32 *backend_id,
-							   struct xlb_conn **stale)
+static __always_inline struct xlb_backend *
+lookup_new_conn(const struct xlb_vip *vip, const struct packet *pkt, const struct xlb_config *cfg,
+		__u64 now, __u32 *backend_id, struct xlb_conn **stale)
 {
 	struct xlb_backend *be;
 	struct xlb_conn *conn;
@@ -150,9 +148,9 @@ static __always_inline void rewrite_conn(struct xlb_conn *stale, __u32 backend_i
  * (it ends a flow, and a RST flood must cost nothing) or the CPU's budget
  * is spent: then the flow goes by the ring alone, which is consistent
  * until the ring changes, and its next packet tries again. */
-static __always_inline void record_new_conn(const struct packet *pkt,
-					    const struct xlb_config *cfg, __u64 now,
-					    __u32 backend_id, const struct xlb_backend *be)
+static __always_inline void record_new_conn(const struct packet *pkt, const struct xlb_config *cfg,
+					    __u64 now, __u32 backend_id,
+					    const struct xlb_backend *be)
 {
 	struct xlb_conn conn = {
 	    .backend_id = backend_id,

@@ -7,8 +7,7 @@
 #include "pressure.h"
 
 enum xlb_pressure_change xlb_pressure_sample(struct xlb_pressure *p, __u64 skipped,
-					     long long now_ms, __u32 budget, char *msg,
-					     size_t len)
+					     long long now_ms, __u32 budget, char *msg, size_t len)
 {
 	__u64 delta = p->primed && skipped >= p->skipped ? skipped - p->skipped : 0;
 

@@ -14,12 +14,12 @@
 #define XLB_PRESSURE_QUIET_MS 10000
 
 struct xlb_pressure {
-	int on;		     /* under pressure now */
-	int primed;	     /* skipped holds a first sample */
-	__u64 skipped;	     /* conn_skip at the last sample */
-	__u64 episode;	     /* flows skipped since pressure began */
-	long long since_ms;  /* when it began */
-	long long last_ms;   /* the last sample that saw flows skipped */
+	int on;		    /* under pressure now */
+	int primed;	    /* skipped holds a first sample */
+	__u64 skipped;	    /* conn_skip at the last sample */
+	__u64 episode;	    /* flows skipped since pressure began */
+	long long since_ms; /* when it began */
+	long long last_ms;  /* the last sample that saw flows skipped */
 };
 
 enum xlb_pressure_change {
@@ -31,7 +31,6 @@ enum xlb_pressure_change {
 /* Feeds one sample (conn_skip summed over CPUs, monotonic ms). Returns the
  * change, with the line to log in msg (empty when XLB_PRESSURE_SAME). */
 enum xlb_pressure_change xlb_pressure_sample(struct xlb_pressure *p, __u64 skipped,
-					     long long now_ms, __u32 budget, char *msg,
-					     size_t len);
+					     long long now_ms, __u32 budget, char *msg, size_t len);
 
 #endif

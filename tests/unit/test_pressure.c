@@ -21,9 +21,9 @@ static void test_enter_leave(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "30 new flows over the budget of 10"));
 	/* Still skipping, then quiet: one line each way, not one a second. */
 	for (int i = 0; i < 5; i++)
-		CU_ASSERT_EQUAL(xlb_pressure_sample(&p, 540 + (__u64)i, t += 1000, 10, msg,
-						    sizeof(msg)),
-				XLB_PRESSURE_SAME);
+		CU_ASSERT_EQUAL(
+		    xlb_pressure_sample(&p, 540 + (__u64)i, t += 1000, 10, msg, sizeof(msg)),
+		    XLB_PRESSURE_SAME);
 	for (int i = 0; i < 9; i++)
 		CU_ASSERT_EQUAL(xlb_pressure_sample(&p, 544, t += 1000, 10, msg, sizeof(msg)),
 				XLB_PRESSURE_SAME);
@@ -37,5 +37,5 @@ static void test_enter_leave(void)
 			XLB_PRESSURE_ENTER);
 }
 
-XLB_SUITE(pressure, NULL, NULL, {"enter and leave: one line each, baseline first",
-				 test_enter_leave})
+XLB_SUITE(pressure, NULL, NULL,
+	  {"enter and leave: one line each, baseline first", test_enter_leave})
