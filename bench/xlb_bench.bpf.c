@@ -29,6 +29,7 @@ __u32 bench_stale_conn;		/* 1: make bench_conn_key's entry stale before each pac
 struct xlb_flow bench_conn_key; /* the flow whose entry bench_stale_conn spoils */
 __be32 bench_src_base;		/* first source address of the rewrite modes, network order */
 __u32 bench_gen_mask;		/* bench_gen: flows of the generator, minus one (power of 2) */
+__u32 bench_pair;		/* cycle mode: two packets per flow in a row (record, confirm) */
 
 /* Per-CPU sequence numbers: [0] the rewrite modes of bench_lb/bench_restore,
  * [1] the traffic generator. Per CPU so that no two CPUs share a line. */
@@ -102,13 +103,18 @@ static __always_inline int prepare(struct xdp_md *ctx)
 	if (bench_new_flow)
 		return rewrite_source(ctx, (__u32)next_seq(0), 16);
 	if (bench_cycle_mask)
-		return rewrite_source(ctx, (__u32)next_seq(0) & bench_cycle_mask, 8);
+		return rewrite_source(ctx, (__u32)(next_seq(0) >> (bench_pair ? 1 : 0)) & bench_cycle_mask,
+				      8);
 	if (bench_stale_conn) {
 		/* A generation that no backend has: the data plane re-picks
 		 * and overwrites the entry, as it would for a rewritten SYN. */
 		struct xlb_flow key = bench_conn_key;
 		struct xlb_conn *conn = bpf_map_lookup_elem(&xlb_conns, &key);
 
+		if (conn)
+			conn->backend_gen ^= 0x80000000U;
+		/* A SYN's entry is in the new-flow table. */
+		conn = bpf_map_lookup_elem(&xlb_conns_new, &key);
 		if (conn)
 			conn->backend_gen ^= 0x80000000U;
 	}

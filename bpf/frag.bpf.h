@@ -51,6 +51,7 @@ static __always_inline int parse_first_fragment_ports(void *l4, void *data_end, 
 			return PARSE_MALFORMED;
 		pkt->flow.sport = th->source;
 		pkt->flow.dport = th->dest;
+		pkt->tcp_flags = ((__u8 *)th)[13];
 		return PARSE_OK;
 	}
 	if (pkt->flow.proto == IPPROTO_UDP) {

@@ -88,6 +88,27 @@ struct {
 	__type(key, struct xlb_frag_key);
 	__type(value, struct xlb_frag);
 } xlb_frags SEC(".maps");
+/* 5-tuple -> backend of a flow not confirmed yet: seen with one packet
+ * only, or with nothing after its SYN. Separate from xlb_conns so that a
+ * flood of spoofed SYNs or ACKs (one packet per tuple) churns this table
+ * only and never evicts an established flow; the flow's next packet moves
+ * it to xlb_conns. Sized by userspace (XLB_CONNS_NEW_SHIFT). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_CONNS_DEFAULT >> XLB_CONNS_NEW_SHIFT);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct xlb_flow);
+	__type(value, struct xlb_conn);
+} xlb_conns_new SEC(".maps");
+
+/* This CPU's budget of new entries (struct xlb_budget). Not pinned: a
+ * new program starts with a fresh window. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_budget);
+} xlb_budget SEC(".maps");
 
 /* Counters: see the index layout beside struct xlb_counter. */
 struct {

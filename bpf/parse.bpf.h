@@ -59,10 +59,16 @@ struct packet {
 	__be16 ip_df;   /* DF as in frag_off (IPv6 never fragments in flight: set) */
 	__u8 tos;       /* TOS / traffic class, carried to the outer header */
 	__u8 inner_ipproto; /* IPPROTO_IPIP or IPPROTO_IPV6: the outer's next header */
-	__u8 pad;
+	__u8 tcp_flags; /* TCP: byte 13 of the header (TCP_F_*); UDP: 0 */
 	__u16 frag_off; /* PARSE_FRAGMENT: from the frame's start to the IPv4
 			 * payload or the IPv6 fragment header (frag.bpf.h) */
 };
+
+/* The TCP flags the connection table looks at (RFC 9293 header byte 13). */
+#define TCP_F_FIN 0x01
+#define TCP_F_SYN 0x02
+#define TCP_F_RST 0x04
+#define TCP_F_ACK 0x10
 
 static __always_inline int parse_l4(void *l4, void *data_end, __u32 room, struct packet *pkt)
 {
@@ -77,6 +83,7 @@ static __always_inline int parse_l4(void *l4, void *data_end, __u32 room, struct
 			return PARSE_MALFORMED;
 		pkt->flow.sport = th->source;
 		pkt->flow.dport = th->dest;
+		pkt->tcp_flags = ((__u8 *)th)[13];
 		return PARSE_OK;
 	}
 	if (pkt->flow.proto == IPPROTO_UDP) {

@@ -13,10 +13,10 @@
 #include "encap.bpf.h"
 #include "stats.bpf.h"
 #include "frag.bpf.h"
+#include "conns.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10
-#define NSEC_PER_SEC 1000000000ULL
 
 /* Run before other XDP programs on the interface (libxdp dispatcher), and let
  * them see what xlb passes to the kernel. */
@@ -56,52 +56,6 @@ static __always_inline struct xlb_vip *find_vip(const struct xlb_flow *flow, int
 	return bpf_map_lookup_elem(&xlb_vips, &key);
 }
 
-/* A UDP flow idle for longer than the timeout is a new flow: re-hash it.
- * The timestamp is written at most once a second, to keep the shared cache
- * line clean on the hot path, and at least every half timeout: a packet
- * then never finds more than refresh + its gap since the last write, so a
- * flow whose packets come closer than the timeout never expires. */
-static __always_inline int udp_conn_expired(struct xlb_conn *conn, const struct xlb_config *cfg,
-					    __u64 now)
-{
-	__u64 timeout = (__u64)cfg->udp_timeout_s * NSEC_PER_SEC;
-	__u64 idle = now - conn->last_seen_ns;
-
-	if (idle > timeout)
-		return 1;
-	if (idle > (timeout / 2 < NSEC_PER_SEC ? timeout / 2 : NSEC_PER_SEC))
-		conn->last_seen_ns = now;
-	return 0;
-}
-
-/* The backend of an established flow, if its entry is still usable. An
- * entry that is not goes to *stale, for the caller to rewrite in place. */
-static __always_inline struct xlb_backend *lookup_conn(const struct xlb_vip *vip,
-						       const struct packet *pkt,
-						       const struct xlb_config *cfg, __u64 now,
-						       __u32 *backend_id, struct xlb_conn **stale)
-{
-	struct xlb_backend *be;
-	struct xlb_conn *conn;
-	__u32 id;
-
-	conn = bpf_map_lookup_elem(&xlb_conns, &pkt->flow);
-	if (!conn)
-		return NULL;
-	*stale = conn;
-	id = conn->backend_id;
-	be = bpf_map_lookup_elem(&xlb_backends, &id);
-	if (!be || be->gen != conn->backend_gen || !(be->flags & XLB_BACKEND_F_VALID) ||
-	    be->vip_id != vip->id ||
-	    (pkt->flow.proto == IPPROTO_UDP && udp_conn_expired(conn, cfg, now))) {
-		count_event(XLB_STAT_CONN_STALE);
-		return NULL;
-	}
-	*stale = NULL;
-	*backend_id = id;
-	return be;
-}
-
 /* The backend the VIP's Maglev ring gives this flow. */
 static __always_inline struct xlb_backend *pick_from_ring(const struct xlb_vip *vip,
 							  const struct packet *pkt, __u32 hash,
@@ -131,43 +85,33 @@ static __always_inline struct xlb_backend *pick_from_ring(const struct xlb_vip *
 	return be;
 }
 
+/* The flow's backend: its entry in the established table, else in the
+ * new-flow table, else the ring's choice, recorded as conns.bpf.h says. */
 static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip *vip,
 							const struct packet *pkt,
 							const struct xlb_config *cfg, __u32 hash,
 							__u64 now, __u32 *backend_id)
 {
-	int track = !(vip->flags & XLB_VIP_F_NO_CONNTRACK);
-	struct xlb_conn conn, *stale = NULL;
+	struct xlb_conn *stale = NULL;
 	struct xlb_backend *be;
 
-	if (track) {
-		be = lookup_conn(vip, pkt, cfg, now, backend_id, &stale);
-		if (be) {
-			count_event(XLB_STAT_CONN_HIT);
-			return be;
-		}
-		count_event(XLB_STAT_CONN_MISS);
+	if (vip->flags & XLB_VIP_F_NO_CONNTRACK)
+		return pick_from_ring(vip, pkt, hash, backend_id);
+	be = lookup_conn(vip, pkt, cfg, now, backend_id, &stale);
+	if (!be && !stale)
+		be = lookup_new_conn(vip, pkt, cfg, now, backend_id, &stale);
+	if (be) {
+		count_event(XLB_STAT_CONN_HIT);
+		return be;
 	}
+	count_event(XLB_STAT_CONN_MISS);
 	be = pick_from_ring(vip, pkt, hash, backend_id);
-	if (!be || !track)
-		return be;
-	if (stale) {
-		/* In place: an update would unlink and relink the LRU entry,
-		 * several times the cost. A reader on another CPU may see old
-		 * and new fields mixed for a moment; lookup_conn() rejects a
-		 * mix that does not name a valid backend of this VIP, and the
-		 * re-hash lands on the same ring slot. */
-		stale->backend_id = *backend_id;
-		stale->backend_gen = be->gen;
-		stale->last_seen_ns = now;
-		return be;
-	}
-	conn.backend_id = *backend_id;
-	conn.backend_gen = be->gen;
-	conn.last_seen_ns = now;
-	/* A full table evicts its least recently used flow: losing an idle
-	 * entry only matters if the ring changed meanwhile. */
-	bpf_map_update_elem(&xlb_conns, &pkt->flow, &conn, BPF_ANY);
+	if (!be)
+		return NULL;
+	if (stale)
+		rewrite_conn(stale, *backend_id, be, now);
+	else
+		record_new_conn(pkt, cfg, now, *backend_id, be);
 	return be;
 }
 

@@ -20,6 +20,17 @@
 /* Datagrams in flight in fragments that xlb remembers the backend of: a
  * fragment's entry is needed only until its last fragment passed. */
 #define XLB_FRAGS_DEFAULT 8192
+/* New entries a CPU may create per second (xlb_config.conn_budget). An
+ * insert costs a few hundred ns (make bench: v4_new_flow), so this caps the
+ * work at a few percent of a CPU and the churn of the new-flow table. */
+#define XLB_CONN_BUDGET_DEFAULT 100000
+#define XLB_CONN_BUDGET_MAX 100000000
+/* Seconds a TCP flow's entry stays usable in the new-flow table (no packet
+ * but the SYN seen yet): SYN retransmits come after 1 and 3 s. */
+#define XLB_SYN_TIMEOUT_DEFAULT_S 5
+/* The new-flow table is this fraction of --conns (at least a few entries
+ * per CPU): it holds handshakes in flight, not established flows. */
+#define XLB_CONNS_NEW_SHIFT 2
 #define XLB_MAX_WEIGHT 65535
 /* Outer TTL / hop limit of encapsulated packets: the tunnel crosses one L2
  * segment or a routed fabric, never the internet (RFC 2003 section 3.1). */
@@ -168,15 +179,29 @@ struct xlb_frag {
 };
 _Static_assert(sizeof(struct xlb_frag) == 16, "xlb_frag layout");
 
-/* xlb_config value (one entry): runtime knobs read by the data plane. */
+/* xlb_config value (one entry): runtime knobs read by the data plane. Its
+ * size grew from 32 bytes: xlbd refuses pins of the old layout with a
+ * message (xlb_attach_check_pins), never reads them. */
 struct xlb_config {
 	__be32 src4;        /* outer IPv4 source, network order */
 	__be32 src4_vary;   /* host bits of src4 varied per flow (RSS), network order */
 	union xlb_addr src6; /* outer IPv6 source, network order */
 	__be32 src6_vary;   /* bits of src6's last word varied per flow, network order */
 	__u32 udp_timeout_s; /* idle time after which a UDP flow re-hashes */
+	__u32 conn_budget;  /* new entries per CPU and second; 0 = no limit */
+	__u32 syn_timeout_s; /* lifetime of a TCP entry in the new-flow table */
 };
-_Static_assert(sizeof(struct xlb_config) == 32, "xlb_config layout");
+_Static_assert(sizeof(struct xlb_config) == 40, "xlb_config layout");
+
+/* xlb_budget value (per CPU, one entry): this CPU's new entries in the
+ * current one-second window. A window older than a second starts anew at
+ * the next new flow; tests rewrite window_ns to make time pass. */
+struct xlb_budget {
+	__u64 window_ns; /* coarse CLOCK_MONOTONIC of the window's start */
+	__u32 used;      /* entries created in it */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct xlb_budget) == 16, "xlb_budget layout");
 
 /* Counters by reason. X(name, "printed name", "what it means"): the enum and
  * the printers are generated from this one list. Every frame xlb_lb sees is
@@ -217,7 +242,13 @@ _Static_assert(sizeof(struct xlb_config) == 32, "xlb_config layout");
 	X(REDIRECT, "redirect", "forwarded out of another interface (redirect)")        \
 	X(CONN_HIT, "conn_hit", "connection table hit: flow kept its backend")          \
 	X(CONN_MISS, "conn_miss", "no usable entry: backend chosen from the ring")      \
-	X(CONN_STALE, "conn_stale", "entry's backend gone or UDP idle: re-hashed")     \
+	X(CONN_STALE, "conn_stale",                                                     \
+	  "entry's backend gone, UDP idle or unconfirmed entry old: re-hashed")        \
+	X(CONN_INSERT, "conn_insert", "new flow recorded in the new-flow table")        \
+	X(CONN_PROMOTE, "conn_promote",                                                 \
+	  "new flow confirmed (a packet after its first, not SYN/RST): established")   \
+	X(CONN_SKIP, "conn_skip",                                                       \
+	  "new flow over this CPU's budget: forwarded by the ring, not recorded")     \
 	X(NEXTHOP_MISS, "nexthop_miss", "next hop not cached on this CPU: looked up")    \
 	X(FRAG_FIRST, "frag_first",                                                     \
 	  "first fragment of a VIP flow: balanced, its backend remembered for the rest") \
@@ -242,6 +273,15 @@ struct xlb_counter {
 	__u64 bytes; /* frame bytes as received, before encapsulation */
 };
 #define XLB_STATS_VIP_BASE __XLB_STAT_MAX
+
+/* Entries of xlb_conns_new for a connection table of conns entries: a
+ * per-CPU LRU needs a few per CPU at least. */
+static inline __u32 xlb_conns_new_entries(__u32 conns, __u32 cpus)
+{
+	__u32 n = conns >> XLB_CONNS_NEW_SHIFT;
+
+	return n > cpus * 64 ? n : cpus * 64;
+}
 
 static inline __u32 xlb_stats_entries(__u32 max_vips, __u32 max_backends)
 {

@@ -205,6 +205,14 @@ static void print_conntrack(json_t *ct)
 		       (long long)geti(ct, "max"));
 	printf(", %lld hits, %lld misses, %lld stale\n", (long long)geti(ct, "hits"),
 	       (long long)geti(ct, "misses"), (long long)geti(ct, "stale"));
+	printf("new flows: %lld recorded (new-flow table max %lld), %lld confirmed, %lld over the "
+	       "budget unrecorded; budget ",
+	       (long long)geti(ct, "inserts"), (long long)geti(ct, "new_max"),
+	       (long long)geti(ct, "promoted"), (long long)geti(ct, "skipped"));
+	if (geti(ct, "budget"))
+		printf("%lld per CPU and second\n", (long long)geti(ct, "budget"));
+	else
+		printf("none\n");
 }
 
 static void print_stats(json_t *r)

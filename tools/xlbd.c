@@ -32,6 +32,7 @@
 #include "lb.h"
 #include "log.h"
 #include "maglev.h"
+#include "pressure.h"
 #include "netns.h"
 #include "request.h"
 #include "rules.h"
@@ -49,6 +50,8 @@ struct xlbd_opts {
 	const char *src4, *src6;   /* ADDR[/PREFIXLEN], NULL: the interface's */
 	struct xlb_dp_opts dp;	   /* sizes; pin_dir filled in later */
 	__u32 udp_timeout_s;	   /* --udp-timeout */
+	__u32 conn_budget;	   /* --conn-budget, 0: no limit */
+	__u32 syn_timeout_s;	   /* --syn-timeout */
 	int verbose;		   /* -v: debug logging */
 	int detach;		   /* --detach: take xlb off the interface, exit */
 	int reset;		   /* --reset: a missing or empty rules file may drop
@@ -71,12 +74,14 @@ struct xlbd {
 	struct xlb_fib_watch fib;   /* warns when route lookups fail */
 	struct xlb_config cfg;	    /* outer sources (and UDP timeout) for xlb_config */
 	int stop;		    /* STOP_*: leave the event loop */
+	struct xlb_pressure pressure; /* connection-table pressure, logged */
 };
 
 static const char usage_text[] =
     "Usage: xlbd -i IFACE [-S SOCKET] [-r RULES] [-m native|generic] [--src4 ADDR[/LEN]]\n"
     "            [--src6 ADDR[/LEN]] [--max-vips N] [--max-backends N] [--conns N]\n"
-    "            [--ring-size M] [--udp-timeout S] [--reset] [--no-sysctl] [-v]\n"
+    "            [--ring-size M] [--udp-timeout S] [--conn-budget N] [--syn-timeout S]\n"
+    "            [--reset] [--no-sysctl] [-v]\n"
     "       xlbd -i IFACE --detach\n"
     "Runs the xlb load balancer on IFACE in the foreground, logging to stderr.\n"
     "  -i, --interface IFACE  interface to attach the XDP program to\n"
@@ -96,6 +101,11 @@ static const char usage_text[] =
     "      --conns N          connection table entries (default 1048576)\n"
     "      --ring-size M      Maglev ring size, a prime (default 65537)\n"
     "      --udp-timeout S    idle seconds before a UDP flow may re-hash (default 30)\n"
+    "      --conn-budget N    new connection entries per CPU and second, 0-100000000;\n"
+    "                         above it new flows go by the ring unrecorded; 0: no\n"
+    "                         limit (default 100000)\n"
+    "      --syn-timeout S    seconds a TCP flow seen only by its SYN keeps its\n"
+    "                         entry, 1-3600 (default 5)\n"
     "      --reset            start even when the rules file is missing or holds no\n"
     "                         VIPs while the pinned maps hold some: drop them\n"
     "      --no-sysctl        do not set the sysctls xlb needs on IFACE (forwarding,\n"
@@ -136,6 +146,8 @@ enum {
 	OPT_CONNS,
 	OPT_RING_SIZE,
 	OPT_UDP_TIMEOUT,
+	OPT_CONN_BUDGET,
+	OPT_SYN_TIMEOUT,
 	OPT_DETACH,
 	OPT_RESET,
 	OPT_NO_SYSCTL,
@@ -156,6 +168,8 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 	    {"conns", required_argument, NULL, OPT_CONNS},
 	    {"ring-size", required_argument, NULL, OPT_RING_SIZE},
 	    {"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
+	    {"conn-budget", required_argument, NULL, OPT_CONN_BUDGET},
+	    {"syn-timeout", required_argument, NULL, OPT_SYN_TIMEOUT},
 	    {"detach", no_argument, NULL, OPT_DETACH},
 	    {"reset", no_argument, NULL, OPT_RESET},
 	    {"no-sysctl", no_argument, NULL, OPT_NO_SYSCTL},
@@ -167,6 +181,8 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->udp_timeout_s = XLB_UDP_TIMEOUT_DEFAULT_S;
+	o->conn_budget = XLB_CONN_BUDGET_DEFAULT;
+	o->syn_timeout_s = XLB_SYN_TIMEOUT_DEFAULT_S;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":i:S:r:m:vh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -220,6 +236,17 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 			if (parse_num(optarg, 1, 86400, &o->udp_timeout_s))
 				return usage_error(
 				    "bad --udp-timeout '%s', expected 1-86400 seconds", optarg);
+			break;
+		case OPT_CONN_BUDGET:
+			if (parse_num(optarg, 0, XLB_CONN_BUDGET_MAX, &o->conn_budget))
+				return usage_error("bad --conn-budget '%s', expected 0-100000000 new "
+						   "entries per CPU and second (0: no limit)",
+						   optarg);
+			break;
+		case OPT_SYN_TIMEOUT:
+			if (parse_num(optarg, 1, 3600, &o->syn_timeout_s))
+				return usage_error("bad --syn-timeout '%s', expected 1-3600 seconds",
+						   optarg);
 			break;
 		case OPT_DETACH:
 			o->detach = 1;
@@ -333,6 +360,8 @@ static int outer_config(struct xlbd *d)
 		pr_info("interface %s: no global IPv6 address, IPv6 backends need --src6",
 			d->o.ifname);
 	cfg->udp_timeout_s = d->o.udp_timeout_s;
+	cfg->conn_budget = d->o.conn_budget;
+	cfg->syn_timeout_s = d->o.syn_timeout_s;
 	return 0;
 }
 
@@ -353,6 +382,14 @@ static int setup_config(struct xlbd *d)
 		"%us",
 		d->o.ifname, a, ntohl(cfg->src4_vary), b, ntohl(cfg->src6_vary),
 		cfg->udp_timeout_s);
+	if (cfg->conn_budget)
+		pr_info("interface %s: new connection entries: at most %u per CPU and second, "
+			"SYN-only entries kept %us",
+			d->o.ifname, cfg->conn_budget, cfg->syn_timeout_s);
+	else
+		pr_info("interface %s: new connection entries: no limit (--conn-budget 0), "
+			"SYN-only entries kept %us",
+			d->o.ifname, cfg->syn_timeout_s);
 	return 0;
 }
 
@@ -497,6 +534,36 @@ static int write_back_rules(struct xlbd *d, const struct xlb_rules *r)
 	return ret;
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Once a second: is the connection table under pressure? One line when it
+ * begins and one when it is over (pressure.h). */
+static void sample_pressure(struct xlbd *d)
+{
+	struct xlb_counter c;
+	char msg[256];
+
+	if (xlb_dp_counter(d->dp, XLB_STAT_CONN_SKIP, &c))
+		return;
+	switch (xlb_pressure_sample(&d->pressure, c.packets, mono_ms(), d->o.conn_budget, msg,
+				    sizeof(msg))) {
+	case XLB_PRESSURE_ENTER:
+		pr_warn("interface %s: %s", d->o.ifname, msg);
+		break;
+	case XLB_PRESSURE_LEAVE:
+		pr_info("interface %s: %s", d->o.ifname, msg);
+		break;
+	default:
+		break;
+	}
+}
+
 static int run_loop(struct xlbd *d, int sfd)
 {
 	struct itimerspec every_second = {.it_interval = {1, 0}, .it_value = {1, 0}};
@@ -507,7 +574,8 @@ static int run_loop(struct xlbd *d, int sfd)
 
 	if (epfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &every_second, NULL))
 		goto fail;
-	/* Once a second: the data plane's failure counters, for warnings. */
+	/* Once a second: the data plane's counters, for warnings (route
+	 * lookups failing, connection-table pressure). */
 	ev.data.fd = tfd;
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &ev))
 		goto fail;
@@ -551,6 +619,7 @@ static int run_loop(struct xlbd *d, int sfd)
 					pr_warn("interface %s: cannot read the counters: %s",
 						d->o.ifname, strerror(-ret));
 				ret = 0;
+				sample_pressure(d);
 			} else if (evs[i].data.fd == sfd) {
 				struct signalfd_siginfo si;
 

@@ -260,46 +260,62 @@ int xlb_attach_check_pins(struct xlb_attach *at, struct bpf_object *obj, char *e
 	if (at->desc->size_opts)
 		snprintf(resize, sizeof(resize), "start %s with the sizes it had (%s), or ",
 			 at->desc->owner, at->desc->size_opts);
-	bpf_object__for_each_map(map, obj)
-	{
-		const char *path = bpf_map__pin_path(map);
-		struct bpf_map_info info;
-		__u32 len = sizeof(info);
-		const char *what = NULL;
-		__u32 have = 0, want = 0;
-		int fd;
+	/* Layouts first: a key or value of another size is another version of
+	 * the program (xlb_config grew with the connection budget), which no
+	 * option can match; only then the sizes, which options set. */
+	for (int pass = 0; pass < 2; pass++) {
+		bpf_object__for_each_map(map, obj)
+		{
+			const char *path = bpf_map__pin_path(map);
+			struct bpf_map_info info;
+			__u32 len = sizeof(info);
+			const char *what = NULL;
+			__u32 have = 0, want = 0;
+			int fd;
 
-		if (!path || access(path, F_OK))
-			continue;
-		fd = bpf_obj_get(path);
-		memset(&info, 0, sizeof(info));
-		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len)) {
-			if (fd >= 0)
-				close(fd);
-			return xlb_errf(-EINVAL, err, errlen,
-				    "%s is not a usable pinned map: remove the pins under %s "
-				    "(%s) and start again",
-				    path, at->pin_dir, at->detach_how);
+			if (!path || access(path, F_OK))
+				continue;
+			fd = bpf_obj_get(path);
+			memset(&info, 0, sizeof(info));
+			if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len)) {
+				if (fd >= 0)
+					close(fd);
+				return xlb_errf(-EINVAL, err, errlen,
+						"%s is not a usable pinned map: remove the pins under "
+						"%s (%s) and start again",
+						path, at->pin_dir, at->detach_how);
+			}
+			close(fd);
+			if (pass == 0 && info.type != bpf_map__type(map))
+				what = "type", have = info.type, want = bpf_map__type(map);
+			else if (pass == 0 && info.key_size != bpf_map__key_size(map))
+				what = "key size", have = info.key_size,
+				want = bpf_map__key_size(map);
+			else if (pass == 0 && info.value_size != bpf_map__value_size(map))
+				what = "value size", have = info.value_size,
+				want = bpf_map__value_size(map);
+			else if (pass == 0 && info.map_flags != flags_want(map))
+				what = "flags", have = info.map_flags, want = flags_want(map);
+			else if (pass == 1 && info.max_entries != bpf_map__max_entries(map))
+				what = "size", have = info.max_entries,
+				want = bpf_map__max_entries(map);
+			if (what && pass == 0)
+				return xlb_errf(
+				    -EINVAL, err, errlen,
+				    "pinned maps under %s were made by another version of %s (%s "
+				    "%s is %u, this %s wants %u) and cannot be adopted: take %s "
+				    "off %s first with %s (its connection table is lost)",
+				    at->pin_dir, at->desc->title, bpf_map__name(map), what, have,
+				    at->desc->owner, want, at->desc->title, at->ifname,
+				    at->detach_how);
+			if (what)
+				return xlb_errf(
+				    -EINVAL, err, errlen,
+				    "pinned maps under %s have an incompatible layout (%s %s is "
+				    "%u, this %s wants %u): %stake %s off %s first with %s",
+				    at->pin_dir, bpf_map__name(map), what, have, at->desc->owner,
+				    want, resize, at->desc->title, at->ifname, at->detach_how);
 		}
-		close(fd);
-		if (info.type != bpf_map__type(map))
-			what = "type", have = info.type, want = bpf_map__type(map);
-		else if (info.key_size != bpf_map__key_size(map))
-			what = "key size", have = info.key_size, want = bpf_map__key_size(map);
-		else if (info.value_size != bpf_map__value_size(map))
-			what = "value size", have = info.value_size,
-			want = bpf_map__value_size(map);
-		else if (info.max_entries != bpf_map__max_entries(map))
-			what = "size", have = info.max_entries, want = bpf_map__max_entries(map);
-		else if (info.map_flags != flags_want(map))
-			what = "flags", have = info.map_flags, want = flags_want(map);
-		if (what)
-			return xlb_errf(
-			    -EINVAL, err, errlen,
-			    "pinned maps under %s have an incompatible layout (%s %s is %u, "
-			    "this %s wants %u): %stake %s off %s first with %s",
-			    at->pin_dir, bpf_map__name(map), what, have, at->desc->owner, want,
-			    resize, at->desc->title, at->ifname, at->detach_how);
 	}
 	return 0;
 }

@@ -29,7 +29,7 @@ const char *const xlb_stat_help[__XLB_STAT_MAX] = {
 
 static struct bpf_map *const *pinned_maps(struct xlb_bpf *skel, size_t *n)
 {
-	static struct bpf_map *maps[8];
+	static struct bpf_map *maps[9];
 
 	maps[0] = skel->maps.xlb_vips;
 	maps[1] = skel->maps.xlb_rings;
@@ -39,7 +39,8 @@ static struct bpf_map *const *pinned_maps(struct xlb_bpf *skel, size_t *n)
 	maps[5] = skel->maps.xlb_config;
 	maps[6] = skel->maps.xlb_tx_ports;
 	maps[7] = skel->maps.xlb_vip_addrs;
-	*n = 8;
+	maps[8] = skel->maps.xlb_conns_new;
+	*n = 9;
 	return maps;
 }
 
@@ -116,6 +117,8 @@ int xlb_dp_open(const struct xlb_dp_opts *opts, struct xlb_dp **out)
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_backends, dp->max_backends)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_nexthops, dp->max_backends)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_conns, dp->max_conns)) ||
+	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_conns_new,
+					    xlb_conns_new_entries(dp->max_conns, dp->nr_cpus))) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_stats,
 					    xlb_stats_entries(dp->max_vips, dp->max_backends))))
 		goto fail;
@@ -153,6 +156,8 @@ int xlb_dp_loaded(struct xlb_dp *dp)
 		return -errno;
 	if (!cfg.udp_timeout_s) {
 		cfg.udp_timeout_s = XLB_UDP_TIMEOUT_DEFAULT_S;
+		cfg.syn_timeout_s = XLB_SYN_TIMEOUT_DEFAULT_S;
+		cfg.conn_budget = XLB_CONN_BUDGET_DEFAULT;
 		return xlb_dp_config_set(dp, &cfg);
 	}
 	return 0;
@@ -513,12 +518,13 @@ static long long mono_us(void)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Flows inserted by the data plane so far: it inserts only after counting
- * a miss, so an unchanged sum means the table did not grow meanwhile. */
+/* Flows inserted into xlb_conns by the data plane so far: only a promotion
+ * from the new-flow table inserts there, so an unchanged sum means the
+ * table did not grow meanwhile. */
 static int conn_misses(struct xlb_dp *dp, __u64 *misses)
 {
 	struct xlb_counter c;
-	int err = xlb_dp_counter(dp, XLB_STAT_CONN_MISS, &c);
+	int err = xlb_dp_counter(dp, XLB_STAT_CONN_PROMOTE, &c);
 
 	*misses = c.packets;
 	return err;

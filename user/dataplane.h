@@ -25,7 +25,7 @@ struct xlb_dp_tally {
 	int started;	       /* its first batch is done: cursor is valid */
 	__u32 cursor;	       /* the next hash bucket to read */
 	__u64 partial;	       /* entries seen so far by the walk */
-	__u64 misses;	       /* XLB_STAT_CONN_MISS when the walk began */
+	__u64 misses;	       /* XLB_STAT_CONN_PROMOTE when the walk began */
 	long long start_us;    /* CLOCK_MONOTONIC */
 	unsigned int steps;    /* slices the walk took */
 	int have;	       /* a walk has completed */

@@ -230,6 +230,25 @@ static json_t *health_stats_json(struct xlb_lb *lb)
 			 (json_int_t)hc.transitions, "results", results);
 }
 
+/* New flows: recorded, confirmed, skipped over the budget; the budget and
+ * the new-flow table's size. */
+static int conntrack_budget_json(struct xlb_lb *lb, json_t *ct, const struct xlb_counter *c)
+{
+	struct xlb_config cfg;
+
+	if (xlb_dp_config_get(lb->dp, &cfg))
+		return -1;
+	return json_merge(
+	    ct, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "inserts",
+			  (json_int_t)c[XLB_STAT_CONN_INSERT].packets, "promoted",
+			  (json_int_t)c[XLB_STAT_CONN_PROMOTE].packets, "skipped",
+			  (json_int_t)c[XLB_STAT_CONN_SKIP].packets, "budget",
+			  (json_int_t)cfg.conn_budget, "syn_timeout_s", (json_int_t)cfg.syn_timeout_s,
+			  "new_max",
+			  (json_int_t)xlb_conns_new_entries(lb->dp->max_conns,
+							    (__u32)lb->dp->nr_cpus)));
+}
+
 static int do_stats(struct xlb_lb *lb, json_t **result, char *err, size_t errlen)
 {
 	struct xlb_counter c[__XLB_STAT_MAX];
@@ -278,6 +297,10 @@ static int do_stats(struct xlb_lb *lb, json_t **result, char *err, size_t errlen
 	    (json_int_t)c[XLB_STAT_CONN_STALE].packets, "limits", "vips", (json_int_t)nv,
 	    "max_vips", (json_int_t)lb->dp->max_vips, "backends", (json_int_t)nb, "max_backends",
 	    (json_int_t)lb->dp->max_backends, "ring_size", (json_int_t)lb->dp->ring_size);
+	if (out && conntrack_budget_json(lb, json_object_get(out, "conntrack"), c)) {
+		json_decref(out);
+		return xlb_errf(-EIO, err, errlen, "cannot read the data plane's config");
+	}
 	if (out && json_object_set_new(out, "health", health_stats_json(lb))) {
 		json_decref(out);
 		out = NULL;

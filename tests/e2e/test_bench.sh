@@ -62,9 +62,11 @@ declare -A want=(
 	[v6_hit]="conn_hit tx"
 	[v4_syn_write]="conn_stale conn_miss tx"
 	[v4_1m_hits]="conn_hit tx"
-	[v4_insert_room]="conn_miss tx"
-	[v4_new_flow]="conn_miss tx"
-	[v4_unknown_ack]="conn_miss tx"
+	[v4_insert_room]="conn_miss conn_insert conn_hit conn_promote tx"
+	[v4_new_flow]="conn_miss conn_insert tx"
+	[v4_unknown_ack]="conn_miss conn_insert tx"
+	[v4_syn_over_budget]="conn_miss conn_skip tx"
+	[v4_ack_over_budget]="conn_miss conn_skip tx"
 	[v4_not_vip]="pass_not_vip"
 )
 for c in "${!want[@]}"; do

@@ -56,12 +56,12 @@ static int fill(__u32 n)
 	return err ?: (count == n ? 0 : -EIO);
 }
 
-/* What the data plane does before it inserts a flow. */
+/* What the data plane does as it inserts a flow into xlb_conns. */
 static int count_miss(void)
 {
 	struct xlb_counter *percpu = calloc(dp->nr_cpus, sizeof(*percpu));
 	int fd = bpf_map__fd(dp->skel->maps.xlb_stats), err;
-	__u32 key = XLB_STAT_CONN_MISS;
+	__u32 key = XLB_STAT_CONN_PROMOTE;
 
 	if (!percpu)
 		return -ENOMEM;
