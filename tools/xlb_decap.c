@@ -303,7 +303,7 @@ static int cmd_attach(const char *ifname, enum xlb_attach_mode mode)
 	/* Pins without a program are left from an interface that went away. */
 	if (ret == -ENOENT)
 		xlb_attach_remove_pins(&at);
-	if (xlb_attach_prepare(&at, &xlb_attach_decap, ifname, err, sizeof(err))) {
+	if (xlb_attach_prepare(&at, &xlb_attach_decap, ifname, 1, err, sizeof(err))) {
 		error("%s", err);
 		return EXIT_RUNTIME;
 	}

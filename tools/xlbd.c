@@ -49,6 +49,8 @@ struct xlbd_opts {
 	int detach;		   /* --detach: take xlb off the interface, exit */
 	int reset;		   /* --reset: a missing or empty rules file may drop
 				    * the VIPs the pinned maps hold */
+	int private_bpffs;	   /* --private-bpffs: run with pins that die with
+				    * this mount namespace (see bpffs.h) */
 };
 
 struct xlbd {
@@ -69,7 +71,7 @@ struct xlbd {
 static const char usage_text[] =
     "Usage: xlbd -i IFACE [-S SOCKET] [-r RULES] [-m native|generic] [--src4 ADDR[/LEN]]\n"
     "            [--src6 ADDR[/LEN]] [--max-vips N] [--max-backends N] [--conns N]\n"
-    "            [--ring-size M] [--udp-timeout S] [--reset] [-v]\n"
+    "            [--ring-size M] [--udp-timeout S] [--reset] [--private-bpffs] [-v]\n"
     "       xlbd -i IFACE --detach\n"
     "Runs the xlb load balancer on IFACE in the foreground, logging to stderr.\n"
     "  -i, --interface IFACE  interface to attach the XDP program to\n"
@@ -91,6 +93,10 @@ static const char usage_text[] =
     "      --udp-timeout S    idle seconds before a UDP flow may re-hash (default 30)\n"
     "      --reset            start even when the rules file is missing or holds no\n"
     "                         VIPs while the pinned maps hold some: drop them\n"
+    "      --private-bpffs    run even in a mount namespace of its own (as under 'ip\n"
+    "                         netns exec') whose bpffs dies with it: the next xlbd\n"
+    "                         adopts nothing; 'nsenter --net=/run/netns/NS xlbd ...'\n"
+    "                         keeps the host's bpffs and needs no such option\n"
     "      --detach           take xlb off IFACE, remove its pins, and exit\n"
     "  -v, --verbose          debug logging\n"
     "  -h, --help             this text\n"
@@ -129,6 +135,7 @@ enum {
 	OPT_UDP_TIMEOUT,
 	OPT_DETACH,
 	OPT_RESET,
+	OPT_PRIVATE_BPFFS,
 };
 
 /* Returns -1 to go on, else the exit code. */
@@ -148,6 +155,7 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 	    {"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
 	    {"detach", no_argument, NULL, OPT_DETACH},
 	    {"reset", no_argument, NULL, OPT_RESET},
+	    {"private-bpffs", no_argument, NULL, OPT_PRIVATE_BPFFS},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -215,6 +223,9 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 			break;
 		case OPT_RESET:
 			o->reset = 1;
+			break;
+		case OPT_PRIVATE_BPFFS:
+			o->private_bpffs = 1;
 			break;
 		case 'v':
 			o->verbose = 1;
@@ -713,12 +724,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Error: %s\n", err);
 		return 1;
 	}
-	if (!d.o.detach && set_socket_path(&d))
-		return 1;
-	if (xlb_attach_prepare(&d.at, &xlb_attach_lb, d.o.ifname, err, sizeof(err))) {
+	/* First, so that a refusal (another xlbd, a private bpffs) leaves no
+	 * directory behind. --detach loses nothing by a private bpffs. */
+	if (xlb_attach_prepare(&d.at, &xlb_attach_lb, d.o.ifname, d.o.private_bpffs || d.o.detach,
+			       err, sizeof(err))) {
 		fprintf(stderr, "Error: %s\n", err);
 		return 1;
 	}
+	if (!d.o.detach && set_socket_path(&d))
+		goto out;
 	if (d.o.detach) {
 		ret = xlb_attach_detach(&d.at, err, sizeof(err));
 		if (ret < 0)
