@@ -75,10 +75,11 @@ static const char usage_main[] =
     "everything else passes untouched.\n"
     "\n"
     "Commands:\n"
-    "  attach IFACE --from PREFIX[,PREFIX...] [-m native|generic]  attach, or refresh\n"
-    "  detach IFACE                      remove from IFACE, and its pins\n"
-    "  stats IFACE                       print the counters\n"
-    "  help [COMMAND]                    this text, or a command's\n"
+    "  attach IFACE --from PREFIX[,PREFIX...] [-m native|generic]\n"
+    "                    attach to IFACE, or refresh its maps\n"
+    "  detach IFACE      remove from IFACE, and its pins\n"
+    "  stats IFACE       print the counters\n"
+    "  help [COMMAND]    this text, or a command's\n"
     "\n"
     "Options:\n"
     "  -j, --json     JSON output (errors too, as {\"error\": \"...\"})\n"
@@ -177,8 +178,8 @@ static void print_result(const char *action, const struct xlb_attach *at,
 			   JSON_COMPACT);
 		return;
 	}
-	printf("%s %s on %s (%s mode, %s, program id %u), %d addresses, %zu --from prefixes, "
-	       "%d local routes, pins in %s\n",
+	printf("%s %s on %s (%s mode, %s, program id %u), %d addresses, %zu source prefixes "
+	       "(--from), %d local routes, pins in %s\n",
 	       at->desc->prog, action, at->ifname, xlb_attach_mode_str(a->mode), attached_how(a),
 	       a->prog_id, f->addrs, n_from, f->local, at->pin_dir);
 }
