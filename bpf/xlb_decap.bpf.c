@@ -4,11 +4,18 @@
  * addressed to this host and passes the inner packet to the kernel, which
  * holds the VIP on lo and answers the client directly. Needs no tunnel driver.
  *
+ * A tunnel is stripped only when it comes from a configured load balancer
+ * (xlb_decap_from, `xlb-decap attach --from`) and carries a packet for this
+ * host (xlb_decap_local, the local routes): anything else would let whoever
+ * can reach the backend inject packets with any inner source, past the
+ * kernel's source checks, and relay them where the backend forwards.
+ *
  * Output frame: the received L2 header (both MACs and any 802.1Q tag kept as
  * received, so the stack still sees a frame for this host) with its ethertype
  * set to the inner family, then the inner packet. Everything that is not
  * stripped leaves byte-identical with XDP_PASS, except outer CE over a not-ECT
- * inner packet, which RFC 6040 section 4.2 says to drop.
+ * inner packet, which RFC 6040 section 4.2 says to drop, and a load balancer's
+ * tunnel to an inner destination that is not ours (see REFUSE_INNER).
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -40,6 +47,27 @@ struct {
 	__type(value, struct xlb_decap_addr);
 } xlb_decap_addrs SEC(".maps");
 
+/* Outer sources tunnels are accepted from: the load balancers' --src4/--src6,
+ * filled by xlb-decap from --from. Value unused. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XLB_DECAP_MAX_FROM);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xlb_decap_prefix);
+	__type(value, __u8);
+} xlb_decap_from SEC(".maps");
+
+/* Inner destinations tunnels may carry: the host's local routes (table local,
+ * type local: its addresses and the VIP ranges routed to lo), filled by
+ * xlb-decap through netlink. Value unused. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XLB_DECAP_MAX_LOCAL);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xlb_decap_prefix);
+	__type(value, __u8);
+} xlb_decap_local SEC(".maps");
+
 /* Counters by reason (enum xlb_decap_stat), per CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -61,6 +89,8 @@ struct tunnel {
 	__u32 payload_len; /* bytes the outer header says follow it */
 	__u8 inner_family; /* enum xlb_family of the inner packet */
 	__u8 outer_ecn;	   /* ECN field of the outer header */
+	__u8 outer_family; /* enum xlb_family of the outer header */
+	union xlb_addr outer_src; /* network order */
 };
 
 static __always_inline void count(__u32 reason, __u64 bytes)
@@ -80,6 +110,18 @@ static __always_inline int is_local(const union xlb_addr *addr, __u8 family)
 	key.addr = *addr;
 	key.family = family;
 	return bpf_map_lookup_elem(&xlb_decap_addrs, &key) != NULL;
+}
+
+/* Whether addr falls in one of the prefixes of an LPM map (xlb_decap_from or
+ * xlb_decap_local). */
+static __always_inline int in_prefixes(void *map, const union xlb_addr *addr, __u8 family)
+{
+	struct xlb_decap_prefix key = {};
+
+	key.prefixlen = XLB_DECAP_PREFIX_BITS + (family == XLB_AF_INET6 ? 128 : 32);
+	key.family = family;
+	key.addr = *addr;
+	return bpf_map_lookup_elem(map, &key) != NULL;
 }
 
 /* Outer IPv4: IPIP (inner IPv4) or protocol 41 (inner IPv6). Returns
@@ -115,6 +157,8 @@ static __always_inline int parse_outer4(struct iphdr *iph, void *data_end, struc
 	t->outer_len = hlen;
 	t->payload_len = tot_len - hlen;
 	t->outer_ecn = iph->tos & ECN_MASK;
+	t->outer_family = XLB_AF_INET;
+	t->outer_src.v4 = iph->saddr;
 	return XLB_DECAP_STAT_DECAP;
 }
 
@@ -159,6 +203,8 @@ static __always_inline int parse_outer6(struct ipv6hdr *ip6, void *data_end, str
 		return XLB_DECAP_STAT_MALFORMED;
 	/* Traffic class straddles the first two bytes; ECN is its low 2 bits. */
 	t->outer_ecn = (ip6->flow_lbl[0] >> 4) & ECN_MASK;
+	t->outer_family = XLB_AF_INET6;
+	__builtin_memcpy(t->outer_src.bytes, &ip6->saddr, sizeof(t->outer_src.bytes));
 	return XLB_DECAP_STAT_DECAP;
 }
 
@@ -184,6 +230,28 @@ static __always_inline int check_inner(void *inner, void *data_end, const struct
 			return -1;
 	}
 	return 0;
+}
+
+/* Whether the inner destination is local to this host (check_inner has
+ * checked the header is there). */
+static __always_inline int inner_is_local(void *inner, void *data_end, const struct tunnel *t)
+{
+	union xlb_addr dst = {};
+
+	if (t->inner_family == XLB_AF_INET) {
+		struct iphdr *iph = inner;
+
+		if ((void *)(iph + 1) > data_end)
+			return 0;
+		dst.v4 = iph->daddr;
+	} else {
+		struct ipv6hdr *ip6 = inner;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return 0;
+		__builtin_memcpy(dst.bytes, &ip6->daddr, sizeof(dst.bytes));
+	}
+	return in_prefixes(&xlb_decap_local, &dst, t->inner_family);
 }
 
 /* RFC 6040 section 4.2 (normal mode): the inner ECN field after decap, or -1
@@ -313,6 +381,10 @@ static __always_inline int decap(struct xdp_md *ctx)
 		return XLB_DECAP_STAT_PASS_NOT_TUNNEL;
 	if (ret != XLB_DECAP_STAT_DECAP)
 		return ret;
+	/* Not from a load balancer: not ours to open. The kernel sees it as if
+	 * xlb-decap were not there (its own tunnel devices, if any, decide). */
+	if (!in_prefixes(&xlb_decap_from, &t.outer_src, t.outer_family))
+		return XLB_DECAP_STAT_REFUSE_SOURCE;
 
 	/* Bounded for the verifier: IHL 15 at most. */
 	if (t.outer_len > 60)
@@ -320,6 +392,10 @@ static __always_inline int decap(struct xdp_md *ctx)
 	inner = l3 + t.outer_len;
 	if (check_inner(inner, data_end, &t))
 		return XLB_DECAP_STAT_MALFORMED;
+	/* A load balancer sends only what a VIP held here receives; anything
+	 * else, stripped or handed to a kernel tunnel device, would be relayed. */
+	if (!inner_is_local(inner, data_end, &t))
+		return XLB_DECAP_STAT_REFUSE_INNER;
 	ecn = inner_ecn(inner, data_end, &t);
 	if (ecn < 0)
 		return XLB_DECAP_STAT_DROP_ECN;
@@ -333,7 +409,9 @@ int xlb_decap(struct xdp_md *ctx)
 	int reason = decap(ctx);
 
 	count(reason, bytes);
-	return reason == XLB_DECAP_STAT_DROP_ECN ? XDP_DROP : XDP_PASS;
+	return reason == XLB_DECAP_STAT_DROP_ECN || reason == XLB_DECAP_STAT_REFUSE_INNER
+		   ? XDP_DROP
+		   : XDP_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

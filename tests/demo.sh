@@ -61,7 +61,10 @@ if ! ctl list >/dev/null 2>&1; then
 	cat "$T/xlbd.log"
 	exit 1
 fi
-for i in 1 2 3 4; do nx "be$i" "$BUILD/xlb-decap" attach eth0 >/dev/null || exit 1; done
+# Tunnels only from the lb's own addresses (its outer sources).
+for i in 1 2 3 4; do
+	nx "be$i" "$BUILD/xlb-decap" attach eth0 --from 198.18.0.2,2001:db8::2 >/dev/null || exit 1
+done
 echo "   \$ xlbctl vip add $VIP"
 ctl vip add $VIP
 for i in 1 2 3 4; do

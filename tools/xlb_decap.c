@@ -4,8 +4,8 @@
  * xlbd uses too (user/attach.c), fills its maps (user/decap.c) and exits: the
  * attachment stays until `xlb-decap detach`. Also prints the counters.
  *
- * Usage: xlb-decap [-v] [-j] {attach IFACE [-m native|generic] | detach IFACE |
- *                             stats IFACE}
+ * Usage: xlb-decap [-v] [-j] {attach IFACE --from PREFIX[,PREFIX...] [-m native|generic] |
+ *                             detach IFACE | stats IFACE}
  */
 #include <errno.h>
 #include <net/if.h>
@@ -19,6 +19,7 @@
 #include <xdp/libxdp.h>
 #include <jansson.h>
 
+#include "addr.h"
 #include "attach.h"
 #include "decap.h"
 #include "log.h"
@@ -30,6 +31,16 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 static int verbose; /* -v: let libbpf and libxdp talk */
 static int json;    /* -j: JSON on stdout */
+
+/* attach --from: the load balancers' outer sources. */
+static struct xlb_prefix from[XLB_DECAP_MAX_FROM];
+static size_t n_from;
+
+/* How many entries each map got from an attach or refresh. */
+struct filled {
+	int addrs; /* outer destinations: this host's addresses */
+	int local; /* inner destinations: local routes */
+};
 
 /* Prints and frees o (NULL: out of memory, nothing to print). */
 static void print_json(json_t *o, size_t flags)
@@ -59,13 +70,16 @@ __attribute__((format(printf, 1, 2))) static void error(const char *fmt, ...)
 static const char usage_main[] =
     "Usage: xlb-decap [-v] [-j] COMMAND IFACE [OPTIONS]\n"
     "Strips xlb's tunnel headers (IPv4/IPv6 in IPv4/IPv6) in XDP on a backend, for\n"
-    "packets to this host's addresses; everything else passes untouched.\n"
+    "tunnels to this host's addresses from the load balancers (--from) that carry a\n"
+    "packet for this host. A load balancer's tunnel carrying anything else is dropped;\n"
+    "everything else passes untouched.\n"
     "\n"
     "Commands:\n"
-    "  attach IFACE [-m native|generic]  attach to IFACE, or refresh the address list\n"
-    "  detach IFACE                      remove from IFACE, and its pins\n"
-    "  stats IFACE                       print the counters\n"
-    "  help [COMMAND]                    this text, or a command's\n"
+    "  attach IFACE --from PREFIX[,PREFIX...] [-m native|generic]\n"
+    "                    attach to IFACE, or refresh its maps\n"
+    "  detach IFACE      remove from IFACE, and its pins\n"
+    "  stats IFACE       print the counters\n"
+    "  help [COMMAND]    this text, or a command's\n"
     "\n"
     "Options:\n"
     "  -j, --json     JSON output (errors too, as {\"error\": \"...\"})\n"
@@ -77,21 +91,28 @@ static const char usage_main[] =
     "Exit status: 0 success, 1 runtime error, 2 usage error.\n";
 
 static const char usage_attach[] =
-    "Usage: xlb-decap attach IFACE [-m native|generic] [-j]\n"
+    "Usage: xlb-decap attach IFACE --from PREFIX[,PREFIX...] [-m native|generic] [-j]\n"
     "Attaches the decapsulation program to IFACE through libxdp (so other XDP programs\n"
-    "can share the interface), fills its address map with every IPv4/IPv6 address of\n"
-    "this network namespace (all interfaces), pins its maps and exits; the program\n"
-    "stays attached. Without -m: native mode, falling back to generic. On an interface\n"
-    "where it is already attached, refreshes the address map instead (run it again\n"
-    "after adding or removing addresses).\n";
+    "can share the interface), fills its maps, pins them and exits; the program stays\n"
+    "attached. Tunnels are stripped only when their outer destination is an address of\n"
+    "this network namespace (all interfaces), their outer source is in --from, and\n"
+    "their inner destination is local here (the local routing table: addresses and\n"
+    "ranges routed to lo, such as VIPs held with 'ip route add local').\n"
+    "  --from PREFIX[,PREFIX...]  the load balancers' outer source addresses (xlbd's\n"
+    "                             --src4/--src6, else its interface's addresses), IPv4\n"
+    "                             or IPv6, ADDR or ADDR/LEN; may be repeated; required\n"
+    "Without -m: native mode, falling back to generic. On an interface where it is\n"
+    "already attached, replaces --from and refreshes the addresses and local routes\n"
+    "instead (run it again after adding or removing addresses or VIPs).\n";
 
 static const char usage_detach[] = "Usage: xlb-decap detach IFACE [-j]\n"
 				   "Removes the decapsulation program from IFACE and its pins.\n";
 
 static const char usage_stats[] =
     "Usage: xlb-decap stats IFACE [-j]\n"
-    "Prints whether the program is attached, the addresses it accepts tunnels for, and\n"
-    "its counters (packets, bytes as received) by reason.\n";
+    "Prints whether the program is attached, the addresses it accepts tunnels for, the\n"
+    "sources it accepts them from (--from), the inner destinations it accepts (local\n"
+    "routes), and its counters (packets, bytes as received) by reason.\n";
 
 static const char *key_str(const struct xlb_decap_key *key, char *buf, size_t len)
 {
@@ -99,6 +120,26 @@ static const char *key_str(const struct xlb_decap_key *key, char *buf, size_t le
 		       (socklen_t)len))
 		snprintf(buf, len, "?");
 	return buf;
+}
+
+/* Prefixes of an LPM map (from, local), as a JSON array of strings. */
+static json_t *list_prefixes(int fd, size_t max)
+{
+	struct xlb_prefix *p = calloc(max, sizeof(*p));
+	char buf[XLB_ADDR_STRLEN];
+	json_t *arr = json_array();
+	int n = p ? xlb_decap_prefixes_read(fd, p, max) : -ENOMEM;
+
+	for (int i = 0; i < n && arr; i++) {
+		xlb_prefix_format(&p[i], buf, sizeof(buf));
+		json_array_append_new(arr, json_string(buf));
+	}
+	free(p);
+	if (n < 0) {
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
 }
 
 /* Addresses in the map, as a JSON array of strings. */
@@ -125,26 +166,45 @@ static const char *attached_how(const struct xlb_attached *a)
 }
 
 static void print_result(const char *action, const struct xlb_attach *at,
-			 const struct xlb_attached *a, int n_addrs)
+			 const struct xlb_attached *a, const struct filled *f)
 {
 	if (json) {
-		print_json(json_pack("{s:s, s:s, s:s, s:b, s:I, s:i, s:s}", "interface", at->ifname,
-				     "action", action, "mode", xlb_attach_mode_str(a->mode),
-				     "dispatcher", a->dispatcher, "prog_id", (json_int_t)a->prog_id,
-				     "addresses", n_addrs, "pin_dir", at->pin_dir),
+		print_json(json_pack("{s:s, s:s, s:s, s:b, s:I, s:i, s:i, s:i, s:s}", "interface",
+				     at->ifname, "action", action, "mode",
+				     xlb_attach_mode_str(a->mode), "dispatcher", a->dispatcher,
+				     "prog_id", (json_int_t)a->prog_id, "addresses", f->addrs,
+				     "from", (int)n_from, "local", f->local, "pin_dir",
+				     at->pin_dir),
 			   JSON_COMPACT);
 		return;
 	}
-	printf("%s %s on %s (%s mode, %s, program id %u), %d addresses, pins in %s\n",
+	printf("%s %s on %s (%s mode, %s, program id %u), %d addresses, %zu source prefixes "
+	       "(--from), %d local routes, pins in %s\n",
 	       at->desc->prog, action, at->ifname, xlb_attach_mode_str(a->mode), attached_how(a),
-	       a->prog_id, n_addrs, at->pin_dir);
+	       a->prog_id, f->addrs, n_from, f->local, at->pin_dir);
+}
+
+/* Fills every map, each add-first (what the old and the new contents share is
+ * never missing in between). Returns 0 or -errno. */
+static int fill_maps(const struct xlb_decap_maps *m, struct filled *f)
+{
+	int err = xlb_decap_set_from(m, from, n_from);
+
+	if (err)
+		return err;
+	f->local = xlb_decap_sync_local(m);
+	if (f->local < 0)
+		return f->local;
+	f->addrs = xlb_decap_sync_addrs(m);
+	return f->addrs < 0 ? f->addrs : 0;
 }
 
 /* Already there: refresh the maps and the pins, keep the mode. */
 static int refresh(struct xlb_attach *at, const struct xlb_attached *a, enum xlb_attach_mode want)
 {
 	struct xlb_decap_maps m;
-	int n, err;
+	struct filled f;
+	int err;
 
 	err = xlb_decap_maps_from_prog(a->prog_id, &m);
 	if (err) {
@@ -158,15 +218,16 @@ static int refresh(struct xlb_attach *at, const struct xlb_attached *a, enum xlb
 		pr_warn("interface %s: %s already attached in %s mode; detach first to change the "
 			"mode",
 			at->ifname, at->desc->prog, xlb_attach_mode_str(a->mode));
-	n = xlb_decap_sync_addrs(&m);
-	err = n < 0 ? n : xlb_decap_maps_pin(at, &m);
+	err = fill_maps(&m, &f);
+	if (!err)
+		err = xlb_decap_maps_pin(at, &m);
 	xlb_decap_maps_close(&m);
 	if (err) {
 		error("cannot refresh %s on %s: %s, check the pins in %s", at->desc->prog,
 		      at->ifname, strerror(-err), at->pin_dir);
 		return EXIT_RUNTIME;
 	}
-	print_result("refreshed", at, a, n);
+	print_result("refreshed", at, a, &f);
 	return EXIT_OK;
 }
 
@@ -175,8 +236,9 @@ static int attach_fresh(struct xlb_attach *at, enum xlb_attach_mode mode)
 	struct xlb_decap_bpf *skel;
 	struct xlb_decap_maps m;
 	struct xlb_attached a;
+	struct filled f;
 	char err[512];
-	int n, ret;
+	int ret;
 
 	skel = xlb_decap_bpf__open();
 	if (!skel) {
@@ -196,13 +258,14 @@ static int attach_fresh(struct xlb_attach *at, enum xlb_attach_mode mode)
 	/* The maps start empty, so until they are filled tunnel packets reach
 	 * the kernel untouched, as before the attach. */
 	ret = xlb_decap_maps_from_obj(skel->obj, &m);
-	n = ret ? ret : xlb_decap_sync_addrs(&m);
-	if (!ret)
+	if (!ret) {
+		ret = fill_maps(&m, &f);
 		xlb_decap_maps_close(&m);
+	}
 	xlb_decap_bpf__destroy(skel);
-	if (n < 0) {
+	if (ret) {
 		error("cannot fill the maps of %s on %s: %s, nothing was left attached",
-		      at->desc->prog, at->ifname, strerror(-n));
+		      at->desc->prog, at->ifname, strerror(-ret));
 		xlb_attach_detach(at, err, sizeof(err));
 		return EXIT_RUNTIME;
 	}
@@ -211,7 +274,7 @@ static int attach_fresh(struct xlb_attach *at, enum xlb_attach_mode mode)
 		      at->desc->prog, at->ifname, at->ifname);
 		return EXIT_RUNTIME;
 	}
-	print_result("attached", at, &a, n);
+	print_result("attached", at, &a, &f);
 	return EXIT_OK;
 }
 
@@ -241,7 +304,7 @@ static int cmd_attach(const char *ifname, enum xlb_attach_mode mode)
 	/* Pins without a program are left from an interface that went away. */
 	if (ret == -ENOENT)
 		xlb_attach_remove_pins(&at);
-	if (xlb_attach_prepare(&at, &xlb_attach_decap, ifname, err, sizeof(err))) {
+	if (xlb_attach_prepare(&at, &xlb_attach_decap, ifname, 1, err, sizeof(err))) {
 		error("%s", err);
 		return EXIT_RUNTIME;
 	}
@@ -268,7 +331,8 @@ static int cmd_detach(const char *ifname)
 	}
 	if (!taken && !had_pins) {
 		if (!at.ifindex)
-			error("no interface named '%s' in this network namespace, give one listed by "
+			error(
+			    "no interface named '%s' in this network namespace, give one listed by "
 			      "'ip link'",
 			      ifname);
 		else
@@ -278,7 +342,8 @@ static int cmd_detach(const char *ifname)
 	}
 	if (json)
 		print_json(json_pack("{s:s, s:s, s:b, s:b}", "interface", ifname, "action",
-				     "detached", "was_attached", taken > 0, "pins_removed", had_pins),
+				     "detached", "was_attached", taken > 0, "pins_removed",
+				     had_pins),
 			   JSON_COMPACT);
 	else if (taken)
 		printf("%s detached from %s\n", at.desc->prog, ifname);
@@ -291,7 +356,7 @@ static int cmd_detach(const char *ifname)
 static int cmd_stats(const char *ifname)
 {
 	struct xlb_counter sum[__XLB_DECAP_STAT_MAX];
-	json_t *root = NULL, *counters = NULL, *addrs = NULL;
+	json_t *root = NULL, *counters = NULL, *addrs = NULL, *srcs = NULL, *local = NULL;
 	struct xlb_attached a = {0};
 	struct xlb_decap_maps m;
 	struct xlb_attach at;
@@ -318,11 +383,17 @@ static int cmd_stats(const char *ifname)
 	}
 	counters = json_object();
 	addrs = list_addrs(&m);
+	srcs = list_prefixes(m.from, XLB_DECAP_MAX_FROM);
+	local = list_prefixes(m.local, XLB_DECAP_MAX_LOCAL);
 	xlb_decap_maps_close(&m);
-	if (!counters || !addrs) {
-		error("cannot list the maps of %s: out of memory, free some", at.desc->prog);
+	if (!counters || !addrs || !srcs || !local) {
+		error("cannot list the maps of %s: out of memory or unreadable, check the pins in "
+		      "%s",
+		      at.desc->prog, at.pin_dir);
 		json_decref(counters);
 		json_decref(addrs);
+		json_decref(srcs);
+		json_decref(local);
 		return EXIT_RUNTIME;
 	}
 	for (int i = 0; i < __XLB_DECAP_STAT_MAX; i++)
@@ -331,11 +402,12 @@ static int cmd_stats(const char *ifname)
 					      "bytes", (json_int_t)sum[i].bytes));
 
 	if (json) {
-		root = json_pack("{s:s, s:b, s:s, s:b, s:I, s:s, s:O, s:O}", "interface", ifname,
-				 "attached", attached, "mode",
+		root = json_pack("{s:s, s:b, s:s, s:b, s:I, s:s, s:O, s:O, s:O, s:O}", "interface",
+				 ifname, "attached", attached, "mode",
 				 attached ? xlb_attach_mode_str(a.mode) : "none", "dispatcher",
 				 a.dispatcher, "prog_id", (json_int_t)a.prog_id, "pin_dir",
-				 at.pin_dir, "addresses", addrs, "counters", counters);
+				 at.pin_dir, "addresses", addrs, "from", srcs, "local", local,
+				 "counters", counters);
 		print_json(root, JSON_INDENT(2));
 	} else {
 		size_t i;
@@ -349,6 +421,10 @@ static int cmd_stats(const char *ifname)
 			       ifname, at.pin_dir);
 		printf("addresses (%zu):", json_array_size(addrs));
 		json_array_foreach(addrs, i, v) printf(" %s", json_string_value(v));
+		printf("\nfrom (%zu):", json_array_size(srcs));
+		json_array_foreach(srcs, i, v) printf(" %s", json_string_value(v));
+		printf("\nlocal (%zu):", json_array_size(local));
+		json_array_foreach(local, i, v) printf(" %s", json_string_value(v));
 		printf("\n%-16s %14s %16s  %s\n", "counter", "packets", "bytes", "meaning");
 		for (i = 0; i < __XLB_DECAP_STAT_MAX; i++)
 			printf("%-16s %14llu %16llu  %s\n", xlb_decap_stat_names[i],
@@ -357,6 +433,8 @@ static int cmd_stats(const char *ifname)
 	}
 	json_decref(counters);
 	json_decref(addrs);
+	json_decref(srcs);
+	json_decref(local);
 	return EXIT_OK;
 }
 
@@ -435,6 +513,24 @@ int main(int argc, char **argv)
 				    usage_attach,
 				    "unknown mode '%s', valid modes are native and generic",
 				    argv[i]);
+		} else if (!strcmp(a, "--from")) {
+			char err[XLB_ERRLEN];
+			int n;
+
+			if (cmd != CMD_ATTACH)
+				return usage_error(cmd == CMD_NONE ? usage_main : cmds[cmd].usage,
+						   "option %s belongs to attach", a);
+			if (++i == argc)
+				return usage_error(
+				    usage_attach,
+				    "%s needs PREFIX[,PREFIX...], the load balancers' "
+				    "outer source addresses",
+				    a);
+			n = xlb_prefix_list_parse(argv[i], from + n_from,
+						  XLB_DECAP_MAX_FROM - n_from, err, sizeof(err));
+			if (n < 0)
+				return usage_error(usage_attach, "--from: %s", err);
+			n_from += (size_t)n;
 		} else if (a[0] == '-' && a[1]) {
 			return usage_error(cmd == CMD_NONE ? usage_main : cmds[cmd].usage,
 					   "unknown option '%s'", a);
@@ -468,6 +564,15 @@ int main(int argc, char **argv)
 		return usage_error(cmds[cmd].usage, "%s needs an interface", cmds[cmd].name);
 	if (strlen(ifname) >= IFNAMSIZ || strchr(ifname, '/'))
 		return usage_error(cmds[cmd].usage, "'%s' is not an interface name", ifname);
+	/* No default: any source would open the backend to anyone's tunnel. */
+	if (cmd == CMD_ATTACH && !n_from)
+		return usage_error(
+		    usage_attach,
+		    "attach needs --from PREFIX[,PREFIX...], the outer source "
+		    "addresses of the load balancers (xlbd's --src4/--src6, else its "
+		    "interface's addresses), IPv4 or IPv6, e.g. --from "
+		    "198.18.0.2,2001:db8::2%s",
+		    "");
 
 	/* Quiet unless asked: a successful attach prints one result line. */
 	xlb_log_set_level(verbose ? XLB_LOG_DEBUG : XLB_LOG_WARN);

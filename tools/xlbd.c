@@ -57,6 +57,8 @@ struct xlbd_opts {
 	int reset;		   /* --reset: a missing or empty rules file may drop
 				    * the VIPs the pinned maps hold */
 	int no_sysctl;		   /* --no-sysctl: refuse, not fix, wrong sysctls */
+	int private_bpffs;	   /* --private-bpffs: run with pins that die with
+				    * this mount namespace (see bpffs.h) */
 };
 
 struct xlbd {
@@ -81,7 +83,7 @@ static const char usage_text[] =
     "Usage: xlbd -i IFACE [-S SOCKET] [-r RULES] [-m native|generic] [--src4 ADDR[/LEN]]\n"
     "            [--src6 ADDR[/LEN]] [--max-vips N] [--max-backends N] [--conns N]\n"
     "            [--ring-size M] [--udp-timeout S] [--conn-budget N] [--syn-timeout S]\n"
-    "            [--reset] [--no-sysctl] [-v]\n"
+    "            [--reset] [--no-sysctl] [--private-bpffs] [-v]\n"
     "       xlbd -i IFACE --detach\n"
     "Runs the xlb load balancer on IFACE in the foreground, logging to stderr.\n"
     "  -i, --interface IFACE  interface to attach the XDP program to\n"
@@ -110,6 +112,10 @@ static const char usage_text[] =
     "                         VIPs while the pinned maps hold some: drop them\n"
     "      --no-sysctl        do not set the sysctls xlb needs on IFACE (forwarding,\n"
     "                         accept_local): refuse to start while one is wrong\n"
+    "      --private-bpffs    run even in a mount namespace of its own (as under 'ip\n"
+    "                         netns exec') whose bpffs dies with it: the next xlbd\n"
+    "                         adopts nothing; 'nsenter --net=/run/netns/NS xlbd ...'\n"
+    "                         keeps the host's bpffs and needs no such option\n"
     "      --detach           take xlb off IFACE, remove its pins, and exit\n"
     "  -v, --verbose          debug logging\n"
     "  -h, --help             this text\n"
@@ -151,6 +157,7 @@ enum {
 	OPT_DETACH,
 	OPT_RESET,
 	OPT_NO_SYSCTL,
+	OPT_PRIVATE_BPFFS,
 };
 
 /* Returns -1 to go on, else the exit code. */
@@ -173,6 +180,7 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 	    {"detach", no_argument, NULL, OPT_DETACH},
 	    {"reset", no_argument, NULL, OPT_RESET},
 	    {"no-sysctl", no_argument, NULL, OPT_NO_SYSCTL},
+	    {"private-bpffs", no_argument, NULL, OPT_PRIVATE_BPFFS},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -256,6 +264,9 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 			break;
 		case OPT_NO_SYSCTL:
 			o->no_sysctl = 1;
+			break;
+		case OPT_PRIVATE_BPFFS:
+			o->private_bpffs = 1;
 			break;
 		case 'v':
 			o->verbose = 1;
@@ -829,24 +840,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Error: %s\n", err);
 		return 1;
 	}
-	if (!d.o.detach && set_socket_path(&d))
-		return 1;
-	if (xlb_attach_prepare(&d.at, &xlb_attach_lb, d.o.ifname, err, sizeof(err))) {
+	/* First, so that a refusal (another xlbd, a private bpffs) leaves no
+	 * directory behind. --detach loses nothing by a private bpffs. */
+	if (xlb_attach_prepare(&d.at, &xlb_attach_lb, d.o.ifname, d.o.private_bpffs || d.o.detach,
+			       err, sizeof(err))) {
 		fprintf(stderr, "Error: %s\n", err);
 		return 1;
 	}
-	if (d.o.detach) {
-		ret = xlb_attach_detach(&d.at, err, sizeof(err));
-		if (ret < 0)
-			fprintf(stderr, "Error: %s\n", err);
-		else
-			pr_info("interface %s: xlb is off, pins removed", d.o.ifname);
-		xlb_attach_release(&d.at);
-		return ret < 0 ? 1 : 0;
-	}
 	/* Before anything is loaded: with --no-sysctl a wrong setting must
 	 * leave the host as it was. */
-	ret = xlb_host_settings_apply(d.o.ifname, !d.o.no_sysctl, err, sizeof(err));
+	ret = d.o.detach ? 0
+			 : xlb_host_settings_apply(d.o.ifname, !d.o.no_sysctl, err, sizeof(err));
 	if (ret == -EPERM) {
 		fprintf(stderr, "Error: interface %s: the kernel settings above are wrong and "
 				"--no-sysctl forbids setting them; nothing was changed\n",
@@ -856,6 +860,17 @@ int main(int argc, char **argv)
 	if (ret) {
 		fprintf(stderr, "Error: interface %s: %s\n", d.o.ifname, err);
 		goto out;
+	}
+	if (!d.o.detach && set_socket_path(&d))
+		goto out;
+	if (d.o.detach) {
+		ret = xlb_attach_detach(&d.at, err, sizeof(err));
+		if (ret < 0)
+			fprintf(stderr, "Error: %s\n", err);
+		else
+			pr_info("interface %s: xlb is off, pins removed", d.o.ifname);
+		xlb_attach_release(&d.at);
+		return ret < 0 ? 1 : 0;
 	}
 	if (set_rules_path(&d) || lock_rules(&d))
 		goto out;

@@ -174,7 +174,8 @@ int xlb_prefix_parse(const char *text, struct xlb_prefix *p, char *err, size_t e
 		buf[alen] = 0;
 	}
 	if (alen >= sizeof(buf) || xlb_addr_parse(buf, &p->addr, &p->family))
-		return xlb_errf(-EINVAL, err, errlen,
+		return xlb_errf(
+		    -EINVAL, err, errlen,
 				"bad prefix '%s', expected an IPv4 or IPv6 address with an optional "
 				"/LEN, e.g. 198.18.0.0/24 or 2001:db8::2",
 				text);
@@ -194,6 +195,44 @@ int xlb_prefix_parse(const char *text, struct xlb_prefix *p, char *err, size_t e
 				meant);
 	}
 	return 0;
+}
+
+int xlb_prefix_list_parse(const char *text, struct xlb_prefix *out, size_t max, char *err,
+			  size_t errlen)
+{
+	char item[INET6_ADDRSTRLEN + 8];
+	const char *p = text;
+	size_t n = 0;
+
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		int ret;
+
+		if (!len)
+			return xlb_errf(-EINVAL, err, errlen,
+					"empty prefix in '%s', expected PREFIX[,PREFIX...], e.g. "
+					"198.18.0.2,2001:db8::/64",
+					text);
+		if (n == max)
+			return xlb_errf(-E2BIG, err, errlen,
+					"too many prefixes in '%s', at most %zu", text, max);
+		if (len >= sizeof(item))
+			return xlb_errf(
+			    -EINVAL, err, errlen,
+			    "bad prefix '%.*s', expected an IPv4 or IPv6 address with an "
+			    "optional /LEN, e.g. 198.18.0.0/24 or 2001:db8::2",
+			    (int)len, p);
+		memcpy(item, p, len);
+		item[len] = 0;
+		ret = xlb_prefix_parse(item, &out[n], err, errlen);
+		if (ret)
+			return ret;
+		n++;
+		if (!comma)
+			return (int)n;
+		p = comma + 1;
+	}
 }
 
 void xlb_prefix_format(const struct xlb_prefix *p, char *buf, size_t len)

@@ -30,6 +30,11 @@ struct xlb_prefix {
  * Refuses bits set beyond LEN, naming the prefix that was meant. */
 int xlb_prefix_parse(const char *text, struct xlb_prefix *p, char *err, size_t errlen);
 
+/* "PREFIX[,PREFIX...]": up to max prefixes as xlb_prefix_parse takes them,
+ * no empty item. Returns how many (at least 1), or -EINVAL / -E2BIG. */
+int xlb_prefix_list_parse(const char *text, struct xlb_prefix *out, size_t max, char *err,
+			  size_t errlen);
+
 /* Decimal digits only (no sign, space or prefix), min..max. 0 or -EINVAL. */
 int xlb_uint_parse(const char *text, __u32 min, __u32 max, __u32 *out);
 

@@ -12,16 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/if_link.h>
-#include <linux/magic.h>
 #include <sys/file.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
 #include "attach.h"
+#include "bpffs.h"
 #include "files.h"
 #include "netns.h"
 #include "log.h"
@@ -39,6 +37,9 @@ const struct xlb_attach_desc xlb_attach_lb = {
     .owner = "xlbd",
     .size_opts = "--max-vips, --max-backends, --conns",
     .detach_fmt = "'xlbctl detach' or 'xlbd -i %s --detach'",
+    .private_opt = "--private-bpffs",
+    .private_loss = "the next xlbd would start with empty maps: the connection table lost, "
+		    "established flows re-hashed",
 };
 
 /* No lock: xlb-decap exits after each command, and attach is idempotent. */
@@ -48,6 +49,9 @@ const struct xlb_attach_desc xlb_attach_decap = {
     .pin_root = XLB_DECAP_PIN_ROOT,
     .owner = "xlb-decap",
     .detach_fmt = "'xlb-decap detach %s'",
+    /* Its state is refilled by every attach (a refresh reaches the maps
+     * through the attached program), so only 'stats' misses the pins. */
+    .private_loss = "'xlb-decap stats' will not find them",
 };
 
 static int libxdp_print(enum libxdp_print_level level, const char *fmt, va_list ap)
@@ -96,21 +100,34 @@ int xlb_attach_probe(char *err, size_t errlen)
 		    strerror(-ret));
 }
 
-static int ensure_bpffs(char *err, size_t errlen)
+/* Pins on a bpffs of this mount namespace only die with it: a restart
+ * would adopt nothing. Refused unless allowed; said loudly when allowed. */
+static int check_bpffs(const struct xlb_attach *at, int allow_private, char *err, size_t errlen)
 {
-	struct statfs st;
+	char ns[256] = "NAME";
 
-	if (statfs(BPFFS, &st))
-		return xlb_errf(-errno, err, errlen, "cannot check %s: %s, expected a mounted sysfs",
-			    BPFFS, strerror(errno));
-	if (st.f_type == BPF_FS_MAGIC)
+	if (!xlb_bpffs_private(BPFFS))
 		return 0;
-	/* Pins need a bpffs; most systems mount it at boot, minimal ones not. */
-	if (mount("bpf", BPFFS, "bpf", 0, "mode=0700"))
-		return xlb_errf(-errno, err, errlen, "no bpffs on %s and mounting one failed: %s",
-			    BPFFS, strerror(errno));
-	pr_info("mounted a bpffs on %s", BPFFS);
-	return 0;
+	if (xlb_netns_name(ns, sizeof(ns)))
+		snprintf(ns, sizeof(ns), "NAME");
+	if (allow_private || !at->desc->private_opt) {
+		pr_warn("interface %s: the pins in %s are on a bpffs private to this mount "
+			"namespace%s: they die with it, and %s; to keep them run '%s' in the "
+			"network namespace alone: 'nsenter --net=%s/%s %s ...'",
+			at->ifname, at->pin_dir,
+			at->desc->private_opt ? " (as allowed by the option)" : "",
+			at->desc->private_loss, at->desc->owner, XLB_NETNS_RUN_DIR, ns,
+			at->desc->owner);
+		return 0;
+	}
+	return xlb_errf(-EPERM, err, errlen,
+			"%s runs in a mount namespace of its own (as under 'ip netns exec', which "
+			"mounts a fresh /sys) and %s is not the host's bpffs: the pins in %s would "
+			"die with this process, and %s. Run it in the network namespace without "
+			"a mount namespace of its own: 'nsenter --net=%s/%s %s ...'; or pass %s to "
+			"run with pins that do not outlive it",
+			at->desc->owner, BPFFS, at->pin_dir, at->desc->private_loss,
+			XLB_NETNS_RUN_DIR, ns, at->desc->owner, at->desc->private_opt);
 }
 
 /* The lock file holds the owner's pid, for the message the next one gets. */
@@ -165,7 +182,7 @@ int xlb_attach_open(struct xlb_attach *at, const struct xlb_attach_desc *desc, c
 }
 
 int xlb_attach_prepare(struct xlb_attach *at, const struct xlb_attach_desc *desc,
-		       const char *ifname, char *err, size_t errlen)
+		       const char *ifname, int allow_private, char *err, size_t errlen)
 {
 	char lock_dir[sizeof(at->lock_path)];
 	int ret;
@@ -178,6 +195,9 @@ int xlb_attach_prepare(struct xlb_attach *at, const struct xlb_attach_desc *desc
 				"no such interface '%s', expected one of this network namespace "
 				"(see 'ip link')",
 				ifname);
+	ret = check_bpffs(at, allow_private, err, errlen);
+	if (ret)
+		return ret;
 	if (at->lock_path[0]) {
 		snprintf(lock_dir, sizeof(lock_dir), "%s", at->lock_path);
 		*strrchr(lock_dir, '/') = 0;
@@ -189,7 +209,7 @@ int xlb_attach_prepare(struct xlb_attach *at, const struct xlb_attach_desc *desc
 		if (ret)
 			return ret;
 	}
-	ret = ensure_bpffs(err, errlen);
+	ret = xlb_bpffs_ensure(BPFFS, err, errlen);
 	if (!ret) {
 		ret = xlb_dir_make(at->pin_dir, 0700);
 		if (ret)

@@ -30,6 +30,9 @@ struct xlb_attach_desc {
 	const char *owner;	 /* who manages it, in messages: "xlbd" */
 	const char *size_opts;	 /* options that size the maps, for messages; NULL: none */
 	const char *detach_fmt;	 /* how an operator takes it off, in messages; %s: interface */
+	const char *private_opt; /* the option that accepts a private bpffs (see bpffs.h);
+				    NULL: accepted with a warning, nothing is lost */
+	const char *private_loss; /* what a private bpffs loses, in messages */
 };
 
 extern const struct xlb_attach_desc xlb_attach_lb;    /* xlb_lb, run by xlbd */
@@ -64,11 +67,13 @@ int xlb_attach_probe(char *err, size_t errlen);
 int xlb_attach_open(struct xlb_attach *at, const struct xlb_attach_desc *desc, const char *ifname,
 		    char *err, size_t errlen);
 
-/* xlb_attach_open(), then: the interface must exist; takes its lock
+/* xlb_attach_open(), then: the interface must exist; refuses a bpffs private
+ * to this mount namespace (pins that would die with the process) unless
+ * allow_private or desc->private_opt is NULL, and warns then; takes the lock
  * (refusing when another manager holds it), mounts the bpffs if needed and
- * creates the pin directory. */
+ * creates the pin directory. A refusal changes nothing. */
 int xlb_attach_prepare(struct xlb_attach *at, const struct xlb_attach_desc *desc,
-		       const char *ifname, char *err, size_t errlen);
+		       const char *ifname, int allow_private, char *err, size_t errlen);
 
 /* Pins every map of obj (but the loader's own: .rodata, .bss...) at
  * at->pin_dir/NAME when it is loaded, adopting the pins already there. */

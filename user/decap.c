@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* decap.c: the decapsulation program's maps from userspace (see decap.h).
- * The address map is rewritten add-first, so that an address held before and
- * after a refresh is never missing in between. */
+ * Every map is rewritten add-first, so that an entry held before and after a
+ * refresh is never missing in between. */
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -18,8 +18,11 @@
 
 #include "attach.h"
 #include "decap.h"
+#include "local_routes.h"
 
 #define ADDRS_MAP "xlb_decap_addrs"
+#define FROM_MAP  "xlb_decap_from"
+#define LOCAL_MAP "xlb_decap_local"
 #define STATS_MAP "xlb_decap_stats"
 
 const char *const xlb_decap_stat_names[__XLB_DECAP_STAT_MAX] = {
@@ -40,6 +43,8 @@ static const struct {
 	size_t off;
 } map_slots[] = {
     {ADDRS_MAP, offsetof(struct xlb_decap_maps, addrs)},
+    {FROM_MAP, offsetof(struct xlb_decap_maps, from)},
+    {LOCAL_MAP, offsetof(struct xlb_decap_maps, local)},
     {STATS_MAP, offsetof(struct xlb_decap_maps, stats)},
 };
 #define N_MAPS (sizeof(map_slots) / sizeof(map_slots[0]))
@@ -214,6 +219,108 @@ out:
 	free(want);
 	free(stale);
 	return err ? err : (int)n_want;
+}
+
+static void prefix_key(const struct xlb_prefix *p, struct xlb_decap_prefix *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->prefixlen = XLB_DECAP_PREFIX_BITS + p->len;
+	key->family = p->family;
+	key->addr = p->addr;
+}
+
+static int key_prefix(const struct xlb_decap_prefix *key, struct xlb_prefix *p)
+{
+	if (key->prefixlen < XLB_DECAP_PREFIX_BITS ||
+	    key->prefixlen > XLB_DECAP_PREFIX_BITS + (key->family == XLB_AF_INET6 ? 128 : 32))
+		return -EINVAL;
+	memset(p, 0, sizeof(*p));
+	p->family = key->family;
+	p->len = (__u8)(key->prefixlen - XLB_DECAP_PREFIX_BITS);
+	p->addr = key->addr;
+	return 0;
+}
+
+/* Makes an LPM map hold exactly want[0..n): adds every wanted prefix, then
+ * deletes what else is there. */
+static int set_prefixes(int fd, const struct xlb_prefix *want, size_t n, size_t max)
+{
+	struct xlb_decap_prefix key, next, *keys, *stale;
+	size_t n_stale = 0;
+	__u8 one = 1;
+	int err = 0, more;
+
+	if (n > max)
+		return -E2BIG;
+	keys = calloc(n ? n : 1, sizeof(*keys));
+	stale = calloc(max, sizeof(*stale));
+	if (!keys || !stale) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		prefix_key(&want[i], &keys[i]);
+		if (bpf_map_update_elem(fd, &keys[i], &one, BPF_ANY)) {
+			err = -errno;
+			goto out;
+		}
+	}
+	for (more = !bpf_map_get_next_key(fd, NULL, &next); more && n_stale < max;
+	     more = !bpf_map_get_next_key(fd, &key, &next)) {
+		int keep = 0;
+
+		key = next;
+		for (size_t i = 0; i < n && !keep; i++)
+			keep = !memcmp(&keys[i], &key, sizeof(key));
+		if (!keep)
+			stale[n_stale++] = key;
+	}
+	for (size_t i = 0; i < n_stale; i++)
+		if (bpf_map_delete_elem(fd, &stale[i]) && errno != ENOENT)
+			err = -errno;
+out:
+	free(keys);
+	free(stale);
+	return err;
+}
+
+int xlb_decap_set_from(const struct xlb_decap_maps *m, const struct xlb_prefix *from, size_t n)
+{
+	return set_prefixes(m->from, from, n, XLB_DECAP_MAX_FROM);
+}
+
+int xlb_decap_set_local(const struct xlb_decap_maps *m, const struct xlb_prefix *local, size_t n)
+{
+	return set_prefixes(m->local, local, n, XLB_DECAP_MAX_LOCAL);
+}
+
+int xlb_decap_sync_local(const struct xlb_decap_maps *m)
+{
+	struct xlb_prefix *want = calloc(XLB_DECAP_MAX_LOCAL, sizeof(*want));
+	int n, err;
+
+	if (!want)
+		return -ENOMEM;
+	n = xlb_local_routes(want, XLB_DECAP_MAX_LOCAL);
+	err = n < 0 ? n : xlb_decap_set_local(m, want, (size_t)n);
+	free(want);
+	return err ? err : n;
+}
+
+int xlb_decap_prefixes_read(int fd, struct xlb_prefix *out, size_t max)
+{
+	struct xlb_decap_prefix key, next;
+	size_t n = 0;
+	int more;
+
+	for (more = !bpf_map_get_next_key(fd, NULL, &next); more && n < max;
+	     more = !bpf_map_get_next_key(fd, &key, &next)) {
+		key = next;
+		if (key_prefix(&key, &out[n]))
+			return -EINVAL;
+		n++;
+	}
+	return (int)n;
 }
 
 int xlb_decap_addrs_read(const struct xlb_decap_maps *m, struct xlb_decap_key *out, size_t max)

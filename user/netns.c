@@ -71,9 +71,9 @@ int xlb_netns_scoped_path(const char *root, const char *name, char *buf, size_t 
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* The name `ip netns add` gave this namespace: a bind mount of its nsfs file
- * under /run/netns, which stat() shows as the same device and inode. */
-static int netns_name(char *buf, size_t len)
+/* A bind mount of the namespace's nsfs file under /run/netns, which stat()
+ * shows as the same device and inode. */
+int xlb_netns_name(char *buf, size_t len)
 {
 	struct stat self, st;
 	char path[300];
@@ -112,7 +112,7 @@ int xlb_netns_state_path(const char *root, const char *name, char *buf, size_t l
 	if (in_initial_netns()) {
 		n = snprintf(buf, len, "%s/%s", root, name);
 	} else {
-		err = netns_name(ns, sizeof(ns));
+		err = xlb_netns_name(ns, sizeof(ns));
 		if (err)
 			return err;
 		n = snprintf(buf, len, "%s/netns/%s/%s", root, ns, name);

@@ -16,6 +16,10 @@ int xlb_netns_scoped_path(const char *root, const char *name, char *buf, size_t 
 /* Where `ip netns add NAME` makes its namespaces' names. */
 #define XLB_NETNS_RUN_DIR "/run/netns"
 
+/* The name `ip netns add` gave this network namespace into buf: 0, -ENOENT
+ * (no name), or -errno. */
+int xlb_netns_name(char *buf, size_t len);
+
 /* The same for files that must outlive the namespace (a rules file under
  * /var/lib survives a reboot; the cookie does not): ROOT/NAME in the initial
  * namespace, ROOT/netns/NSNAME/NAME in one that `ip netns` named NSNAME.

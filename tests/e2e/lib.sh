@@ -119,6 +119,10 @@ nx() { # nx NODE CMD...: run in a lab namespace, keeping /sys/fs/bpf visible
 # probe ARGS...: xlb-probe from the client, JSON to stdout
 probe() { nx client timeout 60 "$BUILD/xlb-probe" -j "$@"; }
 
+# The lb's outer source addresses (its eth0 in tests/lab/lab.sh; xlbd runs
+# without --src4/--src6): the only sources the backends take tunnels from.
+LAB_LB_FROM=198.18.0.2,2001:db8::2
+
 # lab_up: the lab with NB backends (echo servers on LAB_PORTS, if set), xlbd
 # on the lb (with the options in LAB_XLBD_OPTS, if set) and xlb-decap on
 # every backend.
@@ -128,7 +132,8 @@ lab_up() {
 	# shellcheck disable=SC2086 # LAB_XLBD_OPTS: options, split on purpose
 	start_xlbd "$P-lb" eth0 ${LAB_XLBD_OPTS:-} || exit 1
 	for i in $(seq "$NB"); do
-		nx "be$i" "$BUILD/xlb-decap" attach eth0 >/dev/null || fail "xlb-decap attach be$i"
+		nx "be$i" "$BUILD/xlb-decap" attach eth0 --from "$LAB_LB_FROM" >/dev/null ||
+			fail "xlb-decap attach be$i"
 	done
 }
 

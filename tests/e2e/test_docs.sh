@@ -50,7 +50,8 @@ man_mentions() { grep -qF -- "$2" "$T/$1.txt"; }
 # help_section HELP HEADING: the indented lines after HEADING up to the first
 # line that is not indented, with a description (after 2+ spaces) cut off.
 help_section() {
-	awk -v h="$2" '$0 == h { on = 1; next } on && !/^  / { exit } on' <<<"$1" |
+	# Lines indented deeper than two spaces continue the description above.
+	awk -v h="$2" '$0 == h { on = 1; next } on && !/^  / { exit } on && !/^   / ' <<<"$1" |
 		sed 's/^ *//; s/   *.*//' | squeeze
 }
 

@@ -4,7 +4,8 @@
 # xlb -> backends, replies straight back): spread as Maglev predicts, xlbctl
 # lookup agrees with where flows landed, direct server return, backend remove
 # / add / drain with long-lived connections, all-ports and source-hash VIPs,
-# and kill -9 of xlbd with connections in flight. Run as root.
+# kill -9 of xlbd with connections in flight, and forged tunnels refused by
+# the backends' xlb-decap. Run as root.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -184,5 +185,55 @@ probe -n 50 198.18.100.3 80 >"$T/sh.json"
 nb=$(json "$T/sh.json" 'len(j["backends"])')
 check "a source-hash VIP keeps one client on one backend ($(json "$T/sh.json" 'j["backends"]'))" \
 	test "$nb" = 1
+
+echo "== tunnels the backends refuse: forged sources, inner destinations not theirs"
+# forge FAMILY SRC DST: sends from this namespace one tunnel packet to be1
+# (198.18.0.11 / 2001:db8::11) whose inner UDP packet goes from SRC to DST
+# port 9000; the kernel writes the outer header (raw socket, protocol 4 / 41).
+cat >"$T/forge.py" <<'PYEOF'
+import socket, struct, sys
+fam, src, dst = sys.argv[1], sys.argv[2], sys.argv[3]
+payload = b"forged"
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    s = (s & 0xFFFF) + (s >> 16)
+    s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+udp = struct.pack("!HHHH", 40000, 9000, 8 + len(payload), 0) + payload
+if fam == "4":
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+                      socket.inet_pton(socket.AF_INET, src), socket.inet_pton(socket.AF_INET, dst))
+    hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 4)
+    s.sendto(hdr + udp, ("198.18.0.11", 0))
+else:
+    hdr = struct.pack("!IHBB16s16s", 6 << 28, len(udp), 17, 64,
+                      socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst))
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, 41)
+    s.sendto(hdr + udp, ("2001:db8::11", 0))
+PYEOF
+# decap_count REASON: be1's xlb-decap counter REASON, in packets
+decap_count() { nx be1 "$BUILD/xlb-decap" -j stats eth0 | json_get "d['counters']['$1']['packets']"; }
+src0=$(decap_count refuse_source)
+inner0=$(decap_count refuse_inner)
+# From the router (198.18.0.1, 2001:db8::1: not in --from), to a VIP be1 holds.
+nx router python3 "$T/forge.py" 4 198.18.1.2 198.18.100.1
+nx router python3 "$T/forge.py" 6 2001:db8:1::2 2001:db8:100::1
+# From the lb (in --from), to be2's addresses: be1 would relay them.
+nx lb python3 "$T/forge.py" 4 198.18.1.2 198.18.0.12
+nx lb python3 "$T/forge.py" 6 2001:db8:1::2 2001:db8::12
+sleep 0.5
+src1=$(decap_count refuse_source)
+inner1=$(decap_count refuse_inner)
+check "be1 refused both forged sources (refuse_source $src0 -> $src1)" test "$((src1 - src0))" -ge 2
+check "be1 refused both inner destinations not its own (refuse_inner $inner0 -> $inner1)" \
+	test "$((inner1 - inner0))" -ge 2
+nx be1 "$BUILD/xlb-decap" stats eth0 >"$T/be1.stats"
+check "be1's stats list the lb's addresses as --from" \
+	grep -Eq "^from \(2\):( 198.18.0.2/32| 2001:db8::2/128){2}$" "$T/be1.stats"
+check "and the VIP ranges on lo as local" \
+	grep -Eq "^local .* 198.18.100.0/24( |$).* 2001:db8:100::/64( |$)" "$T/be1.stats"
 
 summary test_traffic

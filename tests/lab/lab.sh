@@ -15,6 +15,8 @@
 #   them on lo and answers the client directly (direct server return). What
 #   the lb's XDP program passes up for a VIP is refused there (an unreachable
 #   route), rather than looping between lb and router until the TTL runs out.
+#   The lb's tunnels leave from 198.18.0.2 and 2001:db8::2: what backends give
+#   `xlb-decap attach --from` (tests/e2e/lib.sh LAB_LB_FROM).
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

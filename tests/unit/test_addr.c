@@ -326,7 +326,8 @@ static void test_prefix_parse(void)
 	    {"198.18.0.2", "198.18.0.2/32", NULL},
 	    {"2001:db8::/32", "2001:db8::/32", NULL},
 	    {"0.0.0.0/0", "0.0.0.0/0", NULL},
-	    {"198.18.0.1/24", NULL, "prefix '198.18.0.1/24' has bits set beyond /24, expected 198.18.0.0/24"},
+	    {"198.18.0.1/24", NULL,
+	     "prefix '198.18.0.1/24' has bits set beyond /24, expected 198.18.0.0/24"},
 	    {"198.18.0.0/33", NULL, "bad prefix length in '198.18.0.0/33', expected /0-32"},
 	    {"2001:db8::/+64", NULL, "bad prefix length in '2001:db8::/+64', expected /0-128"},
 	    {"nonsense/8", NULL,
@@ -350,9 +351,71 @@ static void test_prefix_parse(void)
 	}
 }
 
+/* xlb-decap's --from: every item through xlb_prefix_parse, its errors kept;
+ * no empty item, no more than the map holds. */
+static void test_prefix_list_parse(void)
+{
+	static const struct {
+		const char *in;
+		int ret;
+		const char *printed; /* the prefixes, space-separated; or the error */
+	} cases[] = {
+	    {"198.18.0.2", 1, "198.18.0.2/32"},
+	    {"198.18.0.2,2001:db8::2", 2, "198.18.0.2/32 2001:db8::2/128"},
+	    {"198.18.0.0/24,[2001:db8::]/64,10.0.0.1", 3,
+	     "198.18.0.0/24 2001:db8::/64 10.0.0.1/32"},
+	    {"0.0.0.0/0,::/0", 2, "0.0.0.0/0 ::/0"},
+	    {"", -EINVAL,
+	     "empty prefix in '', expected PREFIX[,PREFIX...], e.g. 198.18.0.2,2001:db8::/64"},
+	    {"198.18.0.2,", -EINVAL,
+	     "empty prefix in '198.18.0.2,', expected PREFIX[,PREFIX...], e.g. "
+	     "198.18.0.2,2001:db8::/64"},
+	    {",198.18.0.2", -EINVAL,
+	     "empty prefix in ',198.18.0.2', expected PREFIX[,PREFIX...], e.g. "
+	     "198.18.0.2,2001:db8::/64"},
+	    {"198.18.0.2,,2001:db8::2", -EINVAL,
+	     "empty prefix in '198.18.0.2,,2001:db8::2', expected PREFIX[,PREFIX...], e.g. "
+	     "198.18.0.2,2001:db8::/64"},
+	    {"198.18.0.2, 2001:db8::2", -EINVAL,
+	     "bad prefix ' 2001:db8::2', expected an IPv4 or IPv6 address with an optional /LEN, "
+	     "e.g. 198.18.0.0/24 or 2001:db8::2"},
+	    {"198.18.0.1/24", -EINVAL,
+	     "prefix '198.18.0.1/24' has bits set beyond /24, expected 198.18.0.0/24"},
+	    {"198.18.0.2,2001:db8::/129", -EINVAL,
+	     "bad prefix length in '2001:db8::/129', expected /0-128"},
+	    {"1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4", -E2BIG,
+	     "too many prefixes in '1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4', at most 3"},
+	    {"198.18.0.2,0123456789abcdef0123456789abcdef0123456789abcdef0123456789", -EINVAL,
+	     "bad prefix '0123456789abcdef0123456789abcdef0123456789abcdef0123456789', expected an "
+	     "IPv4 or IPv6 address with an optional /LEN, e.g. 198.18.0.0/24 or 2001:db8::2"},
+	};
+	char err[XLB_ERRLEN], one[XLB_ADDR_STRLEN], all[256];
+	struct xlb_prefix p[3];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int ret;
+
+		err[0] = 0;
+		ret = xlb_prefix_list_parse(cases[i].in, p, 3, err, sizeof(err));
+		expect_int(cases[i].in, "result", ret, cases[i].ret);
+		if (ret < 0) {
+			expect_str(cases[i].in, "error", err, cases[i].printed);
+			continue;
+		}
+		all[0] = 0;
+		for (int k = 0; k < ret; k++) {
+			xlb_prefix_format(&p[k], one, sizeof(one));
+			snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s%s", k ? " " : "",
+				 one);
+		}
+		expect_str(cases[i].in, "prefixes", all, cases[i].printed);
+	}
+}
+
 XLB_SUITE(addr, NULL, NULL, {"addr parse: good, bad, printed", test_addr_parse},
 	  {"VIP parse: wire values and every error", test_vip_key_parse},
 	  {"endpoint parse: wire values and every error", test_endpoint_parse},
 	  {"VIP format -> parse round trip", test_format_parse},
 	  {"longest VIP and endpoint print whole", test_longest_print_whole},
-	  {"prefix parse: canonical, every error", test_prefix_parse});
+	  {"prefix parse: canonical, every error", test_prefix_parse},
+	  {"prefix list parse (xlb-decap --from): lists, every error", test_prefix_list_parse});

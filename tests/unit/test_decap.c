@@ -4,6 +4,10 @@
  * action, expected bytes, expected counter}, plus truncation sweeps of every
  * tunnel kind. Needs root (loads the real object).
  *
+ * The program accepts tunnels from LB4/LB6 and the prefixes LB_NET4/LB_NET6
+ * (--from) carrying packets to OURS4/OURS6 or the VIP ranges (the local
+ * routes), filled through user/decap.c as xlb-decap fills them.
+ *
  * Expected output of a decapsulation: the inner frame as pkt_build made it,
  * with the Ethernet addresses of the *received* (encapsulated) frame: the
  * program keeps the L2 header, only its ethertype follows the inner family.
@@ -18,6 +22,10 @@
 #include <bpf/libbpf.h>
 #include <CUnit/CUnit.h>
 
+#include "addr.h"
+#include "decap.h"
+#include "local_routes.h"
+#include "log.h"
 #include "xlb.h"
 #include "xlb_decap.h"
 #include "xlb_decap.skel.h"
@@ -38,6 +46,24 @@
 /* OURS4's four bytes as the first word of an IPv6 address: the family in the
  * key must keep it apart from OURS4. */
 #define OURS4_AS6 "c612:b::"
+/* --from holds LB4, LB6 and these prefixes; STRANGER4/6 are outside it. */
+#define LB_NET4	   "198.18.2.0/24"
+#define LB_IN_NET4 "198.18.2.77"
+#define LB_NET6	   "2001:db8:2::/48"
+#define LB_IN_NET6 "2001:db8:2:5::9"
+#define STRANGER4  "198.18.0.3"
+#define STRANGER6  "2001:db8::3"
+/* LB4's bytes as an IPv6 source: an IPv4 prefix must not cover it. */
+#define LB4_AS6 "c612:2::"
+/* Local routes: our addresses and the VIP ranges on lo (as the lab has them:
+ * `ip route add local 198.18.100.0/24 dev lo`). NOT_LOCAL4/6 lie outside. */
+#define VIP_NET4   "198.18.100.0/24"
+#define VIP_NET6   "2001:db8:100::/64"
+#define VIP_OTHER4 "198.18.100.77"
+#define NOT_LOCAL4 "198.18.101.1"
+#define NOT_LOCAL6 "2001:db8:101::1"
+/* VIP4's bytes as an IPv6 destination: the IPv4 VIP range must not cover it. */
+#define VIP4_AS6 "c612:6401::"
 
 #define ECN_ECT1 0x1
 #define ECN_ECT0 0x2
@@ -48,6 +74,7 @@ static const __u8 lb_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x01, 0x0a};
 static const __u8 backend_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x01, 0x0b};
 
 static struct xlb_decap_bpf *skel;
+static struct xlb_decap_maps maps;
 static int prog_fd, stats_fd;
 static libbpf_print_fn_t old_print;
 
@@ -73,6 +100,25 @@ static int add_addr(int family, const char *text)
 	return bpf_map_update_elem(bpf_map__fd(skel->maps.xlb_decap_addrs), &key, &val, BPF_ANY);
 }
 
+/* Parses a comma-separated list into the map through set (the library's
+ * xlb_decap_set_from or _set_local). */
+static int set_list(int (*set)(const struct xlb_decap_maps *, const struct xlb_prefix *, size_t),
+		    const char *list)
+{
+	struct xlb_prefix p[16];
+	char err[XLB_ERRLEN];
+	int n = xlb_prefix_list_parse(list, p, 16, err, sizeof(err));
+
+	if (n < 0) {
+		fprintf(stderr, "test_decap: %s\n", err);
+		return -1;
+	}
+	return set(&maps, p, (size_t)n);
+}
+
+#define FROM_LIST  LB4 "," LB6 "," LB_NET4 "," LB_NET6
+#define LOCAL_LIST OURS4 "," OURS6 ",127.0.0.0/8," VIP_NET4 "," VIP_NET6
+
 static int suite_init(void)
 {
 	old_print = libbpf_set_print(silent);
@@ -86,11 +132,15 @@ static int suite_init(void)
 	stats_fd = bpf_map__fd(skel->maps.xlb_decap_stats);
 	if (add_addr(4, OURS4) || add_addr(6, OURS6) || add_addr(4, "127.0.0.1"))
 		return -1;
+	if (xlb_decap_maps_from_obj(skel->obj, &maps) || set_list(xlb_decap_set_from, FROM_LIST) ||
+	    set_list(xlb_decap_set_local, LOCAL_LIST))
+		return -1;
 	return 0;
 }
 
 static int suite_cleanup(void)
 {
+	xlb_decap_maps_close(&maps);
 	xlb_decap_bpf__destroy(skel);
 	skel = NULL;
 	libbpf_set_print(old_print);
@@ -188,19 +238,25 @@ static struct pkt_spec client(int family, __u8 proto)
 	return s;
 }
 
-/* in = spec encapsulated in outer_family towards dst; want = spec itself with
- * the received frame's MACs. */
-static int tunnel(struct pkt *in, struct pkt *want, const struct pkt_spec *spec, int outer_family,
-		  const char *dst)
+/* in = spec encapsulated in outer_family from src towards dst; want = spec
+ * itself with the received frame's MACs. */
+static int tunnel_from(struct pkt *in, struct pkt *want, const struct pkt_spec *spec,
+		       int outer_family, const char *src, const char *dst)
 {
 	if (pkt_build(in, spec) || pkt_build(want, spec))
 		return -1;
-	if (pkt_encap(in, outer_family, outer_family == 6 ? LB6 : LB4, dst, 0x12345, lb_mac,
-		      backend_mac))
+	if (pkt_encap(in, outer_family, src, dst, 0x12345, lb_mac, backend_mac))
 		return -1;
 	memcpy(want->data, backend_mac, 6);
 	memcpy(want->data + 6, lb_mac, 6);
 	return 0;
+}
+
+/* The same from the load balancer's own address. */
+static int tunnel(struct pkt *in, struct pkt *want, const struct pkt_spec *spec, int outer_family,
+		  const char *dst)
+{
+	return tunnel_from(in, want, spec, outer_family, outer_family == 6 ? LB6 : LB4, dst);
 }
 
 /* Inserts n bytes of IPv4 options (NOPs, then EOL) into the outer header. */
@@ -352,6 +408,110 @@ static int ecn_ce_over_notect(struct pkt *in, struct pkt *want)
 
 	want->len = 0;
 	return err;
+}
+
+/* From inside a --from prefix rather than one of its addresses, and to
+ * another VIP of a local range. */
+static int ipip_from_net(struct pkt *in, struct pkt *want)
+{
+	struct pkt_spec s = client(4, IPPROTO_TCP);
+
+	s.dst = VIP_OTHER4;
+	return tunnel_from(in, want, &s, 4, LB_IN_NET4, OURS4);
+}
+
+static int ip6ip6_from_net(struct pkt *in, struct pkt *want)
+{
+	struct pkt_spec s = client(6, IPPROTO_UDP);
+
+	return tunnel_from(in, want, &s, 6, LB_IN_NET6, OURS6);
+}
+
+/* ---- refused ------------------------------------------------------------ */
+
+/* Outer source src: not from a load balancer, passed as it came. */
+static int from_source(struct pkt *in, struct pkt *want, int inner, int outer, const char *src)
+{
+	struct pkt_spec s = client(inner, IPPROTO_TCP);
+	int err = tunnel_from(in, want, &s, outer, src, outer == 6 ? OURS6 : OURS4);
+
+	want->len = 0;
+	return err;
+}
+
+static int ipip_stranger(struct pkt *in, struct pkt *want)
+{
+	return from_source(in, want, 4, 4, STRANGER4);
+}
+
+static int ip6ip6_stranger(struct pkt *in, struct pkt *want)
+{
+	return from_source(in, want, 6, 6, STRANGER6);
+}
+
+static int v4in6_stranger(struct pkt *in, struct pkt *want)
+{
+	return from_source(in, want, 4, 6, STRANGER6);
+}
+
+static int v6in4_stranger(struct pkt *in, struct pkt *want)
+{
+	return from_source(in, want, 6, 4, STRANGER4);
+}
+
+static int v4in6_lb4_bytes(struct pkt *in, struct pkt *want)
+{
+	return from_source(in, want, 4, 6, LB4_AS6);
+}
+
+static int ipip_stranger_vlan(struct pkt *in, struct pkt *want)
+{
+	struct pkt_spec s = client(4, IPPROTO_UDP);
+	int err;
+
+	s.vlan = 42;
+	err = tunnel_from(in, want, &s, 4, "203.0.113.9", OURS4);
+	want->len = 0;
+	return err;
+}
+
+/* From a load balancer, to an inner destination that is not ours: dropped,
+ * the frame as it came. */
+static int to_inner(struct pkt *in, struct pkt *want, int inner, int outer, const char *dst)
+{
+	struct pkt_spec s = client(inner, IPPROTO_UDP);
+	int err;
+
+	s.dst = dst;
+	err = tunnel(in, want, &s, outer, outer == 6 ? OURS6 : OURS4);
+	want->len = 0;
+	return err;
+}
+
+static int ipip_not_local(struct pkt *in, struct pkt *want)
+{
+	return to_inner(in, want, 4, 4, NOT_LOCAL4);
+}
+
+static int ip6ip6_not_local(struct pkt *in, struct pkt *want)
+{
+	return to_inner(in, want, 6, 6, NOT_LOCAL6);
+}
+
+static int v4in6_not_local(struct pkt *in, struct pkt *want)
+{
+	return to_inner(in, want, 4, 6, NOT_LOCAL4);
+}
+
+static int v6in4_vip4_bytes(struct pkt *in, struct pkt *want)
+{
+	return to_inner(in, want, 6, 4, VIP4_AS6);
+}
+
+/* The other end of the backend's own network: a relay, not a VIP. */
+static int ipip_to_neighbour(struct pkt *in, struct pkt *want)
+{
+	return to_inner(in, want, 4, 4, OTHER4);
 }
 
 /* ---- passed untouched --------------------------------------------------- */
@@ -672,6 +832,8 @@ static const struct decap_case decap_cases[] = {
     DECAP(ecn_ce_ect1_v6in6, "ECN: outer CE over inner ECT(1), IPv6 -> inner CE"),
     DECAP(ecn_ect1_ect0_v4in6, "ECN: outer ECT(1) over inner ECT(0) -> ECT(1)"),
     DECAP(ecn_notect_ce_inner, "ECN: outer not-ECT over inner CE -> CE kept"),
+    DECAP(ipip_from_net, "IPIP from inside a --from IPv4 prefix, to another VIP of a local range"),
+    DECAP(ip6ip6_from_net, "IP6IP6 from inside a --from IPv6 prefix"),
     {"ECN: outer CE over inner not-ECT -> dropped (RFC 6040)", ecn_ce_over_notect, XDP_DROP,
      XLB_DECAP_STAT_DROP_ECN},
     PASS(plain_udp4, "plain IPv4 UDP to us", PASS_NOT_TUNNEL),
@@ -684,6 +846,22 @@ static const struct decap_case decap_cases[] = {
     PASS(ip6ip6_not_ours, "IP6IP6 to another host", PASS_NOT_LOCAL),
     PASS(v4in6_family, "4in6 to our IPv4 address's bytes as IPv6", PASS_NOT_LOCAL),
     PASS(vlan_v4in6_not_ours, "VLAN, 4in6 to another host", PASS_NOT_LOCAL),
+    PASS(ipip_stranger, "IPIP from a source outside --from", REFUSE_SOURCE),
+    PASS(ip6ip6_stranger, "IP6IP6 from a source outside --from", REFUSE_SOURCE),
+    PASS(v4in6_stranger, "4in6 from a source outside --from", REFUSE_SOURCE),
+    PASS(v6in4_stranger, "6in4 from a source outside --from", REFUSE_SOURCE),
+    PASS(v4in6_lb4_bytes, "4in6 from the LB's IPv4 address's bytes as IPv6", REFUSE_SOURCE),
+    PASS(ipip_stranger_vlan, "VLAN, IPIP from a source outside --from", REFUSE_SOURCE),
+    {"IPIP from the LB to an inner destination not local -> dropped", ipip_not_local, XDP_DROP,
+     XLB_DECAP_STAT_REFUSE_INNER},
+    {"IP6IP6 from the LB to an inner destination not local -> dropped", ip6ip6_not_local, XDP_DROP,
+     XLB_DECAP_STAT_REFUSE_INNER},
+    {"4in6 from the LB to an inner destination not local -> dropped", v4in6_not_local, XDP_DROP,
+     XLB_DECAP_STAT_REFUSE_INNER},
+    {"6in4 to the IPv4 VIP range's bytes as IPv6 -> dropped", v6in4_vip4_bytes, XDP_DROP,
+     XLB_DECAP_STAT_REFUSE_INNER},
+    {"IPIP from the LB relaying to a neighbour -> dropped", ipip_to_neighbour, XDP_DROP,
+     XLB_DECAP_STAT_REFUSE_INNER},
     PASS(outer_mf, "outer IPv4 first fragment (MF)", PASS_FRAGMENT),
     PASS(outer_offset, "outer IPv4 later fragment (offset)", PASS_FRAGMENT),
     PASS(outer_frag6, "outer IPv6 fragment header, then IPv6", PASS_FRAGMENT),
@@ -814,13 +992,66 @@ static void test_address_map(void)
 			     want.data, want.len, XLB_DECAP_STAT_DECAP));
 }
 
+/* --from is a set that attach replaces: a source dropped from it is refused,
+ * put back it is accepted again; the same for the local routes. */
+static void test_from_and_local_maps(void)
+{
+	static struct pkt in, want;
+
+	CU_ASSERT_FATAL(!ipip_udp(&in, &want));
+	CU_ASSERT_FATAL(!set_list(xlb_decap_set_from, LB6 "," LB_NET4));
+	CU_ASSERT(!run_frame("IPIP after LB4 left --from", in.data, in.len, XDP_PASS, in.data,
+			     in.len, XLB_DECAP_STAT_REFUSE_SOURCE));
+	CU_ASSERT_FATAL(!set_list(xlb_decap_set_from, FROM_LIST));
+	CU_ASSERT(!run_frame("IPIP after LB4 came back to --from", in.data, in.len, XDP_PASS,
+			     want.data, want.len, XLB_DECAP_STAT_DECAP));
+
+	CU_ASSERT_FATAL(!set_list(xlb_decap_set_local, OURS4 "," VIP_NET6));
+	CU_ASSERT(!run_frame("IPIP after the IPv4 VIP range left the local routes", in.data, in.len,
+			     XDP_DROP, in.data, in.len, XLB_DECAP_STAT_REFUSE_INNER));
+	CU_ASSERT_FATAL(!set_list(xlb_decap_set_local, LOCAL_LIST));
+	CU_ASSERT(!run_frame("IPIP after the IPv4 VIP range came back", in.data, in.len, XDP_PASS,
+			     want.data, want.len, XLB_DECAP_STAT_DECAP));
+}
+
+/* The local routes come from table local: lo's 127.0.0.0/8 and 127.0.0.1
+ * are there (type local), its broadcast 127.255.255.255 (type broadcast) and
+ * the main table's routes are not. */
+static void test_local_routes(void)
+{
+	static struct xlb_prefix p[XLB_DECAP_MAX_LOCAL];
+	int n = xlb_local_routes(p, XLB_DECAP_MAX_LOCAL);
+	int net8 = 0, host = 0, bcast = 0, other_len = 0;
+	char buf[XLB_ADDR_STRLEN];
+
+	CU_ASSERT_FATAL(n > 0);
+	for (int i = 0; i < n; i++) {
+		xlb_prefix_format(&p[i], buf, sizeof(buf));
+		net8 |= !strcmp(buf, "127.0.0.0/8");
+		host |= !strcmp(buf, "127.0.0.1/32");
+		bcast |= !strcmp(buf, "127.255.255.255/32");
+		/* A default route would open everything. */
+		other_len |= p[i].len == 0;
+	}
+	CU_ASSERT(net8);
+	CU_ASSERT(host);
+	CU_ASSERT(!bcast);
+	CU_ASSERT(!other_len);
+	/* Too small an array is refused rather than cut short. */
+	CU_ASSERT_EQUAL(xlb_local_routes(p, 1), -E2BIG);
+}
+
 XLB_SUITE(decap, suite_init, suite_cleanup,
 	  {"tunnel frames for us are stripped to the inner frame", test_decapsulates},
-	  {"everything else passes byte-identical, counted by reason", test_passes_untouched},
+	  {"everything else leaves byte-identical (refused inner destinations dropped), counted by "
+	   "reason",
+	   test_passes_untouched},
 	  {"truncated IPIP at every length", test_truncated_ipip},
 	  {"truncated IP6IP6 at every length", test_truncated_ip6ip6},
 	  {"truncated 4in6 at every length", test_truncated_4in6},
 	  {"truncated 6in4 at every length", test_truncated_6in4},
 	  {"truncated VLAN-tagged tunnels at every length", test_truncated_vlan},
 	  {"truncated outer IPv4 with options at every length", test_truncated_options},
-	  {"the address map decides what is ours", test_address_map});
+	  {"the address map decides what is ours", test_address_map},
+	  {"--from and the local routes decide, replaced as sets", test_from_and_local_maps},
+	  {"local routes: table local's type-local prefixes only", test_local_routes});
