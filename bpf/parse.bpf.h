@@ -58,7 +58,7 @@ struct packet {
 	__be16 ip_df;   /* DF as in frag_off (IPv6 never fragments in flight: set) */
 	__u8 tos;       /* TOS / traffic class, carried to the outer header */
 	__u8 inner_ipproto; /* IPPROTO_IPIP or IPPROTO_IPV6: the outer's next header */
-	__u8 pad[2];
+	__u16 l4_off;   /* offset of the L4 header in the frame (ICMP stages read it) */
 };
 
 static __always_inline int parse_l4(void *l4, void *data_end, __u32 room, struct packet *pkt)
@@ -118,6 +118,7 @@ static __always_inline int parse_ipv4(void *data, void *data_end, struct packet 
 	pkt->ip_df = iph->frag_off & bpf_htons(XLB_IP_DF);
 	pkt->tos = iph->tos;
 	pkt->inner_ipproto = IPPROTO_IPIP;
+	pkt->l4_off = pkt->l3_off + hlen;
 	return parse_l4((void *)iph + hlen, data_end, tot - hlen, pkt);
 }
 
@@ -160,6 +161,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, struct packet 
 	pkt->ip_df = bpf_htons(XLB_IP_DF);
 	pkt->tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
 	pkt->inner_ipproto = IPPROTO_IPV6;
+	pkt->l4_off = l4 - data;
 	return parse_l4(l4, data_end, end_of_ip - l4, pkt);
 }
 
