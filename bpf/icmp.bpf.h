@@ -106,7 +106,8 @@ static __always_inline void swap_macs(struct ethhdr *eth)
  * with a bad checksum gets a reply with a bad checksum, which its sender
  * drops as the kernel would have dropped the request. Returns 0, or -1 when
  * the packet is no echo request xlb answers (IPv4 options, IPv6 extension
- * headers: nothing to reflect blindly). */
+ * headers: nothing to reflect blindly; an ICMP header that is not within
+ * the IP packet). */
 static __always_inline int icmp_echo_reply(void *data, void *data_end, const struct packet *pkt)
 {
 	struct ethhdr *eth = data;
@@ -121,7 +122,8 @@ static __always_inline int icmp_echo_reply(void *data, void *data_end, const str
 		__u16 old;
 		__be32 a;
 
-		if ((void *)(ic + 1) > data_end || iph->ihl != 5 || ic->type != ICMP_ECHO ||
+		if ((void *)(ic + 1) > data_end || iph->ihl != 5 ||
+		    pkt->l3_len < sizeof(*iph) + sizeof(*ic) || ic->type != ICMP_ECHO ||
 		    ic->code != 0)
 			return -1;
 		a = iph->saddr;
@@ -139,6 +141,7 @@ static __always_inline int icmp_echo_reply(void *data, void *data_end, const str
 		struct in6_addr a;
 
 		if ((void *)(ic + 1) > data_end || ip6->nexthdr != IPPROTO_ICMPV6 ||
+		    pkt->l3_len < sizeof(*ip6) + sizeof(*ic) ||
 		    ic->icmp6_type != ICMPV6_ECHO_REQUEST || ic->icmp6_code != 0)
 			return -1;
 		a = ip6->saddr;

@@ -258,6 +258,21 @@ static void test_echo(void)
 	expect("echo request to the LB's own address: the kernel's, untouched", &in, XDP_PASS,
 	       &in, XLB_STAT_PASS_UNSUPPORTED);
 
+	/* The IP packet ends before its ICMP header (what follows is Ethernet
+	 * padding): no echo request. */
+	CU_ASSERT_FATAL(pkt_build_icmp(&in, &q4, 8, 0, 1, body, 8) == 0);
+	in.data[14 + 2] = 0;
+	in.data[14 + 3] = 20;
+	in.data[14 + 10] = in.data[14 + 11] = 0;
+	{
+		__u16 c = pkt_csum(in.data + 14, 20, 0);
+
+		in.data[14 + 10] = c >> 8;
+		in.data[14 + 11] = c & 0xff;
+	}
+	expect("IPv4 header alone, an echo request in the padding: dropped", &in, XDP_DROP,
+	       NULL, XLB_STAT_DROP_VIP_UNHANDLED);
+
 	/* An echo reply to a VIP address is nobody's: dropped. */
 	CU_ASSERT_FATAL(pkt_build_icmp(&in, &q4, 0, 0, 1, body, 8) == 0);
 	expect("IPv4 echo reply to a VIP: dropped", &in, XDP_DROP, NULL,
@@ -348,6 +363,34 @@ static void test_error_to_backend(void)
 	expect("error to the LB's own address: the kernel's, untouched", &in, XDP_PASS, &in,
 	       XLB_STAT_PASS_UNSUPPORTED);
 	CU_ASSERT_EQUAL(counter(XLB_STAT_ICMP_ERROR_FWD), fwd + 4);
+}
+
+/* An error's quote cut at every length (the IP packet shortened, its
+ * headers consistent): forwarded only from the quoted IP header + 8 bytes
+ * on, dropped below, never anything else. */
+static void test_error_quote_lengths(void)
+{
+	struct pkt_spec reply4 = {.family = 4, .src = VIP4, .dst = C4, .proto = IPPROTO_TCP,
+				  .sport = 80, .dport = 40150, .payload_len = 20};
+	struct pkt_spec o4 = {.family = 4, .src = ROUTER4, .dst = VIP4};
+	struct pkt in, out;
+	__u8 q[64];
+	size_t n = quote_of(&reply4, sizeof(q), q);
+	int action;
+
+	for (size_t k = 0; k <= n; k++) {
+		__u64 drops = counter(XLB_STAT_DROP_VIP_UNHANDLED), tx = counter(XLB_STAT_TX);
+		int want = k >= 28 ? XDP_TX : XDP_DROP;
+
+		CU_ASSERT_FATAL(pkt_build_icmp(&in, &o4, 3, 4, 1400, q, k) == 0);
+		CU_ASSERT_FATAL(run(&in, &out, &action) == 0);
+		if (action != want)
+			fprintf(stderr, "\nquote of %zu bytes: action %d, want %d\n", k, action,
+				want);
+		CU_ASSERT_EQUAL(action, want);
+		CU_ASSERT_EQUAL(counter(XLB_STAT_DROP_VIP_UNHANDLED), drops + (want == XDP_DROP));
+		CU_ASSERT_EQUAL(counter(XLB_STAT_TX), tx + (want == XDP_TX));
+	}
 }
 
 /* Where an error goes: the flow's connection table entry first, else the
@@ -516,6 +559,7 @@ static void test_rate_limit(void)
 XLB_SUITE(icmp_bpf, suite_init, suite_cleanup,
 	  {"echo requests to a VIP answered, exact bytes", test_echo},
 	  {"errors about a VIP flow go to its backend, exact bytes", test_error_to_backend},
+	  {"errors quoting less than IP header + 8 bytes are dropped", test_error_quote_lengths},
 	  {"errors follow the flow: connection entry, else ring", test_error_follows_flow},
 	  {"too big: fragmentation needed / packet too big, exact bytes", test_too_big},
 	  {"generated ICMP is rate-limited per CPU and counted", test_rate_limit})
