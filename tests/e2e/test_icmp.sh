@@ -128,6 +128,16 @@ done
 start_servers
 sleep 1
 
+echo "== --icmp-rate"
+check "xlbd logs the ICMP rate it runs with (default 1000/s)" \
+	grep -q "ICMP errors 1000/s per CPU" "$LOG"
+for bad in 5x -1 1000001 /s 10/m; do
+	out=$(nx lb "$XLBD" -i eth0 -S "$T/bad.sock" -r "$T/bad.rules" --icmp-rate "$bad" 2>&1)
+	rc=$?
+	check "--icmp-rate '$bad' refused (exit $rc, 2 expected), naming the value and the range" \
+		test "$rc" = 2 -a -n "$(grep -F "bad --icmp-rate '$bad', expected 0-1000000" <<<"$out")"
+done
+
 echo "== ping of a VIP is answered by xlb"
 e0=$(stat_of icmp_echo_reply)
 check "ping $V4 answers" nx client ping -c 3 -i 0.2 -W 2 "$V4"
@@ -148,17 +158,25 @@ check "the client learned path MTU 1460 towards $V6 (got '$(pmtu client $V6)')" 
 	test "$(pmtu client $V6)" = 1460
 
 echo "== download: the router's route back to the client has MTU 1400"
+# Same metric as the connected routes (IPv6's is 256), or a second route
+# would be added behind them.
 nx router ip route replace 198.18.1.0/24 dev veth-client src 198.18.1.1 mtu 1400 ||
 	fail "router route mtu"
-nx router ip -6 route replace 2001:db8:1::/64 dev veth-client mtu 1400 || fail "router route mtu (v6)"
-f0=$(stat_of icmp_error_fwd)
-check "1 MB download from $V4 completes" bulk down "$V4"
-check "1 MB download from $V6 completes" bulk down "$V6"
-f=$(($(stat_of icmp_error_fwd) - f0))
-check "xlb delivered the router's errors to the backends (icmp_error_fwd +$f)" test "$f" -ge 2
-learned=""
-for i in $(seq "$NB"); do learned+="$(pmtu "be$i" 198.18.1.2)"; done
-check "a backend learned path MTU 1400 towards the client (got '$learned')" \
-	test -n "$learned"
+nx router ip -6 route replace 2001:db8:1::/64 dev veth-client metric 256 mtu 1400 ||
+	fail "router route mtu (v6)"
+check "the router's routes to the client say mtu 1400" \
+	test "$(pmtu router 198.18.1.2)$(pmtu router 2001:db8:1::2)" = 14001400
+for fam in 4 6; do
+	if [ $fam = 4 ]; then vip=$V4 client=198.18.1.2; else vip=$V6 client=2001:db8:1::2; fi
+	f0=$(stat_of icmp_error_fwd)
+	check "1 MB download from $vip completes" bulk down "$vip"
+	f=$(($(stat_of icmp_error_fwd) - f0))
+	check "xlb delivered the router's errors to the backend (icmp_error_fwd +$f)" \
+		test "$f" -ge 1
+	learned=""
+	for i in $(seq "$NB"); do learned+="$(pmtu "be$i" "$client") "; done
+	check "a backend learned path MTU 1400 towards $client (got: $learned)" \
+		grep -qw 1400 <<<"$learned"
+done
 
 summary test_icmp
