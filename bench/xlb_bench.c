@@ -402,6 +402,7 @@ static int setup_bench(void)
 	}
 	skel->rodata->xlb_ring_size = dp->ring_size;
 	skel->rodata->xlb_max_vips = dp->max_vips;
+	skel->rodata->xlb_max_backends = dp->max_backends;
 	err2 = xlb_bench_bpf__load(skel);
 	if (err2) {
 		pr_err("cannot load the bench object: %s", strerror(-err2));
