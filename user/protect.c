@@ -49,8 +49,8 @@ int xlb_protect_parse_list(struct xlb_protect *p, int deny, __u8 vip_family, int
 	}
 	if (strlen(argv[1]) >= sizeof(buf))
 		return xlb_errf(-EINVAL, err, errlen,
-				"%s list too long, expected at most %d prefixes", kw,
-				XLB_ACL_MAX_PREFIXES);
+				"%s list too long (%zu characters), expected at most %d prefixes", kw,
+				strlen(argv[1]), XLB_ACL_MAX_PREFIXES);
 	strcpy(buf, argv[1]);
 	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
@@ -58,9 +58,9 @@ int xlb_protect_parse_list(struct xlb_protect *p, int deny, __u8 vip_family, int
 
 		if (n == XLB_ACL_MAX_PREFIXES)
 			return xlb_errf(-EINVAL, err, errlen,
-					"%s list '%s' has more than %d prefixes, expected at most "
-					"%d",
-					kw, argv[1], XLB_ACL_MAX_PREFIXES, XLB_ACL_MAX_PREFIXES);
+					"%s list has more than %d prefixes ('%s' is one too many), "
+					"expected at most %d",
+					kw, XLB_ACL_MAX_PREFIXES, tok, XLB_ACL_MAX_PREFIXES);
 		if (xlb_prefix_parse(tok, &pf, msg, sizeof(msg)))
 			return xlb_errf(-EINVAL, err, errlen, "%s: %s (or %s %s)", kw, msg, kw,
 					clear);

@@ -442,6 +442,37 @@ static void test_mutates(void)
 			   ops[i].mutates);
 }
 
+/* A list holds XLB_ACL_MAX_PREFIXES prefixes, not one more. */
+static void test_acl_list_limit(void)
+{
+	char line[1024], *argv[8], err[XLB_ERRLEN] = "";
+	size_t off = (size_t)snprintf(line, sizeof(line), "vip set " V4 " deny ");
+	struct xlb_cmd c;
+	int argc;
+
+	for (int i = 0; i < XLB_ACL_MAX_PREFIXES; i++)
+		off += (size_t)snprintf(line + off, sizeof(line) - off, "%s198.18.%d.0/24",
+					i ? "," : "", i);
+	{
+		char buf[1024];
+
+		argc = expect_split(line, buf, sizeof(buf), argv);
+		expect_int("32 prefixes", "parse", xlb_cmd_parse(argc, argv, &c, err, sizeof(err)), 0);
+		expect_int("32 prefixes", "n_deny", c.prot.n_deny, XLB_ACL_MAX_PREFIXES);
+	}
+	snprintf(line + off, sizeof(line) - off, ",198.18.200.0/24");
+	{
+		char buf[1024];
+
+		argc = expect_split(line, buf, sizeof(buf), argv);
+		expect_int("33 prefixes", "parse",
+			   xlb_cmd_parse(argc, argv, &c, err, sizeof(err)), -EINVAL);
+		expect_str("33 prefixes", "error", err,
+			   "deny list has more than 32 prefixes ('198.18.200.0/24' is one too "
+			   "many), expected at most 32");
+	}
+}
+
 /* The usage text lists every verb's line once, and a topic only its own. */
 static void test_usage(void)
 {
@@ -488,4 +519,5 @@ XLB_SUITE(cmd, NULL, NULL, {"parse: every command, exact values", test_parse_goo
 	  {"parse: bad input, exact error text", test_parse_bad},
 	  {"parse: short error buffer", test_parse_short_err},
 	  {"mutates: only vip and backend commands", test_mutates},
+	  {"allow/deny lists: 32 prefixes, not 33", test_acl_list_limit},
 	  {"usage: every command line, topics", test_usage});
