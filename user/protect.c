@@ -27,8 +27,8 @@ static const char *family_name(__u8 family)
 	return family == XLB_AF_INET6 ? "IPv6" : "IPv4";
 }
 
-int xlb_protect_parse_list(struct xlb_protect *p, int deny, __u8 vip_family, int argc,
-			   char **argv, int *consumed, char *err, size_t errlen)
+int xlb_protect_parse_list(struct xlb_protect *p, int deny, __u8 vip_family, int argc, char **argv,
+			   int *consumed, char *err, size_t errlen)
 {
 	const char *kw = deny ? "deny" : "allow", *clear = deny ? "none" : "any";
 	struct xlb_prefix list[XLB_ACL_MAX_PREFIXES];
@@ -49,8 +49,8 @@ int xlb_protect_parse_list(struct xlb_protect *p, int deny, __u8 vip_family, int
 	}
 	if (strlen(argv[1]) >= sizeof(buf))
 		return xlb_errf(-EINVAL, err, errlen,
-				"%s list too long (%zu characters), expected at most %d prefixes", kw,
-				strlen(argv[1]), XLB_ACL_MAX_PREFIXES);
+				"%s list too long (%zu characters), expected at most %d prefixes",
+				kw, strlen(argv[1]), XLB_ACL_MAX_PREFIXES);
 	strcpy(buf, argv[1]);
 	for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
@@ -75,12 +75,11 @@ int xlb_protect_parse_list(struct xlb_protect *p, int deny, __u8 vip_family, int
 		for (__u32 i = 0; i < n; i++)
 			if (!prefix_cmp(&list[i], &pf))
 				return xlb_errf(-EINVAL, err, errlen,
-						"%s prefix '%s' given twice, expected each once", kw,
-						tok);
+						"%s prefix '%s' given twice, expected each once",
+						kw, tok);
 		list[n++] = pf;
 	}
-	if (!n || argv[1][0] == ',' || argv[1][strlen(argv[1]) - 1] == ',' ||
-	    strstr(argv[1], ",,"))
+	if (!n || argv[1][0] == ',' || argv[1][strlen(argv[1]) - 1] == ',' || strstr(argv[1], ",,"))
 		return xlb_errf(-EINVAL, err, errlen,
 				"bad %s list '%s', expected PREFIX[,PREFIX...] without empty items "
 				"or %s %s",
@@ -96,8 +95,8 @@ int xlb_protect_parse_list(struct xlb_protect *p, int deny, __u8 vip_family, int
 	return 0;
 }
 
-int xlb_protect_parse_limit(struct xlb_protect *p, int argc, char **argv, int *consumed,
-			    char *err, size_t errlen)
+int xlb_protect_parse_limit(struct xlb_protect *p, int argc, char **argv, int *consumed, char *err,
+			    size_t errlen)
 {
 	char num[16];
 	const char *slash;

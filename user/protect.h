@@ -25,11 +25,11 @@ struct xlb_protect {
 
 /* "allow" or "deny" (list) with its value at argv[1]: PREFIX[,PREFIX...]
  * of the VIP's family, or "any" (allow) / "none" (deny) for no list. */
-int xlb_protect_parse_list(struct xlb_protect *p, int deny, __u8 vip_family, int argc,
-			   char **argv, int *consumed, char *err, size_t errlen);
+int xlb_protect_parse_list(struct xlb_protect *p, int deny, __u8 vip_family, int argc, char **argv,
+			   int *consumed, char *err, size_t errlen);
 /* "limit N/s [burst B]" or "limit off", from argv[0]. */
-int xlb_protect_parse_limit(struct xlb_protect *p, int argc, char **argv, int *consumed,
-			    char *err, size_t errlen);
+int xlb_protect_parse_limit(struct xlb_protect *p, int argc, char **argv, int *consumed, char *err,
+			    size_t errlen);
 /* Refuses a prefix that is in both lists (which one should win?). */
 int xlb_protect_check(const struct xlb_protect *p, const char *vip, char *err, size_t errlen);
 

@@ -93,6 +93,14 @@ both_lists() { # a contradiction is the configuration's, not the grammar's: exit
 }
 check "same prefix in both lists (exit 1)" both_lists
 check "save carries the ACL" bash -c "\"$XLBCTL\" -S \"$SOCK\" save | grep -q 'allow $A/32'"
+echo "== an xlbd restart keeps the ACL (rules file, pinned maps)"
+kill -TERM -- "-$XLBD_PID"
+wait "$XLBD_PID" 2>/dev/null
+start_xlbd "$P-lb" eth0 || fail "restart xlbd"
+check "the restarted xlbd has the allow list" test "$(vip_field "['allow']")" = "['$A/32']"
+r=$(probe -s $A -n 10 -t 1000 198.18.100.1 80 | ok_of)
+r2=$(probe -s $B -n 10 -t 300 198.18.100.1 80 | ok_of)
+check "after the restart: allowed $r of 10, other $r2 of 10" test "$r/$r2" = 10/0
 check "allow any clears it" ctl vip set $V4 allow any
 r2=$(probe -s $B -n 20 -t 1000 198.18.100.1 80 | ok_of)
 check "the other client connects again ($r2 of 20)" test "$r2" = 20

@@ -31,15 +31,15 @@
 #define N4 "198.18.100.3:80/tcp"
 
 static const char *const setup[] = {
-	"ip link set lo up",
-	"ip link add " IF " address 02:00:00:00:00:02 type veth peer name xlbp1",
-	"ip link set " IF " up && ip link set xlbp1 up",
-	"sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv6.conf.all.forwarding=1",
-	"ip addr add 198.18.0.2/24 dev " IF,
-	"ip -6 addr add 2001:db8::2/64 dev " IF " nodad",
-	"ip neigh add 198.18.0.11 lladdr 02:00:00:00:00:11 dev " IF " nud permanent",
-	"ip neigh add 2001:db8::11 lladdr 02:00:00:00:00:11 dev " IF " nud permanent",
-	NULL,
+    "ip link set lo up",
+    "ip link add " IF " address 02:00:00:00:00:02 type veth peer name xlbp1",
+    "ip link set " IF " up && ip link set xlbp1 up",
+    "sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv6.conf.all.forwarding=1",
+    "ip addr add 198.18.0.2/24 dev " IF,
+    "ip -6 addr add 2001:db8::2/64 dev " IF " nodad",
+    "ip neigh add 198.18.0.11 lladdr 02:00:00:00:00:11 dev " IF " nud permanent",
+    "ip neigh add 2001:db8::11 lladdr 02:00:00:00:00:11 dev " IF " nud permanent",
+    NULL,
 };
 
 static struct xlb_dp *dp;
@@ -170,8 +170,13 @@ static __u64 vip_drops(const char *v, int limit)
 static int send_one(int family, const char *src, const char *dst, int proto, __u16 sport,
 		    __u16 dport, __u8 tcp_flags)
 {
-	struct pkt_spec s = {.family = family, .src = src, .dst = dst, .proto = proto,
-			     .sport = sport, .dport = dport, .tcp_flags = tcp_flags,
+	struct pkt_spec s = {.family = family,
+			     .src = src,
+			     .dst = dst,
+			     .proto = proto,
+			     .sport = sport,
+			     .dport = dport,
+			     .tcp_flags = tcp_flags,
 			     .payload_len = 8};
 	struct pkt in, out;
 	struct xdp_md ctx = {.ingress_ifindex = ifindex};
@@ -336,7 +341,7 @@ static int age_bucket(const char *v, int family, const char *src, __u64 ns)
 	return bpf_map_update_elem(fd, &key, &b, BPF_EXIST);
 }
 
-#define C "198.18.1.2"
+#define C   "198.18.1.2"
 #define SEC 1000000000ULL
 
 static int syn4(const char *src, __u16 sport)
