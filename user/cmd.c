@@ -350,11 +350,10 @@ const char *xlb_cmd_usage(const char *topic)
 /* Keywords whose next word is their value, whatever it spells. */
 static int takes_value(const char *w)
 {
-	static const char *const kw[] = {"weight", "sched",    "conntrack", "fail-open",
-					 "port",   "interval", "timeout",   "rise",
-					 "fall",   "path",     "host",      "status",
-					 "send",   "expect",   "allow",     "deny",
-					 "limit",  "burst"};
+	static const char *const kw[] = {"weight",   "sched",	"conntrack", "fail-open", "port",
+					 "interval", "timeout", "rise",	     "fall",	  "path",
+					 "host",     "status",	"send",	     "expect",	  "allow",
+					 "deny",     "limit",	"burst"};
 
 	for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++)
 		if (!strcmp(w, kw[i]))

@@ -502,7 +502,8 @@ int xlb_lb_vip_add(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 flags
 			    lb->dp, xlb_stats_vip_acl(lb->dp->max_vips, lb->dp->max_backends, id));
 		if (!ret)
 			ret = xlb_dp_counter_reset(
-			    lb->dp, xlb_stats_vip_limit(lb->dp->max_vips, lb->dp->max_backends, id));
+			    lb->dp,
+			    xlb_stats_vip_limit(lb->dp->max_vips, lb->dp->max_backends, id));
 		if (ret)
 			goto fail;
 	}
