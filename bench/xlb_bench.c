@@ -73,6 +73,7 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 #define VIP_LIM		 "198.18.100.3:80/tcp"
 #define VIP_LIM_PROT	 "limit 1000000/s burst 1000000"
 #define VIP_LIM1	 "198.18.100.4:80/tcp"
+#define VIP_NOLIM	 "198.18.100.5:80/tcp" /* VIP_LIM's twin without a limit */
 #define VIP_LIM1_PROT	 "limit 1/s burst 1"
 #define TPUT_BACKEND	 "198.18.64.11"
 #define CP_BACKEND_BASE	 0xc6120801U /* 198.18.8.1: backends of VIP_CP, and +0x400 new ones */
@@ -405,7 +406,7 @@ static int setup_dataplane(void)
 	if (xlb_dp_config_set(dp, &cfg))
 		return -1;
 	if (add_vip(VIP4) || add_vip(VIP6) || add_vip(VIP_ACL) || add_vip(VIP_LIM) ||
-	    add_vip(VIP_LIM1) || set_protect(VIP_ACL, VIP_ACL_PROT) ||
+	    add_vip(VIP_LIM1) || add_vip(VIP_NOLIM) || set_protect(VIP_ACL, VIP_ACL_PROT) ||
 	    set_protect(VIP_LIM, VIP_LIM_PROT) || set_protect(VIP_LIM1, VIP_LIM1_PROT) ||
 	    spend_limit())
 		return -1;
@@ -414,7 +415,8 @@ static int setup_dataplane(void)
 
 		snprintf(a, sizeof(a), "198.18.0.%d", i);
 		if (add_backend_text(VIP4, a) || add_backend_text(VIP_ACL, a) ||
-		    add_backend_text(VIP_LIM, a) || add_backend_text(VIP_LIM1, a))
+		    add_backend_text(VIP_LIM, a) || add_backend_text(VIP_LIM1, a) ||
+		    add_backend_text(VIP_NOLIM, a))
 			return -1;
 		snprintf(a, sizeof(a), "2001:db8::%d", i);
 		if (add_backend_text(VIP6, a))
@@ -556,6 +558,10 @@ static const struct pp_case pp_cases[] = {
      "198.18.100.2", TCP_ACK, 0, 0, 0, 0, XDP_DROP, BIT(DROP_ACL)},
     {"v4_limit_hit", "IPv4 TCP, conn-table hit, VIP with a limit of new flows", 4, "198.18.1.2",
      "198.18.100.3", TCP_ACK, 0, 0, 0, 0, XDP_TX, BIT(CONN_HIT) | BIT(TX)},
+    {"v4_nolimit_new_flow", "IPv4 TCP SYN, new 5-tuple every packet, the same VIP without a "
+     "limit (v4_limit_new_flow's reference)",
+     4, "198.18.1.5", "198.18.100.5", TCP_SYN, 1, 0, 0, 0, XDP_TX,
+     BIT(CONN_MISS) | BIT(CONN_INSERT) | BIT(TX)},
     {"v4_limit_new_flow", "IPv4 TCP SYN, new 5-tuple every packet, under the client's limit",
      4, "198.18.1.5", "198.18.100.3", TCP_SYN, 1, 0, 0, 0, XDP_TX,
      BIT(CONN_MISS) | BIT(CONN_INSERT) | BIT(TX)},
