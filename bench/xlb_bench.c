@@ -38,6 +38,7 @@
 #include "addr.h"
 #include "dataplane.h"
 #include "lb.h"
+#include "cmd.h"
 #include "log.h"
 #include "maglev.h"
 #include "xlb.skel.h"
@@ -65,6 +66,15 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 #define VIP6		 "[2001:db8:100::1]:80/tcp"
 #define VIP_CP		 "198.18.101.1:80/tcp" /* the many-backend VIP of the control plane */
 #define VIP_TPUT	 "198.18.100.9:80/tcp"
+/* A VIP with a source ACL of a few prefixes, one with a limit nobody
+ * reaches, one whose limit every new flow is over. */
+#define VIP_ACL		 "198.18.100.2:80/tcp"
+#define VIP_ACL_PROT	 "allow 198.18.0.0/15,198.18.1.0/24,198.19.0.0/16 deny 198.18.66.0/24"
+#define VIP_LIM		 "198.18.100.3:80/tcp"
+#define VIP_LIM_PROT	 "limit 1000000/s burst 1000000"
+#define VIP_LIM1	 "198.18.100.4:80/tcp"
+#define VIP_NOLIM	 "198.18.100.5:80/tcp" /* VIP_LIM's twin without a limit */
+#define VIP_LIM1_PROT	 "limit 1/s burst 1"
 #define TPUT_BACKEND	 "198.18.64.11"
 #define CP_BACKEND_BASE	 0xc6120801U /* 198.18.8.1: backends of VIP_CP, and +0x400 new ones */
 #define CYCLE_SRC_BASE	 0xc6130000U /* 198.19.0.0: sources of the established flows */
@@ -175,6 +185,50 @@ static int add_vip(const char *text)
 	if (vip_key(text, &key) || xlb_lb_vip_add(lb, &key, 0, err, sizeof(err))) {
 		pr_err("vip %s: %s", text, err);
 		return -1;
+	}
+	return 0;
+}
+
+/* The VIP's protection as "vip set VIP <words>" gives it. */
+static int set_protect(const char *vip, const char *words)
+{
+	char line[256], *argv[16], *save = NULL;
+	struct xlb_vip_key key;
+	struct xlb_cmd c;
+	int argc = 0;
+
+	snprintf(line, sizeof(line), "vip set %s %s", vip, words);
+	for (char *w = strtok_r(line, " ", &save); w && argc < 16; w = strtok_r(NULL, " ", &save))
+		argv[argc++] = w;
+	if (xlb_cmd_parse(argc, argv, &c, err, sizeof(err)) || vip_key(vip, &key) ||
+	    xlb_lb_vip_set_protect(lb, &key, &c.prot, err, sizeof(err))) {
+		pr_err("vip %s %s: %s", vip, words, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Empty buckets that never refill (last refill in the far future) for the
+ * sources the new-flow mode uses, so that every packet to VIP_LIM1 is over
+ * the limit, the first of each source too. 4096 sources of 65536 flows
+ * each: more packets than any run sends. */
+static int spend_limit(void)
+{
+	int fd = bpf_map__fd(dp->skel->maps.xlb_buckets);
+	struct xlb_bucket b = {.last_ns = ~0ULL >> 1, .credit_ns = 0};
+	struct xlb_vip_key vk;
+	struct xlb_lb_vip *v;
+
+	if (vip_key(VIP_LIM1, &vk) || !(v = xlb_lb_vip_find(lb, &vk)))
+		return -1;
+	for (__u32 k = 0; k < 4096; k++) {
+		struct xlb_bucket_key key = {.vip_id = v->id, .family = XLB_AF_INET};
+
+		key.src.v4 = htonl(NEWFLOW_SRC_BASE + k);
+		if (bpf_map_update_elem(fd, &key, &b, BPF_ANY)) {
+			pr_err("cannot write a bucket: %s", strerror(errno));
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -351,13 +405,18 @@ static int setup_dataplane(void)
 	inet_pton(AF_INET6, "2001:db8::2", &cfg.src6);
 	if (xlb_dp_config_set(dp, &cfg))
 		return -1;
-	if (add_vip(VIP4) || add_vip(VIP6))
+	if (add_vip(VIP4) || add_vip(VIP6) || add_vip(VIP_ACL) || add_vip(VIP_LIM) ||
+	    add_vip(VIP_LIM1) || add_vip(VIP_NOLIM) || set_protect(VIP_ACL, VIP_ACL_PROT) ||
+	    set_protect(VIP_LIM, VIP_LIM_PROT) || set_protect(VIP_LIM1, VIP_LIM1_PROT) ||
+	    spend_limit())
 		return -1;
 	for (int i = 11; i <= 20; i++) {
 		char a[64];
 
 		snprintf(a, sizeof(a), "198.18.0.%d", i);
-		if (add_backend_text(VIP4, a))
+		if (add_backend_text(VIP4, a) || add_backend_text(VIP_ACL, a) ||
+		    add_backend_text(VIP_LIM, a) || add_backend_text(VIP_LIM1, a) ||
+		    add_backend_text(VIP_NOLIM, a))
 			return -1;
 		snprintf(a, sizeof(a), "2001:db8::%d", i);
 		if (add_backend_text(VIP6, a))
@@ -390,6 +449,9 @@ static int setup_bench(void)
 	    {skel->maps.xlb_stats, dp->skel->maps.xlb_stats},
 	    {skel->maps.xlb_config, dp->skel->maps.xlb_config},
 	    {skel->maps.xlb_tx_ports, dp->skel->maps.xlb_tx_ports},
+	    {skel->maps.xlb_acl, dp->skel->maps.xlb_acl},
+	    {skel->maps.xlb_limits, dp->skel->maps.xlb_limits},
+	    {skel->maps.xlb_buckets, dp->skel->maps.xlb_buckets},
 	};
 
 	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
@@ -402,6 +464,7 @@ static int setup_bench(void)
 	}
 	skel->rodata->xlb_ring_size = dp->ring_size;
 	skel->rodata->xlb_max_vips = dp->max_vips;
+	skel->rodata->xlb_max_backends = dp->max_backends;
 	err2 = xlb_bench_bpf__load(skel);
 	if (err2) {
 		pr_err("cannot load the bench object: %s", strerror(-err2));
@@ -489,6 +552,22 @@ static const struct pp_case pp_cases[] = {
     {"v4_ack_over_budget", "IPv4 TCP non-SYN, unknown flow, budget spent (flood)", 4,
      "198.18.1.9", "198.18.100.1", TCP_ACK, 1, 0, 0, 1, XDP_TX,
      BIT(CONN_MISS) | BIT(CONN_SKIP) | BIT(TX)},
+    {"v4_acl_hit", "IPv4 TCP, conn-table hit, VIP with a source ACL (allowed)", 4,
+     "198.18.1.2", "198.18.100.2", TCP_ACK, 0, 0, 0, 0, XDP_TX, BIT(CONN_HIT) | BIT(TX)},
+    {"v4_acl_deny", "IPv4 TCP, VIP with a source ACL, client denied (drop)", 4, "198.18.66.2",
+     "198.18.100.2", TCP_ACK, 0, 0, 0, 0, XDP_DROP, BIT(DROP_ACL)},
+    {"v4_limit_hit", "IPv4 TCP, conn-table hit, VIP with a limit of new flows", 4, "198.18.1.2",
+     "198.18.100.3", TCP_ACK, 0, 0, 0, 0, XDP_TX, BIT(CONN_HIT) | BIT(TX)},
+    {"v4_nolimit_new_flow", "IPv4 TCP SYN, new 5-tuple every packet, the same VIP without a "
+     "limit (v4_limit_new_flow's reference)",
+     4, "198.18.1.5", "198.18.100.5", TCP_SYN, 1, 0, 0, 0, XDP_TX,
+     BIT(CONN_MISS) | BIT(CONN_INSERT) | BIT(TX)},
+    {"v4_limit_new_flow", "IPv4 TCP SYN, new 5-tuple every packet, under the client's limit",
+     4, "198.18.1.5", "198.18.100.3", TCP_SYN, 1, 0, 0, 0, XDP_TX,
+     BIT(CONN_MISS) | BIT(CONN_INSERT) | BIT(TX)},
+    {"v4_limit_over", "IPv4 TCP SYN, new 5-tuple every packet, over the client's limit (drop)",
+     4, "198.18.1.5", "198.18.100.4", TCP_SYN, 1, 0, 0, 0, XDP_DROP,
+     BIT(CONN_MISS) | BIT(DROP_LIMIT)},
     {"v4_not_vip", "IPv4 TCP to a non-VIP address (pass)", 4, "198.18.1.7", "198.18.200.1", TCP_ACK,
      0, 0, 0, 0, XDP_PASS, BIT(PASS_NOT_VIP)},
 };

@@ -28,6 +28,7 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xlb_icmp_bucket);
 } xlb_icmp_rl SEC(".maps");
+const volatile __u32 xlb_max_backends = XLB_MAX_BACKENDS_DEFAULT; /* per-VIP drops follow them */
 
 /* Virtual services: {addr, port, proto, family} -> {id, flags}. */
 struct {
@@ -129,10 +130,41 @@ struct {
 /* Counters: see the index layout beside struct xlb_counter. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, XLB_STATS_VIP_BASE + XLB_MAX_VIPS_DEFAULT + XLB_MAX_BACKENDS_DEFAULT);
+	__uint(max_entries, XLB_STATS_VIP_BASE + 3 * XLB_MAX_VIPS_DEFAULT + XLB_MAX_BACKENDS_DEFAULT);
 	__type(key, __u32);
 	__type(value, struct xlb_counter);
 } xlb_stats SEC(".maps");
+
+/* Source ACLs of every VIP: {vip id, family, prefix} -> allow or deny,
+ * longest prefix first (acl.bpf.h). Looked up only for VIPs flagged
+ * XLB_VIP_F_ACL. The kernel requires BPF_F_NO_PREALLOC for a trie. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XLB_MAX_VIPS_DEFAULT * XLB_ACL_ENTRIES_PER_VIP);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xlb_acl_key);
+	__type(value, struct xlb_acl);
+} xlb_acl SEC(".maps");
+
+/* vip id -> its limit of new flows per client (limit.bpf.h), read only
+ * for VIPs flagged XLB_VIP_F_LIMIT. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_VIPS_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct xlb_limit);
+} xlb_limits SEC(".maps");
+
+/* {vip id, client} -> its token bucket. One LRU for all CPUs, not one per
+ * CPU: RSS spreads one client's TCP connections over every queue (it
+ * hashes the ports too), so per-CPU buckets would let a client through at
+ * the limit times the CPUs. Not pinned: a restart refills every bucket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_BUCKETS_DEFAULT);
+	__type(key, struct xlb_bucket_key);
+	__type(value, struct xlb_bucket);
+} xlb_buckets SEC(".maps");
 
 /* Runtime knobs (one entry). */
 struct {

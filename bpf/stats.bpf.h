@@ -63,6 +63,17 @@ static __always_inline void count_vip(__u32 vip_id, __u64 bytes)
 	count_index(XLB_STATS_VIP_BASE + vip_id, bytes);
 }
 
+/* A VIP's drops by its ACL or its limit: packets only. */
+static __always_inline void count_vip_acl_drop(__u32 vip_id)
+{
+	count_index(xlb_stats_vip_acl(xlb_max_vips, xlb_max_backends, vip_id), 0);
+}
+
+static __always_inline void count_vip_limit_drop(__u32 vip_id)
+{
+	count_index(xlb_stats_vip_limit(xlb_max_vips, xlb_max_backends, vip_id), 0);
+}
+
 static __always_inline void count_backend(__u32 backend_id, __u64 bytes)
 {
 	count_index(XLB_STATS_VIP_BASE + xlb_max_vips + backend_id, bytes);

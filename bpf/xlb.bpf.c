@@ -15,6 +15,8 @@
 #include "frag.bpf.h"
 #include "conns.bpf.h"
 #include "icmp.bpf.h"
+#include "acl.bpf.h"
+#include "limit.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -87,11 +89,14 @@ static __always_inline struct xlb_backend *pick_from_ring(const struct xlb_vip *
 }
 
 /* The flow's backend: its entry in the established table, else in the
- * new-flow table, else the ring's choice, recorded as conns.bpf.h says. */
+ * new-flow table, else the ring's choice, recorded as conns.bpf.h says. A
+ * flow no table knows is first charged to its client's limit (a VIP with
+ * XLB_VIP_F_LIMIT). NULL with *why the reason to drop. */
 static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip *vip,
 							const struct packet *pkt,
 							const struct xlb_config *cfg, __u32 hash,
-							__u64 now, __u32 *backend_id)
+							__u64 now, __u32 *backend_id,
+							enum xlb_stat *why)
 {
 	struct xlb_conn *stale = NULL;
 	struct xlb_backend *be;
@@ -106,6 +111,12 @@ static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip *vi
 		return be;
 	}
 	count_event(XLB_STAT_CONN_MISS);
+	if ((vip->flags & XLB_VIP_F_LIMIT) && !stale && starts_flow(pkt) &&
+	    !limit_admits(vip, pkt, now)) {
+		count_vip_limit_drop(vip->id);
+		*why = XLB_STAT_DROP_LIMIT;
+		return NULL;
+	}
 	be = pick_from_ring(vip, pkt, hash, backend_id);
 	if (!be)
 		return NULL;
@@ -323,6 +334,7 @@ static __always_inline __u32 icmp_verdict(struct xdp_md *ctx, struct packet *pkt
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
+	enum xlb_stat why = XLB_STAT_NO_BACKEND;
 	__u32 zero = 0, backend_id = 0, hash;
 	const struct xlb_config *cfg;
 	struct xlb_backend *be;
@@ -343,9 +355,9 @@ static __always_inline __u32 icmp_verdict(struct xdp_md *ctx, struct packet *pkt
 	count_vip(vip->id, bytes);
 	now = bpf_ktime_get_coarse_ns();
 	hash = xlb_hash_flow(&pkt->flow);
-	be = pick_backend(vip, pkt, cfg, hash, now, &backend_id);
+	be = pick_backend(vip, pkt, cfg, hash, now, &backend_id, &why);
 	if (!be)
-		return verdict(XDP_DROP, XLB_STAT_NO_BACKEND);
+		return verdict(XDP_DROP, why);
 	count_event(XLB_STAT_ICMP_ERROR_FWD);
 	count_backend(backend_id, bytes);
 	return forward(ctx, pkt, be, backend_id, cfg, hash, now, 0);
@@ -374,6 +386,7 @@ static __always_inline __u32 balance(struct xdp_md *ctx, const struct packet *pk
 				     const struct xlb_vip *vip, __u64 bytes,
 				     const struct frag_info *fi)
 {
+	enum xlb_stat why = XLB_STAT_NO_BACKEND;
 	const struct xlb_config *cfg;
 	struct xlb_backend *be;
 	__u32 zero = 0, backend_id = 0, hash;
@@ -383,13 +396,18 @@ static __always_inline __u32 balance(struct xdp_md *ctx, const struct packet *pk
 	if (!cfg)
 		return verdict(XDP_PASS, XLB_STAT_NO_CONFIG);
 	count_vip(vip->id, bytes);
+	/* Every packet, established flows' too: a changed ACL applies at once. */
+	if ((vip->flags & XLB_VIP_F_ACL) && acl_denies(vip, pkt)) {
+		count_vip_acl_drop(vip->id);
+		return verdict(XDP_DROP, XLB_STAT_DROP_ACL);
+	}
 
 	/* One clock read for the packet: UDP idle time and next-hop age. */
 	now = bpf_ktime_get_coarse_ns();
 	hash = xlb_hash_flow(&pkt->flow);
-	be = pick_backend(vip, pkt, cfg, hash, now, &backend_id);
+	be = pick_backend(vip, pkt, cfg, hash, now, &backend_id, &why);
 	if (!be)
-		return verdict(XDP_DROP, XLB_STAT_NO_BACKEND);
+		return verdict(XDP_DROP, why);
 	if (fi) {
 		frag_remember(pkt, fi, backend_id, be, hash);
 		count_event(XLB_STAT_FRAG_FIRST);

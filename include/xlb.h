@@ -90,6 +90,9 @@ _Static_assert(sizeof(struct xlb_vip_addr) == 4, "xlb_vip_addr layout");
 enum xlb_vip_flags {
 	XLB_VIP_F_SRC_HASH = 1 << 0,     /* hash the client address only ("sh") */
 	XLB_VIP_F_NO_CONNTRACK = 1 << 1, /* stateless: never read or write xlb_conns */
+	/* Derived by userspace, never given as options: */
+	XLB_VIP_F_ACL = 1 << 2,   /* has source ACL entries in xlb_acl: look its clients up */
+	XLB_VIP_F_LIMIT = 1 << 3, /* new flows per client limited by xlb_limits[id] */
 };
 
 /* xlb_vips value. */
@@ -208,6 +211,73 @@ struct xlb_budget {
 };
 _Static_assert(sizeof(struct xlb_budget) == 16, "xlb_budget layout");
 
+/* Source ACLs: prefixes per list (allow, deny) of one VIP. A rules line
+ * (XLB_RULES_LINE_MAX) holds this many IPv6 prefixes with room to spare. */
+#define XLB_ACL_MAX_PREFIXES 32
+/* xlb_acl entries per VIP: both lists and the implicit default deny. */
+#define XLB_ACL_ENTRIES_PER_VIP (2 * XLB_ACL_MAX_PREFIXES + 1)
+/* Bits of struct xlb_acl_key ahead of the address (vip_id, family, pad):
+ * always matched whole, so one trie serves every VIP and both families. */
+#define XLB_ACL_KEY_HEAD_BITS 64
+
+/* xlb_acl key (BPF_MAP_TYPE_LPM_TRIE): a source prefix of one VIP. */
+struct xlb_acl_key {
+	__u32 prefixlen;     /* XLB_ACL_KEY_HEAD_BITS + the prefix's length */
+	__u32 vip_id;        /* host order; the trie compares it as bytes */
+	__u8 family;         /* enum xlb_family of the VIP and of addr */
+	__u8 pad[3];
+	union xlb_addr addr; /* prefix (bits beyond its length zero), network order */
+};
+_Static_assert(sizeof(struct xlb_acl_key) == 28, "xlb_acl_key layout");
+_Static_assert(__builtin_offsetof(struct xlb_acl_key, addr) * 8 ==
+		   32 + XLB_ACL_KEY_HEAD_BITS, "xlb_acl_key head bits");
+
+enum xlb_acl_action {
+	XLB_ACL_ALLOW = 1,
+	XLB_ACL_DENY = 2,
+};
+
+/* xlb_acl value: what the longest matching prefix says. */
+struct xlb_acl {
+	__u32 action; /* enum xlb_acl_action */
+};
+_Static_assert(sizeof(struct xlb_acl) == 4, "xlb_acl layout");
+
+/* Per-client limits of new flows: N/s from 1 to XLB_LIMIT_RATE_MAX (a new
+ * flow costs an insert of a few hundred ns: more per client is no limit),
+ * bursts from 1 to XLB_LIMIT_BURST_MAX. */
+#define XLB_LIMIT_RATE_MAX 1000000
+#define XLB_LIMIT_BURST_MAX 1000000
+/* Clients whose buckets are remembered (xlb_buckets, one LRU for all
+ * CPUs): an evicted client starts again with a full bucket. */
+#define XLB_BUCKETS_DEFAULT 65536
+
+/* xlb_limits value, indexed by VIP id: the token bucket in nanoseconds of
+ * credit, so that the data plane only adds and compares. */
+struct xlb_limit {
+	__u64 cost_ns;  /* 1e9 / rate: the credit one new flow takes; 0 = no limit */
+	__u64 burst_ns; /* burst * cost_ns: the bucket's capacity */
+};
+_Static_assert(sizeof(struct xlb_limit) == 16, "xlb_limit layout");
+
+/* xlb_buckets key: one client of one VIP. IPv6 clients by their /64: a
+ * host gets a /64 to itself (RFC 7421), so its lower bits cost nothing to
+ * vary and per-address buckets would limit nobody. */
+struct xlb_bucket_key {
+	union xlb_addr src; /* client address, IPv6 with its last 64 bits zero */
+	__u32 vip_id;
+	__u8 family;        /* enum xlb_family */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct xlb_bucket_key) == 24, "xlb_bucket_key layout");
+
+/* xlb_buckets value. Tests rewrite last_ns to make time pass. */
+struct xlb_bucket {
+	__u64 last_ns;   /* coarse CLOCK_MONOTONIC of the last refill */
+	__u64 credit_ns; /* credit left, at most xlb_limit.burst_ns */
+};
+_Static_assert(sizeof(struct xlb_bucket) == 16, "xlb_bucket layout");
+
 /* Counters by reason. X(name, "printed name", "what it means"): the enum and
  * the printers are generated from this one list. Every frame xlb_lb sees is
  * counted under exactly one of PASS_NOT_IP..REDIRECT, its verdict; CONN_*,
@@ -231,6 +301,9 @@ _Static_assert(sizeof(struct xlb_budget) == 16, "xlb_budget layout");
 	X(ICMP_ECHO_REPLY, "icmp_echo_reply",                                           \
 	  "ICMP/ICMPv6 echo request to a VIP address: answered by xlb (XDP_TX)")        \
 	X(NO_BACKEND, "no_backend", "VIP matched but its ring is empty: dropped")       \
+	X(DROP_ACL, "drop_acl", "client not allowed by the VIP's source ACL: dropped")  \
+	X(DROP_LIMIT, "drop_limit",                                                     \
+	  "new flow over the client's limit of new flows per second: dropped")         \
 	X(TOO_BIG, "too_big",                                                           \
 	  "larger than the egress MTU once encapsulated: dropped, no ICMP sent (rate "  \
 	  "limit, an ICMP error itself, source not unicast)")                           \
@@ -284,6 +357,7 @@ enum xlb_stat {
  *   [0, __XLB_STAT_MAX)                       counters by reason
  *   XLB_STATS_VIP_BASE + vip id               traffic forwarded per VIP
  *   XLB_STATS_VIP_BASE + max_vips + backend id  traffic forwarded per backend
+ *   then max_vips of ACL drops, then max_vips of limit drops, by VIP id
  */
 struct xlb_counter {
 	__u64 packets;
@@ -302,7 +376,18 @@ static inline __u32 xlb_conns_new_entries(__u32 conns, __u32 cpus)
 
 static inline __u32 xlb_stats_entries(__u32 max_vips, __u32 max_backends)
 {
-	return XLB_STATS_VIP_BASE + max_vips + max_backends;
+	return XLB_STATS_VIP_BASE + 3 * max_vips + max_backends;
+}
+
+/* Index of a VIP's ACL drops; its limit drops follow max_vips later. */
+static inline __u32 xlb_stats_vip_acl(__u32 max_vips, __u32 max_backends, __u32 vip_id)
+{
+	return XLB_STATS_VIP_BASE + max_vips + max_backends + vip_id;
+}
+
+static inline __u32 xlb_stats_vip_limit(__u32 max_vips, __u32 max_backends, __u32 vip_id)
+{
+	return XLB_STATS_VIP_BASE + 2 * max_vips + max_backends + vip_id;
 }
 
 #endif /* XLB_H */

@@ -169,6 +169,36 @@ static void print_backend(json_t *b)
 		       gets_(h, "last"));
 }
 
+static void print_prefixes(const char *kw, json_t *list)
+{
+	json_t *p;
+	size_t i;
+
+	printf(" %s ", kw);
+	json_array_foreach(list, i, p) printf("%s%s", i ? "," : "", json_string_value(p));
+}
+
+/* "    allow P,P deny P limit N/s burst B, dropped: acl N limit M", when the
+ * VIP has any of them. */
+static void print_protect(json_t *v)
+{
+	json_t *allow = json_object_get(v, "allow"), *deny = json_object_get(v, "deny");
+	json_t *lim = json_object_get(v, "limit");
+
+	if (!json_array_size(allow) && !json_array_size(deny) && !json_is_object(lim))
+		return;
+	printf("   ");
+	if (json_array_size(allow))
+		print_prefixes("allow", allow);
+	if (json_array_size(deny))
+		print_prefixes("deny", deny);
+	if (json_is_object(lim))
+		printf(" limit %lld/s burst %lld", (long long)geti(lim, "rate"),
+		       (long long)geti(lim, "burst"));
+	printf(", dropped: acl %lld limit %lld\n", (long long)geti(v, "acl_drops"),
+	       (long long)geti(v, "limit_drops"));
+}
+
 static void print_list(json_t *r)
 {
 	json_t *vips = json_object_get(r, "vips"), *v, *b;
@@ -183,6 +213,7 @@ static void print_list(json_t *r)
 		       json_is_true(json_object_get(v, "failing_open"))
 			   ? " FAIL-OPEN: every backend is down, forwarding to all"
 			   : "");
+		print_protect(v);
 		printf("    %s\n", gets_(json_object_get(v, "check"), "clause"));
 		json_array_foreach(json_object_get(v, "backends"), j, b) print_backend(b);
 	}
@@ -221,6 +252,7 @@ static void print_stats(json_t *r)
 	json_t *lim = json_object_get(r, "limits"), *c;
 	json_t *h = json_object_get(r, "health"), *res = json_object_get(h, "results");
 	const char *name;
+	size_t i;
 
 	printf("%-18s %16s %18s\n", "counter", "packets", "bytes");
 	json_object_foreach(counters, name, c)
@@ -236,6 +268,10 @@ static void print_stats(json_t *r)
 				   geti(res, "bad_status") + geti(res, "bad_reply") +
 				   geti(res, "error")),
 		       (long long)geti(h, "skipped"), (long long)geti(h, "transitions"));
+	json_array_foreach(json_object_get(r, "protection"), i, c)
+	    printf("vip %s: %lld dropped by its ACL, %lld new flows over its limit\n",
+		   gets_(c, "vip"), (long long)geti(c, "acl_drops"),
+		   (long long)geti(c, "limit_drops"));
 	printf("vips %lld/%lld, backends %lld/%lld, ring size %lld\n", (long long)geti(lim, "vips"),
 	       (long long)geti(lim, "max_vips"), (long long)geti(lim, "backends"),
 	       (long long)geti(lim, "max_backends"), (long long)geti(lim, "ring_size"));

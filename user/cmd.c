@@ -132,6 +132,26 @@ static int opt_check(struct xlb_cmd *c, int argc, char **argv, int *consumed, ch
 	return 0;
 }
 
+static int opt_allow(struct xlb_cmd *c, int argc, char **argv, int *consumed, char *err,
+		     size_t errlen)
+{
+	return xlb_protect_parse_list(&c->prot, 0, c->vip.family, argc, argv, consumed, err,
+				      errlen);
+}
+
+static int opt_deny(struct xlb_cmd *c, int argc, char **argv, int *consumed, char *err,
+		    size_t errlen)
+{
+	return xlb_protect_parse_list(&c->prot, 1, c->vip.family, argc, argv, consumed, err,
+				      errlen);
+}
+
+static int opt_limit(struct xlb_cmd *c, int argc, char **argv, int *consumed, char *err,
+		     size_t errlen)
+{
+	return xlb_protect_parse_limit(&c->prot, argc, argv, consumed, err, errlen);
+}
+
 static const struct xlb_cmd_option opt_sched_def = {"sched", XLB_CMD_G_SCHED, opt_sched};
 static const struct xlb_cmd_option opt_conntrack_def = {"conntrack", XLB_CMD_G_CONNTRACK,
 							opt_conntrack};
@@ -139,9 +159,13 @@ static const struct xlb_cmd_option opt_weight_def = {"weight", XLB_CMD_G_WEIGHT,
 static const struct xlb_cmd_option opt_fail_open_def = {"fail-open", XLB_CMD_G_FAIL_OPEN,
 							opt_fail_open};
 static const struct xlb_cmd_option opt_check_def = {"check", XLB_CMD_G_CHECK, opt_check};
+static const struct xlb_cmd_option opt_allow_def = {"allow", XLB_CMD_G_ALLOW, opt_allow};
+static const struct xlb_cmd_option opt_deny_def = {"deny", XLB_CMD_G_DENY, opt_deny};
+static const struct xlb_cmd_option opt_limit_def = {"limit", XLB_CMD_G_LIMIT, opt_limit};
 
 static const struct xlb_cmd_option *const vip_options[] = {
-    &opt_sched_def, &opt_conntrack_def, &opt_fail_open_def, &opt_check_def, NULL};
+    &opt_sched_def, &opt_conntrack_def, &opt_fail_open_def, &opt_allow_def,
+    &opt_deny_def,  &opt_limit_def,	&opt_check_def,	    NULL};
 static const struct xlb_cmd_option *const backend_options[] = {&opt_weight_def, &opt_check_def,
 							       NULL};
 
@@ -232,9 +256,9 @@ static int pos_file(struct xlb_cmd *c, int argc, char **argv, char *err, size_t 
 // clang-format off
 static const struct xlb_cmd_verb vip_verbs[] = {
 	{"add", XLB_CMD_VIP_ADD, pos_vip, vip_options, 0,
-	 "vip add VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [CHECK]"},
+	 "vip add VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [PROTECT] [CHECK]"},
 	{"set", XLB_CMD_VIP_SET, pos_vip, vip_options, 0,
-	 "vip set VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [CHECK]"},
+	 "vip set VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [PROTECT] [CHECK]"},
 	{"del", XLB_CMD_VIP_DEL, pos_vip, NULL, 0, "vip del VIP"},
 	{NULL},
 };
@@ -294,11 +318,17 @@ static const char usage_notes[] =
     "  and all-ports VIPs; interval 1000 timeout 1000 rise 2 fall 2.\n"
     "fail-open on (default): when every backend is down, forward to all of\n"
     "  them anyway; off: drop. Weight 0 stays out even then (maintenance).\n"
+    "PROTECT is any of: allow PREFIX[,PREFIX...]|any, deny PREFIX[,PREFIX...]|none,\n"
+    "  limit N/s [burst B]|off. Prefixes (at most 32 a list) are of the VIP's\n"
+    "  family; the longest that matches the client decides, and with an allow\n"
+    "  list a client that matches neither list is denied. limit: new flows per\n"
+    "  second and client (IPv6: per /64), N 1-1000000, burst B 1-1000000\n"
+    "  (default N); needs conntrack on. Established flows are never limited.\n"
     "Objects and verbs may be abbreviated to a unique prefix (not detach).\n";
 
 const char *xlb_cmd_usage(const char *topic)
 {
-	static char buf[4096];
+	static char buf[8192];
 	size_t len = 0;
 
 	buf[0] = 0;
@@ -320,10 +350,10 @@ const char *xlb_cmd_usage(const char *topic)
 /* Keywords whose next word is their value, whatever it spells. */
 static int takes_value(const char *w)
 {
-	static const char *const kw[] = {"weight", "sched",    "conntrack", "fail-open",
-					 "port",   "interval", "timeout",   "rise",
-					 "fall",   "path",     "host",      "status",
-					 "send",   "expect"};
+	static const char *const kw[] = {"weight",   "sched",	"conntrack", "fail-open", "port",
+					 "interval", "timeout", "rise",	     "fall",	  "path",
+					 "host",     "status",	"send",	     "expect",	  "allow",
+					 "deny",     "limit",	"burst"};
 
 	for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++)
 		if (!strcmp(w, kw[i]))

@@ -9,6 +9,7 @@
 
 #include "xlb.h"
 #include "health_config.h"
+#include "protect.h"
 
 #define XLB_CMD_WEIGHT_DEFAULT 1
 
@@ -35,6 +36,9 @@ enum xlb_cmd_given {
 	XLB_CMD_G_WEIGHT = 1 << 2,
 	XLB_CMD_G_FAIL_OPEN = 1 << 3,
 	XLB_CMD_G_CHECK = 1 << 4,
+	XLB_CMD_G_ALLOW = 1 << 5,
+	XLB_CMD_G_DENY = 1 << 6,
+	XLB_CMD_G_LIMIT = 1 << 7,
 };
 
 /* One parsed, syntactically valid command. Pointers point into argv. */
@@ -49,6 +53,7 @@ struct xlb_cmd {
 	__u32 weight;		/* backend add/set */
 	int fail_close;		/* vip add/set: fail-open off */
 	struct xlb_hc_cfg hc;	/* vip/backend add/set: the check clause */
+	struct xlb_protect prot; /* vip add/set: allow, deny, limit (as given) */
 	const char *file;	/* restore FILE, NULL: the daemon's rules file */
 	const char *topic;	/* help: the object asked about, NULL: all */
 };

@@ -29,7 +29,7 @@ const char *const xlb_stat_help[__XLB_STAT_MAX] = {
 
 static struct bpf_map *const *pinned_maps(struct xlb_bpf *skel, size_t *n)
 {
-	static struct bpf_map *maps[9];
+	static struct bpf_map *maps[11];
 
 	maps[0] = skel->maps.xlb_vips;
 	maps[1] = skel->maps.xlb_rings;
@@ -40,7 +40,9 @@ static struct bpf_map *const *pinned_maps(struct xlb_bpf *skel, size_t *n)
 	maps[6] = skel->maps.xlb_tx_ports;
 	maps[7] = skel->maps.xlb_vip_addrs;
 	maps[8] = skel->maps.xlb_conns_new;
-	*n = 9;
+	maps[9] = skel->maps.xlb_acl;
+	maps[10] = skel->maps.xlb_limits;
+	*n = 11;
 	return maps;
 }
 
@@ -106,6 +108,7 @@ int xlb_dp_open(const struct xlb_dp_opts *opts, struct xlb_dp **out)
 	else
 		dp->skel->rodata->xlb_icmp_interval_ns =
 		    1000000000ULL / (opts->icmp_rate ? (__u32)opts->icmp_rate : XLB_ICMP_RATE_DEFAULT);
+	dp->skel->rodata->xlb_max_backends = dp->max_backends;
 	/* The ring size is the inner maps' max_entries. libbpf 1.1 cannot
 	 * resize the inner template it parsed (no object behind it), so
 	 * give it a template map of the right size instead. */
@@ -124,6 +127,9 @@ int xlb_dp_open(const struct xlb_dp_opts *opts, struct xlb_dp **out)
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_conns, dp->max_conns)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_conns_new,
 					    xlb_conns_new_entries(dp->max_conns, dp->nr_cpus))) ||
+	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_acl,
+					    dp->max_vips * XLB_ACL_ENTRIES_PER_VIP)) ||
+	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_limits, dp->max_vips)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_stats,
 					    xlb_stats_entries(dp->max_vips, dp->max_backends))))
 		goto fail;
@@ -492,6 +498,73 @@ int xlb_dp_counter_vip(struct xlb_dp *dp, __u32 vip_id, struct xlb_counter *sum)
 int xlb_dp_counter_backend(struct xlb_dp *dp, __u32 backend_id, struct xlb_counter *sum)
 {
 	return xlb_dp_counter(dp, XLB_STATS_VIP_BASE + dp->max_vips + backend_id, sum);
+}
+
+int xlb_dp_counter_vip_acl(struct xlb_dp *dp, __u32 vip_id, struct xlb_counter *sum)
+{
+	return xlb_dp_counter(dp, xlb_stats_vip_acl(dp->max_vips, dp->max_backends, vip_id), sum);
+}
+
+int xlb_dp_counter_vip_limit(struct xlb_dp *dp, __u32 vip_id, struct xlb_counter *sum)
+{
+	return xlb_dp_counter(dp, xlb_stats_vip_limit(dp->max_vips, dp->max_backends, vip_id), sum);
+}
+
+static int acl_key_in(const struct xlb_acl_key *key, const struct xlb_acl_key *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(key, &keys[i], sizeof(*key)))
+			return 1;
+	return 0;
+}
+
+int xlb_dp_acl_replace(struct xlb_dp *dp, __u32 vip_id, const struct xlb_acl_key *keys,
+		       const struct xlb_acl *vals, size_t n)
+{
+	int fd = map_fd(dp->skel->maps.xlb_acl), err = 0;
+	struct xlb_acl_key key, next, *gone = NULL;
+	size_t n_gone = 0, cap = 0;
+	void *prev = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		err = check(bpf_map_update_elem(fd, &keys[i], &vals[i], BPF_ANY));
+		if (err)
+			return err;
+	}
+	/* The trie's order changes under deletion: collect, then delete.
+	 * Whatever else of this VIP is there goes (an earlier ACL, or one
+	 * an earlier xlbd left in the pin for the same id). */
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (key.vip_id != vip_id || acl_key_in(&key, keys, n))
+			continue;
+		if (n_gone == cap) {
+			struct xlb_acl_key *g = realloc(gone, (cap ? cap * 2 : 16) * sizeof(*g));
+
+			if (!g) {
+				free(gone);
+				return -ENOMEM;
+			}
+			gone = g;
+			cap = cap ? cap * 2 : 16;
+		}
+		gone[n_gone++] = key;
+	}
+	for (size_t i = 0; i < n_gone && !err; i++) {
+		err = check(bpf_map_delete_elem(fd, &gone[i]));
+		if (err == -ENOENT)
+			err = 0;
+	}
+	free(gone);
+	return err;
+}
+
+int xlb_dp_limit_set(struct xlb_dp *dp, __u32 vip_id, const struct xlb_limit *lim)
+{
+	if (vip_id >= dp->max_vips)
+		return -ERANGE;
+	return check(bpf_map_update_elem(map_fd(dp->skel->maps.xlb_limits), &vip_id, lim, BPF_ANY));
 }
 
 int xlb_dp_counter_reset(struct xlb_dp *dp, __u32 index)

@@ -90,6 +90,17 @@ int xlb_dp_tx_port_add(struct xlb_dp *dp, __u32 ifindex);
 int xlb_dp_counter(struct xlb_dp *dp, __u32 index, struct xlb_counter *sum);
 int xlb_dp_counter_vip(struct xlb_dp *dp, __u32 vip_id, struct xlb_counter *sum);
 int xlb_dp_counter_backend(struct xlb_dp *dp, __u32 backend_id, struct xlb_counter *sum);
+/* A VIP's drops by its source ACL, and by its limit of new flows. */
+int xlb_dp_counter_vip_acl(struct xlb_dp *dp, __u32 vip_id, struct xlb_counter *sum);
+int xlb_dp_counter_vip_limit(struct xlb_dp *dp, __u32 vip_id, struct xlb_counter *sum);
+
+/* Makes the VIP's entries in xlb_acl exactly keys/vals (n of them, each
+ * key's vip_id = vip_id): writes them, then removes the VIP's others. */
+int xlb_dp_acl_replace(struct xlb_dp *dp, __u32 vip_id, const struct xlb_acl_key *keys,
+		       const struct xlb_acl *vals, size_t n);
+/* The VIP's limit of new flows per client (cost_ns 0: none). */
+int xlb_dp_limit_set(struct xlb_dp *dp, __u32 vip_id, const struct xlb_limit *lim);
+
 /* Zeroes the per-VIP or per-backend counters of a recycled id. */
 int xlb_dp_counter_reset(struct xlb_dp *dp, __u32 index);
 

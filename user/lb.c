@@ -407,9 +407,58 @@ static void check_stop(struct xlb_lb *lb, const struct xlb_lb_backend *b)
 
 static int vip_entry_write(struct xlb_lb *lb, const struct xlb_lb_vip *v)
 {
-	struct xlb_vip vip = {.id = v->id, .flags = v->flags};
+	struct xlb_vip vip = {.id = v->id, .flags = v->flags | xlb_protect_flags(&v->prot)};
 
 	return xlb_dp_vip_set(lb->dp, &v->key, &vip);
+}
+
+/* Writes prot's ACL entries and limit for v. Those it has go in before the
+ * VIP's flags say so (first), those it lacks go after (second). */
+static int protect_write(struct xlb_lb *lb, const struct xlb_lb_vip *v,
+			 const struct xlb_protect *prot, int second)
+{
+	struct xlb_acl_key keys[XLB_ACL_ENTRIES_PER_VIP];
+	struct xlb_acl vals[XLB_ACL_ENTRIES_PER_VIP];
+	struct xlb_limit lim;
+	size_t n = xlb_protect_acl_entries(prot, v->id, v->key.family, keys, vals);
+	int ret = 0;
+
+	if (!!n != second)
+		ret = xlb_dp_acl_replace(lb->dp, v->id, keys, vals, n);
+	xlb_protect_limit(prot, &lim);
+	if (!ret && !!prot->rate != second)
+		ret = xlb_dp_limit_set(lb->dp, v->id, &lim);
+	return ret;
+}
+
+int xlb_lb_vip_set_protect(struct xlb_lb *lb, const struct xlb_vip_key *key,
+			   const struct xlb_protect *prot, char *err, size_t errlen)
+{
+	struct xlb_lb_vip *v = xlb_lb_vip_find(lb, key);
+	struct xlb_protect old;
+	int ret;
+
+	if (!v)
+		return vip_not_found(key, err, errlen);
+	old = v->prot;
+	ret = protect_write(lb, v, prot, 0);
+	if (!ret) {
+		v->prot = *prot;
+		ret = vip_entry_write(lb, v);
+		if (ret)
+			v->prot = old;
+	}
+	if (!ret)
+		ret = protect_write(lb, v, prot, 1);
+	if (ret) {
+		/* Back to what was, as far as the data plane lets us. */
+		protect_write(lb, v, &v->prot, 0);
+		vip_entry_write(lb, v);
+		protect_write(lb, v, &v->prot, 1);
+		return xlb_errf(ret, err, errlen, "cannot write the VIP's ACL or limit: %s",
+				strerror(-ret));
+	}
+	return 0;
 }
 
 int xlb_lb_vip_add(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 flags, char *err,
@@ -448,6 +497,13 @@ int xlb_lb_vip_add(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 flags
 		ret = xlb_dp_ring_clear(lb->dp, id);
 		if (!ret)
 			ret = xlb_dp_counter_reset(lb->dp, XLB_STATS_VIP_BASE + id);
+		if (!ret)
+			ret = xlb_dp_counter_reset(
+			    lb->dp, xlb_stats_vip_acl(lb->dp->max_vips, lb->dp->max_backends, id));
+		if (!ret)
+			ret = xlb_dp_counter_reset(
+			    lb->dp,
+			    xlb_stats_vip_limit(lb->dp->max_vips, lb->dp->max_backends, id));
 		if (ret)
 			goto fail;
 	}
@@ -492,6 +548,13 @@ int xlb_lb_vip_del(struct xlb_lb *lb, const struct xlb_vip_key *key, char *err, 
 	ret = xlb_dp_vip_del(lb->dp, key);
 	if (!ret)
 		ret = xlb_dp_ring_clear(lb->dp, v->id);
+	if (!ret) {
+		struct xlb_protect none = {0};
+
+		ret = protect_write(lb, v, &none, 1);
+		if (!ret)
+			memset(&v->prot, 0, sizeof(v->prot));
+	}
 	for (__u32 i = 0; !ret && i < lb->dp->max_backends; i++) {
 		struct xlb_lb_backend *b = &lb->backends[i];
 

@@ -11,6 +11,7 @@
 #include "dataplane.h"
 #include "maglev.h"
 #include "health_config.h"
+#include "protect.h"
 #include "log.h"
 
 struct xlb_hc;
@@ -43,6 +44,7 @@ struct xlb_lb_vip {
 	__u32 n_in_ring;  /* backends in its ring now */
 	__u32 n_backends;
 	struct xlb_hc_cfg hc; /* check defaults of its backends */
+	struct xlb_protect prot; /* source ACLs and limit of new flows */
 };
 
 struct xlb_lb {
@@ -107,6 +109,11 @@ int xlb_lb_vip_set_flags(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32
  * 1 drops. */
 int xlb_lb_vip_set_health(struct xlb_lb *lb, const struct xlb_vip_key *key, int fail_close,
 			  const struct xlb_hc_cfg *hc, char *err, size_t errlen);
+/* The VIP's source ACLs and limit of new flows, replacing the old ones.
+ * Entries are written before the flag that makes the data plane read
+ * them, and removed after it is cleared. */
+int xlb_lb_vip_set_protect(struct xlb_lb *lb, const struct xlb_vip_key *key,
+			   const struct xlb_protect *prot, char *err, size_t errlen);
 int xlb_lb_vip_del(struct xlb_lb *lb, const struct xlb_vip_key *key, char *err, size_t errlen);
 struct xlb_lb_vip *xlb_lb_vip_find(struct xlb_lb *lb, const struct xlb_vip_key *key);
 

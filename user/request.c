@@ -127,6 +127,43 @@ static json_t *backend_json(struct xlb_lb *lb, const struct xlb_lb_vip *v,
 	return o;
 }
 
+static json_t *prefixes_json(const struct xlb_prefix *list, __u32 n)
+{
+	char a[XLB_ADDR_STRLEN];
+	json_t *arr = json_array();
+
+	for (__u32 i = 0; arr && i < n; i++) {
+		xlb_prefix_format(&list[i], a, sizeof(a));
+		if (json_array_append_new(arr, json_string(a))) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
+static json_int_t drops(struct xlb_dp *dp, int (*get)(struct xlb_dp *, __u32, struct xlb_counter *),
+			__u32 id)
+{
+	struct xlb_counter sum = {0};
+
+	return get(dp, id, &sum) ? 0 : (json_int_t)sum.packets;
+}
+
+/* A VIP's ACL and limit with what they dropped: "limit" null when none. */
+static json_t *protect_json(struct xlb_lb *lb, const struct xlb_lb_vip *v)
+{
+	const struct xlb_protect *p = &v->prot;
+	json_t *lim = p->rate ? json_pack("{s:I, s:I}", "rate", (json_int_t)p->rate, "burst",
+					  (json_int_t)p->burst)
+			      : json_null();
+
+	return json_pack("{s:o, s:o, s:o, s:I, s:I}", "allow", prefixes_json(p->allow, p->n_allow),
+			 "deny", prefixes_json(p->deny, p->n_deny), "limit", lim, "acl_drops",
+			 drops(lb->dp, xlb_dp_counter_vip_acl, v->id), "limit_drops",
+			 drops(lb->dp, xlb_dp_counter_vip_limit, v->id));
+}
+
 static json_t *vip_json(struct xlb_lb *lb, const struct xlb_lb_vip *v)
 {
 	char name[XLB_ADDR_STRLEN], a[XLB_ADDR_STRLEN];
@@ -148,7 +185,8 @@ static json_t *vip_json(struct xlb_lb *lb, const struct xlb_lb_vip *v)
 		      v->flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on", "fail_open",
 		      v->fail_close ? "off" : "on", "failing_open", v->failing_open, "check",
 		      check_json(&cfg), "id", (json_int_t)v->id);
-	if (o && json_merge(o, counter_json(lb->dp, xlb_dp_counter_vip, v->id))) {
+	if (o && (json_merge(o, counter_json(lb->dp, xlb_dp_counter_vip, v->id)) ||
+		  json_merge(o, protect_json(lb, v)))) {
 		json_decref(o);
 		return NULL;
 	}
@@ -249,6 +287,32 @@ static int conntrack_budget_json(struct xlb_lb *lb, json_t *ct, const struct xlb
 							    (__u32)lb->dp->nr_cpus)));
 }
 
+/* The drops of every VIP with an ACL or a limit, in VIP id order. */
+static json_t *protection_stats_json(struct xlb_lb *lb)
+{
+	char name[XLB_ADDR_STRLEN];
+	json_t *arr = json_array();
+
+	for (__u32 i = 0; arr && i < lb->dp->max_vips; i++) {
+		const struct xlb_lb_vip *v = &lb->vips[i];
+		json_t *o;
+
+		if (!v->used || !xlb_protect_flags(&v->prot))
+			continue;
+		xlb_vip_key_format(&v->key, name, sizeof(name));
+		o = json_pack("{s:s, s:b, s:b, s:I, s:I}", "vip", name, "acl",
+			      !!(xlb_protect_flags(&v->prot) & XLB_VIP_F_ACL), "limit",
+			      !!v->prot.rate, "acl_drops",
+			      drops(lb->dp, xlb_dp_counter_vip_acl, v->id), "limit_drops",
+			      drops(lb->dp, xlb_dp_counter_vip_limit, v->id));
+		if (json_array_append_new(arr, o)) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
 static int do_stats(struct xlb_lb *lb, json_t **result, char *err, size_t errlen)
 {
 	struct xlb_counter c[__XLB_STAT_MAX];
@@ -302,6 +366,10 @@ static int do_stats(struct xlb_lb *lb, json_t **result, char *err, size_t errlen
 		return xlb_errf(-EIO, err, errlen, "cannot read the data plane's config");
 	}
 	if (out && json_object_set_new(out, "health", health_stats_json(lb))) {
+		json_decref(out);
+		out = NULL;
+	}
+	if (out && json_object_set_new(out, "protection", protection_stats_json(lb))) {
 		json_decref(out);
 		out = NULL;
 	}

@@ -142,6 +142,7 @@ int xlb_rules_from_lb(struct xlb_rules *r, struct xlb_lb *lb)
 		r->vips[r->n_vips].flags = lb->vips[i].flags;
 		r->vips[r->n_vips].fail_close = lb->vips[i].fail_close;
 		r->vips[r->n_vips].hc = lb->vips[i].hc;
+		r->vips[r->n_vips].prot = lb->vips[i].prot;
 		r->n_vips++;
 	}
 	for (__u32 i = 0; i < dp->max_backends; i++) {
@@ -229,6 +230,41 @@ static int check_vip_checks(const struct xlb_rules *r, const struct xlb_rules_vi
 	return 0;
 }
 
+/* Takes the parts of the VIP's protection the command gave. */
+static void protect_take(struct xlb_protect *p, const struct xlb_cmd *c)
+{
+	if (c->given & XLB_CMD_G_ALLOW) {
+		memcpy(p->allow, c->prot.allow, sizeof(p->allow));
+		p->n_allow = c->prot.n_allow;
+	}
+	if (c->given & XLB_CMD_G_DENY) {
+		memcpy(p->deny, c->prot.deny, sizeof(p->deny));
+		p->n_deny = c->prot.n_deny;
+	}
+	if (c->given & XLB_CMD_G_LIMIT) {
+		p->rate = c->prot.rate;
+		p->burst = c->prot.burst;
+	}
+}
+
+/* The lists must not contradict each other, and a limit of new flows
+ * needs the connection table that tells new flows from established ones. */
+static int check_vip_protect(const struct xlb_rules_vip *rv, char *err, size_t errlen)
+{
+	char v[XLB_ADDR_STRLEN];
+
+	xlb_vip_key_format(&rv->key, v, sizeof(v));
+	if (xlb_protect_check(&rv->prot, v, err, errlen))
+		return -EINVAL;
+	if (rv->prot.rate && (rv->flags & XLB_VIP_F_NO_CONNTRACK))
+		return xlb_errf(-EINVAL, err, errlen,
+				"VIP %s: limit needs conntrack on (without the connection table "
+				"every packet would count as a new flow), expected conntrack on "
+				"or limit off",
+				v);
+	return 0;
+}
+
 int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size_t errlen)
 {
 	char v[XLB_ADDR_STRLEN], a[XLB_ADDR_STRLEN];
@@ -261,7 +297,9 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 		xlb_hc_cfg_init(&rv->hc);
 		if (c->given & XLB_CMD_G_CHECK)
 			rv->hc = c->hc;
-		if (check_vip_checks(r, rv, NULL, err, errlen))
+		protect_take(&rv->prot, c);
+		if (check_vip_checks(r, rv, NULL, err, errlen) ||
+		    check_vip_protect(rv, err, errlen))
 			return -EINVAL;
 		r->n_vips++;
 		return 0;
@@ -277,7 +315,9 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 			rv->fail_close = c->fail_close;
 		if (c->given & XLB_CMD_G_CHECK)
 			rv->hc = c->hc;
-		if (check_vip_checks(r, rv, NULL, err, errlen)) {
+		protect_take(&rv->prot, c);
+		if (check_vip_checks(r, rv, NULL, err, errlen) ||
+		    check_vip_protect(rv, err, errlen)) {
 			*rv = old;
 			return -EINVAL;
 		}
@@ -468,15 +508,17 @@ int xlb_rules_read(struct xlb_rules *r, const char *path, int *usage, char *err,
 
 static void log_vip(const char *what, const struct xlb_rules_vip *rv)
 {
-	char v[XLB_ADDR_STRLEN], chk[1024];
+	char v[XLB_ADDR_STRLEN], chk[1024], prot[2 * XLB_RULES_LIST_MAX + 64];
 
 	xlb_vip_key_format(&rv->key, v, sizeof(v));
 	if (xlb_hc_cfg_format(&rv->hc, chk, sizeof(chk)) < 0)
 		chk[0] = 0;
-	pr_info("vip %s: %s (sched %s, conntrack %s, fail-open %s%s%s)", v, what,
+	if (xlb_protect_format(&rv->prot, prot, sizeof(prot)) < 0)
+		prot[0] = 0;
+	pr_info("vip %s: %s (sched %s, conntrack %s, fail-open %s%s%s%s)", v, what,
 		rv->flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev",
 		rv->flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on", rv->fail_close ? "off" : "on",
-		chk[0] ? ", " : "", chk);
+		prot, chk[0] ? ", " : "", chk);
 }
 
 static void log_backend(const char *what, const struct xlb_rules_backend *b)
@@ -536,11 +578,15 @@ static int apply_diff(struct xlb_lb *lb, const struct xlb_rules *from, const str
 		if (j < from->n_vips && !vip_cmp(&from->vips[j], v)) {
 			const struct xlb_rules_vip *f = &from->vips[j];
 			int health = f->fail_close != v->fail_close || !hc_same(&f->hc, &v->hc);
+			int prot = !xlb_protect_same(&f->prot, &v->prot);
 
-			if (f->flags == v->flags && !health)
+			if (f->flags == v->flags && !health && !prot)
 				continue;
 			ret = 0;
-			if (f->flags != v->flags)
+			/* Protection first: a limit is lifted before conntrack goes off. */
+			if (prot)
+				ret = xlb_lb_vip_set_protect(lb, &v->key, &v->prot, err, errlen);
+			if (!ret && f->flags != v->flags)
 				ret = xlb_lb_vip_set_flags(lb, &v->key, v->flags, err, errlen);
 			if (!ret && health) {
 				/* Its backends' own options change with it, so
@@ -559,6 +605,8 @@ static int apply_diff(struct xlb_lb *lb, const struct xlb_rules *from, const str
 			continue;
 		}
 		ret = xlb_lb_vip_add(lb, &v->key, v->flags, err, errlen);
+		if (!ret)
+			ret = xlb_lb_vip_set_protect(lb, &v->key, &v->prot, err, errlen);
 		if (!ret)
 			ret =
 			    xlb_lb_vip_set_health(lb, &v->key, v->fail_close, &v->hc, err, errlen);
@@ -678,7 +726,7 @@ char *xlb_rules_format(const struct xlb_rules *r)
 {
 	struct strbuf sb = {0};
 	struct xlb_rules s;
-	char v[XLB_ADDR_STRLEN], a[XLB_ADDR_STRLEN], chk[1024];
+	char v[XLB_ADDR_STRLEN], a[XLB_ADDR_STRLEN], chk[1024], prot[2 * XLB_RULES_LIST_MAX + 64];
 
 	if (xlb_rules_copy(&s, r))
 		return NULL;
@@ -691,10 +739,12 @@ char *xlb_rules_format(const struct xlb_rules *r)
 		xlb_vip_key_format(&rv->key, v, sizeof(v));
 		if (xlb_hc_cfg_format(&rv->hc, chk, sizeof(chk)) < 0)
 			sb.err = -ENOSPC;
-		sb_printf(&sb, "vip add %s sched %s conntrack %s fail-open %s%s%s\n", v,
+		if (xlb_protect_format(&rv->prot, prot, sizeof(prot)) < 0)
+			sb.err = -ENOSPC;
+		sb_printf(&sb, "vip add %s sched %s conntrack %s fail-open %s%s%s%s\n", v,
 			  rv->flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev",
 			  rv->flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on",
-			  rv->fail_close ? "off" : "on", chk[0] ? " " : "", chk);
+			  rv->fail_close ? "off" : "on", prot, chk[0] ? " " : "", chk);
 		while (j < s.n_backends && vip_key_cmp(&s.backends[j].vip, &rv->key) < 0)
 			j++;
 		for (; j < s.n_backends && !vip_key_cmp(&s.backends[j].vip, &rv->key); j++) {

@@ -12,6 +12,7 @@
 #include "xlb.h"
 #include "cmd.h"
 #include "health_config.h"
+#include "protect.h"
 
 struct xlb_lb;
 
@@ -22,6 +23,7 @@ struct xlb_rules_vip {
 	__u32 flags;		/* enum xlb_vip_flags */
 	int fail_close;		/* every backend down: drop (fail-open off) */
 	struct xlb_hc_cfg hc;	/* check defaults of its backends */
+	struct xlb_protect prot; /* source ACLs, limit of new flows */
 };
 
 struct xlb_rules_backend {

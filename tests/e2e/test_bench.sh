@@ -67,6 +67,12 @@ declare -A want=(
 	[v4_unknown_ack]="conn_miss conn_insert tx"
 	[v4_syn_over_budget]="conn_miss conn_skip tx"
 	[v4_ack_over_budget]="conn_miss conn_skip tx"
+	[v4_acl_hit]="conn_hit tx"
+	[v4_acl_deny]="drop_acl"
+	[v4_limit_hit]="conn_hit tx"
+	[v4_limit_new_flow]="conn_miss conn_insert tx"
+	[v4_nolimit_new_flow]="conn_miss conn_insert tx"
+	[v4_limit_over]="conn_miss drop_limit"
 	[v4_not_vip]="pass_not_vip"
 )
 for c in "${!want[@]}"; do

@@ -22,6 +22,9 @@
 #define G_W	XLB_CMD_G_WEIGHT
 #define G_FO	XLB_CMD_G_FAIL_OPEN
 #define G_CHK	XLB_CMD_G_CHECK
+#define G_AL	XLB_CMD_G_ALLOW
+#define G_DN	XLB_CMD_G_DENY
+#define G_LIM	XLB_CMD_G_LIMIT
 #define F_SH	XLB_VIP_F_SRC_HASH
 #define F_NOCT	XLB_VIP_F_NO_CONNTRACK
 
@@ -42,6 +45,7 @@ struct want {
 	const char *check; /* "" when no clause was given */
 	const char *file;
 	const char *topic;
+	const char *prot; /* as xlb_protect_format prints it; NULL: none */
 };
 
 static const struct want good[] = {
@@ -132,6 +136,25 @@ static const struct want good[] = {
      .check = "check udp send \\x68elp expect \\x2d-help"},
     {"vip add " V4 " check http host -h", XLB_CMD_VIP_ADD, G_CHK, 0, V4,
      .check = "check http host -h"},
+    /* protection: lists sorted, an address alone is its /32 or /128 */
+    {"vip add " V4 " allow 198.18.2.0/24,198.18.1.7", XLB_CMD_VIP_ADD, G_AL, 0, V4, .check = "",
+     .prot = " allow 198.18.1.7/32,198.18.2.0/24"},
+    {"vip set " V6 " deny 2001:db8:1::/48 allow 2001:db8::/32,2001:db8:2::9", XLB_CMD_VIP_SET,
+     G_AL | G_DN, 0, V6, .check = "",
+     .prot = " allow 2001:db8::/32,2001:db8:2::9/128 deny 2001:db8:1::/48"},
+    {"vip set " V4 " allow 0.0.0.0/0 deny 198.18.1.0/24", XLB_CMD_VIP_SET, G_AL | G_DN, 0, V4,
+     .check = "", .prot = " allow 0.0.0.0/0 deny 198.18.1.0/24"},
+    {"vip set " V4 " allow any deny none", XLB_CMD_VIP_SET, G_AL | G_DN, 0, V4, .check = ""},
+    {"vip set " V4 " limit 50/s burst 10", XLB_CMD_VIP_SET, G_LIM, 0, V4, .check = "",
+     .prot = " limit 50/s burst 10"},
+    {"vip set " V4 " limit 50/s check tcp", XLB_CMD_VIP_SET, G_LIM | G_CHK, 0, V4,
+     .check = "check tcp", .prot = " limit 50/s burst 50"},
+    {"vip set " V4 " limit 1000000/s burst 1000000", XLB_CMD_VIP_SET, G_LIM, 0, V4, .check = "",
+     .prot = " limit 1000000/s burst 1000000"},
+    {"vip set " V4 " limit 1/s burst 1", XLB_CMD_VIP_SET, G_LIM, 0, V4, .check = "",
+     .prot = " limit 1/s burst 1"},
+    {"vip set " V4 " limit off", XLB_CMD_VIP_SET, G_LIM, 0, V4, .check = ""},
+    /* help as a list's value is a value (and a bad prefix) */
 };
 
 static void check_good(const struct want *w, const char *line)
@@ -171,6 +194,13 @@ static void check_good(const struct want *w, const char *line)
 	expect_str(line, "check", chk, w->check);
 	expect_str(line, "file", c.file, w->file);
 	expect_str(line, "topic", c.topic, w->topic);
+	{
+		char prot[4096];
+
+		expect_int(line, "protect format",
+			   xlb_protect_format(&c.prot, prot, sizeof(prot)) >= 0, 1);
+		expect_str(line, "protect", prot, w->prot ? w->prot : "");
+	}
 }
 
 static void test_parse_good(void)
@@ -230,10 +260,65 @@ static const struct {
     {"vip add " V4 " fail-open", "'fail-open' needs a value, expected fail-open on|off"},
     {"vip add " V4 " frobnicate",
      "unknown keyword 'frobnicate' for 'vip add', expected sched or conntrack or fail-open or "
-     "check (vip add VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [CHECK])"},
+     "allow or deny or limit or check (vip add VIP [sched maglev|sh] [conntrack on|off] "
+     "[fail-open on|off] [PROTECT] [CHECK])"},
     {"vip add " V4 " weight 3",
-     "unknown keyword 'weight' for 'vip add', expected sched or conntrack or fail-open or check "
-     "(vip add VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [CHECK])"},
+     "unknown keyword 'weight' for 'vip add', expected sched or conntrack or fail-open or allow "
+     "or deny or limit or check (vip add VIP [sched maglev|sh] [conntrack on|off] [fail-open "
+     "on|off] [PROTECT] [CHECK])"},
+    /* source ACLs */
+    {"vip set " V4 " allow", "'allow' needs a value, expected allow PREFIX[,PREFIX...] or allow any"},
+    {"vip set " V4 " deny", "'deny' needs a value, expected deny PREFIX[,PREFIX...] or deny none"},
+    {"vip set " V4 " allow frob",
+     "allow: bad prefix 'frob', expected an IPv4 or IPv6 address with an optional /LEN, e.g. "
+     "198.18.0.0/24 or 2001:db8::2 (or allow any)"},
+    {"vip set " V4 " deny any",
+     "deny: bad prefix 'any', expected an IPv4 or IPv6 address with an optional /LEN, e.g. "
+     "198.18.0.0/24 or 2001:db8::2 (or deny none)"},
+    {"vip set " V4 " allow 198.18.1.0/33",
+     "allow: bad prefix length in '198.18.1.0/33', expected /0-32 (or allow any)"},
+    {"vip set " V6 " deny 2001:db8::/129",
+     "deny: bad prefix length in '2001:db8::/129', expected /0-128 (or deny none)"},
+    {"vip set " V4 " allow 198.18.1.1/24",
+     "allow: prefix '198.18.1.1/24' has bits set beyond /24, expected 198.18.1.0/24 (or allow "
+     "any)"},
+    {"vip set " V4 " allow 198.18.1.0/24,2001:db8::/32",
+     "allow prefix '2001:db8::/32' is IPv6 but the VIP is IPv4, expected IPv4 prefixes"},
+    {"vip set " V6 " deny 198.18.1.0/24",
+     "deny prefix '198.18.1.0/24' is IPv4 but the VIP is IPv6, expected IPv6 prefixes"},
+    {"vip set " V4 " allow 198.18.1.0/24,198.18.1.0/24",
+     "allow prefix '198.18.1.0/24' given twice, expected each once"},
+    {"vip set " V4 " allow 198.18.1.0/24,,198.18.2.0/24",
+     "bad allow list '198.18.1.0/24,,198.18.2.0/24', expected PREFIX[,PREFIX...] without empty "
+     "items or allow any"},
+    {"vip set " V4 " deny 198.18.1.0/24,",
+     "bad deny list '198.18.1.0/24,', expected PREFIX[,PREFIX...] without empty items or deny "
+     "none"},
+    {"vip set " V4 " allow ,", "bad allow list ',', expected PREFIX[,PREFIX...] without empty "
+			       "items or allow any"},
+    {"vip set " V4 " allow 198.18.1.0/24 allow any",
+     "'allow' given twice, expected it at most once"},
+    /* limits */
+    {"vip set " V4 " limit", "'limit' needs a value, expected limit N/s [burst B] or limit off"},
+    {"vip set " V4 " limit 50",
+     "bad limit '50', expected N/s (new flows per second and client, N 1-1000000) or off"},
+    {"vip set " V4 " limit 50/m",
+     "bad limit '50/m', expected N/s (new flows per second and client, N 1-1000000) or off"},
+    {"vip set " V4 " limit 0/s",
+     "bad limit rate '0/s', expected 1-1000000 new flows per second (N/s)"},
+    {"vip set " V4 " limit 1000001/s",
+     "bad limit rate '1000001/s', expected 1-1000000 new flows per second (N/s)"},
+    {"vip set " V4 " limit -5/s",
+     "bad limit rate '-5/s', expected 1-1000000 new flows per second (N/s)"},
+    {"vip set " V4 " limit 50/s burst 0",
+     "bad burst '0', expected 1-1000000 (new flows a client may open at once)"},
+    {"vip set " V4 " limit 50/s burst 1000001",
+     "bad burst '1000001', expected 1-1000000 (new flows a client may open at once)"},
+    {"vip set " V4 " limit 50/s burst", "'burst' needs a value, expected burst 1-1000000"},
+    {"vip set " V4 " limit off burst 3",
+     "unknown keyword 'burst' for 'vip set', expected sched or conntrack or fail-open or allow "
+     "or deny or limit or check (vip set VIP [sched maglev|sh] [conntrack on|off] [fail-open "
+     "on|off] [PROTECT] [CHECK])"},
     {"vip del " V4 " sched sh", "unexpected 'sched' after 'vip del', expected: vip del VIP"},
     /* check clauses, as far as the grammar adds to health.h's */
     {"vip add " V4 " check",
@@ -357,12 +442,45 @@ static void test_mutates(void)
 			   ops[i].mutates);
 }
 
+/* A list holds XLB_ACL_MAX_PREFIXES prefixes, not one more. */
+static void test_acl_list_limit(void)
+{
+	char line[1024], *argv[8], err[XLB_ERRLEN] = "";
+	size_t off = (size_t)snprintf(line, sizeof(line), "vip set " V4 " deny ");
+	struct xlb_cmd c;
+	int argc;
+
+	for (int i = 0; i < XLB_ACL_MAX_PREFIXES; i++)
+		off += (size_t)snprintf(line + off, sizeof(line) - off, "%s198.18.%d.0/24",
+					i ? "," : "", i);
+	{
+		char buf[1024];
+
+		argc = expect_split(line, buf, sizeof(buf), argv);
+		expect_int("32 prefixes", "parse", xlb_cmd_parse(argc, argv, &c, err, sizeof(err)), 0);
+		expect_int("32 prefixes", "n_deny", c.prot.n_deny, XLB_ACL_MAX_PREFIXES);
+	}
+	snprintf(line + off, sizeof(line) - off, ",198.18.200.0/24");
+	{
+		char buf[1024];
+
+		argc = expect_split(line, buf, sizeof(buf), argv);
+		expect_int("33 prefixes", "parse",
+			   xlb_cmd_parse(argc, argv, &c, err, sizeof(err)), -EINVAL);
+		expect_str("33 prefixes", "error", err,
+			   "deny list has more than 32 prefixes ('198.18.200.0/24' is one too "
+			   "many), expected at most 32");
+	}
+}
+
 /* The usage text lists every verb's line once, and a topic only its own. */
 static void test_usage(void)
 {
 	static const char *const lines[] = {
-	    "  vip add VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [CHECK]\n",
-	    "  vip set VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [CHECK]\n",
+	    "  vip add VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [PROTECT] "
+	    "[CHECK]\n",
+	    "  vip set VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [PROTECT] "
+	    "[CHECK]\n",
 	    "  vip del VIP\n",
 	    "  backend add VIP ADDR [weight N] [CHECK]\n",
 	    "  backend set VIP ADDR [weight N] [CHECK]\n",
@@ -375,7 +493,7 @@ static void test_usage(void)
 	    "  detach\n",
 	    "  help [OBJECT]\n",
 	};
-	char all[4096], head[4096];
+	char all[8192], head[4096];
 	size_t off = 0;
 
 	snprintf(all, sizeof(all), "%s", xlb_cmd_usage(NULL));
@@ -385,6 +503,7 @@ static void test_usage(void)
 	expect_int("usage", "starts with every command line", strncmp(all, head, off), 0);
 	expect_int("usage", "then the notes", strncmp(all + off, "VIP is ADDR:PORT/PROTO", 22), 0);
 	expect_int("usage", "explains CHECK", !!strstr(all, "CHECK is a health check: check "), 1);
+	expect_int("usage", "explains PROTECT", !!strstr(all, "PROTECT is any of: allow "), 1);
 	snprintf(all, sizeof(all), "%s", xlb_cmd_usage("vip"));
 	expect_int("usage vip", "the vip lines, then the notes",
 		   strncmp(all, lines[0], strlen(lines[0])) == 0 &&
@@ -400,4 +519,5 @@ XLB_SUITE(cmd, NULL, NULL, {"parse: every command, exact values", test_parse_goo
 	  {"parse: bad input, exact error text", test_parse_bad},
 	  {"parse: short error buffer", test_parse_short_err},
 	  {"mutates: only vip and backend commands", test_mutates},
+	  {"allow/deny lists: 32 prefixes, not 33", test_acl_list_limit},
 	  {"usage: every command line, topics", test_usage});

@@ -249,6 +249,67 @@ static void test_step(void)
 	xlb_rules_free(&r);
 }
 
+static const char *write_tmp(const char *name, const char *text, size_t len);
+
+/* allow/deny/limit: set keeps what it does not name, contradictions and a
+ * limit without conntrack refused in either order, save carries them and
+ * reads back the same. */
+static void test_step_protect(void)
+{
+	static const struct step_case cases[] = {
+	    {"vip add " V4 " allow 198.18.1.0/24,198.18.2.0/24 limit 50/s burst 10", 0, NULL},
+	    {"vip set " V4 " deny 198.18.1.128/25", 0, NULL},
+	    {"vip set " V4 " deny 198.18.2.0/24", -EINVAL,
+	     "VIP " V4 ": prefix 198.18.2.0/24 is in both allow and deny, expected it in one list"},
+	    {"vip set " V4 " conntrack off", -EINVAL,
+	     "VIP " V4 ": limit needs conntrack on (without the connection table every packet "
+	     "would count as a new flow), expected conntrack on or limit off"},
+	    {"vip add " V6 " conntrack off limit 5/s", -EINVAL,
+	     "VIP " V6 ": limit needs conntrack on (without the connection table every packet "
+	     "would count as a new flow), expected conntrack on or limit off"},
+	    {"vip add " V6 " conntrack off deny 2001:db8:1::/48", 0, NULL},
+	    {"vip set " V6 " limit 5/s", -EINVAL,
+	     "VIP " V6 ": limit needs conntrack on (without the connection table every packet "
+	     "would count as a new flow), expected conntrack on or limit off"},
+	    {"vip set " V6 " limit 5/s conntrack on", 0, NULL},
+	};
+	char err[XLB_ERRLEN] = "";
+	struct xlb_rules r, back;
+	char *text, *again;
+	const char *path;
+	int usage;
+
+	xlb_rules_init(&r, 3, 4);
+	run_steps(&r, cases, ARRAY_SIZE(cases));
+	text = saved(&r);
+	expect_str("protect", "save", text,
+		   "vip add " V4 " sched maglev conntrack on fail-open on allow "
+		   "198.18.1.0/24,198.18.2.0/24 deny 198.18.1.128/25 limit 50/s burst 10\n"
+		   "vip add " V6 " sched maglev conntrack on fail-open on deny 2001:db8:1::/48 "
+		   "limit 5/s burst 5\n");
+	path = write_tmp("protect.rules", text, strlen(text));
+	xlb_rules_init(&back, 3, 4);
+	expect_int("protect read", "xlb_rules_read",
+		   xlb_rules_read(&back, path, &usage, err, sizeof(err)), 0);
+	again = saved(&back);
+	expect_str("protect format -> read -> format", "save", again, text);
+	free(again);
+	free(text);
+	xlb_rules_free(&back);
+	/* any/none and off clear them */
+	run_steps(&r,
+		  (const struct step_case[]){
+		      {"vip set " V4 " allow any deny none limit off", 0, NULL},
+		      {"vip set " V4 " conntrack off", 0, NULL},
+		  },
+		  2);
+	text = saved(&r);
+	expect_int("cleared", "no protection left on V4",
+		   !!strstr(text, "vip add " V4 " sched maglev conntrack off fail-open on\n"), 1);
+	free(text);
+	xlb_rules_free(&r);
+}
+
 /* What the grammar already refuses, step refuses too (rules built by code). */
 static void test_step_refuses_unparsed(void)
 {
@@ -781,6 +842,7 @@ static void test_write_file(void)
 XLB_SUITE(rules, suite_init, suite_cleanup, {"split: words, quotes, comments", test_split},
 	  {"split: word limit", test_split_too_many},
 	  {"step: every refusal, exact text, nothing changed", test_step},
+	  {"step: allow, deny, limit; save and read them back", test_step_protect},
 	  {"step: refusals of commands the grammar never makes", test_step_refuses_unparsed},
 	  {"format: canonical order, copy", test_format_order},
 	  {"read: comments, quotes, prefixes, later lines win", test_read_good},
