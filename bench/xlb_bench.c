@@ -524,11 +524,13 @@ struct pp_case {
 	int stale_conn; /* the flow's entry goes stale, so is rewritten, every time */
 	int over_budget; /* the CPU's budget of new entries is spent */
 	__u32 action;	/* what lb_process must return */
-	__u32 expect;	/* counters (bits by enum xlb_stat) that must move by
+	__u64 expect;	/* counters (bits by enum xlb_stat) that must move by
 			 * exactly one per packet; no other may move */
 };
 
-#define BIT(stat) (1U << XLB_STAT_##stat)
+#define BIT(stat) (1ULL << XLB_STAT_##stat)
+/* expect holds one bit per counter reason. */
+_Static_assert(__XLB_STAT_MAX <= 64, "bench expectations: more reasons than bits");
 
 #define TCP_SYN 0x02
 #define TCP_ACK 0x10
@@ -643,13 +645,13 @@ static int flow_key(const struct pp_case *c, struct xlb_flow *f)
  * one per 10000 packets). */
 static void jcases_add(json_t *jcases, const char *name, const char *what, const struct timing *tl,
 		       const struct timing *tr, double pushpop, __u32 action, const __u64 *before,
-		       const __u64 *after, __u32 expect, __u64 n, int ok)
+		       const __u64 *after, __u64 expect, __u64 n, int ok)
 {
 	json_t *jexp = json_array(), *jcnt;
 	char line[256];
 
 	for (int k = 0; k < __XLB_STAT_MAX; k++) {
-		int expected = !!(expect & (1U << k));
+		int expected = !!(expect & (1ULL << k));
 
 		if (k == XLB_STAT_NEXTHOP_MISS && !expected) {
 			if (after[k] - before[k] > 16 + n / 10000)
