@@ -1,0 +1,757 @@
+// SPDX-License-Identifier: GPL-2.0
+/* model.c: the reference model of the data plane (model.h). Each function
+ * is one documented rule; the comments cite where the rule is written down.
+ * Deliberately plain byte-level C: offsets and lengths are computed from the
+ * wire format, not from the BPF code's structures. Times never change a
+ * verdict here: the fuzzer runs with the per-CPU budget off and timeouts
+ * longer than any run, so no entry goes stale and none is skipped. */
+#include <stdlib.h>
+#include <string.h>
+#include <linux/bpf.h>
+
+#include "model.h"
+
+/* ---- a small hash table: the model's mirror of an LRU map --------------- */
+
+#define TABLE_BITS 17
+#define TABLE_SIZE (1U << TABLE_BITS)
+#define KEY_LEN 40
+
+struct slot {
+	__u8 state; /* 0 empty, 1 used, 2 deleted */
+	__u8 key[KEY_LEN];
+	__u32 backend_id;
+	__u32 hash; /* fragments: the first fragment's flow hash */
+};
+
+struct table {
+	struct slot *slots;
+	size_t count, tombs;
+};
+
+struct model {
+	struct model_cfg cfg;
+	struct table tables[__MODEL_TABLES];
+};
+
+static __u32 key_hash(const __u8 *key)
+{
+	__u32 h = 2166136261U; /* FNV-1a: only spreads the model's own table */
+
+	for (int i = 0; i < KEY_LEN; i++)
+		h = (h ^ key[i]) * 16777619U;
+	return h;
+}
+
+static struct slot *table_find(struct table *t, const __u8 *key)
+{
+	for (__u32 i = key_hash(key), n = 0; n < TABLE_SIZE; i++, n++) {
+		struct slot *s = &t->slots[i & (TABLE_SIZE - 1)];
+
+		if (s->state == 0)
+			return NULL;
+		if (s->state == 1 && !memcmp(s->key, key, KEY_LEN))
+			return s;
+	}
+	return NULL;
+}
+
+/* Insert or replace (BPF_ANY). The fuzzer flushes long before it fills. */
+static void table_put(struct table *t, const __u8 *key, __u32 backend_id, __u32 hash)
+{
+	struct slot *s = table_find(t, key);
+
+	for (__u32 i = key_hash(key); !s; i++) {
+		struct slot *c = &t->slots[i & (TABLE_SIZE - 1)];
+
+		if (c->state != 1) {
+			if (c->state == 2)
+				t->tombs--;
+			s = c;
+			s->state = 1;
+			memcpy(s->key, key, KEY_LEN);
+			t->count++;
+		}
+	}
+	s->backend_id = backend_id;
+	s->hash = hash;
+}
+
+static void table_del(struct table *t, const __u8 *key)
+{
+	struct slot *s = table_find(t, key);
+
+	if (s) {
+		s->state = 2;
+		t->count--;
+		t->tombs++;
+	}
+}
+
+size_t model_table_count(const struct model *m, enum model_table t)
+{
+	return m->tables[t].count + m->tables[t].tombs / 4;
+}
+
+int model_table_flush(struct model *m, enum model_table t,
+		      int (*cb)(void *ctx, const void *key, size_t key_len), void *ctx)
+{
+	struct table *tb = &m->tables[t];
+	int err = 0;
+
+	for (__u32 i = 0; i < TABLE_SIZE; i++) {
+		if (tb->slots[i].state == 1 && cb(ctx, tb->slots[i].key, KEY_LEN))
+			err = -1;
+	}
+	memset(tb->slots, 0, TABLE_SIZE * sizeof(*tb->slots));
+	tb->count = tb->tombs = 0;
+	return err;
+}
+
+int model_new(const struct model_cfg *cfg, struct model **out)
+{
+	struct model *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return -1;
+	m->cfg = *cfg;
+	for (int t = 0; t < __MODEL_TABLES; t++) {
+		m->tables[t].slots = calloc(TABLE_SIZE, sizeof(struct slot));
+		if (!m->tables[t].slots) {
+			model_free(m);
+			return -1;
+		}
+	}
+	*out = m;
+	return 0;
+}
+
+void model_free(struct model *m)
+{
+	if (!m)
+		return;
+	for (int t = 0; t < __MODEL_TABLES; t++)
+		free(m->tables[t].slots);
+	free(m);
+}
+
+/* ---- wire helpers -------------------------------------------------------- */
+
+static __u16 rd16(const __u8 *p)
+{
+	return (__u16)(p[0] << 8 | p[1]);
+}
+
+static void wr16(__u8 *p, __u16 v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+/* A 32-bit word as this host loads it from memory: the flow hash and the
+ * outer source's vary bits work on addresses as loaded, not as numbers
+ * (include/xlb.h: keys hold network order, the hash mixes the words). */
+static __u32 ld32(const __u8 *p)
+{
+	__u32 v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static __u16 ld16(const __u8 *p)
+{
+	__u16 v;
+
+	memcpy(&v, p, 2);
+	return v;
+}
+
+/* ---- what the parse learns (README: the data plane's rules) ------------ */
+
+enum parse_rc {
+	P_OK,
+	P_NOT_IP,
+	P_MALFORMED,
+	P_UNSUPPORTED,
+};
+
+struct parsed {
+	size_t l3_off;    /* 14, or 18 behind one 802.1Q/802.1ad tag */
+	int family;       /* 0 until the IP header is known valid, then 4 or 6 */
+	__u8 src[16], dst[16];
+	__u8 proto;       /* L4 protocol (a fragment: the fragmented protocol) */
+	__u8 ports[4];    /* source and destination port as on the wire */
+	size_t l3_len;    /* the IP packet's length as its header declares it */
+	size_t l4_off;    /* from the frame's start */
+	size_t room;      /* bytes of the IP packet from l4_off on */
+	__u8 tos;         /* TOS / traffic class */
+	__u8 id[2];       /* IPv4 identification as on the wire */
+	int df;           /* IPv4 DF (IPv6: never fragmented in flight, so set) */
+	__u8 tcp_flags;   /* TCP header byte 13; UDP 0 */
+	int fragment;     /* IPv4 MF or offset; IPv6 a fragment header */
+	size_t fh_off;    /* IPv6: the fragment header's offset */
+};
+
+static void set_verdict(struct model_result *r, int action, enum xlb_stat reason)
+{
+	r->action = action;
+	r->reason = reason;
+}
+
+/* An address is "a VIP address" when any VIP (any port, protocol) is on it. */
+static int is_vip_addr(const struct model *m, const struct parsed *p)
+{
+	size_t alen = p->family == 6 ? 16 : 4;
+
+	for (size_t i = 0; i < m->cfg.n_vips; i++) {
+		const struct model_vip *v = &m->cfg.vips[i];
+
+		if (v->key.family == p->family && !memcmp(v->key.addr.bytes, p->dst, alen))
+			return 1;
+	}
+	return 0;
+}
+
+/* Exact port first, then the all-ports VIP of the address. */
+static const struct model_vip *find_vip(const struct model *m, const struct parsed *p)
+{
+	size_t alen = p->family == 6 ? 16 : 4;
+	__u16 dport = ld16(p->ports + 2);
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < m->cfg.n_vips; i++) {
+			const struct model_vip *v = &m->cfg.vips[i];
+
+			if (v->key.family == p->family && v->key.proto == p->proto &&
+			    !memcmp(v->key.addr.bytes, p->dst, alen) &&
+			    v->key.port == (pass ? 0 : dport))
+				return v;
+		}
+	}
+	return NULL;
+}
+
+/* README: what xlb does not fully parse goes to the kernel untouched and
+ * counted by reason, unless its (valid) IP header is for a VIP address:
+ * dropped, drop_vip_unhandled. A broken IP header always goes to the kernel. */
+static void unhandled(const struct model *m, const struct parsed *p, enum xlb_stat reason,
+		      struct model_result *r)
+{
+	if (p->family && is_vip_addr(m, p))
+		set_verdict(r, XDP_DROP, XLB_STAT_DROP_VIP_UNHANDLED);
+	else
+		set_verdict(r, XDP_PASS, reason);
+}
+
+static enum xlb_stat reason_of(enum parse_rc rc)
+{
+	switch (rc) {
+	case P_NOT_IP:
+		return XLB_STAT_PASS_NOT_IP;
+	case P_UNSUPPORTED:
+		return XLB_STAT_PASS_UNSUPPORTED;
+	default:
+		return XLB_STAT_MALFORMED;
+	}
+}
+
+/* Ethernet and at most one tag (802.1Q 0x8100 or 802.1ad 0x88a8). */
+static enum parse_rc parse_l2(const __u8 *f, size_t len, struct parsed *p, __u16 *ethertype)
+{
+	if (len < 14)
+		return P_MALFORMED;
+	*ethertype = rd16(f + 12);
+	p->l3_off = 14;
+	if (*ethertype == 0x8100 || *ethertype == 0x88a8) {
+		if (len < 18)
+			return P_MALFORMED;
+		*ethertype = rd16(f + 16);
+		p->l3_off = 18;
+	}
+	return P_OK;
+}
+
+/* RFC 791: version 4, IHL >= 5, total length covering the header and inside
+ * the frame (what follows it is trailer). */
+static enum parse_rc parse_ipv4(const __u8 *f, size_t len, struct parsed *p)
+{
+	const __u8 *ip = f + p->l3_off;
+	size_t hlen, tot;
+	__u16 frag;
+
+	if (len < p->l3_off + 20)
+		return P_MALFORMED;
+	hlen = (ip[0] & 0x0f) * 4;
+	tot = rd16(ip + 2);
+	if ((ip[0] >> 4) != 4 || hlen < 20 || tot < hlen || p->l3_off + tot > len)
+		return P_MALFORMED;
+	p->family = 4;
+	memcpy(p->src, ip + 12, 4);
+	memcpy(p->dst, ip + 16, 4);
+	p->proto = ip[9];
+	p->l3_len = tot;
+	p->tos = ip[1];
+	memcpy(p->id, ip + 4, 2);
+	frag = rd16(ip + 6);
+	p->df = !!(frag & 0x4000);
+	p->fragment = !!(frag & 0x3fff); /* MF or an offset */
+	p->l4_off = p->l3_off + hlen;
+	p->room = tot - hlen;
+	return P_OK;
+}
+
+/* RFC 8200: version 6, payload inside the frame; hop-by-hop (0) and
+ * destination options (60) headers skipped, at most 4 of them, each whole
+ * inside the packet; a fragment header (44) after them makes a fragment.
+ * Routing, AH, ESP and anything else are not walked: unsupported. */
+static enum parse_rc parse_ipv6(const __u8 *f, size_t len, struct parsed *p)
+{
+	const __u8 *ip = f + p->l3_off;
+	size_t end, off;
+	__u8 nh;
+
+	if (len < p->l3_off + 40)
+		return P_MALFORMED;
+	end = p->l3_off + 40 + rd16(ip + 4);
+	if ((ip[0] >> 4) != 6 || end > len)
+		return P_MALFORMED;
+	p->family = 6;
+	memcpy(p->src, ip + 8, 16);
+	memcpy(p->dst, ip + 24, 16);
+	p->l3_len = end - p->l3_off;
+	p->tos = (__u8)((ip[0] & 0x0f) << 4 | ip[1] >> 4);
+	memset(p->id, 0, 2);
+	p->df = 1;
+	nh = ip[6];
+	off = p->l3_off + 40;
+	for (int i = 0; i < 4 && (nh == 0 || nh == 60); i++) {
+		if (off + 2 > end || off + (f[off + 1] + 1) * 8 > end)
+			return P_MALFORMED;
+		nh = f[off];
+		off += (f[off + 1] + 1) * 8;
+	}
+	if (nh == 44) {
+		p->fragment = 1;
+		p->fh_off = off;
+		/* the fragment header: 8 bytes inside the packet */
+		if (off + 8 > end)
+			return P_MALFORMED;
+		p->proto = f[off];
+		p->l4_off = off + 8;
+		p->room = end - p->l4_off;
+		return P_OK;
+	}
+	p->proto = nh;
+	p->l4_off = off;
+	p->room = end - off;
+	return P_OK;
+}
+
+/* TCP (data offset 5..15 words, inside the IP packet) and UDP (8 bytes,
+ * its length from 8 to what the IP packet holds; a first fragment holds
+ * only part of the datagram the UDP length counts, so there only >= 8). */
+static enum parse_rc parse_ports(const __u8 *f, struct parsed *p, int first_fragment)
+{
+	const __u8 *l4 = f + p->l4_off;
+
+	if (p->proto == 6) {
+		size_t doff;
+
+		if (p->room < 20)
+			return P_MALFORMED;
+		doff = (l4[12] >> 4) * 4;
+		if (doff < 20 || doff > p->room)
+			return P_MALFORMED;
+		p->tcp_flags = l4[13];
+	} else if (p->proto == 17) {
+		size_t ulen;
+
+		if (p->room < 8)
+			return P_MALFORMED;
+		ulen = rd16(l4 + 4);
+		if (ulen < 8 || (!first_fragment && ulen > p->room))
+			return P_MALFORMED;
+		p->tcp_flags = 0;
+	} else {
+		return P_UNSUPPORTED;
+	}
+	memcpy(p->ports, l4, 4);
+	return P_OK;
+}
+
+/* ---- flow hash and backend choice (docs/architecture.md) --------------- */
+
+/* MurmurHash3 (x86, 32-bit) steps: one mix per 32-bit word, seed
+ * XLB_HASH_SEED, the finaliser at the end. */
+static __u32 rotl(__u32 x, int r)
+{
+	return x << r | x >> (32 - r);
+}
+
+static __u32 murmur_step(__u32 h, __u32 k)
+{
+	k = rotl(k * 0xcc9e2d51U, 15) * 0x1b873593U;
+	h = rotl(h ^ k, 13);
+	return h * 5 + 0xe6546b64U;
+}
+
+static __u32 murmur_fmix(__u32 h)
+{
+	h = (h ^ (h >> 16)) * 0x85ebca6bU;
+	h = (h ^ (h >> 13)) * 0xc2b2ae35U;
+	return h ^ (h >> 16);
+}
+
+/* The words: source address, destination address (1 word each for IPv4, 4
+ * for IPv6), source port << 16 | destination port, protocol. */
+static __u32 flow_hash(const struct parsed *p)
+{
+	int words = p->family == 6 ? 4 : 1;
+	__u32 h = XLB_HASH_SEED;
+
+	for (int i = 0; i < words; i++)
+		h = murmur_step(h, ld32(p->src + 4 * i));
+	for (int i = 0; i < words; i++)
+		h = murmur_step(h, ld32(p->dst + 4 * i));
+	h = murmur_step(h, (__u32)ld16(p->ports) << 16 | ld16(p->ports + 2));
+	h = murmur_step(h, p->proto);
+	return murmur_fmix(h);
+}
+
+/* Source-hash VIPs ("sh"): the client address only. */
+static __u32 source_hash(const struct parsed *p)
+{
+	__u32 h = XLB_HASH_SEED;
+
+	for (int i = 0; i < (p->family == 6 ? 4 : 1); i++)
+		h = murmur_step(h, ld32(p->src + 4 * i));
+	return murmur_fmix(h);
+}
+
+/* slot = (hash * M) >> 32; the slot's backend must exist and be this VIP's. */
+static int ring_pick(const struct model *m, const struct model_vip *v, __u32 hash, __u32 *id)
+{
+	__u32 slot = (__u32)(((__u64)hash * m->cfg.ring_size) >> 32);
+
+	if (!v->has_ring || m->cfg.ring(m->cfg.ring_ctx, v->id, slot, id))
+		return -1;
+	if (*id >= m->cfg.n_backends || !m->cfg.backends[*id].used ||
+	    m->cfg.backends[*id].vip_id != v->id)
+		return -1;
+	return 0;
+}
+
+static void flow_key(const struct parsed *p, __u8 *key)
+{
+	struct xlb_flow k;
+
+	memset(&k, 0, sizeof(k));
+	memcpy(&k.src, p->src, p->family == 6 ? 16 : 4);
+	memcpy(&k.dst, p->dst, p->family == 6 ? 16 : 4);
+	memcpy(&k.sport, p->ports, 2);
+	memcpy(&k.dport, p->ports + 2, 2);
+	k.proto = p->proto;
+	k.family = p->family;
+	memcpy(key, &k, KEY_LEN);
+}
+
+/* {source, destination, identification, protocol} names a datagram (RFC 791,
+ * RFC 8200). The IPv4 identification is 16 bits, held in the key's 32. */
+static void frag_key(const struct parsed *p, const __u8 *f, __u8 *key)
+{
+	struct xlb_frag_key k;
+
+	memset(&k, 0, sizeof(k));
+	memcpy(&k.src, p->src, p->family == 6 ? 16 : 4);
+	memcpy(&k.dst, p->dst, p->family == 6 ? 16 : 4);
+	if (p->family == 6)
+		memcpy(&k.id, f + p->fh_off + 4, 4);
+	else
+		k.id = ld16(p->id);
+	k.proto = p->proto;
+	k.family = p->family;
+	memcpy(key, &k, KEY_LEN);
+}
+
+/* ---- encapsulation (docs/architecture.md forward, README VLAN/trailer) -- */
+
+static __u16 csum16(const __u8 *b, size_t len)
+{
+	__u32 sum = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += rd16(b + i);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/* The outer source: the configured address with its vary bits taken from
+ * the flow hash (the last word for IPv6). */
+static void outer_source(const struct model *m, int family, __u32 hash, __u8 *src)
+{
+	const struct xlb_config *c = &m->cfg.outer;
+	__u32 w;
+
+	if (family == 6) {
+		memcpy(src, &c->src6, 16);
+		w = (ld32(src + 12) & ~c->src6_vary) | (hash & c->src6_vary);
+		memcpy(src + 12, &w, 4);
+	} else {
+		w = (c->src4 & ~c->src4_vary) | (hash & c->src4_vary);
+		memcpy(src, &w, 4);
+	}
+}
+
+/* Writes L2 (given MACs; a tag as received) + outer header + the IP packet,
+ * cut to its declared length. */
+static void encapsulate(const struct model *m, const __u8 *f, const struct parsed *p,
+			const struct model_backend *be, __u32 hash, const __u8 *dmac,
+			const __u8 *smac, struct model_result *r)
+{
+	__u8 *o = r->out, src[16];
+	size_t l2 = p->l3_off, olen = be->family == 6 ? 40 : 20;
+	__u8 inner = p->family == 6 ? 41 : 4;
+
+	memcpy(o, dmac, 6);
+	memcpy(o + 6, smac, 6);
+	if (l2 == 18)
+		memcpy(o + 12, f + 12, 4); /* TPID and TCI as received */
+	wr16(o + l2 - 2, be->family == 6 ? 0x86dd : 0x0800);
+	outer_source(m, be->family, hash, src);
+	if (be->family == 6) {
+		__u8 *h = o + l2;
+		__u32 w = 6U << 28 | (__u32)p->tos << 20 | (hash & 0xfffff);
+
+		h[0] = w >> 24;
+		h[1] = (w >> 16) & 0xff;
+		h[2] = (w >> 8) & 0xff;
+		h[3] = w & 0xff;
+		wr16(h + 4, (__u16)p->l3_len);
+		h[6] = inner;
+		h[7] = XLB_ENCAP_TTL;
+		memcpy(h + 8, src, 16);
+		memcpy(h + 24, be->addr.bytes, 16);
+	} else {
+		__u8 *h = o + l2;
+
+		h[0] = 0x45;
+		h[1] = p->tos;
+		wr16(h + 2, (__u16)(p->l3_len + 20));
+		memcpy(h + 4, p->id, 2);
+		wr16(h + 6, p->df ? 0x4000 : 0);
+		h[8] = XLB_ENCAP_TTL;
+		h[9] = inner;
+		wr16(h + 10, 0);
+		memcpy(h + 12, src, 4);
+		memcpy(h + 16, be->addr.bytes, 4);
+		wr16(h + 10, csum16(h, 20));
+	}
+	memcpy(o + l2 + olen, f + p->l3_off, p->l3_len);
+	r->out_len = l2 + olen + p->l3_len;
+}
+
+/* Tagged frames: the kernel routes them (fib_pass), with the received MACs
+ * and no MTU check here. Untagged: the backend's route decides; the outer
+ * packet must fit the link's MTU (too_big); XDP_TX to a known neighbour,
+ * else encapsulated and passed for the kernel to resolve (fib_no_neigh). */
+static void forward(const struct model *m, const __u8 *f, const struct parsed *p,
+		    __u32 backend_id, __u32 hash, struct model_result *r)
+{
+	const struct model_backend *be = &m->cfg.backends[backend_id];
+	size_t olen = be->family == 6 ? 40 : 20;
+
+	if (p->l3_off != 14) {
+		set_verdict(r, XDP_PASS, XLB_STAT_FIB_PASS);
+		encapsulate(m, f, p, be, hash, f, f + 6, r);
+		return;
+	}
+	if (be->route == MODEL_ROUTE_UNREACHABLE) {
+		set_verdict(r, XDP_DROP, XLB_STAT_FIB_UNREACHABLE);
+		return;
+	}
+	if (p->l3_len + olen > m->cfg.mtu) {
+		set_verdict(r, XDP_DROP, XLB_STAT_TOO_BIG);
+		return;
+	}
+	if (be->route == MODEL_ROUTE_NO_NEIGH) {
+		set_verdict(r, XDP_PASS, XLB_STAT_FIB_NO_NEIGH);
+		encapsulate(m, f, p, be, hash, f, f + 6, r);
+		return;
+	}
+	set_verdict(r, XDP_TX, XLB_STAT_TX);
+	encapsulate(m, f, p, be, hash, be->dmac, m->cfg.lb_mac, r);
+}
+
+/* ---- the connection tables (README Protection, bpf/conns.bpf.h) -------- */
+
+/* Established table first, then the new-flow table (whose entry moves to
+ * the established one on a packet that is neither SYN nor RST), else the
+ * ring, recorded in the new-flow table unless it is a RST. A VIP with
+ * conntrack off uses the ring alone. Returns -1 when there is no backend. */
+static int choose_backend(struct model *m, const struct parsed *p, const struct model_vip *v,
+			  __u32 hash, __u32 *id, struct model_result *r)
+{
+	__u8 key[KEY_LEN];
+	struct slot *s;
+	__u32 h = v->flags & XLB_VIP_F_SRC_HASH ? source_hash(p) : hash;
+
+	if (v->flags & XLB_VIP_F_NO_CONNTRACK)
+		return ring_pick(m, v, h, id);
+	flow_key(p, key);
+	s = table_find(&m->tables[MODEL_CONNS], key);
+	if (s) {
+		r->events[XLB_STAT_CONN_HIT]++;
+		*id = s->backend_id;
+		return 0;
+	}
+	s = table_find(&m->tables[MODEL_CONNS_NEW], key);
+	if (s) {
+		r->events[XLB_STAT_CONN_HIT]++;
+		*id = s->backend_id;
+		if (!(p->tcp_flags & 0x06)) {
+			table_put(&m->tables[MODEL_CONNS], key, *id, 0);
+			table_del(&m->tables[MODEL_CONNS_NEW], key);
+			r->events[XLB_STAT_CONN_PROMOTE]++;
+		}
+		return 0;
+	}
+	r->events[XLB_STAT_CONN_MISS]++;
+	if (ring_pick(m, v, h, id))
+		return -1;
+	if (!(p->tcp_flags & 0x04)) {
+		table_put(&m->tables[MODEL_CONNS_NEW], key, *id, 0);
+		r->events[XLB_STAT_CONN_INSERT]++;
+	}
+	return 0;
+}
+
+/* A VIP's packet (or a datagram's first fragment, which also records where
+ * its datagram goes) from backend choice to the frame that leaves. */
+static void balance(struct model *m, const __u8 *f, const struct parsed *p,
+		    const struct model_vip *v, int first_fragment, struct model_result *r)
+{
+	__u32 hash = flow_hash(p), id;
+
+	if (choose_backend(m, p, v, hash, &id, r)) {
+		set_verdict(r, XDP_DROP, XLB_STAT_NO_BACKEND);
+		return;
+	}
+	if (first_fragment) {
+		__u8 key[KEY_LEN];
+
+		frag_key(p, f, key);
+		table_put(&m->tables[MODEL_FRAGS], key, id, hash);
+		r->events[XLB_STAT_FRAG_FIRST]++;
+	}
+	forward(m, f, p, id, hash, r);
+}
+
+/* ---- ICMP (one place: the rules for ICMP and ICMPv6 frames) ------------- */
+
+/* ICMP (IPv4 protocol 1) and ICMPv6 (next header 58), unfragmented. No
+ * rule of the data plane handles them yet: like any protocol that is not
+ * TCP or UDP, dropped when for a VIP address, else the kernel's. */
+static void model_icmp(struct model *m, const __u8 *f, const struct parsed *p,
+		       struct model_result *r)
+{
+	(void)f;
+	unhandled(m, p, XLB_STAT_PASS_UNSUPPORTED, r);
+}
+
+/* ---- fragments (bpf/frag.bpf.h's rule, README) ------------------------- */
+
+/* The first fragment (offset 0) carries the ports and is balanced as any
+ * packet, its whole L4 header inside it (RFC 1858, RFC 8200); later ones go
+ * where their datagram's first went, or are dropped (frag_miss) when for a
+ * VIP address and unknown, else the kernel's (fragment). */
+static void model_fragment(struct model *m, const __u8 *f, struct parsed *p,
+			   struct model_result *r)
+{
+	int first;
+	__u8 key[KEY_LEN];
+	struct slot *s;
+
+	if (p->family == 6)
+		first = !(rd16(f + p->fh_off + 2) & 0xfff8);
+	else
+		first = !(rd16(f + p->l3_off + 6) & 0x1fff);
+	memset(p->ports, 0, 4);
+	if (first) {
+		enum parse_rc rc = parse_ports(f, p, 1);
+		const struct model_vip *v;
+
+		if (rc != P_OK) {
+			unhandled(m, p, reason_of(rc), r);
+			return;
+		}
+		v = find_vip(m, p);
+		if (!v) {
+			unhandled(m, p, XLB_STAT_FRAGMENT, r);
+			return;
+		}
+		balance(m, f, p, v, 1, r);
+		return;
+	}
+	frag_key(p, f, key);
+	s = table_find(&m->tables[MODEL_FRAGS], key);
+	if (!s) {
+		if (is_vip_addr(m, p))
+			set_verdict(r, XDP_DROP, XLB_STAT_FRAG_MISS);
+		else
+			set_verdict(r, XDP_PASS, XLB_STAT_FRAGMENT);
+		return;
+	}
+	r->events[XLB_STAT_FRAG_FOLLOW]++;
+	forward(m, f, p, s->backend_id, s->hash, r);
+}
+
+/* ---- the packet path --------------------------------------------------- */
+
+void model_run(struct model *m, const __u8 *f, size_t len, struct model_result *r)
+{
+	struct parsed p;
+	enum parse_rc rc;
+	__u16 ethertype;
+	const struct model_vip *v;
+
+	memset(&p, 0, sizeof(p));
+	memset(r->events, 0, sizeof(r->events));
+	/* Untouched unless encapsulated. */
+	memcpy(r->out, f, len);
+	r->out_len = len;
+
+	rc = parse_l2(f, len, &p, &ethertype);
+	if (rc == P_OK) {
+		if (ethertype == 0x0800)
+			rc = parse_ipv4(f, len, &p);
+		else if (ethertype == 0x86dd)
+			rc = parse_ipv6(f, len, &p);
+		else
+			rc = P_NOT_IP;
+	}
+	if (rc != P_OK) {
+		unhandled(m, &p, reason_of(rc), r);
+		return;
+	}
+	if (p.fragment) {
+		model_fragment(m, f, &p, r);
+		return;
+	}
+	if ((p.family == 4 && p.proto == 1) || (p.family == 6 && p.proto == 58)) {
+		model_icmp(m, f, &p, r);
+		return;
+	}
+	rc = parse_ports(f, &p, 0);
+	if (rc != P_OK) {
+		unhandled(m, &p, reason_of(rc), r);
+		return;
+	}
+	v = find_vip(m, &p);
+	if (!v) {
+		unhandled(m, &p, XLB_STAT_PASS_NOT_VIP, r);
+		return;
+	}
+	balance(m, f, &p, v, 0, r);
+}
