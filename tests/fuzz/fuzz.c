@@ -6,7 +6,7 @@
  * frames (gen.h) through BPF_PROG_TEST_RUN on one CPU, and compares the
  * action, the output bytes and the counters that moved with the model's.
  *
- * Usage: xlb-fuzz [-s SEED] [-n FRAMES] [-m SHOWN] [-q]
+ * Usage: xlb-fuzz [-s SEED] [-n FRAMES] [-c EVERY] [-m SHOWN] [-q]
  * Exit 0 when no frame diverged, 1 when one did, 2 on a setup error. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -221,7 +221,9 @@ fail:
 
 static int setup(struct fuzz *fz)
 {
-	struct xlb_dp_opts opts = {.max_vips = 64, .max_backends = 256, .max_conns = 65536};
+	/* A small ring (a prime, as Maglev needs) that the model reads once. */
+	struct xlb_dp_opts opts = {
+	    .ring_size = 4093, .max_vips = 64, .max_backends = 256, .max_conns = 65536};
 	cpu_set_t set;
 
 	/* One CPU: the per-CPU tables and counters are then one consistent state. */
@@ -324,32 +326,62 @@ static void report(struct fuzz *fz, __u64 seed, __u64 index, const __u8 *in, siz
 	}
 }
 
-static int check_frame(struct fuzz *fz, __u64 seed, __u64 index, const __u8 *in, size_t len,
-		       const struct model_result *want, int action, const __u8 *out,
-		       size_t out_len)
+/* The action and the frame that leaves, every frame. */
+static void check_output(struct fuzz *fz, __u64 seed, __u64 index, const __u8 *in, size_t len,
+			 const struct model_result *want, int action, const __u8 *out,
+			 size_t out_len)
 {
-	char why[128] = "";
-
 	if (action != want->action)
-		snprintf(why, sizeof(why), "action");
+		report(fz, seed, index, in, len, want, action, out, out_len, "action");
 	else if (out_len != want->out_len || memcmp(out, want->out, out_len))
-		snprintf(why, sizeof(why), "output bytes");
-	else if (delta(fz, want->reason, 0) != 1 || delta(fz, want->reason, 1) != len)
-		snprintf(why, sizeof(why), "verdict counter %s", xlb_stat_names[want->reason]);
-	for (__u32 i = 0; !why[0] && i < __XLB_STAT_MAX; i++) {
-		__u64 d = delta(fz, i, 0), w;
+		report(fz, seed, index, in, len, want, action, out, out_len, "output bytes");
+}
 
-		if (i == XLB_STAT_NEXTHOP_MISS) /* the cache's age is time's */
+/* Counters the model expects to move over the frames since the last check. */
+struct expect {
+	__u64 packets[__XLB_STAT_MAX];
+	__u64 bytes[__XLB_STAT_MAX]; /* verdicts: frame bytes as received */
+	__u64 first;                 /* the first frame they cover */
+};
+
+static void expect_add(struct expect *e, const struct model_result *want, size_t len)
+{
+	e->packets[want->reason]++;
+	e->bytes[want->reason] += len;
+	for (int i = XLB_STAT_EVENT_FIRST; i < __XLB_STAT_MAX; i++)
+		e->packets[i] += want->events[i];
+}
+
+/* Every reason and event counter against the model's, except the next-hop
+ * cache's misses (its entries age with time). With one frame per check the
+ * divergence names the frame; otherwise the range, to run again with -c 1. */
+static void check_counters(struct fuzz *fz, __u64 seed, __u64 index, const __u8 *in, size_t len,
+			   const struct model_result *want, int action, const __u8 *out,
+			   size_t out_len, const struct expect *e)
+{
+	char why[160] = "";
+
+	for (__u32 i = 0; !why[0] && i < __XLB_STAT_MAX; i++) {
+		__u64 d = delta(fz, i, 0), b = delta(fz, i, 1);
+
+		if (i == XLB_STAT_NEXTHOP_MISS)
 			continue;
-		w = i < XLB_STAT_EVENT_FIRST ? (i == want->reason) : want->events[i];
-		if (d != w)
-			snprintf(why, sizeof(why), "counter %s moved by %llu, model %llu",
-				 xlb_stat_names[i], (unsigned long long)d, (unsigned long long)w);
+		if (d != e->packets[i] || (i < XLB_STAT_EVENT_FIRST && b != e->bytes[i]))
+			snprintf(why, sizeof(why), "counter %s moved by %llu (%llu bytes), model %llu (%llu)",
+				 xlb_stat_names[i], (unsigned long long)d, (unsigned long long)b,
+				 (unsigned long long)e->packets[i], (unsigned long long)e->bytes[i]);
 	}
 	if (!why[0])
-		return 0;
-	report(fz, seed, index, in, len, want, action, out, out_len, why);
-	return 1;
+		return;
+	if (e->first == index) {
+		report(fz, seed, index, in, len, want, action, out, out_len, why);
+		return;
+	}
+	fz->divergences++;
+	if (fz->shown++ < fz->max_shown)
+		printf("divergence: seed %llu frames %llu-%llu: %s (run with -c 1 to name the frame)\n",
+		       (unsigned long long)seed, (unsigned long long)e->first,
+		       (unsigned long long)index, why);
 }
 
 static int delete_key(void *ctx, const void *key, size_t key_len)
@@ -405,9 +437,10 @@ static double now_s(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: xlb-fuzz [-s SEED] [-n FRAMES] [-m SHOWN] [-q]\n"
+	fprintf(f, "Usage: xlb-fuzz [-s SEED] [-n FRAMES] [-c EVERY] [-m SHOWN] [-q]\n"
 		   "  -s SEED    generator seed (default 1)\n"
 		   "  -n FRAMES  frames to run (default 100000)\n"
+		   "  -c EVERY   compare the counters every EVERY frames (default 1: each frame)\n"
 		   "  -m SHOWN   divergences printed in full (default 20)\n"
 		   "  -q         no progress lines\n");
 }
@@ -416,13 +449,14 @@ int main(int argc, char **argv)
 {
 	static struct model_result want;
 	static __u8 in[GEN_FRAME_MAX], out[MODEL_FRAME_MAX + 512];
-	unsigned long long seed = 1, n = 100000;
+	unsigned long long seed = 1, n = 100000, every = 1;
+	static struct expect exp;
 	struct fuzz fz = {.max_shown = 20};
 	struct gen_cfg gc;
 	int quiet = 0, opt;
 	double t0, t1;
 
-	while ((opt = getopt(argc, argv, "s:n:m:qh")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:c:m:qh")) != -1) {
 		char *end;
 
 		switch (opt) {
@@ -431,6 +465,11 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			n = strtoull(optarg, &end, 0);
+			break;
+		case 'c':
+			every = strtoull(optarg, &end, 0);
+			if (!every)
+				every = 1;
 			break;
 		case 'm':
 			fz.max_shown = strtoull(optarg, &end, 0);
@@ -484,15 +523,22 @@ int main(int argc, char **argv)
 				(unsigned long long)i, len, strerror(errno));
 			return 2;
 		}
+		check_output(&fz, seed, i, in, len, &want, (int)topts.retval, out,
+			     topts.data_size_out);
+		expect_add(&exp, &want, len);
+		fz.by_reason[want.reason]++;
+		for (int e = XLB_STAT_EVENT_FIRST; e < __XLB_STAT_MAX; e++)
+			fz.by_reason[e] += want.events[e];
+		if ((i + 1) % every && i + 1 != n && !need_flush(&fz))
+			continue;
 		if (read_counters(&fz, fz.now)) {
 			fprintf(stderr, "xlb-fuzz: cannot read xlb_stats\n");
 			return 2;
 		}
-		check_frame(&fz, seed, i, in, len, &want, (int)topts.retval, out,
-			    topts.data_size_out);
-		fz.by_reason[want.reason]++;
-		for (int e = XLB_STAT_EVENT_FIRST; e < __XLB_STAT_MAX; e++)
-			fz.by_reason[e] += want.events[e];
+		check_counters(&fz, seed, i, in, len, &want, (int)topts.retval, out,
+			       topts.data_size_out, &exp);
+		memset(&exp, 0, sizeof(exp));
+		exp.first = i + 1;
 		tmp = fz.snap, fz.snap = fz.now, fz.now = tmp;
 		if (!quiet && i && i % 1000000 == 0)
 			fprintf(stderr, "xlb-fuzz: %llu frames, %llu divergences\n",
