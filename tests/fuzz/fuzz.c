@@ -6,7 +6,7 @@
  * frames (gen.h) through BPF_PROG_TEST_RUN on one CPU, and compares the
  * action, the output bytes and the counters that moved with the model's.
  *
- * Usage: xlb-fuzz [-s SEED] [-n FRAMES] [-c EVERY] [-m SHOWN] [-q]
+ * Usage: xlb-fuzz [-s SEED] [-n FRAMES] [-c EVERY] [-C EVERY] [-m SHOWN] [-q]
  * Exit 0 when no frame diverged, 1 when one did, 2 on a setup error. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -99,7 +99,7 @@ struct fuzz {
 	struct gen_target targets[N_VIPS];
 	struct model_backend *backends;
 	struct xlb_counter *snap, *now; /* verdict and event counters, all CPUs */
-	__u64 shown, max_shown, divergences, state_errors;
+	__u64 shown, max_shown, divergences, state_errors, changes;
 	__u64 by_reason[__XLB_STAT_MAX]; /* frames the model gave each verdict / event */
 };
 
@@ -139,6 +139,78 @@ static enum model_route route_of(const union xlb_addr *a, __u8 family, __u8 *mac
 	mac[5] = family == XLB_AF_INET6 ? (__u8)((last >> 4) * 16 + (last & 15))
 				       : (__u8)((last / 10) * 16 + last % 10);
 	return MODEL_ROUTE_TX;
+}
+
+/* The backends as the data plane's map holds them now (validity,
+ * generation, VIP), and the rings to be read again: the configuration the
+ * model works from, after every change. */
+static int sync_backends(struct fuzz *fz)
+{
+	for (__u32 id = 0; id < fz->dp->max_backends; id++) {
+		struct model_backend *m = &fz->backends[id];
+		struct xlb_backend b;
+
+		if (xlb_dp_backend_get(fz->dp, id, &b)) {
+			fprintf(stderr, "xlb-fuzz: cannot read backend %u\n", id);
+			return -1;
+		}
+		memset(m, 0, sizeof(*m));
+		m->used = b.family != XLB_AF_NONE;
+		m->valid = !!(b.flags & XLB_BACKEND_F_VALID);
+		m->gen = b.gen;
+		m->addr = b.addr;
+		m->family = b.family;
+		m->vip_id = b.vip_id;
+		if (m->used)
+			m->route = route_of(&b.addr, b.family, m->dmac);
+	}
+	for (__u32 v = 0; v < fz->dp->max_vips; v++) {
+		free(fz->rings[v]);
+		fz->rings[v] = NULL;
+		fz->ring_none[v] = 0;
+	}
+	return 0;
+}
+
+/* A configuration change between two frames, chosen by (seed, index): one
+ * backend of one VIP drained, restored, removed or added back. Flows of a
+ * removed backend re-hash; its id, reused, gets a new generation. */
+static int churn(struct fuzz *fz, __u64 seed, __u64 index)
+{
+	__u64 x = (seed + 1) * 0x9e3779b97f4a7c15ULL ^ index * 0xbf58476d1ce4e5b9ULL;
+	const struct vip_def *d;
+	struct xlb_vip_key key;
+	struct xlb_lb_backend *b;
+	char err[XLB_ERRLEN] = "";
+	union xlb_addr a;
+	int nb = 0, ret;
+	__u8 fam;
+
+	x ^= x >> 31;
+	d = &vip_defs[x % N_VIPS];
+	while (nb < 5 && d->backends[nb])
+		nb++;
+	if (!nb)
+		return 0;
+	x /= N_VIPS;
+	if (xlb_vip_key_parse(d->vip, &key, err, sizeof(err)) ||
+	    xlb_addr_parse(d->backends[x % nb], &a, &fam))
+		return -1;
+	x /= nb;
+	b = xlb_lb_backend_find(fz->lb, xlb_lb_vip_find(fz->lb, &key), &a, fam);
+	if (!b)
+		ret = xlb_lb_backend_add(fz->lb, &key, &a, fam, 1, err, sizeof(err));
+	else if (x % 2)
+		ret = xlb_lb_backend_del(fz->lb, &key, &a, fam, err, sizeof(err));
+	else
+		ret = xlb_lb_backend_set_weight(fz->lb, &key, &a, fam, b->weight ? 0 : 1, err,
+						sizeof(err));
+	if (ret) {
+		fprintf(stderr, "xlb-fuzz: change of %s %s: %s\n", d->vip, d->backends[0], err);
+		return -1;
+	}
+	fz->changes++;
+	return sync_backends(fz);
 }
 
 static int configure(struct fuzz *fz)
@@ -188,21 +260,8 @@ static int configure(struct fuzz *fz)
 		fz->targets[i].proto = key.proto;
 		fz->targets[i].port = ntohs(key.port);
 	}
-	fz->backends = calloc(fz->dp->max_backends, sizeof(*fz->backends));
-	if (!fz->backends)
+	if (sync_backends(fz))
 		return -1;
-	for (__u32 id = 0; id < fz->dp->max_backends; id++) {
-		const struct xlb_lb_backend *b = &fz->lb->backends[id];
-		struct model_backend *m = &fz->backends[id];
-
-		if (!b->used)
-			continue;
-		m->used = 1;
-		m->addr = b->addr;
-		m->family = b->family;
-		m->vip_id = fz->lb->vips[b->vip].id;
-		m->route = route_of(&b->addr, b->family, m->dmac);
-	}
 	mc.vips = fz->vips;
 	mc.n_vips = N_VIPS;
 	mc.backends = fz->backends;
@@ -251,6 +310,9 @@ static int setup(struct fuzz *fz)
 	fz->snap = calloc((size_t)__XLB_STAT_MAX * fz->nr_cpus, sizeof(*fz->snap));
 	fz->now = calloc((size_t)__XLB_STAT_MAX * fz->nr_cpus, sizeof(*fz->now));
 	if (fz->nr_cpus <= 0 || !fz->rings || !fz->ring_none || !fz->snap || !fz->now)
+		return -1;
+	fz->backends = calloc(fz->dp->max_backends, sizeof(*fz->backends));
+	if (!fz->backends)
 		return -1;
 	return configure(fz);
 }
@@ -437,10 +499,11 @@ static double now_s(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: xlb-fuzz [-s SEED] [-n FRAMES] [-c EVERY] [-m SHOWN] [-q]\n"
+	fprintf(f, "Usage: xlb-fuzz [-s SEED] [-n FRAMES] [-c EVERY] [-C EVERY] [-m SHOWN] [-q]\n"
 		   "  -s SEED    generator seed (default 1)\n"
 		   "  -n FRAMES  frames to run (default 100000)\n"
 		   "  -c EVERY   compare the counters every EVERY frames (default 1: each frame)\n"
+		   "  -C EVERY   change a backend every EVERY frames (default 5000, 0: never)\n"
 		   "  -m SHOWN   divergences printed in full (default 20)\n"
 		   "  -q         no progress lines\n");
 }
@@ -449,14 +512,14 @@ int main(int argc, char **argv)
 {
 	static struct model_result want;
 	static __u8 in[GEN_FRAME_MAX], out[MODEL_FRAME_MAX + 512];
-	unsigned long long seed = 1, n = 100000, every = 1;
+	unsigned long long seed = 1, n = 100000, every = 1, churn_every = 5000;
 	static struct expect exp;
 	struct fuzz fz = {.max_shown = 20};
 	struct gen_cfg gc;
 	int quiet = 0, opt;
 	double t0, t1;
 
-	while ((opt = getopt(argc, argv, "s:n:c:m:qh")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:c:C:m:qh")) != -1) {
 		char *end;
 
 		switch (opt) {
@@ -470,6 +533,9 @@ int main(int argc, char **argv)
 			every = strtoull(optarg, &end, 0);
 			if (!every)
 				every = 1;
+			break;
+		case 'C':
+			churn_every = strtoull(optarg, &end, 0);
 			break;
 		case 'm':
 			fz.max_shown = strtoull(optarg, &end, 0);
@@ -517,6 +583,8 @@ int main(int argc, char **argv)
 
 		if (need_flush(&fz))
 			flush_tables(&fz, i);
+		if (churn_every && i && i % churn_every == 0 && churn(&fz, seed, i))
+			return 2;
 		model_run(fz.model, in, len, &want);
 		if (bpf_prog_test_run_opts(fz.prog_fd, &topts)) {
 			fprintf(stderr, "xlb-fuzz: BPF_PROG_TEST_RUN of frame %llu (%zu bytes): %s\n",
@@ -547,9 +615,9 @@ int main(int argc, char **argv)
 	flush_tables(&fz, n);
 	t1 = now_s();
 	printf("xlb-fuzz: seed %llu: %llu frames, %llu divergences, %llu state divergences, "
-	       "%.1f s, %.0f frames/s\n",
+	       "%llu backend changes, %.1f s, %.0f frames/s\n",
 	       seed, n, (unsigned long long)fz.divergences, (unsigned long long)fz.state_errors,
-	       t1 - t0, n / (t1 - t0));
+	       (unsigned long long)fz.changes, t1 - t0, n / (t1 - t0));
 	/* What the frames exercised: a round that never reached a path
 	 * proved nothing about it. */
 	printf("xlb-fuzz: verdicts and events:");

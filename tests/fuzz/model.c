@@ -21,6 +21,7 @@ struct slot {
 	__u8 state; /* 0 empty, 1 used, 2 deleted */
 	__u8 key[KEY_LEN];
 	__u32 backend_id;
+	__u32 gen;  /* the backend's generation when it was chosen */
 	__u32 hash; /* fragments: the first fragment's flow hash */
 };
 
@@ -57,7 +58,7 @@ static struct slot *table_find(struct table *t, const __u8 *key)
 }
 
 /* Insert or replace (BPF_ANY). The fuzzer flushes long before it fills. */
-static void table_put(struct table *t, const __u8 *key, __u32 backend_id, __u32 hash)
+static void table_put(struct table *t, const __u8 *key, __u32 backend_id, __u32 gen, __u32 hash)
 {
 	struct slot *s = table_find(t, key);
 
@@ -74,6 +75,7 @@ static void table_put(struct table *t, const __u8 *key, __u32 backend_id, __u32 
 		}
 	}
 	s->backend_id = backend_id;
+	s->gen = gen;
 	s->hash = hash;
 }
 
@@ -436,7 +438,7 @@ static int ring_pick(const struct model *m, const struct model_vip *v, __u32 has
 
 	if (!v->has_ring || m->cfg.ring(m->cfg.ring_ctx, v->id, slot, id))
 		return -1;
-	if (*id >= m->cfg.n_backends || !m->cfg.backends[*id].used ||
+	if (*id >= m->cfg.n_backends || !m->cfg.backends[*id].valid ||
 	    m->cfg.backends[*id].vip_id != v->id)
 		return -1;
 	return 0;
@@ -586,42 +588,70 @@ static void forward(const struct model *m, const __u8 *f, const struct parsed *p
 
 /* ---- the connection tables (README Protection, bpf/conns.bpf.h) -------- */
 
+/* An entry names the backend it chose while that backend is valid, of the
+ * same generation (not a reused id) and of this VIP. */
+static int entry_usable(const struct model *m, const struct model_vip *v, const struct slot *s)
+{
+	const struct model_backend *be;
+
+	if (s->backend_id >= m->cfg.n_backends)
+		return 0;
+	be = &m->cfg.backends[s->backend_id];
+	return be->valid && be->gen == s->gen && be->vip_id == v->id;
+}
+
 /* Established table first, then the new-flow table (whose entry moves to
  * the established one on a packet that is neither SYN nor RST), else the
- * ring, recorded in the new-flow table unless it is a RST. A VIP with
- * conntrack off uses the ring alone. Returns -1 when there is no backend. */
+ * ring, recorded in the new-flow table unless it is a RST. An entry that is
+ * no longer usable is stale: the flow re-hashes and the entry, in whichever
+ * table it is, is rewritten with the ring's choice. A VIP with conntrack
+ * off uses the ring alone. Returns -1 when there is no backend. */
 static int choose_backend(struct model *m, const struct parsed *p, const struct model_vip *v,
 			  __u32 hash, __u32 *id, struct model_result *r)
 {
 	__u8 key[KEY_LEN];
-	struct slot *s;
+	struct slot *s, *stale = NULL;
 	__u32 h = v->flags & XLB_VIP_F_SRC_HASH ? source_hash(p) : hash;
 
 	if (v->flags & XLB_VIP_F_NO_CONNTRACK)
 		return ring_pick(m, v, h, id);
 	flow_key(p, key);
 	s = table_find(&m->tables[MODEL_CONNS], key);
-	if (s) {
+	if (s && entry_usable(m, v, s)) {
 		r->events[XLB_STAT_CONN_HIT]++;
 		*id = s->backend_id;
 		return 0;
 	}
-	s = table_find(&m->tables[MODEL_CONNS_NEW], key);
 	if (s) {
-		r->events[XLB_STAT_CONN_HIT]++;
-		*id = s->backend_id;
-		if (!(p->tcp_flags & 0x06)) {
-			table_put(&m->tables[MODEL_CONNS], key, *id, 0);
-			table_del(&m->tables[MODEL_CONNS_NEW], key);
-			r->events[XLB_STAT_CONN_PROMOTE]++;
+		stale = s;
+		r->events[XLB_STAT_CONN_STALE]++;
+	} else {
+		s = table_find(&m->tables[MODEL_CONNS_NEW], key);
+		if (s && entry_usable(m, v, s)) {
+			r->events[XLB_STAT_CONN_HIT]++;
+			*id = s->backend_id;
+			if (!(p->tcp_flags & 0x06)) {
+				__u32 gen = s->gen;
+
+				table_del(&m->tables[MODEL_CONNS_NEW], key);
+				table_put(&m->tables[MODEL_CONNS], key, *id, gen, 0);
+				r->events[XLB_STAT_CONN_PROMOTE]++;
+			}
+			return 0;
 		}
-		return 0;
+		if (s) {
+			stale = s;
+			r->events[XLB_STAT_CONN_STALE]++;
+		}
 	}
 	r->events[XLB_STAT_CONN_MISS]++;
 	if (ring_pick(m, v, h, id))
 		return -1;
-	if (!(p->tcp_flags & 0x04)) {
-		table_put(&m->tables[MODEL_CONNS_NEW], key, *id, 0);
+	if (stale) {
+		stale->backend_id = *id;
+		stale->gen = m->cfg.backends[*id].gen;
+	} else if (!(p->tcp_flags & 0x04)) {
+		table_put(&m->tables[MODEL_CONNS_NEW], key, *id, m->cfg.backends[*id].gen, 0);
 		r->events[XLB_STAT_CONN_INSERT]++;
 	}
 	return 0;
@@ -642,7 +672,7 @@ static void balance(struct model *m, const __u8 *f, const struct parsed *p,
 		__u8 key[KEY_LEN];
 
 		frag_key(p, f, key);
-		table_put(&m->tables[MODEL_FRAGS], key, id, hash);
+		table_put(&m->tables[MODEL_FRAGS], key, id, m->cfg.backends[id].gen, hash);
 		r->events[XLB_STAT_FRAG_FIRST]++;
 	}
 	forward(m, f, p, id, hash, r);
@@ -696,6 +726,10 @@ static void model_fragment(struct model *m, const __u8 *f, struct parsed *p,
 	}
 	frag_key(p, f, key);
 	s = table_find(&m->tables[MODEL_FRAGS], key);
+	/* the entry holds while its backend is valid and not a reused id */
+	if (s && (!m->cfg.backends[s->backend_id].valid ||
+		  m->cfg.backends[s->backend_id].gen != s->gen))
+		s = NULL;
 	if (!s) {
 		if (is_vip_addr(m, p))
 			set_verdict(r, XDP_DROP, XLB_STAT_FRAG_MISS);

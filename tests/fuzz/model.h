@@ -26,6 +26,8 @@ enum model_route {
 
 struct model_backend {
 	int used;
+	int valid;  /* its flows may use it (xlb_backends' valid flag) */
+	__u32 gen;  /* bumped when the id is reused: old entries re-hash */
 	union xlb_addr addr;
 	__u8 family;
 	__u32 vip_id;
@@ -47,7 +49,8 @@ typedef int (*model_ring_fn)(void *ctx, __u32 vip_id, __u32 slot, __u32 *backend
 struct model_cfg {
 	struct model_vip *vips;
 	size_t n_vips;
-	struct model_backend *backends; /* indexed by backend id */
+	struct model_backend *backends; /* indexed by backend id; the caller
+					 * updates it in place as it changes */
 	size_t n_backends;
 	__u32 ring_size;
 	model_ring_fn ring;
