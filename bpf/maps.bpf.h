@@ -12,6 +12,22 @@
 /* Load-time knobs, set through the skeleton's rodata before load. */
 const volatile __u32 xlb_ring_size = XLB_RING_SIZE_DEFAULT; /* Maglev M */
 const volatile __u32 xlb_max_vips = XLB_MAX_VIPS_DEFAULT;   /* per-backend counters start after the VIPs' */
+/* Time one generated ICMP error costs in the per-CPU bucket: 1 s / rate;
+ * 0 sends none (xlbd --icmp-rate 0). */
+const volatile __u64 xlb_icmp_interval_ns = 1000000000ULL / XLB_ICMP_RATE_DEFAULT;
+
+/* The ICMP rate limit's state, per CPU (see icmp_allowed in icmp.bpf.h). */
+struct xlb_icmp_bucket {
+	__u64 tat_ns; /* theoretical arrival time of the next message: coarse monotonic ns */
+};
+
+/* One bucket per CPU; not pinned, a new program starts full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_icmp_bucket);
+} xlb_icmp_rl SEC(".maps");
 
 /* Virtual services: {addr, port, proto, family} -> {id, flags}. */
 struct {

@@ -62,6 +62,7 @@ struct packet {
 	__u8 tcp_flags; /* TCP: byte 13 of the header (TCP_F_*); UDP: 0 */
 	__u16 frag_off; /* PARSE_FRAGMENT: from the frame's start to the IPv4
 			 * payload or the IPv6 fragment header (frag.bpf.h) */
+	__u16 l4_off;   /* offset of the L4 header in the frame (ICMP stages read it) */
 };
 
 /* The TCP flags the connection table looks at (RFC 9293 header byte 13). */
@@ -130,6 +131,7 @@ static __always_inline int parse_ipv4(void *data, void *data_end, struct packet 
 	pkt->ip_df = iph->frag_off & bpf_htons(XLB_IP_DF);
 	pkt->tos = iph->tos;
 	pkt->inner_ipproto = IPPROTO_IPIP;
+	pkt->l4_off = pkt->l3_off + hlen;
 	return parse_l4((void *)iph + hlen, data_end, tot - hlen, pkt);
 }
 
@@ -174,6 +176,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, struct packet 
 	pkt->ip_df = bpf_htons(XLB_IP_DF);
 	pkt->tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
 	pkt->inner_ipproto = IPPROTO_IPV6;
+	pkt->l4_off = l4 - data;
 	return parse_l4(l4, data_end, end_of_ip - l4, pkt);
 }
 

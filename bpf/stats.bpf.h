@@ -46,6 +46,11 @@ static __always_inline int verdict_action(__u32 v)
 	return v & 0xff;
 }
 
+static __always_inline enum xlb_stat verdict_reason(__u32 v)
+{
+	return v >> 8;
+}
+
 /* Counts the verdict's reason; returns its action. */
 static __always_inline int count_verdict(__u32 v, __u64 bytes)
 {

@@ -14,6 +14,7 @@
 #include "stats.bpf.h"
 #include "frag.bpf.h"
 #include "conns.bpf.h"
+#include "icmp.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -182,6 +183,9 @@ static __always_inline __u32 resolve_next_hop(struct xdp_md *ctx, const struct p
 	count_event(XLB_STAT_NEXTHOP_MISS);
 	fib_prepare(&fib, ctx, pkt, be, src, len);
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	/* Too big: the route's MTU, for the ICMP that tells the client. */
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		nh->mtu = fib.mtu_result;
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return fib_failure_verdict(rc);
 	nh->ifindex = fib.ifindex;
@@ -206,7 +210,8 @@ static __always_inline __u32 resolve_next_hop(struct xdp_md *ctx, const struct p
 /* Next hop of the outer packet: this CPU's cached one while it is fresh
  * and was resolved for this backend (id and generation) and ingress, else
  * resolve_next_hop() into scratch. Returns as resolve_next_hop(); for
- * XDP_TX and XDP_REDIRECT, *nh points at the MACs and egress to use.
+ * XDP_TX and XDP_REDIRECT, *nh points at the MACs and egress to use, for
+ * too_big at the route's MTU.
  *
  * A VLAN-tagged frame is always the kernel's to route: bpf_fib_lookup()
  * knows only the device the frame arrived on (the tag's parent), not the
@@ -227,14 +232,16 @@ static __always_inline __u32 route_outer(struct xdp_md *ctx, const struct packet
 	cached = bpf_map_lookup_elem(&xlb_nexthops, &backend_id);
 	if (cached && cached->expires_ns > now && cached->gen == be->gen &&
 	    cached->ingress == ctx->ingress_ifindex) {
+		*nh = cached;
 		if (pkt->l3_len + outer_len(be) > cached->mtu)
 			return verdict(XDP_DROP, XLB_STAT_TOO_BIG);
-		*nh = cached;
 		return forward_verdict(cached->action);
 	}
 	__builtin_memset(scratch, 0, sizeof(*scratch));
 	v = resolve_next_hop(ctx, pkt, be, src, scratch);
 	action = verdict_action(v);
+	if (verdict_reason(v) == XLB_STAT_TOO_BIG)
+		*nh = scratch;
 	if (action != XDP_TX && action != XDP_REDIRECT)
 		return v;
 	if (cached) {
@@ -249,10 +256,12 @@ static __always_inline __u32 route_outer(struct xdp_md *ctx, const struct packet
 
 /* Encapsulates the packet for the backend and sends it on: addressed to
  * the next hop, or (XDP_PASS) still to this host, whose kernel accepts and
- * forwards it. */
+ * forwards it. One too big for the route is answered with an ICMP error to
+ * its sender when may_answer (not for an ICMP error: RFC 1122 3.2.2). */
 static __always_inline __u32 forward(struct xdp_md *ctx, const struct packet *pkt,
 				     const struct xlb_backend *be, __u32 backend_id,
-				     const struct xlb_config *cfg, __u32 hash, __u64 now)
+				     const struct xlb_config *cfg, __u32 hash, __u64 now,
+				     int may_answer)
 {
 	const struct xlb_nexthop *nh = NULL;
 	struct xlb_nexthop scratch;
@@ -261,8 +270,11 @@ static __always_inline __u32 forward(struct xdp_md *ctx, const struct packet *pk
 
 	outer_source(cfg, be->family, hash, &src);
 	v = route_outer(ctx, pkt, be, backend_id, &src, now, &scratch, &nh);
-	if (verdict_action(v) == XDP_DROP)
+	if (verdict_action(v) == XDP_DROP) {
+		if (may_answer && nh && verdict_reason(v) == XLB_STAT_TOO_BIG)
+			return answer_too_big(ctx, pkt, nh->mtu, outer_len(be), now);
 		return v;
+	}
 	if (trim_to_ip(ctx, pkt) || encap_packet(ctx, pkt, be, &src, hash, nh))
 		return verdict(XDP_DROP, XLB_STAT_ENCAP_FAIL);
 	if (verdict_action(v) == XDP_REDIRECT)
@@ -295,16 +307,63 @@ static __always_inline __u32 unbalanced_verdict(int vip_addr, enum xlb_stat pass
 	return verdict(XDP_PASS, pass_reason);
 }
 
+static __always_inline int is_icmp(const struct packet *pkt)
+{
+	return pkt->flow.proto ==
+	       (pkt->flow.family == XLB_AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP);
+}
+
+/* ICMP to a VIP address (icmp.bpf.h): an echo request is answered; an
+ * error about a VIP flow goes to the backend its own packets go to (the
+ * connection table, else the ring), encapsulated whole, so that the
+ * backend's stack learns of it (path MTU above all); anything else is
+ * dropped as all unbalanced traffic to a VIP address is. pkt->flow becomes
+ * the flow the error is about. */
+static __always_inline __u32 icmp_verdict(struct xdp_md *ctx, struct packet *pkt, __u64 bytes)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 zero = 0, backend_id = 0, hash;
+	const struct xlb_config *cfg;
+	struct xlb_backend *be;
+	struct xlb_vip *vip;
+	int vip_addr;
+	__u64 now;
+
+	if (!icmp_echo_reply(data, data_end, pkt))
+		return verdict(XDP_TX, XLB_STAT_ICMP_ECHO_REPLY);
+	if (icmp_error_flow(data, data_end, pkt, &pkt->flow))
+		return verdict(XDP_DROP, XLB_STAT_DROP_VIP_UNHANDLED);
+	vip = find_vip(&pkt->flow, &vip_addr);
+	if (!vip)
+		return verdict(XDP_DROP, XLB_STAT_DROP_VIP_UNHANDLED);
+	cfg = bpf_map_lookup_elem(&xlb_config, &zero);
+	if (!cfg)
+		return verdict(XDP_PASS, XLB_STAT_NO_CONFIG);
+	count_vip(vip->id, bytes);
+	now = bpf_ktime_get_coarse_ns();
+	hash = xlb_hash_flow(&pkt->flow);
+	be = pick_backend(vip, pkt, cfg, hash, now, &backend_id);
+	if (!be)
+		return verdict(XDP_DROP, XLB_STAT_NO_BACKEND);
+	count_event(XLB_STAT_ICMP_ERROR_FWD);
+	count_backend(backend_id, bytes);
+	return forward(ctx, pkt, be, backend_id, cfg, hash, now, 0);
+}
+
 /* A packet that did not parse to a flow: a fragment, not TCP/UDP (ICMP...),
  * malformed. Whether it is for a VIP address is known once its IP header
  * is (flow.family set, see parse.bpf.h); a broken IP header goes to the
- * kernel, which drops it itself. ICMP and fragments of real flows are
- * dropped too for now: this is where their handling belongs. Fragments
- * come here only when frag.bpf.h could not complete them. */
-static __always_inline __u32 unparsed_verdict(const struct packet *pkt, int parse_result)
+ * kernel, which drops it itself. ICMP to a VIP address is xlb's own
+ * (icmp_verdict). Fragments come here only when frag.bpf.h could not
+ * complete them. */
+static __always_inline __u32 unparsed_verdict(struct xdp_md *ctx, struct packet *pkt,
+					      int parse_result, __u64 bytes)
 {
 	int vip_addr = pkt->flow.family != XLB_AF_NONE && is_vip_addr(&pkt->flow);
 
+	if (vip_addr && parse_result == PARSE_UNSUPPORTED && is_icmp(pkt))
+		return icmp_verdict(ctx, pkt, bytes);
 	return unbalanced_verdict(vip_addr, pass_reason(parse_result));
 }
 
@@ -336,7 +395,7 @@ static __always_inline __u32 balance(struct xdp_md *ctx, const struct packet *pk
 		count_event(XLB_STAT_FRAG_FIRST);
 	}
 	count_backend(backend_id, bytes);
-	return forward(ctx, pkt, be, backend_id, cfg, hash, now);
+	return forward(ctx, pkt, be, backend_id, cfg, hash, now, 1);
 }
 
 /* A fragment (frag.bpf.h): the first is balanced as any packet; later ones
@@ -354,7 +413,7 @@ static __always_inline __u32 fragment_path(struct xdp_md *ctx, struct packet *pk
 
 	rc = parse_fragment(data, data_end, pkt, &fi);
 	if (rc != PARSE_OK)
-		return unparsed_verdict(pkt, rc);
+		return unparsed_verdict(ctx, pkt, rc, bytes);
 	if (fi.first) {
 		vip = find_vip(&pkt->flow, &vip_addr);
 		if (!vip)
@@ -371,7 +430,7 @@ static __always_inline __u32 fragment_path(struct xdp_md *ctx, struct packet *pk
 	count_event(XLB_STAT_FRAG_FOLLOW);
 	count_vip(be->vip_id, bytes);
 	count_backend(backend_id, bytes);
-	return forward(ctx, pkt, be, backend_id, cfg, hash, bpf_ktime_get_coarse_ns());
+	return forward(ctx, pkt, be, backend_id, cfg, hash, bpf_ktime_get_coarse_ns(), 1);
 }
 
 /* The packet path, to its verdict. Per-VIP and per-backend traffic is
@@ -388,7 +447,7 @@ static __always_inline __u32 lb_path(struct xdp_md *ctx, __u64 bytes)
 	if (rc == PARSE_FRAGMENT)
 		return fragment_path(ctx, &pkt, bytes);
 	if (rc != PARSE_OK)
-		return unparsed_verdict(&pkt, rc);
+		return unparsed_verdict(ctx, &pkt, rc, bytes);
 	vip = find_vip(&pkt.flow, &vip_addr);
 	if (!vip)
 		return unbalanced_verdict(vip_addr, XLB_STAT_PASS_NOT_VIP);

@@ -31,6 +31,11 @@
 /* The new-flow table is this fraction of --conns (at least a few entries
  * per CPU): it holds handshakes in flight, not established flows. */
 #define XLB_CONNS_NEW_SHIFT 2
+/* ICMP errors xlb generates (fragmentation needed, packet too big), per CPU:
+ * a token bucket of XLB_ICMP_BURST refilled at the rate (xlbd --icmp-rate). */
+#define XLB_ICMP_RATE_DEFAULT 1000
+#define XLB_ICMP_RATE_MAX 1000000
+#define XLB_ICMP_BURST 50
 #define XLB_MAX_WEIGHT 65535
 /* Outer TTL / hop limit of encapsulated packets: the tunnel crosses one L2
  * segment or a routed fabric, never the internet (RFC 2003 section 3.1). */
@@ -205,8 +210,8 @@ _Static_assert(sizeof(struct xlb_budget) == 16, "xlb_budget layout");
 
 /* Counters by reason. X(name, "printed name", "what it means"): the enum and
  * the printers are generated from this one list. Every frame xlb_lb sees is
- * counted under exactly one of PASS_NOT_IP..REDIRECT, its verdict; CONN_* and
- * NEXTHOP_MISS count events on the way. */
+ * counted under exactly one of PASS_NOT_IP..REDIRECT, its verdict; CONN_*,
+ * NEXTHOP_MISS and the ICMP events after it count events on the way. */
 #define XLB_STATS(X)                                                                   \
 	X(PASS_NOT_IP, "pass_not_ip", "not IPv4/IPv6: passed to the kernel")            \
 	X(PASS_NOT_VIP, "pass_not_vip", "IP but no VIP matched: passed to the kernel")  \
@@ -221,9 +226,17 @@ _Static_assert(sizeof(struct xlb_budget) == 16, "xlb_budget layout");
 	  "ahead of it, or its entry evicted): dropped")                                \
 	X(DROP_VIP_UNHANDLED, "drop_vip_unhandled",                                     \
 	  "to a VIP address, but no VIP's port/protocol, or not parsable (fragment, "    \
-	  "ICMP, malformed TCP/UDP): dropped, as the kernel would route it back")       \
+	  "ICMP other than echo or a VIP flow's error, malformed TCP/UDP): dropped, "   \
+	  "as the kernel would route it back")                                          \
+	X(ICMP_ECHO_REPLY, "icmp_echo_reply",                                           \
+	  "ICMP/ICMPv6 echo request to a VIP address: answered by xlb (XDP_TX)")        \
 	X(NO_BACKEND, "no_backend", "VIP matched but its ring is empty: dropped")       \
-	X(TOO_BIG, "too_big", "larger than the egress MTU once encapsulated: dropped") \
+	X(TOO_BIG, "too_big",                                                           \
+	  "larger than the egress MTU once encapsulated: dropped, no ICMP sent (rate "  \
+	  "limit, an ICMP error itself, source not unicast)")                           \
+	X(ICMP_TOO_BIG, "icmp_too_big",                                                 \
+	  "larger than the egress MTU once encapsulated: answered with fragmentation "  \
+	  "needed / packet too big (XDP_TX)")                                           \
 	X(ENCAP_FAIL, "encap_fail",                                                     \
 	  "no headroom for the outer header, or trailer not trimmable: dropped")        \
 	X(FIB_PASS, "fib_pass",                                                         \
@@ -252,7 +265,11 @@ _Static_assert(sizeof(struct xlb_budget) == 16, "xlb_budget layout");
 	X(NEXTHOP_MISS, "nexthop_miss", "next hop not cached on this CPU: looked up")    \
 	X(FRAG_FIRST, "frag_first",                                                     \
 	  "first fragment of a VIP flow: balanced, its backend remembered for the rest") \
-	X(FRAG_FOLLOW, "frag_follow", "later fragment sent to its first fragment's backend")
+	X(FRAG_FOLLOW, "frag_follow", "later fragment sent to its first fragment's backend")    \
+	X(ICMP_ERROR_FWD, "icmp_error_fwd",                                             \
+	  "ICMP error about a VIP flow: sent to the flow's backend (verdict: tx...)")  \
+	X(ICMP_RATE_LIMITED, "icmp_rate_limited",                                       \
+	  "ICMP xlb would have sent, suppressed by the per-CPU rate limit")
 
 enum xlb_stat {
 #define XLB_STAT_ENUM(name, str, help) XLB_STAT_##name,

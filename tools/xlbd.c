@@ -83,7 +83,7 @@ static const char usage_text[] =
     "Usage: xlbd -i IFACE [-S SOCKET] [-r RULES] [-m native|generic] [--src4 ADDR[/LEN]]\n"
     "            [--src6 ADDR[/LEN]] [--max-vips N] [--max-backends N] [--conns N]\n"
     "            [--ring-size M] [--udp-timeout S] [--conn-budget N] [--syn-timeout S]\n"
-    "            [--reset] [--no-sysctl] [--private-bpffs] [-v]\n"
+    "            [--icmp-rate N[/s]] [--reset] [--no-sysctl] [--private-bpffs] [-v]\n"
     "       xlbd -i IFACE --detach\n"
     "Runs the xlb load balancer on IFACE in the foreground, logging to stderr.\n"
     "  -i, --interface IFACE  interface to attach the XDP program to\n"
@@ -108,6 +108,8 @@ static const char usage_text[] =
     "                         limit (default 100000)\n"
     "      --syn-timeout S    seconds a TCP flow seen only by its SYN keeps its\n"
     "                         entry, 1-3600 (default 5)\n"
+    "      --icmp-rate N[/s]  ICMP errors xlb may send per second and CPU (packet too\n"
+    "                         big), bursts of 50; 0: none (default 1000)\n"
     "      --reset            start even when the rules file is missing or holds no\n"
     "                         VIPs while the pinned maps hold some: drop them\n"
     "      --no-sysctl        do not set the sysctls xlb needs on IFACE (forwarding,\n"
@@ -144,6 +146,25 @@ static int parse_num(const char *text, unsigned long min, unsigned long max, __u
 	return 0;
 }
 
+/* --icmp-rate: "N" or "N/s", 0-XLB_ICMP_RATE_MAX; 0 (none) is stored as -1,
+ * since 0 in xlb_dp_opts is the default. */
+static int parse_rate(const char *text, __s32 *out)
+{
+	char buf[16];
+	size_t n = strlen(text);
+	__u32 v;
+
+	if (n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, text, n + 1);
+	if (n > 2 && !strcmp(buf + n - 2, "/s"))
+		buf[n - 2] = 0;
+	if (parse_num(buf, 0, XLB_ICMP_RATE_MAX, &v))
+		return -EINVAL;
+	*out = v ? (__s32)v : -1;
+	return 0;
+}
+
 enum {
 	OPT_SRC4 = 256,
 	OPT_SRC6,
@@ -154,6 +175,7 @@ enum {
 	OPT_UDP_TIMEOUT,
 	OPT_CONN_BUDGET,
 	OPT_SYN_TIMEOUT,
+	OPT_ICMP_RATE,
 	OPT_DETACH,
 	OPT_RESET,
 	OPT_NO_SYSCTL,
@@ -177,6 +199,7 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 	    {"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
 	    {"conn-budget", required_argument, NULL, OPT_CONN_BUDGET},
 	    {"syn-timeout", required_argument, NULL, OPT_SYN_TIMEOUT},
+	    {"icmp-rate", required_argument, NULL, OPT_ICMP_RATE},
 	    {"detach", no_argument, NULL, OPT_DETACH},
 	    {"reset", no_argument, NULL, OPT_RESET},
 	    {"no-sysctl", no_argument, NULL, OPT_NO_SYSCTL},
@@ -254,6 +277,12 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 		case OPT_SYN_TIMEOUT:
 			if (parse_num(optarg, 1, 3600, &o->syn_timeout_s))
 				return usage_error("bad --syn-timeout '%s', expected 1-3600 seconds",
+						   optarg);
+			break;
+		case OPT_ICMP_RATE:
+			if (parse_rate(optarg, &o->dp.icmp_rate))
+				return usage_error("bad --icmp-rate '%s', expected 0-1000000 "
+						   "messages a second (N or N/s)",
 						   optarg);
 			break;
 		case OPT_DETACH:
@@ -390,9 +419,11 @@ static int setup_config(struct xlbd *d)
 	xlb_addr_format(&addr, XLB_AF_INET, a, sizeof(a));
 	xlb_addr_format(&cfg->src6, XLB_AF_INET6, b, sizeof(b));
 	pr_info("interface %s: outer source %s (vary 0x%08x) and %s (vary 0x%08x), UDP timeout "
-		"%us",
+		"%us, ICMP errors %d/s per CPU",
 		d->o.ifname, a, ntohl(cfg->src4_vary), b, ntohl(cfg->src6_vary),
-		cfg->udp_timeout_s);
+		cfg->udp_timeout_s,
+		d->o.dp.icmp_rate < 0 ? 0
+				      : d->o.dp.icmp_rate ? d->o.dp.icmp_rate : XLB_ICMP_RATE_DEFAULT);
 	if (cfg->conn_budget)
 		pr_info("interface %s: new connection entries: at most %u per CPU and second, "
 			"SYN-only entries kept %us",

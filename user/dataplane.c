@@ -101,6 +101,11 @@ int xlb_dp_open(const struct xlb_dp_opts *opts, struct xlb_dp **out)
 	}
 	dp->skel->rodata->xlb_ring_size = dp->ring_size;
 	dp->skel->rodata->xlb_max_vips = dp->max_vips;
+	if (opts->icmp_rate < 0)
+		dp->skel->rodata->xlb_icmp_interval_ns = 0;
+	else
+		dp->skel->rodata->xlb_icmp_interval_ns =
+		    1000000000ULL / (opts->icmp_rate ? (__u32)opts->icmp_rate : XLB_ICMP_RATE_DEFAULT);
 	/* The ring size is the inner maps' max_entries. libbpf 1.1 cannot
 	 * resize the inner template it parsed (no object behind it), so
 	 * give it a template map of the right size instead. */

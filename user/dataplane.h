@@ -16,6 +16,8 @@ struct xlb_dp_opts {
 	__u32 max_vips;     /* 0: XLB_MAX_VIPS_DEFAULT */
 	__u32 max_backends; /* 0: XLB_MAX_BACKENDS_DEFAULT */
 	__u32 max_conns;    /* 0: XLB_CONNS_DEFAULT */
+	__s32 icmp_rate;    /* ICMP errors xlb sends per second and CPU; 0:
+			     * XLB_ICMP_RATE_DEFAULT, negative: none */
 	const char *pin_dir; /* maps pinned (and adopted) here; NULL: not pinned */
 };
 

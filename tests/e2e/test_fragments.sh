@@ -3,9 +3,10 @@
 # test_fragments.sh: UDP datagrams larger than the path MTU, fragmented by
 # the client's kernel, reach a backend whole: the first fragment picks the
 # backend, the later ones follow it (xlb_frags), the backend reassembles and
-# answers; over 200 datagrams the backends share them, IPv4 and IPv6. The
-# client's link is 1400 bytes, so that every fragment fits the lb-backend
-# link once encapsulated (test_icmp covers what does not fit). Run as root.
+# answers; over 200 datagrams the backends share them, IPv4 and IPv6. First
+# on 1500-byte links (too-big fragments answered with ICMP, the client's
+# resend fits), then with a 1400-byte client link (every fragment fits at
+# once). Run as root.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -27,8 +28,6 @@ stat_of() { ctl -j stats | json_get "d['counters']['$1']['packets']"; }
 
 echo "== lab, UDP VIPs on 9000"
 lab_up
-nx client ip link set eth0 mtu 1400
-nx router ip link set veth-client mtu 1400
 U4=198.18.100.1:9000/udp
 U6='[2001:db8:100::1]:9000/udp'
 ctl vip add $U4 >/dev/null && ctl vip add "$U6" >/dev/null || fail "vip add"
@@ -36,6 +35,24 @@ for i in $(seq "$NB"); do
 	ctl backend add $U4 "198.18.0.$((10 + i))" >/dev/null &&
 		ctl backend add "$U6" "2001:db8::$((10 + i))" >/dev/null || fail "backend add be$i"
 done
+
+# 1500 bytes everywhere: the client's full-size fragments no longer fit the
+# lb-backend link once encapsulated. xlb answers "fragmentation needed" /
+# "packet too big", the client's kernel lowers its path MTU to the VIP, and
+# xlb-probe's one resend (after its 2 s timeout) goes through.
+for fam in 4 6; do
+	if [ $fam = 4 ]; then addr=198.18.100.1; else addr=2001:db8:100::1; fi
+	echo "== IPv$fam, 1500-byte path: 200 datagrams of 3000 bytes"
+	probe -u -n 200 -c 16 -l 3000 -b $((30000 + fam * 1000)) $addr 9000 >"$T/full$fam.json"
+	ok=$(json "$T/full$fam.json" 'j["ok"]')
+	check "IPv$fam: all 200 answered on a 1500-byte path (ok $ok; too big answered $(stat_of icmp_too_big))" \
+		[ "$ok" = 200 ]
+done
+
+# Then a 1400-byte client link, so that every fragment fits at once: the
+# fragment table alone, every datagram on its first try.
+nx client ip link set eth0 mtu 1400
+nx router ip link set veth-client mtu 1400
 
 spread() { # FILE: every backend served at least one datagram
 	json "$1" 'len(j["backends"]) == '"$NB"' and min(j["backends"].values()) > 0' | grep -q True

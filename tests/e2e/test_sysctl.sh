@@ -33,7 +33,7 @@ stat_of() { ctl -j stats | json_get "d['counters']['$1']['packets']"; }
 echo "== lab with default sysctls on the lb"
 bash "$ROOT/tests/lab/lab.sh" up "$P" "$NB" >/dev/null || exit 1
 for i in $(seq "$NB"); do
-	nx "be$i" "$BUILD/xlb-decap" attach eth0 >/dev/null || fail "xlb-decap attach be$i"
+	nx "be$i" "$BUILD/xlb-decap" attach eth0 --from "$LAB_LB_FROM" >/dev/null || fail "xlb-decap attach be$i"
 done
 before=$(settings)
 check "the lb starts with forwarding and accept_local off ($before)" [ "$before" = "0 0 0 0" ]

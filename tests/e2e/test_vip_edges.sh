@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# test_vip_edges.sh: traffic to a VIP address that xlb does not balance (ICMP,
-# another port) is dropped and counted by xlb, not passed to a kernel that
+# test_vip_edges.sh: traffic to a VIP address that xlb does not balance
+# (another port) is dropped and counted by xlb, not passed to a kernel that
 # would route it back to the router: the frames crossing the router's
-# lb-facing link are counted. Traffic to the load balancer's own address
-# still reaches its kernel. Run as root.
+# lb-facing link are counted. An echo request to the VIP address is answered
+# by xlb itself (test_icmp.sh has the rest of ICMP). Traffic to the load
+# balancer's own address still reaches its kernel. Run as root.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -124,22 +125,27 @@ check "a ping to the lb's address is answered" client_raw echo 198.18.0.2
 check "and passed to it as pass_unsupported" test "$(($(stat_of pass_unsupported) - n0))" -ge 1
 
 echo "== one ping and two SYNs to port 81 of the VIP address"
-# Each of the three crosses the link once; neighbour probes and IPv6
-# housekeeping (ND, MLD) may add a few frames, hence "under 20". A loop
-# makes ~65 crossings a packet (197 frames measured before the fix).
+# Each of the three crosses the link once, and the ping's reply once more;
+# neighbour probes and IPv6 housekeeping (ND, MLD) may add a few frames,
+# hence "under 20". A loop makes ~65 crossings a packet (197 frames measured
+# before the fix).
 f0=$(link_frames)
 l0=$(lb_forwarded)
 d0=$(stat_of drop_vip_unhandled)
+e0=$(stat_of icmp_echo_reply)
 client_raw send "$VIP" || fail "send from the client"
 sleep 1
 frames=$(($(link_frames) - f0))
 looped=$(($(lb_forwarded) - l0))
 dropped=$(($(stat_of drop_vip_unhandled) - d0))
+echoed=$(($(stat_of icmp_echo_reply) - e0))
 echo "  frames on the router's lb-facing link: $frames; forwarded back by the lb: $looped"
-check "each packet crosses the link once (3 frames, under 20 with housekeeping; got $frames)" \
-	test "$frames" -ge 3 -a "$frames" -lt 20
+check "each packet crosses the link once (4 frames, under 20 with housekeeping; got $frames)" \
+	test "$frames" -ge 4 -a "$frames" -lt 20
 check "the lb's kernel forwarded none of them back ($looped)" test "$looped" -eq 0
-check "xlb dropped and counted all three (drop_vip_unhandled +$dropped)" test "$dropped" -eq 3
+check "xlb dropped and counted both SYNs (drop_vip_unhandled +$dropped)" test "$dropped" -eq 2
+check "xlb answered the ping itself (icmp_echo_reply +$echoed)" test "$echoed" -eq 1
+check "and the client gets the answer from the VIP" client_raw echo "$VIP"
 
 echo "test_vip_edges: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -445,6 +445,12 @@ static void flow_event(struct flow *f, uint32_t events)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return;
+			/* A connected UDP socket reports "fragmentation needed" /
+			 * "packet too big" as EMSGSIZE: the kernel has lowered
+			 * the path MTU, and the resend after the timeout is
+			 * fragmented to fit, as a real client would retry. */
+			if (opt.udp && errno == EMSGSIZE)
+				return;
 			flow_fail(f, strerror(errno));
 			return;
 		}

@@ -155,6 +155,51 @@ int pkt_build(struct pkt *p, const struct pkt_spec *s)
 	return 0;
 }
 
+int pkt_build_icmp(struct pkt *p, const struct pkt_spec *spec, __u8 type, __u8 code, __u32 rest,
+		   const __u8 *body, size_t body_len)
+{
+	struct pkt_spec s = *spec;
+	size_t l3, l4, len = 8 + body_len;
+	__u8 *ic;
+	__u32 sum = 0;
+
+	s.proto = s.family == 6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+	s.payload_len = len;
+	if (pkt_build(p, &s))
+		return -1;
+	l3 = pkt_l3_off(p);
+	l4 = l3 + (s.family == 6 ? 40 + (s.v6_ext_present ? 8 : 0) : 20 + s.ip_opts_len);
+	ic = p->data + l4;
+	ic[0] = type;
+	ic[1] = code;
+	put16(ic + 2, 0);
+	put16(ic + 4, (__u16)(rest >> 16));
+	put16(ic + 6, (__u16)rest);
+	memcpy(ic + 8, body, body_len);
+	if (s.family == 6) /* RFC 8200 8.1: source, destination, length, next header */
+		sum = sum_bytes(p->data + l3 + 8, 32) + (__u32)len + IPPROTO_ICMPV6;
+	put16(ic + 2, pkt_csum(ic, len, sum));
+	return 0;
+}
+
+void pkt_set_ipv4_id(struct pkt *p, __u16 id)
+{
+	__u8 *l3 = p->data + pkt_l3_off(p);
+
+	put16(l3 + 4, id);
+	put16(l3 + 10, 0);
+	put16(l3 + 10, pkt_csum(l3, (size_t)(l3[0] & 15) * 4, 0));
+}
+
+void pkt_swap_macs(struct pkt *p)
+{
+	__u8 tmp[6];
+
+	memcpy(tmp, p->data, 6);
+	memcpy(p->data, p->data + 6, 6);
+	memcpy(p->data + 6, tmp, 6);
+}
+
 int pkt_encap(struct pkt *p, int outer_family, const char *src, const char *dst,
 	      __u32 flow_label, const __u8 *smac, const __u8 *dmac)
 {

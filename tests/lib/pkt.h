@@ -52,6 +52,19 @@ size_t pkt_l3_off(const struct pkt *p);
 int pkt_encap(struct pkt *p, int outer_family, const char *src, const char *dst,
 	      __u32 flow_label, const __u8 *smac, const __u8 *dmac);
 
+/* Builds an ICMP (spec->family 4) or ICMPv6 (6) message from spec's IP
+ * fields (proto and payload_len are set here): type, code, the header's
+ * last four bytes (rest, host order: echo id << 16 | seq, or the MTU), then
+ * body. Checksums computed (ICMPv6 over its pseudo-header). 0 or -1. */
+int pkt_build_icmp(struct pkt *p, const struct pkt_spec *spec, __u8 type, __u8 code, __u32 rest,
+		   const __u8 *body, size_t body_len);
+
+/* Sets an IPv4 frame's identification and fixes its header checksum. */
+void pkt_set_ipv4_id(struct pkt *p, __u16 id);
+
+/* Swaps the frame's destination and source MACs. */
+void pkt_swap_macs(struct pkt *p);
+
 /* Standard Internet checksum over buf (returns the folded, complemented sum). */
 __u16 pkt_csum(const void *buf, size_t len, __u32 seed);
 

@@ -343,9 +343,9 @@ static const struct fixture fixtures[] = {
 	{"IPv6 backend under a blackhole route: dropped, counted as unreachable",
 	 {V6(C6, "2001:db8:102::1", TCP, 40000, 80)}, XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL,
 	 NULL, XLB_STAT_FIB_UNREACHABLE},
-	{"too big once encapsulated (1500-byte MTU): dropped",
+	{"too big once encapsulated (1500-byte MTU): answered with ICMP (bytes: test_icmp_bpf.c)",
 	 {V4(C4, "198.18.100.1", TCP, 40005, 80), .payload_len = 1500 - 40},
-	 XDP_DROP, OUT_NONE, 0, NULL, NULL, NULL, NULL, XLB_STAT_TOO_BIG},
+	 XDP_TX, OUT_NONE, 0, NULL, NULL, NULL, NULL, XLB_STAT_ICMP_TOO_BIG},
 	{"exactly the MTU once encapsulated: forwarded",
 	 {V4(C4, "198.18.100.1", TCP, 40006, 80), .payload_len = 1500 - 60},
 	 XDP_TX, OUT_ENCAP, 4, "198.18.0.2", "198.18.0.11", pkt_lb_mac, be11_mac, XLB_STAT_TX},
@@ -991,7 +991,7 @@ static __u32 vip_addr_count(const char *addr)
 /* The address map follows the VIPs through the library: an address two VIPs
  * share stays until the last goes; it is recounted from xlb_vips on load
  * (pins an xlbd left between two writes). An ICMP echo request to a VIP
- * address is dropped, to another address passed. */
+ * address is answered by xlb, to another address passed. */
 static void test_vip_addresses(void)
 {
 	const char *a = "198.18.100.30:80/tcp", *b = "198.18.100.30:443/tcp";
@@ -1010,10 +1010,15 @@ static void test_vip_addresses(void)
 	CU_ASSERT_EQUAL(vip_addr_count("198.18.100.30"), 2);
 	CU_ASSERT_EQUAL(action_of(&other), XDP_DROP);
 
-	/* An echo request proper: type 8, code 0. */
+	/* An echo request proper (type 8, code 0) is xlb's to answer
+	 * (exact bytes: test_icmp_bpf.c); other ICMP is dropped. */
 	CU_ASSERT_FATAL(pkt_build(&echo, &icmp) == 0);
 	poke(&echo, 20, 8);
 	poke(&echo, 21, 0);
+	drops = counter(XLB_STAT_ICMP_ECHO_REPLY);
+	CU_ASSERT(run(&echo, &out, &action) == 0 && action == XDP_TX);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_ICMP_ECHO_REPLY), drops + 1);
+	poke(&echo, 20, 13); /* timestamp request */
 	drops = counter(XLB_STAT_DROP_VIP_UNHANDLED);
 	CU_ASSERT(run(&echo, &out, &action) == 0 && action == XDP_DROP);
 	CU_ASSERT_EQUAL(counter(XLB_STAT_DROP_VIP_UNHANDLED), drops + 1);
@@ -1067,14 +1072,15 @@ static void test_nexthop_cache(void)
 		CU_ASSERT_EQUAL(action_of(&s), XDP_REDIRECT);
 	}
 	CU_ASSERT_EQUAL(counter(XLB_STAT_NEXTHOP_MISS), miss);
-	/* From the cache: a tagged frame is the kernel's, a big one dropped. */
+	/* From the cache: a tagged frame is the kernel's, a big one answered
+	 * with ICMP from the cached MTU. */
 	pass = counter(XLB_STAT_FIB_PASS);
 	s.vlan = 100;
 	CU_ASSERT_EQUAL(action_of(&s), XDP_PASS);
 	CU_ASSERT_EQUAL(counter(XLB_STAT_FIB_PASS), pass + 1);
 	s.vlan = 0;
 	s.payload_len = 1500 - 40;
-	CU_ASSERT_EQUAL(action_of(&s), XDP_DROP);
+	CU_ASSERT_EQUAL(action_of(&s), XDP_TX);
 	CU_ASSERT_EQUAL(counter(XLB_STAT_NEXTHOP_MISS), miss);
 	s.payload_len = 1500 - 60;
 	CU_ASSERT_EQUAL(action_of(&s), XDP_REDIRECT);
