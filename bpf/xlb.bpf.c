@@ -412,8 +412,10 @@ static __always_inline __u32 fragment_path(struct xdp_md *ctx, struct packet *pk
 	int rc, vip_addr;
 
 	rc = parse_fragment(data, data_end, pkt, &fi);
+	/* Not unparsed_verdict(): a fragment of an ICMP message is no whole
+	 * message to answer or to read a quote from. */
 	if (rc != PARSE_OK)
-		return unparsed_verdict(ctx, pkt, rc, bytes);
+		return unbalanced_verdict(is_vip_addr(&pkt->flow), pass_reason(rc));
 	if (fi.first) {
 		vip = find_vip(&pkt->flow, &vip_addr);
 		if (!vip)
