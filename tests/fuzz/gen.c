@@ -159,6 +159,14 @@ static void describe(struct rng *r, const struct gen_cfg *cfg, struct spec *s)
 		if (chance(r, 20))
 			other_addr(r, s->family, s->dst);
 		s->payload = below(r, 100);
+		if (chance(r, 10)) {
+			/* a fragmented echo request or error */
+			s->frag = chance(r, 50) ? 1 : 2;
+			s->frag_id = below(r, 8);
+			s->ip_id = (__u16)s->frag_id;
+			s->frag_more = s->frag == 1 ? 1 : chance(r, 50);
+			s->frag_off8 = (__u16)(1 + below(r, 185));
+		}
 	} else {
 		/* fragments: ids from a small pool so that later ones follow */
 		s->frag = chance(r, 50) ? 1 : 2;

@@ -554,12 +554,17 @@ static void encapsulate(const struct model *m, const __u8 *f, const struct parse
 	r->out_len = l2 + olen + p->l3_len;
 }
 
+static int answer_too_big(const struct model *m, const __u8 *f, const struct parsed *p,
+			  size_t olen, struct model_result *r);
+
 /* Tagged frames: the kernel routes them (fib_pass), with the received MACs
  * and no MTU check here. Untagged: the backend's route decides; the outer
- * packet must fit the link's MTU (too_big); XDP_TX to a known neighbour,
- * else encapsulated and passed for the kernel to resolve (fib_no_neigh). */
+ * packet must fit the link's MTU, else the client is told (icmp_too_big)
+ * when may_answer (not about an ICMP error) and it may be, or it is dropped
+ * (too_big); XDP_TX to a known neighbour, else encapsulated and passed for
+ * the kernel to resolve (fib_no_neigh). */
 static void forward(const struct model *m, const __u8 *f, const struct parsed *p,
-		    __u32 backend_id, __u32 hash, struct model_result *r)
+		    __u32 backend_id, __u32 hash, int may_answer, struct model_result *r)
 {
 	const struct model_backend *be = &m->cfg.backends[backend_id];
 	size_t olen = be->family == 6 ? 40 : 20;
@@ -574,7 +579,8 @@ static void forward(const struct model *m, const __u8 *f, const struct parsed *p
 		return;
 	}
 	if (p->l3_len + olen > m->cfg.mtu) {
-		set_verdict(r, XDP_DROP, XLB_STAT_TOO_BIG);
+		if (!may_answer || answer_too_big(m, f, p, olen, r))
+			set_verdict(r, XDP_DROP, XLB_STAT_TOO_BIG);
 		return;
 	}
 	if (be->route == MODEL_ROUTE_NO_NEIGH) {
@@ -675,19 +681,224 @@ static void balance(struct model *m, const __u8 *f, const struct parsed *p,
 		table_put(&m->tables[MODEL_FRAGS], key, id, m->cfg.backends[id].gen, hash);
 		r->events[XLB_STAT_FRAG_FIRST]++;
 	}
-	forward(m, f, p, id, hash, r);
+	forward(m, f, p, id, hash, 1, r);
 }
 
 /* ---- ICMP (one place: the rules for ICMP and ICMPv6 frames) ------------- */
 
-/* ICMP (IPv4 protocol 1) and ICMPv6 (next header 58), unfragmented. No
- * rule of the data plane handles them yet: like any protocol that is not
- * TCP or UDP, dropped when for a VIP address, else the kernel's. */
+/* RFC 1071 sum of len bytes (an odd last byte padded), not yet folded. */
+static __u32 sum16(__u32 sum, const __u8 *b, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += rd16(b + i);
+	if (len & 1)
+		sum += (__u32)b[len - 1] << 8;
+	return sum;
+}
+
+static __u16 fold(__u32 sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (__u16)~sum;
+}
+
+/* RFC 1624 eqn. 3: a checksum after one 16-bit word changed m -> m'. */
+static void csum_update(__u8 *field, __u16 old_word, __u16 new_word)
+{
+	__u32 sum = (__u16)~rd16(field);
+
+	sum += (__u16)~old_word;
+	sum += new_word;
+	wr16(field, fold(sum));
+}
+
+/* Where an error may go at all (RFC 1812 4.3.2.7, RFC 4443 2.4 (e)): not
+ * to an unspecified, loopback, multicast or broadcast source. */
+static int unicast_source(const struct parsed *p)
+{
+	static const __u8 zero[16];
+
+	if (p->family == 4) {
+		return memcmp(p->src, zero, 4) && p->src[0] != 127 && (p->src[0] >> 4) != 0xe &&
+		       !(p->src[0] == 255 && p->src[1] == 255 && p->src[2] == 255 &&
+			 p->src[3] == 255);
+	}
+	if (p->src[0] == 0xff)
+		return 0;
+	return memcmp(p->src, zero, 15) || (p->src[15] != 0 && p->src[15] != 1);
+}
+
+/* README: a packet too big for the route once encapsulated gets, back to
+ * its client from the VIP, IPv4 "fragmentation needed" (DF or not) with
+ * next-hop MTU = route MTU - outer header (at least 68), quoting up to 576
+ * bytes in all; IPv6 "packet too big" with max(1280, MTU - outer), up to
+ * 1280 bytes. Returns 0 when answered, -1 when it may not be. The rate
+ * limit is the fuzzer's to keep out of the way (it refills the bucket). */
+static int answer_too_big(const struct model *m, const __u8 *f, const struct parsed *p,
+			  size_t olen, struct model_result *r)
+{
+	size_t mtu = m->cfg.mtu - olen, hl = p->family == 6 ? 40 : 20;
+	size_t quote = p->l3_len, max = p->family == 6 ? 1280 : 576;
+	__u8 *o = r->out, *ip = o + 14, *ic = ip + hl;
+
+	if (p->l3_off != 14 || !unicast_source(p))
+		return -1;
+	if (quote > max - hl - 8)
+		quote = max - hl - 8;
+	memcpy(o, f + 6, 6);
+	memcpy(o + 6, f, 6);
+	wr16(o + 12, p->family == 6 ? 0x86dd : 0x0800);
+	memmove(ic + 8, f + 14, quote);
+	memset(ic, 0, 8);
+	if (p->family == 4) {
+		memset(ip, 0, 20);
+		ip[0] = 0x45;
+		ip[1] = 0xc0; /* internetwork control (RFC 1812 4.3.2.5) */
+		wr16(ip + 2, (__u16)(28 + quote));
+		ip[8] = 64;
+		ip[9] = 1;
+		memcpy(ip + 12, p->dst, 4);
+		memcpy(ip + 16, p->src, 4);
+		wr16(ip + 10, csum16(ip, 20));
+		ic[0] = 3;
+		ic[1] = 4;
+		wr16(ic + 6, (__u16)(mtu < 68 ? 68 : mtu));
+		wr16(ic + 2, fold(sum16(0, ic, 8 + quote)));
+	} else {
+		__u32 sum;
+
+		memset(ip, 0, 40);
+		ip[0] = 0x60;
+		wr16(ip + 4, (__u16)(8 + quote));
+		ip[6] = 58;
+		ip[7] = 64;
+		memcpy(ip + 8, p->dst, 16);
+		memcpy(ip + 24, p->src, 16);
+		ic[0] = 2;
+		mtu = mtu < 1280 ? 1280 : mtu;
+		ic[4] = (__u8)(mtu >> 24), ic[5] = (__u8)(mtu >> 16);
+		ic[6] = (__u8)(mtu >> 8), ic[7] = (__u8)mtu;
+		sum = sum16(0, ip + 8, 32) + (__u32)(8 + quote) + 58; /* pseudo-header */
+		wr16(ic + 2, fold(sum16(sum, ic, 8 + quote)));
+	}
+	r->out_len = 14 + hl + 8 + quote;
+	set_verdict(r, XDP_TX, XLB_STAT_ICMP_TOO_BIG);
+	return 0;
+}
+
+/* An echo request (type 8 / 128, code 0) without IPv4 options or IPv6
+ * extension headers is answered in place: addresses and MACs swapped, TTL
+ * or hop limit 64, type 0 / 129, checksums updated incrementally; a
+ * trailer and a tag stay as received. Returns 0 when answered. */
+static int echo_reply(const __u8 *f, const struct parsed *p, struct model_result *r)
+{
+	__u8 *o = r->out, *ip = o + p->l3_off, *ic = o + p->l4_off, tmp[16];
+	size_t alen = p->family == 6 ? 16 : 4;
+	size_t hl = p->family == 6 ? 40 : 20;
+
+	(void)f;
+	if (p->l4_off != p->l3_off + hl || p->l3_len < hl + 8)
+		return -1;
+	if (p->family == 4 ? (ic[0] != 8 || ic[1]) : (ic[0] != 128 || ic[1]))
+		return -1;
+	memcpy(tmp, p->src, alen);
+	memcpy(ip + (p->family == 6 ? 8 : 12), p->dst, alen);
+	memcpy(ip + (p->family == 6 ? 24 : 16), tmp, alen);
+	if (p->family == 4) {
+		__u16 old = rd16(ip + 8);
+
+		ip[8] = 64;
+		csum_update(ip + 10, old, rd16(ip + 8));
+		ic[0] = 0;
+		csum_update(ic + 2, 0x0800, 0x0000);
+	} else {
+		ip[7] = 64;
+		ic[0] = 129;
+		csum_update(ic + 2, 0x8000, 0x8100);
+	}
+	memcpy(tmp, o, 6);
+	memcpy(o, o + 6, 6);
+	memcpy(o + 6, tmp, 6);
+	set_verdict(r, XDP_TX, XLB_STAT_ICMP_ECHO_REPLY);
+	return 0;
+}
+
+/* The flow an error is about: IPv4 destination unreachable, time exceeded,
+ * parameter problem (3, 11, 12), ICMPv6 destination unreachable, packet
+ * too big, time exceeded (1, 2, 3), quoting an IP header of the same
+ * family (IPv4: IHL >= 5, not a later fragment; IPv6: no extension
+ * headers) of TCP or UDP and the 8 bytes after it (RFC 792), all inside
+ * the ICMP packet. The key is the flow's own direction: quoted destination
+ * -> quoted source, ports swapped. Returns 0 with *q filled. */
+static int error_flow(const __u8 *f, const struct parsed *p, struct parsed *q)
+{
+	size_t end = p->l3_off + p->l3_len, qoff = p->l4_off + 8, ports;
+	const __u8 *ic = f + p->l4_off, *qip = f + qoff;
+	size_t alen = p->family == 6 ? 16 : 4;
+
+	/* the data plane reads no deeper than 1024 bytes into a frame for this */
+	if (p->l4_off > 1024)
+		return -1;
+	*q = *p;
+	if (p->family == 4) {
+		if (qoff + 20 > end || (ic[0] != 3 && ic[0] != 11 && ic[0] != 12) ||
+		    (qip[0] >> 4) != 4 || (qip[0] & 0x0f) < 5 || (qip[9] != 6 && qip[9] != 17) ||
+		    (rd16(qip + 6) & 0x1fff))
+			return -1;
+		q->proto = qip[9];
+		memcpy(q->src, qip + 16, 4);
+		memcpy(q->dst, qip + 12, 4);
+		ports = qoff + (qip[0] & 0x0f) * 4;
+	} else {
+		if (qoff + 40 > end || (ic[0] != 1 && ic[0] != 2 && ic[0] != 3) ||
+		    (qip[0] >> 4) != 6 || (qip[6] != 6 && qip[6] != 17))
+			return -1;
+		q->proto = qip[6];
+		memcpy(q->src, qip + 24, 16);
+		memcpy(q->dst, qip + 8, 16);
+		ports = qoff + 40;
+	}
+	(void)alen;
+	if (ports + 8 > end || ports > 1024)
+		return -1;
+	memcpy(q->ports, f + ports + 2, 2);
+	memcpy(q->ports + 2, f + ports, 2);
+	q->tcp_flags = 0;
+	return 0;
+}
+
+/* ICMP (IPv4 protocol 1) and ICMPv6 (next header 58), unfragmented. To an
+ * address no VIP is on: the kernel's (pass_unsupported). To a VIP address:
+ * an echo request is answered; an error about a VIP flow goes, whole and
+ * encapsulated, to the flow's backend as its own packets would (its
+ * connection entry, else the ring; the error carries no TCP flags), never
+ * answered itself when too big (RFC 1122 3.2.2); anything else is dropped
+ * (drop_vip_unhandled). */
 static void model_icmp(struct model *m, const __u8 *f, const struct parsed *p,
 		       struct model_result *r)
 {
-	(void)f;
-	unhandled(m, p, XLB_STAT_PASS_UNSUPPORTED, r);
+	const struct model_vip *v;
+	struct parsed q;
+	__u32 hash, id;
+
+	if (!is_vip_addr(m, p)) {
+		set_verdict(r, XDP_PASS, XLB_STAT_PASS_UNSUPPORTED);
+		return;
+	}
+	if (!echo_reply(f, p, r))
+		return;
+	if (error_flow(f, p, &q) || !(v = find_vip(m, &q))) {
+		set_verdict(r, XDP_DROP, XLB_STAT_DROP_VIP_UNHANDLED);
+		return;
+	}
+	hash = flow_hash(&q);
+	if (choose_backend(m, &q, v, hash, &id, r)) {
+		set_verdict(r, XDP_DROP, XLB_STAT_NO_BACKEND);
+		return;
+	}
+	r->events[XLB_STAT_ICMP_ERROR_FWD]++;
+	forward(m, f, &q, id, hash, 0, r);
 }
 
 /* ---- fragments (bpf/frag.bpf.h's rule, README) ------------------------- */
@@ -738,7 +949,7 @@ static void model_fragment(struct model *m, const __u8 *f, struct parsed *p,
 		return;
 	}
 	r->events[XLB_STAT_FRAG_FOLLOW]++;
-	forward(m, f, p, s->backend_id, s->hash, r);
+	forward(m, f, p, s->backend_id, s->hash, 1, r);
 }
 
 /* ---- the packet path --------------------------------------------------- */
