@@ -67,6 +67,7 @@ struct spec {
 	__u32 frag_id;
 	__u16 udp_len_extra; /* first fragments: the datagram is longer */
 	int icmp;         /* ICMP type to build (embedded packet for errors) */
+	size_t quote_opts; /* IPv4 option bytes of the quoted header */
 	size_t trailer;
 };
 
@@ -104,6 +105,28 @@ static void other_addr(struct rng *r, int family, __u8 *a)
 	}
 }
 
+/* Sources no error may go to, and their neighbours (RFC 1812 4.3.2.7). */
+static void special_addr(struct rng *r, int family, __u8 *a)
+{
+	static const __u8 v4[][4] = {{0, 0, 0, 0},       {127, 0, 0, 1},   {224, 0, 0, 1},
+				     {239, 1, 2, 3},     {240, 0, 0, 1},   {255, 255, 255, 255},
+				     {255, 255, 255, 254}, {0, 0, 0, 1}, {126, 255, 255, 255}};
+	__u32 i = below(r, 9);
+
+	memset(a, 0, 16);
+	if (family == 4) {
+		memcpy(a, v4[i], 4);
+		return;
+	}
+	if (i < 3) {
+		a[15] = (__u8)i; /* ::, ::1, ::2 */
+	} else if (i < 6) {
+		a[0] = 0xff, a[1] = 0x02, a[15] = 1;
+	} else {
+		a[0] = 0xfe, a[1] = 0x80, a[15] = (__u8)i;
+	}
+}
+
 static const __u8 tcp_flag_choices[] = {0x02, 0x10, 0x12, 0x04, 0x14, 0x11, 0x18, 0x10, 0x10};
 
 static size_t payload_len(struct rng *r)
@@ -128,6 +151,8 @@ static void describe(struct rng *r, const struct gen_cfg *cfg, struct spec *s)
 	s->proto = t->proto;
 	s->dport = t->port ? t->port : (__u16)(chance(r, 50) ? 80 : 1 + below(r, 65535));
 	client_addr(r, s->family, s->src);
+	if (chance(r, 3))
+		special_addr(r, s->family, s->src);
 	s->sport = (__u16)(40000 + below(r, 32));
 	s->tcp_flags = tcp_flag_choices[below(r, sizeof(tcp_flag_choices))];
 	if (chance(r, 5))
@@ -158,7 +183,8 @@ static void describe(struct rng *r, const struct gen_cfg *cfg, struct spec *s)
 		s->proto = s->family == 4 ? 1 : 58;
 		if (chance(r, 20))
 			other_addr(r, s->family, s->dst);
-		s->payload = below(r, 100);
+		s->payload = chance(r, 10) ? payload_len(r) : below(r, 100);
+		s->quote_opts = chance(r, 20) ? 4 * (1 + below(r, 2)) : 0;
 		if (chance(r, 10)) {
 			/* a fragmented echo request or error */
 			s->frag = chance(r, 50) ? 1 : 2;
@@ -194,7 +220,7 @@ static void describe(struct rng *r, const struct gen_cfg *cfg, struct spec *s)
 			s->ext_type[i] = chance(r, 50) ? 0 : 60;
 			if (chance(r, 5))
 				s->ext_type[i] = chance(r, 50) ? 43 : 51; /* routing, AH */
-			s->ext_len[i] = (__u8)below(r, 3);
+			s->ext_len[i] = (__u8)(chance(r, 3) ? 100 + below(r, 40) : below(r, 3));
 		}
 	}
 	if (s->proto == 6 && chance(r, 20))
@@ -208,8 +234,8 @@ static size_t write_l4(struct rng *r, const struct spec *s, __u8 *p, size_t room
 {
 	size_t n = 0;
 
-	if (s->icmp) {
-		size_t inner_l3 = s->family == 4 ? 20 : 40;
+	if (s->icmp && room >= 8 + 60 + 8) {
+		size_t inner_l3 = s->family == 4 ? 20 + s->quote_opts : 40;
 
 		p[0] = (__u8)s->icmp;
 		p[1] = (__u8)below(r, 5);
@@ -222,7 +248,7 @@ static size_t write_l4(struct rng *r, const struct spec *s, __u8 *p, size_t room
 
 			memset(e, 0, inner_l3 + 8);
 			if (s->family == 4) {
-				e[0] = 0x45;
+				e[0] = (__u8)(0x40 | inner_l3 / 4);
 				put16(e + 2, (__u16)(20 + 8 + below(r, 1500)));
 				e[8] = 64;
 				e[9] = chance(r, 50) ? 6 : 17;
@@ -317,11 +343,15 @@ static size_t build(struct rng *r, const struct gen_cfg *cfg, const struct spec 
 		memcpy(ip + 24, s->dst, 16);
 		l4 = l3 + 40;
 		for (int i = 0; i < s->n_ext; i++) {
-			size_t el = (s->ext_len[i] + 1) * 8;
+			__u8 elen = s->ext_len[i];
+			size_t el;
 
+			if (l4 + (elen + 1) * 8 > GEN_FRAME_MAX - 256)
+				elen = 0; /* the frame must hold it */
+			el = (elen + 1) * 8;
 			*nh = s->ext_type[i];
 			memset(b + l4, 0, el);
-			b[l4 + 1] = s->ext_len[i];
+			b[l4 + 1] = elen;
 			if (s->ext_type[i] == 51) /* AH counts in 4-byte units minus 2 */
 				b[l4 + 1] = (__u8)(el / 4 - 2);
 			nh = b + l4;
