@@ -87,11 +87,14 @@ static __always_inline struct xlb_backend *pick_from_ring(const struct xlb_vip *
 }
 
 /* The flow's backend: its entry in the established table, else in the
- * new-flow table, else the ring's choice, recorded as conns.bpf.h says. */
+ * new-flow table, else the ring's choice, recorded as conns.bpf.h says when
+ * record (a constant: the flow's own packets). An ICMP error about the flow
+ * only reads: it is no packet of the flow, and a spoofed one must neither
+ * create, confirm nor move an entry. */
 static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip *vip,
 							const struct packet *pkt,
 							const struct xlb_config *cfg, __u32 hash,
-							__u64 now, __u32 *backend_id)
+							__u64 now, __u32 *backend_id, int record)
 {
 	struct xlb_conn *stale = NULL;
 	struct xlb_backend *be;
@@ -100,15 +103,15 @@ static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip *vi
 		return pick_from_ring(vip, pkt, hash, backend_id);
 	be = lookup_conn(vip, pkt, cfg, now, backend_id, &stale);
 	if (!be && !stale)
-		be = lookup_new_conn(vip, pkt, cfg, now, backend_id, &stale);
+		be = lookup_new_conn(vip, pkt, cfg, now, backend_id, &stale, record);
 	if (be) {
 		count_event(XLB_STAT_CONN_HIT);
 		return be;
 	}
 	count_event(XLB_STAT_CONN_MISS);
 	be = pick_from_ring(vip, pkt, hash, backend_id);
-	if (!be)
-		return NULL;
+	if (!be || !record)
+		return be;
 	if (stale)
 		rewrite_conn(stale, *backend_id, be, now);
 	else
@@ -343,7 +346,7 @@ static __always_inline __u32 icmp_verdict(struct xdp_md *ctx, struct packet *pkt
 	count_vip(vip->id, bytes);
 	now = bpf_ktime_get_coarse_ns();
 	hash = xlb_hash_flow(&pkt->flow);
-	be = pick_backend(vip, pkt, cfg, hash, now, &backend_id);
+	be = pick_backend(vip, pkt, cfg, hash, now, &backend_id, 0);
 	if (!be)
 		return verdict(XDP_DROP, XLB_STAT_NO_BACKEND);
 	count_event(XLB_STAT_ICMP_ERROR_FWD);
@@ -387,7 +390,7 @@ static __always_inline __u32 balance(struct xdp_md *ctx, const struct packet *pk
 	/* One clock read for the packet: UDP idle time and next-hop age. */
 	now = bpf_ktime_get_coarse_ns();
 	hash = xlb_hash_flow(&pkt->flow);
-	be = pick_backend(vip, pkt, cfg, hash, now, &backend_id);
+	be = pick_backend(vip, pkt, cfg, hash, now, &backend_id, 1);
 	if (!be)
 		return verdict(XDP_DROP, XLB_STAT_NO_BACKEND);
 	if (fi) {

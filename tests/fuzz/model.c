@@ -611,9 +611,11 @@ static int entry_usable(const struct model *m, const struct model_vip *v, const 
  * ring, recorded in the new-flow table unless it is a RST. An entry that is
  * no longer usable is stale: the flow re-hashes and the entry, in whichever
  * table it is, is rewritten with the ring's choice. A VIP with conntrack
- * off uses the ring alone. Returns -1 when there is no backend. */
+ * off uses the ring alone. Only the flow's own packets (record) write the
+ * tables; an ICMP error about the flow reads them. Returns -1 when there is
+ * no backend. */
 static int choose_backend(struct model *m, const struct parsed *p, const struct model_vip *v,
-			  __u32 hash, __u32 *id, struct model_result *r)
+			  __u32 hash, int record, __u32 *id, struct model_result *r)
 {
 	__u8 key[KEY_LEN];
 	struct slot *s, *stale = NULL;
@@ -636,7 +638,7 @@ static int choose_backend(struct model *m, const struct parsed *p, const struct 
 		if (s && entry_usable(m, v, s)) {
 			r->events[XLB_STAT_CONN_HIT]++;
 			*id = s->backend_id;
-			if (!(p->tcp_flags & 0x06)) {
+			if (record && !(p->tcp_flags & 0x06)) {
 				__u32 gen = s->gen;
 
 				table_del(&m->tables[MODEL_CONNS_NEW], key);
@@ -653,6 +655,8 @@ static int choose_backend(struct model *m, const struct parsed *p, const struct 
 	r->events[XLB_STAT_CONN_MISS]++;
 	if (ring_pick(m, v, h, id))
 		return -1;
+	if (!record)
+		return 0;
 	if (stale) {
 		stale->backend_id = *id;
 		stale->gen = m->cfg.backends[*id].gen;
@@ -670,7 +674,7 @@ static void balance(struct model *m, const __u8 *f, const struct parsed *p,
 {
 	__u32 hash = flow_hash(p), id;
 
-	if (choose_backend(m, p, v, hash, &id, r)) {
+	if (choose_backend(m, p, v, hash, 1, &id, r)) {
 		set_verdict(r, XDP_DROP, XLB_STAT_NO_BACKEND);
 		return;
 	}
@@ -872,8 +876,9 @@ static int error_flow(const __u8 *f, const struct parsed *p, struct parsed *q)
  * address no VIP is on: the kernel's (pass_unsupported). To a VIP address:
  * an echo request is answered; an error about a VIP flow goes, whole and
  * encapsulated, to the flow's backend as its own packets would (its
- * connection entry, else the ring; the error carries no TCP flags), never
- * answered itself when too big (RFC 1122 3.2.2); anything else is dropped
+ * connection entry, else the ring; it records nothing, being no packet of
+ * the flow), never answered itself when too big (RFC 1122 3.2.2); anything
+ * else is dropped
  * (drop_vip_unhandled). */
 static void model_icmp(struct model *m, const __u8 *f, const struct parsed *p,
 		       struct model_result *r)
@@ -893,7 +898,7 @@ static void model_icmp(struct model *m, const __u8 *f, const struct parsed *p,
 		return;
 	}
 	hash = flow_hash(&q);
-	if (choose_backend(m, &q, v, hash, &id, r)) {
+	if (choose_backend(m, &q, v, hash, 0, &id, r)) {
 		set_verdict(r, XDP_DROP, XLB_STAT_NO_BACKEND);
 		return;
 	}
