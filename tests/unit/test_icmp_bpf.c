@@ -472,8 +472,9 @@ static void test_error_follows_flow(void)
 
 /* An error about a flow reads the connection tables and writes nothing: a
  * spoofed one must not create an entry (about an unknown flow), confirm a
- * new flow's entry into the established table, or rewrite one. Found by
- * xlb-fuzz against the documented rule (the entry, else the ring). */
+ * new flow's entry into the established table, or rewrite one. Found
+ * while writing xlb-fuzz's model of the documented rule (the entry, else
+ * the ring). */
 static void test_error_records_nothing(void)
 {
 	struct pkt_spec o4 = {.family = 4, .src = ROUTER4, .dst = VIP4};
