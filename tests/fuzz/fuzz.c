@@ -39,20 +39,20 @@ static const __u8 client_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
  * neighbours (XDP_TX), .99 / ::99 on the link without one (fib_no_neigh),
  * 198.18.9.0/24 and 2001:db8:9::/48 blackholed (fib_unreachable). */
 static const char *const setup_cmds[] = {
-	"ip link set lo up",
-	"ip link add " LB_IF " address 02:00:00:00:00:02 type veth peer name hzf1",
-	"ip link set " LB_IF " up && ip link set hzf1 up",
-	"sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv6.conf.all.forwarding=1",
-	"sysctl -qw net.ipv4.conf." LB_IF ".forwarding=1 net.ipv6.conf." LB_IF ".forwarding=1",
-	"ip addr add 198.18.0.2/24 dev " LB_IF,
-	"ip -6 addr add 2001:db8::2/64 dev " LB_IF " nodad",
-	"for i in 11 12 13 14; do "
-	"ip neigh add 198.18.0.$i lladdr 02:00:00:00:00:$i dev " LB_IF " nud permanent && "
-	"ip neigh add 2001:db8::$i lladdr 02:00:00:00:00:$i dev " LB_IF " nud permanent "
-	"|| exit 1; done",
-	"ip route add blackhole 198.18.9.0/24",
-	"ip -6 route add blackhole 2001:db8:9::/48",
-	NULL,
+    "ip link set lo up",
+    "ip link add " LB_IF " address 02:00:00:00:00:02 type veth peer name hzf1",
+    "ip link set " LB_IF " up && ip link set hzf1 up",
+    "sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv6.conf.all.forwarding=1",
+    "sysctl -qw net.ipv4.conf." LB_IF ".forwarding=1 net.ipv6.conf." LB_IF ".forwarding=1",
+    "ip addr add 198.18.0.2/24 dev " LB_IF,
+    "ip -6 addr add 2001:db8::2/64 dev " LB_IF " nodad",
+    "for i in 11 12 13 14; do "
+    "ip neigh add 198.18.0.$i lladdr 02:00:00:00:00:$i dev " LB_IF " nud permanent && "
+    "ip neigh add 2001:db8::$i lladdr 02:00:00:00:00:$i dev " LB_IF " nud permanent "
+    "|| exit 1; done",
+    "ip route add blackhole 198.18.9.0/24",
+    "ip -6 route add blackhole 2001:db8:9::/48",
+    NULL,
 };
 
 struct vip_def {
@@ -65,20 +65,21 @@ struct vip_def {
  * IPv6 backends of an IPv4 VIP, source hash, conntrack off, none up,
  * unresolved and unreachable backends. */
 static const struct vip_def vip_defs[] = {
-	{"198.18.100.1:80/tcp", 0, {"198.18.0.11", "198.18.0.12", "198.18.0.13", "2001:db8::11"}},
-	{"198.18.100.1:53/udp", 0, {"198.18.0.14", "2001:db8::12"}},
-	{"198.18.100.2:0/tcp", XLB_VIP_F_SRC_HASH, {"198.18.0.11", "198.18.0.12"}},
-	{"198.18.100.2:0/udp", 0, {"198.18.0.13", "2001:db8::13"}},
-	{"198.18.100.3:443/tcp", XLB_VIP_F_NO_CONNTRACK, {"198.18.0.11", "198.18.0.14"}},
-	{"198.18.100.4:80/tcp", 0, {NULL}},
-	{"198.18.100.5:80/tcp", 0, {"198.18.0.99", "2001:db8::99"}},
-	{"198.18.100.6:80/udp", 0, {"198.18.9.1"}},
-	{"[2001:db8:100::1]:80/tcp", 0, {"2001:db8::11", "2001:db8::12", "2001:db8::13"}},
-	{"[2001:db8:100::1]:0/udp", 0, {"2001:db8::14"}},
-	{"[2001:db8:100::2]:443/tcp", XLB_VIP_F_SRC_HASH | XLB_VIP_F_NO_CONNTRACK,
-	 {"2001:db8::11", "2001:db8::12"}},
-	{"[2001:db8:100::3]:80/tcp", 0, {"2001:db8::99"}},
-	{"[2001:db8:100::3]:53/udp", 0, {"2001:db8:9::1"}},
+    {"198.18.100.1:80/tcp", 0, {"198.18.0.11", "198.18.0.12", "198.18.0.13", "2001:db8::11"}},
+    {"198.18.100.1:53/udp", 0, {"198.18.0.14", "2001:db8::12"}},
+    {"198.18.100.2:0/tcp", XLB_VIP_F_SRC_HASH, {"198.18.0.11", "198.18.0.12"}},
+    {"198.18.100.2:0/udp", 0, {"198.18.0.13", "2001:db8::13"}},
+    {"198.18.100.3:443/tcp", XLB_VIP_F_NO_CONNTRACK, {"198.18.0.11", "198.18.0.14"}},
+    {"198.18.100.4:80/tcp", 0, {NULL}},
+    {"198.18.100.5:80/tcp", 0, {"198.18.0.99", "2001:db8::99"}},
+    {"198.18.100.6:80/udp", 0, {"198.18.9.1"}},
+    {"[2001:db8:100::1]:80/tcp", 0, {"2001:db8::11", "2001:db8::12", "2001:db8::13"}},
+    {"[2001:db8:100::1]:0/udp", 0, {"2001:db8::14"}},
+    {"[2001:db8:100::2]:443/tcp",
+     XLB_VIP_F_SRC_HASH | XLB_VIP_F_NO_CONNTRACK,
+     {"2001:db8::11", "2001:db8::12"}},
+    {"[2001:db8:100::3]:80/tcp", 0, {"2001:db8::99"}},
+    {"[2001:db8:100::3]:53/udp", 0, {"2001:db8:9::1"}},
 };
 #define N_VIPS (sizeof(vip_defs) / sizeof(vip_defs[0]))
 
@@ -137,7 +138,7 @@ static enum model_route route_of(const union xlb_addr *a, __u8 family, __u8 *mac
 	memcpy(mac, lb_mac, 6);
 	/* the neighbours' MACs are 02:00:00:00:00:NN, NN as written in decimal */
 	mac[5] = family == XLB_AF_INET6 ? (__u8)((last >> 4) * 16 + (last & 15))
-				       : (__u8)((last / 10) * 16 + last % 10);
+					: (__u8)((last / 10) * 16 + last % 10);
 	return MODEL_ROUTE_TX;
 }
 
@@ -217,10 +218,10 @@ static int configure(struct fuzz *fz)
 {
 	char err[XLB_ERRLEN];
 	struct xlb_config cfg = {
-		/* timeouts no run reaches, no budget: time never decides */
-		.udp_timeout_s = 1000000,
-		.syn_timeout_s = 1000000,
-		.conn_budget = 0,
+	    /* timeouts no run reaches, no budget: time never decides */
+	    .udp_timeout_s = 1000000,
+	    .syn_timeout_s = 1000000,
+	    .conn_budget = 0,
 	};
 	struct model_cfg mc = {0};
 
@@ -244,7 +245,8 @@ static int configure(struct fuzz *fz)
 			__u8 fam;
 
 			if (xlb_addr_parse(vip_defs[i].backends[b], &a, &fam)) {
-				snprintf(err, sizeof(err), "bad address %s", vip_defs[i].backends[b]);
+				snprintf(err, sizeof(err), "bad address %s",
+					 vip_defs[i].backends[b]);
 				goto fail;
 			}
 			if (xlb_lb_backend_add(fz->lb, &key, &a, fam, 1 + b % 2, err, sizeof(err)))
@@ -392,8 +394,8 @@ static void report(struct fuzz *fz, __u64 seed, __u64 index, const __u8 *in, siz
 /* The action and the frame that leaves, every frame. Returns 1 when they
  * diverge. */
 static int check_output(struct fuzz *fz, __u64 seed, __u64 index, const __u8 *in, size_t len,
-			 const struct model_result *want, int action, const __u8 *out,
-			 size_t out_len)
+			const struct model_result *want, int action, const __u8 *out,
+			size_t out_len)
 {
 	if (action != want->action)
 		report(fz, seed, index, in, len, want, action, out, out_len, "action");
@@ -408,7 +410,7 @@ static int check_output(struct fuzz *fz, __u64 seed, __u64 index, const __u8 *in
 struct expect {
 	__u64 packets[__XLB_STAT_MAX];
 	__u64 bytes[__XLB_STAT_MAX]; /* verdicts: frame bytes as received */
-	__u64 first;                 /* the first frame they cover */
+	__u64 first;		     /* the first frame they cover */
 };
 
 static void expect_add(struct expect *e, const struct model_result *want, size_t len)
@@ -434,9 +436,11 @@ static void check_counters(struct fuzz *fz, __u64 seed, __u64 index, const __u8 
 		if (i == XLB_STAT_NEXTHOP_MISS)
 			continue;
 		if (d != e->packets[i] || (i < XLB_STAT_EVENT_FIRST && b != e->bytes[i]))
-			snprintf(why, sizeof(why), "counter %s moved by %llu (%llu bytes), model %llu (%llu)",
+			snprintf(why, sizeof(why),
+				 "counter %s moved by %llu (%llu bytes), model %llu (%llu)",
 				 xlb_stat_names[i], (unsigned long long)d, (unsigned long long)b,
-				 (unsigned long long)e->packets[i], (unsigned long long)e->bytes[i]);
+				 (unsigned long long)e->packets[i],
+				 (unsigned long long)e->bytes[i]);
 	}
 	if (!why[0])
 		return;
@@ -447,7 +451,8 @@ static void check_counters(struct fuzz *fz, __u64 seed, __u64 index, const __u8 
 	}
 	fz->divergences++;
 	if (fz->shown++ < fz->max_shown)
-		printf("divergence: seed %llu frames %llu-%llu: %s (run with -c 1 to name the frame)\n",
+		printf("divergence: seed %llu frames %llu-%llu: %s (run with -c 1 to name the "
+		       "frame)\n",
 		       (unsigned long long)seed, (unsigned long long)e->first,
 		       (unsigned long long)index, why);
 }
@@ -482,8 +487,9 @@ static void flush_tables(struct fuzz *fz, __u64 index)
 	for (int t = 0; t < __MODEL_TABLES; t++) {
 		if (model_table_flush(fz->model, t, delete_key, &fz->map_fd[t])) {
 			fz->state_errors++;
-			printf("state divergence before frame %llu: the model holds keys %s lacks\n",
-			       (unsigned long long)index, names[t]);
+			printf(
+			    "state divergence before frame %llu: the model holds keys %s lacks\n",
+			    (unsigned long long)index, names[t]);
 		}
 		while (!bpf_map_get_next_key(fz->map_fd[t], NULL, key)) {
 			fz->state_errors++;
@@ -491,8 +497,9 @@ static void flush_tables(struct fuzz *fz, __u64 index)
 				printf("state divergence before frame %llu: %s holds a key the "
 				       "model does not\n",
 				       (unsigned long long)index, names[t]);
-				hex("key", key, t == MODEL_FRAGS ? sizeof(struct xlb_frag_key)
-								 : sizeof(struct xlb_flow));
+				hex("key", key,
+				    t == MODEL_FRAGS ? sizeof(struct xlb_frag_key)
+						     : sizeof(struct xlb_flow));
 			}
 			bpf_map_delete_elem(fz->map_fd[t], key);
 		}
@@ -569,8 +576,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		if (*end || !*optarg) {
-			fprintf(stderr, "Error: -%c %s is not a number, give a decimal or 0x number\n",
-				opt, optarg);
+			fprintf(stderr,
+				"Error: -%c %s is not a number, give a decimal or 0x number\n", opt,
+				optarg);
 			return 2;
 		}
 	}
@@ -611,7 +619,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		if (bpf_prog_test_run_opts(fz.prog_fd, &topts)) {
-			fprintf(stderr, "xlb-fuzz: BPF_PROG_TEST_RUN of frame %llu (%zu bytes): %s\n",
+			fprintf(stderr,
+				"xlb-fuzz: BPF_PROG_TEST_RUN of frame %llu (%zu bytes): %s\n",
 				(unsigned long long)i, len, strerror(errno));
 			return 2;
 		}

@@ -47,27 +47,27 @@ static void fill(struct rng *r, __u8 *p, size_t n)
 struct spec {
 	int family;
 	__u8 src[16], dst[16];
-	__u8 proto;       /* L4 (or ICMP 1/58, or anything) */
+	__u8 proto; /* L4 (or ICMP 1/58, or anything) */
 	__u16 sport, dport;
 	__u8 tcp_flags;
 	size_t payload;
-	int vlan;         /* 0, 1 tag, 2 tags */
+	int vlan; /* 0, 1 tag, 2 tags */
 	__u16 tpid;
 	__u8 tos;
 	int df;
 	__u16 ip_id;
-	size_t ip_opts;   /* IPv4 option bytes, multiple of 4 */
-	int n_ext;        /* IPv6 extension headers before L4 */
+	size_t ip_opts; /* IPv4 option bytes, multiple of 4 */
+	int n_ext;	/* IPv6 extension headers before L4 */
 	__u8 ext_type[6];
 	__u8 ext_len[6];
-	size_t tcp_opts;  /* TCP option bytes, multiple of 4 */
-	int frag;         /* 0 none, 1 first, 2 later */
+	size_t tcp_opts; /* TCP option bytes, multiple of 4 */
+	int frag;	 /* 0 none, 1 first, 2 later */
 	int frag_more;
-	__u16 frag_off8;  /* offset in 8-byte units (later fragments) */
+	__u16 frag_off8; /* offset in 8-byte units (later fragments) */
 	__u32 frag_id;
 	__u16 udp_len_extra; /* first fragments: the datagram is longer */
-	int icmp;         /* ICMP type to build (embedded packet for errors) */
-	size_t quote_opts; /* IPv4 option bytes of the quoted header */
+	int icmp;	     /* ICMP type to build (embedded packet for errors) */
+	size_t quote_opts;   /* IPv4 option bytes of the quoted header */
 	size_t trailer;
 };
 
@@ -108,9 +108,9 @@ static void other_addr(struct rng *r, int family, __u8 *a)
 /* Sources no error may go to, and their neighbours (RFC 1812 4.3.2.7). */
 static void special_addr(struct rng *r, int family, __u8 *a)
 {
-	static const __u8 v4[][4] = {{0, 0, 0, 0},       {127, 0, 0, 1},   {224, 0, 0, 1},
-				     {239, 1, 2, 3},     {240, 0, 0, 1},   {255, 255, 255, 255},
-				     {255, 255, 255, 254}, {0, 0, 0, 1}, {126, 255, 255, 255}};
+	static const __u8 v4[][4] = {{0, 0, 0, 0},	   {127, 0, 0, 1}, {224, 0, 0, 1},
+				     {239, 1, 2, 3},	   {240, 0, 0, 1}, {255, 255, 255, 255},
+				     {255, 255, 255, 254}, {0, 0, 0, 1},   {126, 255, 255, 255}};
 	__u32 i = below(r, 9);
 
 	memset(a, 0, 16);
@@ -337,7 +337,8 @@ static size_t build(struct rng *r, const struct gen_cfg *cfg, const struct spec 
 		__u32 w = 6U << 28 | (__u32)s->tos << 20 | (__u32)below(r, 1 << 20);
 		__u8 *nh = ip + 6;
 
-		ip[0] = w >> 24, ip[1] = (w >> 16) & 0xff, ip[2] = (w >> 8) & 0xff, ip[3] = w & 0xff;
+		ip[0] = w >> 24, ip[1] = (w >> 16) & 0xff, ip[2] = (w >> 8) & 0xff,
+		ip[3] = w & 0xff;
 		ip[7] = (__u8)(1 + below(r, 255));
 		memcpy(ip + 8, s->src, 16);
 		memcpy(ip + 24, s->dst, 16);
@@ -410,7 +411,8 @@ static size_t mutate(struct rng *r, __u8 *b, size_t len, const struct layout *la
 	} else if (what < 66 && lay->l3 + 10 <= len) {
 		/* fragment field (IPv4) or next header (IPv6) */
 		if (lay->family == 4)
-			put16(ip + 6, (__u16)(chance(r, 50) ? next(r) : (below(r, 2) << 13 | below(r, 3))));
+			put16(ip + 6,
+			      (__u16)(chance(r, 50) ? next(r) : (below(r, 2) << 13 | below(r, 3))));
 		else
 			ip[6] = chance(r, 50) ? (__u8)next(r) : (__u8)(chance(r, 50) ? 44 : 0);
 	} else if (what < 70 && lay->l3 + 10 <= len && lay->family == 4) {

@@ -16,10 +16,10 @@
 #define GEN_FRAME_MIN 14
 
 struct gen_target {
-	int family;     /* 4 or 6 */
-	__u8 addr[16];  /* network order */
-	__u8 proto;     /* 6 or 17 */
-	__u16 port;     /* host order; 0: all ports */
+	int family;    /* 4 or 6 */
+	__u8 addr[16]; /* network order */
+	__u8 proto;    /* 6 or 17 */
+	__u16 port;    /* host order; 0: all ports */
 };
 
 struct gen_cfg {

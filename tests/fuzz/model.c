@@ -15,7 +15,7 @@
 
 #define TABLE_BITS 17
 #define TABLE_SIZE (1U << TABLE_BITS)
-#define KEY_LEN 40
+#define KEY_LEN	   40
 
 struct slot {
 	__u8 state; /* 0 empty, 1 used, 2 deleted */
@@ -179,20 +179,20 @@ enum parse_rc {
 };
 
 struct parsed {
-	size_t l3_off;    /* 14, or 18 behind one 802.1Q/802.1ad tag */
-	int family;       /* 0 until the IP header is known valid, then 4 or 6 */
+	size_t l3_off; /* 14, or 18 behind one 802.1Q/802.1ad tag */
+	int family;    /* 0 until the IP header is known valid, then 4 or 6 */
 	__u8 src[16], dst[16];
-	__u8 proto;       /* L4 protocol (a fragment: the fragmented protocol) */
-	__u8 ports[4];    /* source and destination port as on the wire */
-	size_t l3_len;    /* the IP packet's length as its header declares it */
-	size_t l4_off;    /* from the frame's start */
-	size_t room;      /* bytes of the IP packet from l4_off on */
-	__u8 tos;         /* TOS / traffic class */
-	__u8 id[2];       /* IPv4 identification as on the wire */
-	int df;           /* IPv4 DF (IPv6: never fragmented in flight, so set) */
-	__u8 tcp_flags;   /* TCP header byte 13; UDP 0 */
-	int fragment;     /* IPv4 MF or offset; IPv6 a fragment header */
-	size_t fh_off;    /* IPv6: the fragment header's offset */
+	__u8 proto;	/* L4 protocol (a fragment: the fragmented protocol) */
+	__u8 ports[4];	/* source and destination port as on the wire */
+	size_t l3_len;	/* the IP packet's length as its header declares it */
+	size_t l4_off;	/* from the frame's start */
+	size_t room;	/* bytes of the IP packet from l4_off on */
+	__u8 tos;	/* TOS / traffic class */
+	__u8 id[2];	/* IPv4 identification as on the wire */
+	int df;		/* IPv4 DF (IPv6: never fragmented in flight, so set) */
+	__u8 tcp_flags; /* TCP header byte 13; UDP 0 */
+	int fragment;	/* IPv4 MF or offset; IPv6 a fragment header */
+	size_t fh_off;	/* IPv6: the fragment header's offset */
 };
 
 static void set_verdict(struct model_result *r, int action, enum xlb_stat reason)
@@ -554,8 +554,8 @@ static void encapsulate(const struct model *m, const __u8 *f, const struct parse
 	r->out_len = l2 + olen + p->l3_len;
 }
 
-static int answer_too_big(const struct model *m, const __u8 *f, const struct parsed *p,
-			  size_t olen, struct model_result *r);
+static int answer_too_big(const struct model *m, const __u8 *f, const struct parsed *p, size_t olen,
+			  struct model_result *r);
 
 /* Tagged frames: the kernel routes them (fib_pass), with the received MACs
  * and no MTU check here. Untagged: the backend's route decides; the outer
@@ -563,8 +563,8 @@ static int answer_too_big(const struct model *m, const __u8 *f, const struct par
  * when may_answer (not about an ICMP error) and it may be, or it is dropped
  * (too_big); XDP_TX to a known neighbour, else encapsulated and passed for
  * the kernel to resolve (fib_no_neigh). */
-static void forward(const struct model *m, const __u8 *f, const struct parsed *p,
-		    __u32 backend_id, __u32 hash, int may_answer, struct model_result *r)
+static void forward(const struct model *m, const __u8 *f, const struct parsed *p, __u32 backend_id,
+		    __u32 hash, int may_answer, struct model_result *r)
 {
 	const struct model_backend *be = &m->cfg.backends[backend_id];
 	size_t olen = be->family == 6 ? 40 : 20;
@@ -739,8 +739,8 @@ static int unicast_source(const struct parsed *p)
  * bytes in all; IPv6 "packet too big" with max(1280, MTU - outer), up to
  * 1280 bytes. Returns 0 when answered, -1 when it may not be. The rate
  * limit is the fuzzer's to keep out of the way (it refills the bucket). */
-static int answer_too_big(const struct model *m, const __u8 *f, const struct parsed *p,
-			  size_t olen, struct model_result *r)
+static int answer_too_big(const struct model *m, const __u8 *f, const struct parsed *p, size_t olen,
+			  struct model_result *r)
 {
 	size_t mtu = m->cfg.mtu - olen, hl = p->family == 6 ? 40 : 20;
 	size_t quote = p->l3_len, max = p->family == 6 ? 1280 : 576;
@@ -912,8 +912,7 @@ static void model_icmp(struct model *m, const __u8 *f, const struct parsed *p,
  * packet, its whole L4 header inside it (RFC 1858, RFC 8200); later ones go
  * where their datagram's first went, or are dropped (frag_miss) when for a
  * VIP address and unknown, else the kernel's (fragment). */
-static void model_fragment(struct model *m, const __u8 *f, struct parsed *p,
-			   struct model_result *r)
+static void model_fragment(struct model *m, const __u8 *f, struct parsed *p, struct model_result *r)
 {
 	int first;
 	__u8 key[KEY_LEN];
@@ -943,8 +942,8 @@ static void model_fragment(struct model *m, const __u8 *f, struct parsed *p,
 	frag_key(p, f, key);
 	s = table_find(&m->tables[MODEL_FRAGS], key);
 	/* the entry holds while its backend is valid and not a reused id */
-	if (s && (!m->cfg.backends[s->backend_id].valid ||
-		  m->cfg.backends[s->backend_id].gen != s->gen))
+	if (s &&
+	    (!m->cfg.backends[s->backend_id].valid || m->cfg.backends[s->backend_id].gen != s->gen))
 		s = NULL;
 	if (!s) {
 		if (is_vip_addr(m, p))

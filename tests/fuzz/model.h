@@ -19,15 +19,15 @@
 /* How the environment routes a backend's outer packet (the fuzzer's
  * network namespace makes each one so). */
 enum model_route {
-	MODEL_ROUTE_TX,          /* on the receiving link, neighbour known: XDP_TX */
-	MODEL_ROUTE_NO_NEIGH,    /* on the link, neighbour unknown: passed encapsulated */
+	MODEL_ROUTE_TX,		 /* on the receiving link, neighbour known: XDP_TX */
+	MODEL_ROUTE_NO_NEIGH,	 /* on the link, neighbour unknown: passed encapsulated */
 	MODEL_ROUTE_UNREACHABLE, /* blackhole/unreachable/prohibit route: dropped */
 };
 
 struct model_backend {
 	int used;
-	int valid;  /* its flows may use it (xlb_backends' valid flag) */
-	__u32 gen;  /* bumped when the id is reused: old entries re-hash */
+	int valid; /* its flows may use it (xlb_backends' valid flag) */
+	__u32 gen; /* bumped when the id is reused: old entries re-hash */
 	union xlb_addr addr;
 	__u8 family;
 	__u32 vip_id;
@@ -56,14 +56,14 @@ struct model_cfg {
 	model_ring_fn ring;
 	void *ring_ctx;
 	struct xlb_config outer; /* src4/src6 and their vary bits; timeouts unused */
-	__u8 lb_mac[6];          /* the receiving interface's MAC */
-	__u32 mtu;               /* the link's MTU (L3 bytes) */
+	__u8 lb_mac[6];		 /* the receiving interface's MAC */
+	__u32 mtu;		 /* the link's MTU (L3 bytes) */
 };
 
 /* What the model predicts for one frame. */
 struct model_result {
-	int action;              /* XDP_* */
-	enum xlb_stat reason;    /* the verdict's counter */
+	int action;		      /* XDP_* */
+	enum xlb_stat reason;	      /* the verdict's counter */
 	__u32 events[__XLB_STAT_MAX]; /* event counters (conn_*, frag_*) that move */
 	__u8 out[MODEL_FRAME_MAX];
 	size_t out_len;
@@ -78,9 +78,9 @@ void model_run(struct model *m, const __u8 *frame, size_t len, struct model_resu
 
 /* The model's mirror of the data plane's tables. */
 enum model_table {
-	MODEL_CONNS,     /* xlb_conns: established flows (struct xlb_flow keys) */
+	MODEL_CONNS,	 /* xlb_conns: established flows (struct xlb_flow keys) */
 	MODEL_CONNS_NEW, /* xlb_conns_new: flows seen once (struct xlb_flow keys) */
-	MODEL_FRAGS,     /* xlb_frags: datagrams (struct xlb_frag_key keys) */
+	MODEL_FRAGS,	 /* xlb_frags: datagrams (struct xlb_frag_key keys) */
 	__MODEL_TABLES,
 };
 size_t model_table_count(const struct model *m, enum model_table t);
