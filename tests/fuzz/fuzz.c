@@ -34,10 +34,18 @@
 
 static const __u8 lb_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
 static const __u8 client_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+static const __u8 other_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x03};
+static const __u8 gw_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x02, 0x05};
+#define OTHER_IF  "hzf2" /* given to xlb (devmap): redirect, a smaller MTU */
+#define OTHER_MTU 1400
+#define NOPORT_IF "hzf4" /* not given to xlb: passed encapsulated */
 
-/* The lab: one link, backends .11-.14 / ::11-::14 with permanent
- * neighbours (XDP_TX), .99 / ::99 on the link without one (fib_no_neigh),
- * 198.18.9.0/24 and 2001:db8:9::/48 blackholed (fib_unreachable). */
+/* The lab: on the receiving link, backends .11-.14 / ::11-::14 with
+ * permanent neighbours (XDP_TX) and .99 / ::99 without one (fib_no_neigh);
+ * 198.18.2.5 / 2001:db8:2::5 behind a second interface in xlb's devmap with
+ * MTU 1400 (redirect); 198.18.4.5 behind a third that is not (fib_pass);
+ * 198.18.9.0/24 and 2001:db8:9::/48 blackholed (fib_unreachable);
+ * 198.19.0.0/16 and 2001:db8:ffff::/48 without a route (fib_no_route). */
 static const char *const setup_cmds[] = {
     "ip link set lo up",
     "ip link add " LB_IF " address 02:00:00:00:00:02 type veth peer name hzf1",
@@ -50,6 +58,15 @@ static const char *const setup_cmds[] = {
     "ip neigh add 198.18.0.$i lladdr 02:00:00:00:00:$i dev " LB_IF " nud permanent && "
     "ip neigh add 2001:db8::$i lladdr 02:00:00:00:00:$i dev " LB_IF " nud permanent "
     "|| exit 1; done",
+    "ip link add " OTHER_IF " address 02:00:00:00:00:03 mtu 1400 type veth peer name hzf3",
+    "ip link add " NOPORT_IF " address 02:00:00:00:00:04 type veth peer name hzf5",
+    "for i in hzf2 hzf3 hzf4 hzf5; do ip link set $i up || exit 1; done",
+    "ip addr add 198.18.2.2/24 dev " OTHER_IF,
+    "ip -6 addr add 2001:db8:2::2/64 dev " OTHER_IF " nodad",
+    "ip addr add 198.18.4.2/24 dev " NOPORT_IF,
+    "ip neigh add 198.18.2.5 lladdr 02:00:00:00:02:05 dev " OTHER_IF " nud permanent",
+    "ip neigh add 2001:db8:2::5 lladdr 02:00:00:00:02:05 dev " OTHER_IF " nud permanent",
+    "ip neigh add 198.18.4.5 lladdr 02:00:00:00:04:05 dev " NOPORT_IF " nud permanent",
     "ip route add blackhole 198.18.9.0/24",
     "ip -6 route add blackhole 2001:db8:9::/48",
     NULL,
@@ -80,6 +97,10 @@ static const struct vip_def vip_defs[] = {
      {"2001:db8::11", "2001:db8::12"}},
     {"[2001:db8:100::3]:80/tcp", 0, {"2001:db8::99"}},
     {"[2001:db8:100::3]:53/udp", 0, {"2001:db8:9::1"}},
+    {"198.18.100.7:80/tcp", 0, {"198.18.2.5", "2001:db8:2::5", "198.18.0.11"}},
+    {"198.18.100.8:0/udp", 0, {"198.18.4.5"}},
+    {"198.18.100.9:80/tcp", 0, {"198.19.255.1", "2001:db8:ffff::1"}},
+    {"[2001:db8:100::4]:0/tcp", 0, {"2001:db8:2::5", "2001:db8::11"}},
 };
 #define N_VIPS (sizeof(vip_defs) / sizeof(vip_defs[0]))
 
@@ -126,20 +147,35 @@ static int ring_slot(void *ctx, __u32 vip_id, __u32 slot, __u32 *backend_id)
 	return 0;
 }
 
-static enum model_route route_of(const union xlb_addr *a, __u8 family, __u8 *mac)
+/* How the lab routes a backend's address (setup_cmds): fills the model's
+ * route, MTU and MACs. */
+static void route_of(struct model_backend *m)
 {
-	const __u8 *b = a->bytes;
-	__u8 last = family == XLB_AF_INET6 ? b[15] : b[3];
+	const __u8 *b = m->addr.bytes;
+	int v6 = m->family == XLB_AF_INET6;
+	__u8 net = v6 ? b[5] : b[2], last = v6 ? b[15] : b[3];
 
-	if ((family == XLB_AF_INET && b[2] == 9) || (family == XLB_AF_INET6 && b[5] == 9))
-		return MODEL_ROUTE_UNREACHABLE;
-	if (last == 0x99 || last == 99)
-		return MODEL_ROUTE_NO_NEIGH;
-	memcpy(mac, lb_mac, 6);
-	/* the neighbours' MACs are 02:00:00:00:00:NN, NN as written in decimal */
-	mac[5] = family == XLB_AF_INET6 ? (__u8)((last >> 4) * 16 + (last & 15))
-					: (__u8)((last / 10) * 16 + last % 10);
-	return MODEL_ROUTE_TX;
+	m->mtu = 1500;
+	memcpy(m->smac, lb_mac, 6);
+	memcpy(m->dmac, lb_mac, 6);
+	if ((!v6 && b[1] == 19) || (v6 && b[4] == 0xff)) {
+		m->route = MODEL_ROUTE_NO_ROUTE;
+	} else if (net == 9) {
+		m->route = MODEL_ROUTE_UNREACHABLE;
+	} else if (net == 2) {
+		m->route = MODEL_ROUTE_REDIRECT;
+		m->mtu = OTHER_MTU;
+		memcpy(m->smac, other_mac, 6);
+		memcpy(m->dmac, gw_mac, 6);
+	} else if (net == 4) {
+		m->route = MODEL_ROUTE_OTHER_DEV;
+	} else if (last == (v6 ? 0x99 : 99)) {
+		m->route = MODEL_ROUTE_NO_NEIGH;
+	} else {
+		/* the neighbours' MACs are 02:00:00:00:00:NN, NN as written */
+		m->route = MODEL_ROUTE_TX;
+		m->dmac[5] = v6 ? last : (__u8)((last / 10) * 16 + last % 10);
+	}
 }
 
 /* The backends as the data plane's map holds them now (validity,
@@ -163,7 +199,7 @@ static int sync_backends(struct fuzz *fz)
 		m->family = b.family;
 		m->vip_id = b.vip_id;
 		if (m->used)
-			m->route = route_of(&b.addr, b.family, m->dmac);
+			route_of(m);
 	}
 	for (__u32 v = 0; v < fz->dp->max_vips; v++) {
 		free(fz->rings[v]);
@@ -229,8 +265,9 @@ static int configure(struct fuzz *fz)
 	cfg.src4_vary = htonl(0x000000ff);
 	inet_pton(AF_INET6, "2001:db8::2:0", &cfg.src6);
 	cfg.src6_vary = htonl(0x0000ffff);
-	if (xlb_dp_config_set(fz->dp, &cfg)) {
-		fprintf(stderr, "xlb-fuzz: cannot write xlb_config\n");
+	if (xlb_dp_config_set(fz->dp, &cfg) ||
+	    xlb_dp_tx_port_add(fz->dp, bpf_env_ifindex(OTHER_IF))) {
+		fprintf(stderr, "xlb-fuzz: cannot write xlb_config or xlb_tx_ports\n");
 		return -1;
 	}
 	for (size_t i = 0; i < N_VIPS; i++) {
@@ -272,8 +309,6 @@ static int configure(struct fuzz *fz)
 	mc.ring = ring_slot;
 	mc.ring_ctx = fz;
 	mc.outer = cfg;
-	memcpy(mc.lb_mac, lb_mac, 6);
-	mc.mtu = 1500;
 	return model_new(&mc, &fz->model);
 fail:
 	fprintf(stderr, "xlb-fuzz: configuration: %s\n", err);

@@ -554,15 +554,18 @@ static void encapsulate(const struct model *m, const __u8 *f, const struct parse
 	r->out_len = l2 + olen + p->l3_len;
 }
 
-static int answer_too_big(const struct model *m, const __u8 *f, const struct parsed *p, size_t olen,
+static int answer_too_big(const __u8 *f, const struct parsed *p, size_t mtu,
 			  struct model_result *r);
 
 /* Tagged frames: the kernel routes them (fib_pass), with the received MACs
- * and no MTU check here. Untagged: the backend's route decides; the outer
- * packet must fit the link's MTU, else the client is told (icmp_too_big)
- * when may_answer (not about an ICMP error) and it may be, or it is dropped
- * (too_big); XDP_TX to a known neighbour, else encapsulated and passed for
- * the kernel to resolve (fib_no_neigh). */
+ * and no MTU check here. Untagged: the backend's route decides: none, or
+ * one that refuses, drops (fib_no_route, fib_unreachable); the outer packet
+ * must fit the route's MTU, else the client is told (icmp_too_big) when
+ * may_answer (not about an ICMP error) and it may be, or it is dropped
+ * (too_big); then XDP_TX to a known neighbour on the receiving link,
+ * redirect to one behind another interface given to xlb, else
+ * encapsulated and passed for the kernel to route (fib_no_neigh: the
+ * neighbour unknown; fib_pass: an interface not xlb's). */
 static void forward(const struct model *m, const __u8 *f, const struct parsed *p, __u32 backend_id,
 		    __u32 hash, int may_answer, struct model_result *r)
 {
@@ -578,18 +581,31 @@ static void forward(const struct model *m, const __u8 *f, const struct parsed *p
 		set_verdict(r, XDP_DROP, XLB_STAT_FIB_UNREACHABLE);
 		return;
 	}
-	if (p->l3_len + olen > m->cfg.mtu) {
-		if (!may_answer || answer_too_big(m, f, p, olen, r))
+	if (be->route == MODEL_ROUTE_NO_ROUTE) {
+		set_verdict(r, XDP_DROP, XLB_STAT_FIB_NO_ROUTE);
+		return;
+	}
+	if (p->l3_len + olen > be->mtu) {
+		if (!may_answer || answer_too_big(f, p, be->mtu - olen, r))
 			set_verdict(r, XDP_DROP, XLB_STAT_TOO_BIG);
 		return;
 	}
-	if (be->route == MODEL_ROUTE_NO_NEIGH) {
+	switch (be->route) {
+	case MODEL_ROUTE_NO_NEIGH:
 		set_verdict(r, XDP_PASS, XLB_STAT_FIB_NO_NEIGH);
 		encapsulate(m, f, p, be, hash, f, f + 6, r);
 		return;
+	case MODEL_ROUTE_OTHER_DEV:
+		set_verdict(r, XDP_PASS, XLB_STAT_FIB_PASS);
+		encapsulate(m, f, p, be, hash, f, f + 6, r);
+		return;
+	case MODEL_ROUTE_REDIRECT:
+		set_verdict(r, XDP_REDIRECT, XLB_STAT_REDIRECT);
+		break;
+	default:
+		set_verdict(r, XDP_TX, XLB_STAT_TX);
 	}
-	set_verdict(r, XDP_TX, XLB_STAT_TX);
-	encapsulate(m, f, p, be, hash, be->dmac, m->cfg.lb_mac, r);
+	encapsulate(m, f, p, be, hash, be->dmac, be->smac, r);
 }
 
 /* ---- the connection tables (README Protection, bpf/conns.bpf.h) -------- */
@@ -737,12 +753,12 @@ static int unicast_source(const struct parsed *p)
  * its client from the VIP, IPv4 "fragmentation needed" (DF or not) with
  * next-hop MTU = route MTU - outer header (at least 68), quoting up to 576
  * bytes in all; IPv6 "packet too big" with max(1280, MTU - outer), up to
- * 1280 bytes. Returns 0 when answered, -1 when it may not be. The rate
- * limit is the fuzzer's to keep out of the way (it refills the bucket). */
-static int answer_too_big(const struct model *m, const __u8 *f, const struct parsed *p, size_t olen,
-			  struct model_result *r)
+ * 1280 bytes. mtu: the route's minus the outer header. Returns 0 when
+ * answered, -1 when it may not be. The rate limit is the fuzzer's to keep
+ * out of the way (it refills the bucket). */
+static int answer_too_big(const __u8 *f, const struct parsed *p, size_t mtu, struct model_result *r)
 {
-	size_t mtu = m->cfg.mtu - olen, hl = p->family == 6 ? 40 : 20;
+	size_t hl = p->family == 6 ? 40 : 20;
 	size_t quote = p->l3_len, max = p->family == 6 ? 1280 : 576;
 	__u8 *o = r->out, *ip = o + 14, *ic = ip + hl;
 

@@ -22,6 +22,9 @@ enum model_route {
 	MODEL_ROUTE_TX,		 /* on the receiving link, neighbour known: XDP_TX */
 	MODEL_ROUTE_NO_NEIGH,	 /* on the link, neighbour unknown: passed encapsulated */
 	MODEL_ROUTE_UNREACHABLE, /* blackhole/unreachable/prohibit route: dropped */
+	MODEL_ROUTE_NO_ROUTE,	 /* no route at all: dropped */
+	MODEL_ROUTE_REDIRECT,	 /* another interface given to xlb: redirected */
+	MODEL_ROUTE_OTHER_DEV,	 /* another interface, not xlb's: passed encapsulated */
 };
 
 struct model_backend {
@@ -32,7 +35,9 @@ struct model_backend {
 	__u8 family;
 	__u32 vip_id;
 	enum model_route route;
-	__u8 dmac[6]; /* MODEL_ROUTE_TX: the neighbour's MAC */
+	__u8 dmac[6]; /* MODEL_ROUTE_TX, _REDIRECT: the neighbour's MAC */
+	__u8 smac[6]; /* MODEL_ROUTE_TX, _REDIRECT: the egress interface's MAC */
+	__u32 mtu;    /* the route's MTU (L3 bytes) */
 };
 
 struct model_vip {
@@ -56,8 +61,6 @@ struct model_cfg {
 	model_ring_fn ring;
 	void *ring_ctx;
 	struct xlb_config outer; /* src4/src6 and their vary bits; timeouts unused */
-	__u8 lb_mac[6];		 /* the receiving interface's MAC */
-	__u32 mtu;		 /* the link's MTU (L3 bytes) */
 };
 
 /* What the model predicts for one frame. */
