@@ -683,10 +683,13 @@ int xlb_dp_conn_count(struct xlb_dp *dp, __u64 *count)
 	if (t->running)
 		return -EBUSY;
 	err = tally_start(dp, t);
+	if (err)
+		return err;
 	/* A step returns 1 while entries remain (a full table on a loaded
 	 * machine takes more than one budget): go on until 0 or an error. */
-	while (!err && (err = xlb_dp_conn_tally_step(dp, 1000000)) == 1)
-		;
+	do
+		err = xlb_dp_conn_tally_step(dp, 1000000);
+	while (err == 1);
 	*count = t->entries;
 	return err;
 }
