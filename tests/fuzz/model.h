@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* model.h: a userspace reference model of the load balancer's documented
  * rules (README "The data plane's rules", docs/architecture.md's packet path,
- * the counters of include/xlb.h, the comments of the bpf/ headers), written from
- * those texts and not from the BPF code. Given a frame and the configuration
- * it predicts the XDP action, the frame that leaves and the counters that
- * move; it keeps its own mirror of the state it predicts (connection
+ * the counters of include/xlb.h, the comments of the bpf/ headers), written
+ * from those texts and sharing no code with the BPF program (only the
+ * shared key layouts of include/xlb.h, to name map entries). Given a frame
+ * and the configuration it predicts the XDP action, the frame that leaves
+ * and the counters that move; it keeps its own mirror of the state it predicts (connection
  * entries, fragment entries), since frames run in sequence. The fuzzer
  * (fuzz.c) compares it with the real program. */
 #ifndef XLB_FUZZ_MODEL_H
