@@ -5,9 +5,9 @@
  * from those texts and sharing no code with the BPF program (only the
  * shared key layouts of include/xlb.h, to name map entries). Given a frame
  * and the configuration it predicts the XDP action, the frame that leaves
- * and the counters that move; it keeps its own mirror of the state it predicts (connection
- * entries, fragment entries), since frames run in sequence. The fuzzer
- * (fuzz.c) compares it with the real program. */
+ * and the counters that move; it keeps its own mirror of the state it
+ * predicts (connection entries, fragment entries), since frames run in
+ * sequence. The fuzzer (fuzz.c) compares it with the real program. */
 #ifndef XLB_FUZZ_MODEL_H
 #define XLB_FUZZ_MODEL_H
 
