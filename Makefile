@@ -42,11 +42,18 @@ PKT_OBJ    := $(BUILD)/tests/pkt.o
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
 UNIT_BIN   := $(BUILD)/xlb-unit
 
-.PHONY: all clean deps test unit e2e demo bench install format help
+# The differential fuzzer: the reference model, the frame generator, and the
+# unit tests' private-namespace helper.
+FUZZ_SRCS  := $(wildcard tests/fuzz/*.c) tests/unit/bpf_env.c
+FUZZ_BIN   := $(BUILD)/xlb-fuzz
+FUZZ_SEED  ?= 1
+FUZZ_FRAMES ?= 10000000
+
+.PHONY: all clean deps test unit e2e demo bench fuzz install format help
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS)
 
-all: $(BINS) $(UNIT_BIN)
+all: $(BINS) $(UNIT_BIN) $(FUZZ_BIN)
 
 help:
 	@echo "make            build everything into $(BUILD)/"
@@ -54,6 +61,7 @@ help:
 	@echo "make test       build, then run the unit tests and the end-to-end tests (root)"
 	@echo "make demo       bring up a veth lab, balance real traffic, show it (root)"
 	@echo "make bench      run the benchmarks, write $(BUILD)/bench.json (root)"
+	@echo "make fuzz       differential fuzzing: FUZZ_FRAMES (10M) frames against the model (root)"
 	@echo "make install    install binaries, man pages, systemd unit (PREFIX, DESTDIR)"
 	@echo "make format     clang-format every C source"
 
@@ -101,6 +109,9 @@ $(BENCH_BIN): bench/xlb_bench.c $(PKT_OBJ) $(LIB) $(HDRS) $(SKELS)
 $(UNIT_BIN): $(UNIT_SRCS) $(wildcard tests/unit/*.h) $(PKT_OBJ) $(LIB) $(HDRS) $(SKELS)
 	$(CC) $(CFLAGS) -Itests/unit -Itests/lib -o $@ $(UNIT_SRCS) $(PKT_OBJ) $(LIB) $(LDLIBS) -lcunit
 
+$(FUZZ_BIN): $(FUZZ_SRCS) $(wildcard tests/fuzz/*.h) $(LIB) $(HDRS) $(SKELS)
+	$(CC) $(CFLAGS) -Itests/fuzz -Itests/unit -o $@ $(FUZZ_SRCS) $(LIB) $(LDLIBS)
+
 unit: $(UNIT_BIN)
 	$(UNIT_BIN)
 
@@ -113,6 +124,9 @@ e2e: all
 demo: deps
 	$(MAKE) all
 	bash tests/demo.sh
+
+fuzz: $(FUZZ_BIN)
+	$(FUZZ_BIN) -s $(FUZZ_SEED) -n $(FUZZ_FRAMES)
 
 bench: all
 	$(BUILD)/xlb-bench --json $(BUILD)/bench.json

@@ -108,10 +108,11 @@ static __always_inline void promote_conn(const struct packet *pkt, const struct 
 }
 
 /* The backend of an unconfirmed flow, promoting it if this packet confirms
- * it. A stale entry goes to *stale as in lookup_conn(). */
+ * it (a packet of the flow: record). A stale entry goes to *stale as in
+ * lookup_conn(). */
 static __always_inline struct xlb_backend *
 lookup_new_conn(const struct xlb_vip *vip, const struct packet *pkt, const struct xlb_config *cfg,
-		__u64 now, __u32 *backend_id, struct xlb_conn **stale)
+		__u64 now, __u32 *backend_id, struct xlb_conn **stale, int record)
 {
 	struct xlb_backend *be;
 	struct xlb_conn *conn;
@@ -126,7 +127,7 @@ lookup_new_conn(const struct xlb_vip *vip, const struct packet *pkt, const struc
 		return NULL;
 	}
 	*backend_id = conn->backend_id;
-	if (confirms_flow(pkt))
+	if (record && confirms_flow(pkt))
 		promote_conn(pkt, conn, now);
 	return be;
 }

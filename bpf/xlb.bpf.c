@@ -89,14 +89,17 @@ static __always_inline struct xlb_backend *pick_from_ring(const struct xlb_vip *
 }
 
 /* The flow's backend: its entry in the established table, else in the
- * new-flow table, else the ring's choice, recorded as conns.bpf.h says. A
- * flow no table knows is first charged to its client's limit (a VIP with
- * XLB_VIP_F_LIMIT). NULL with *why the reason to drop. */
+ * new-flow table, else the ring's choice, recorded as conns.bpf.h says when
+ * record (a constant: the flow's own packets). A flow no table knows is
+ * first charged to its client's limit (a VIP with XLB_VIP_F_LIMIT). An ICMP
+ * error about the flow only reads: it is no packet of the flow, and a
+ * spoofed one must neither create, confirm nor move an entry, nor spend a
+ * client's limit. NULL with *why the reason to drop. */
 static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip *vip,
 							const struct packet *pkt,
 							const struct xlb_config *cfg, __u32 hash,
 							__u64 now, __u32 *backend_id,
-							enum xlb_stat *why)
+							enum xlb_stat *why, int record)
 {
 	struct xlb_conn *stale = NULL;
 	struct xlb_backend *be;
@@ -105,21 +108,21 @@ static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip *vi
 		return pick_from_ring(vip, pkt, hash, backend_id);
 	be = lookup_conn(vip, pkt, cfg, now, backend_id, &stale);
 	if (!be && !stale)
-		be = lookup_new_conn(vip, pkt, cfg, now, backend_id, &stale);
+		be = lookup_new_conn(vip, pkt, cfg, now, backend_id, &stale, record);
 	if (be) {
 		count_event(XLB_STAT_CONN_HIT);
 		return be;
 	}
 	count_event(XLB_STAT_CONN_MISS);
-	if ((vip->flags & XLB_VIP_F_LIMIT) && !stale && starts_flow(pkt) &&
+	if (record && (vip->flags & XLB_VIP_F_LIMIT) && !stale && starts_flow(pkt) &&
 	    !limit_admits(vip, pkt, now)) {
 		count_vip_limit_drop(vip->id);
 		*why = XLB_STAT_DROP_LIMIT;
 		return NULL;
 	}
 	be = pick_from_ring(vip, pkt, hash, backend_id);
-	if (!be)
-		return NULL;
+	if (!be || !record)
+		return be;
 	if (stale)
 		rewrite_conn(stale, *backend_id, be, now);
 	else
@@ -355,7 +358,7 @@ static __always_inline __u32 icmp_verdict(struct xdp_md *ctx, struct packet *pkt
 	count_vip(vip->id, bytes);
 	now = bpf_ktime_get_coarse_ns();
 	hash = xlb_hash_flow(&pkt->flow);
-	be = pick_backend(vip, pkt, cfg, hash, now, &backend_id, &why);
+	be = pick_backend(vip, pkt, cfg, hash, now, &backend_id, &why, 0);
 	if (!be)
 		return verdict(XDP_DROP, why);
 	count_event(XLB_STAT_ICMP_ERROR_FWD);
@@ -405,7 +408,7 @@ static __always_inline __u32 balance(struct xdp_md *ctx, const struct packet *pk
 	/* One clock read for the packet: UDP idle time and next-hop age. */
 	now = bpf_ktime_get_coarse_ns();
 	hash = xlb_hash_flow(&pkt->flow);
-	be = pick_backend(vip, pkt, cfg, hash, now, &backend_id, &why);
+	be = pick_backend(vip, pkt, cfg, hash, now, &backend_id, &why, 1);
 	if (!be)
 		return verdict(XDP_DROP, why);
 	if (fi) {
@@ -430,8 +433,10 @@ static __always_inline __u32 fragment_path(struct xdp_md *ctx, struct packet *pk
 	int rc, vip_addr;
 
 	rc = parse_fragment(data, data_end, pkt, &fi);
+	/* Not unparsed_verdict(): a fragment of an ICMP message is no whole
+	 * message to answer or to read a quote from. */
 	if (rc != PARSE_OK)
-		return unparsed_verdict(ctx, pkt, rc, bytes);
+		return unbalanced_verdict(is_vip_addr(&pkt->flow), pass_reason(rc));
 	if (fi.first) {
 		vip = find_vip(&pkt->flow, &vip_addr);
 		if (!vip)

@@ -279,6 +279,30 @@ static void test_echo(void)
 	       XLB_STAT_DROP_VIP_UNHANDLED);
 }
 
+/* A fragment of an echo request (ping -s 3000) is no whole message: xlb
+ * holds only part of the datagram and cannot answer it, so a first
+ * fragment is dropped like any fragment to a VIP address that no VIP
+ * takes, byte for byte as received. Found by xlb-fuzz: the first fragment
+ * was "answered" with a reply that still said MF, its later fragments
+ * dropped (frag_miss). */
+static void test_echo_fragment(void)
+{
+	struct pkt_spec f4 = {.family = 4, .src = C4, .dst = VIP4, .ttl = 50, .frag = 0x2000};
+	struct pkt_spec f6 = {.family = 6, .src = C6, .dst = VIP6, .ttl = 50, .v6_ext = 44,
+			      .v6_ext_present = 1, .v6_frag_off = 0x0001, .v6_frag_id = 7};
+	struct pkt in;
+	__u8 body[56];
+
+	pattern(body, sizeof(body));
+	CU_ASSERT_FATAL(pkt_build_icmp(&in, &f4, 8, 0, 0x4d2 << 16 | 7, body, sizeof(body)) == 0);
+	expect("IPv4 echo request, first fragment (MF): dropped untouched", &in, XDP_DROP, &in,
+	       XLB_STAT_DROP_VIP_UNHANDLED);
+	CU_ASSERT_FATAL(pkt_build_icmp(&in, &f6, 128, 0, 0x4d2 << 16 | 7, body, sizeof(body)) ==
+			0);
+	expect("IPv6 echo request behind a fragment header: dropped untouched", &in, XDP_DROP,
+	       &in, XLB_STAT_DROP_VIP_UNHANDLED);
+}
+
 /* ---- errors about a VIP flow ----------------------------------------- */
 
 /* A router's error about a backend's reply (from the VIP) goes, whole and
@@ -421,10 +445,14 @@ static void test_error_follows_flow(void)
 			fprintf(stderr, "\nflow %d: error went to %s, ring says %s\n", i, first[i],
 				ring);
 		CU_ASSERT_STRING_EQUAL(first[i], ring);
+		/* Two packets of the flow establish it (the error recorded
+		 * nothing: it is no packet of the flow). */
 		CU_ASSERT_FATAL(pkt_build(&in, &fwd) == 0);
-		CU_ASSERT_FATAL(run(&in, &out, &action) == 0 && action == XDP_TX);
-		outer_dst(&out, got, sizeof(got));
-		CU_ASSERT_STRING_EQUAL(got, first[i]);
+		for (int k = 0; k < 2; k++) {
+			CU_ASSERT_FATAL(run(&in, &out, &action) == 0 && action == XDP_TX);
+			outer_dst(&out, got, sizeof(got));
+			CU_ASSERT_STRING_EQUAL(got, first[i]);
+		}
 	}
 	/* A new backend moves some flows on the ring; their entries keep them,
 	 * and their errors follow the entries. */
@@ -440,6 +468,44 @@ static void test_error_follows_flow(void)
 		CU_ASSERT_STRING_EQUAL(got, first[i]);
 	}
 	CU_ASSERT(moved > 0);
+}
+
+/* An error about a flow reads the connection tables and writes nothing: a
+ * spoofed one must not create an entry (about an unknown flow), confirm a
+ * new flow's entry into the established table, or rewrite one. Found
+ * while writing xlb-fuzz's model of the documented rule (the entry, else
+ * the ring). */
+static void test_error_records_nothing(void)
+{
+	struct pkt_spec o4 = {.family = 4, .src = ROUTER4, .dst = VIP4};
+	struct pkt_spec reply = {.family = 4, .src = VIP4, .dst = C4, .proto = IPPROTO_TCP,
+				 .sport = 80, .dport = 44100};
+	struct pkt_spec syn = {.family = 4, .src = C4, .dst = VIP4, .proto = IPPROTO_TCP,
+			       .sport = 44100, .dport = 80, .tcp_flags = 0x02};
+	__u64 ins = counter(XLB_STAT_CONN_INSERT), prom = counter(XLB_STAT_CONN_PROMOTE);
+	struct xlb_config cfg, saved;
+	struct pkt in, out;
+	int action;
+	__u8 q[64];
+	size_t n = quote_of(&reply, 28, q);
+
+	/* The SYN's entry must stay usable meanwhile (this suite's timeout is 0). */
+	CU_ASSERT_FATAL(xlb_dp_config_get(dp, &saved) == 0);
+	cfg = saved;
+	cfg.syn_timeout_s = 60;
+	CU_ASSERT_FATAL(xlb_dp_config_set(dp, &cfg) == 0);
+
+	CU_ASSERT_FATAL(pkt_build_icmp(&in, &o4, 3, 4, 1400, q, n) == 0);
+	expect("error about an unknown flow: forwarded", &in, XDP_TX, NULL, XLB_STAT_TX);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_CONN_INSERT), ins);
+	CU_ASSERT_FATAL(pkt_build(&in, &syn) == 0);
+	CU_ASSERT_FATAL(run(&in, &out, &action) == 0 && action == XDP_TX);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_CONN_INSERT), ins + 1);
+	CU_ASSERT_FATAL(pkt_build_icmp(&in, &o4, 3, 4, 1400, q, n) == 0);
+	expect("error about a flow past its SYN only: forwarded", &in, XDP_TX, NULL, XLB_STAT_TX);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_CONN_INSERT), ins + 1);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_CONN_PROMOTE), prom);
+	CU_ASSERT(xlb_dp_config_set(dp, &saved) == 0);
 }
 
 /* ---- too big ----------------------------------------------------------- */
@@ -558,8 +624,10 @@ static void test_rate_limit(void)
 
 XLB_SUITE(icmp_bpf, suite_init, suite_cleanup,
 	  {"echo requests to a VIP answered, exact bytes", test_echo},
+	  {"fragments of echo requests are dropped, not answered", test_echo_fragment},
 	  {"errors about a VIP flow go to its backend, exact bytes", test_error_to_backend},
 	  {"errors quoting less than IP header + 8 bytes are dropped", test_error_quote_lengths},
 	  {"errors follow the flow: connection entry, else ring", test_error_follows_flow},
+	  {"errors create, confirm and rewrite no connection entry", test_error_records_nothing},
 	  {"too big: fragmentation needed / packet too big, exact bytes", test_too_big},
 	  {"generated ICMP is rate-limited per CPU and counted", test_rate_limit})
