@@ -119,12 +119,13 @@ nx() { # nx NODE CMD...: run in a lab namespace, keeping /sys/fs/bpf visible
 # probe ARGS...: xlb-probe from the client, JSON to stdout
 probe() { nx client timeout 60 "$BUILD/xlb-probe" -j "$@"; }
 
-# lab_up: the lab with NB backends (echo servers on LAB_PORTS, if set), xlbd
-# on the lb and xlb-decap on every backend.
+# lab_up [XLBD_OPTION...]: the lab with NB backends (echo servers on
+# LAB_PORTS, if set), xlbd on the lb (with those options) and xlb-decap on
+# every backend.
 lab_up() {
 	local i
 	LAB_PORTS=${LAB_PORTS:-} bash "$ROOT/tests/lab/lab.sh" up "$P" "$NB" || exit 1
-	start_xlbd "$P-lb" eth0 || exit 1
+	start_xlbd "$P-lb" eth0 "$@" || exit 1
 	for i in $(seq "$NB"); do
 		nx "be$i" "$BUILD/xlb-decap" attach eth0 >/dev/null || fail "xlb-decap attach be$i"
 	done
