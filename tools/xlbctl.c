@@ -169,6 +169,68 @@ static void print_backend(json_t *b)
 		       gets_(h, "last"));
 }
 
+/* "198.18.0.11 (weight 1, active, health up 3.2s tcp ok)" of explain. */
+static void print_explain_backend(json_t *b)
+{
+	json_t *h = json_object_get(b, "health");
+	const char *kind = gets_(json_object_get(h, "check"), "kind");
+	char age[32];
+
+	if (!json_is_string(json_object_get(b, "backend"))) {
+		printf("backend id %lld, not configured\n", (long long)geti(b, "backend_id"));
+		return;
+	}
+	format_age(geti(h, "since_change_ms"), age, sizeof(age));
+	printf("%s (weight %lld, %s, ", gets_(b, "backend"), (long long)geti(b, "weight"),
+	       gets_(b, "state"));
+	if (!strcmp(kind, "none"))
+		printf("health unchecked)\n");
+	else
+		printf("health %s %s, %s %s)\n",
+		       json_is_true(json_object_get(h, "up")) ? "up" : "down", age, kind,
+		       gets_(h, "last"));
+}
+
+static void print_explain(json_t *r)
+{
+	json_t *ring = json_object_get(r, "ring"), *conn = json_object_get(r, "conn");
+	const char *uses = gets_(r, "uses");
+	char age[32];
+
+	printf("flow %s -> %s\n", gets_(r, "client"), gets_(r, "flow_vip"));
+	printf("  vip      %s (%s), sched %s, conntrack %s\n", gets_(r, "vip"), gets_(r, "match"),
+	       gets_(r, "sched"), gets_(r, "conntrack"));
+	printf("  hash     0x%08llx, ring slot %lld of %lld\n", (long long)geti(r, "hash"),
+	       (long long)geti(r, "slot"), (long long)geti(r, "ring_size"));
+	printf("  ring     ");
+	if (json_is_object(ring))
+		print_explain_backend(ring);
+	else
+		printf("none: the VIP has no backend in service\n");
+	printf("  conn     ");
+	if (!json_is_object(conn)) {
+		printf("%s\n", strcmp(gets_(r, "conntrack"), "off") ? "no entry"
+								     : "not tracked (conntrack off)");
+	} else {
+		format_age(geti(conn, "age_ms"), age, sizeof(age));
+		if (json_is_true(json_object_get(conn, "usable")))
+			printf("entry %s old, usable\n           ", age);
+		else
+			printf("entry %s old, stale: %s\n           ", age,
+			       gets_(conn, "stale_reason"));
+		if (json_is_object(json_object_get(conn, "backend")))
+			print_explain_backend(json_object_get(conn, "backend"));
+		else
+			printf("backend id %lld, not configured\n",
+			       (long long)geti(conn, "backend_id"));
+	}
+	if (!strcmp(uses, "none"))
+		printf("  uses     nothing: new packets are dropped (no_backend)\n");
+	else
+		printf("  uses     %s (%s)\n", gets_(r, "backend"),
+		       !strcmp(uses, "conntrack") ? "the connection table's entry" : "the ring");
+}
+
 static void print_list(json_t *r)
 {
 	json_t *vips = json_object_get(r, "vips"), *v, *b;
@@ -249,6 +311,9 @@ static void print_plain(enum xlb_cmd_op op, json_t *r)
 		printf("%s -> %s: backend %s (weight %lld, %s)\n", gets_(r, "client"),
 		       gets_(r, "flow_vip"), gets_(r, "backend"), (long long)geti(r, "weight"),
 		       gets_(r, "state"));
+		break;
+	case XLB_CMD_EXPLAIN:
+		print_explain(r);
 		break;
 	case XLB_CMD_SAVE:
 		json_array_foreach(json_object_get(r, "rules"), i, line)

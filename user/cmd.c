@@ -202,20 +202,32 @@ static int pos_vip_backend(struct xlb_cmd *c, int argc, char **argv, char *err, 
 	return 2;
 }
 
-static int pos_lookup(struct xlb_cmd *c, int argc, char **argv, char *err, size_t errlen)
+/* VIP SRC_ADDR:SRC_PORT, of lookup and explain (name). */
+static int pos_flow(struct xlb_cmd *c, int argc, char **argv, const char *name, char *err,
+		    size_t errlen)
 {
-	if (arg_vip(c, argc, argv, "lookup", err, errlen) < 0)
+	if (arg_vip(c, argc, argv, name, err, errlen) < 0)
 		return -EINVAL;
 	if (argc < 2)
-		return xlb_errf(
-		    -EINVAL, err, errlen,
-		    "'lookup' needs the client after the VIP, expected SRC_ADDR:SRC_PORT, "
-		    "e.g. 198.18.1.2:40000");
+		return xlb_errf(-EINVAL, err, errlen,
+				"'%s' needs the client after the VIP, expected SRC_ADDR:SRC_PORT, "
+				"e.g. 198.18.1.2:40000",
+				name);
 	if (xlb_endpoint_parse(argv[1], &c->addr, &c->family, &c->port, err, errlen))
 		return -EINVAL;
 	if (c->family != c->vip.family)
 		return xlb_refuse_client_family(argv[1], c->vip.family, err, errlen);
 	return 2;
+}
+
+static int pos_lookup(struct xlb_cmd *c, int argc, char **argv, char *err, size_t errlen)
+{
+	return pos_flow(c, argc, argv, "lookup", err, errlen);
+}
+
+static int pos_explain(struct xlb_cmd *c, int argc, char **argv, char *err, size_t errlen)
+{
+	return pos_flow(c, argc, argv, "explain", err, errlen);
 }
 
 static int pos_file(struct xlb_cmd *c, int argc, char **argv, char *err, size_t errlen)
@@ -252,6 +264,8 @@ static const struct xlb_cmd_verb list_cmd = {"list", XLB_CMD_LIST, NULL, NULL, 0
 static const struct xlb_cmd_verb stats_cmd = {"stats", XLB_CMD_STATS, NULL, NULL, 0, "stats"};
 static const struct xlb_cmd_verb lookup_cmd = {"lookup", XLB_CMD_LOOKUP, pos_lookup, NULL, 0,
 					       "lookup VIP SRC_ADDR:SRC_PORT"};
+static const struct xlb_cmd_verb explain_cmd = {"explain", XLB_CMD_EXPLAIN, pos_explain, NULL, 0,
+						"explain VIP SRC_ADDR:SRC_PORT"};
 static const struct xlb_cmd_verb save_cmd = {"save", XLB_CMD_SAVE, NULL, NULL, 0, "save"};
 static const struct xlb_cmd_verb restore_cmd = {"restore", XLB_CMD_RESTORE, pos_file, NULL, 0,
 						"restore [FILE]"};
@@ -266,6 +280,7 @@ static const struct xlb_cmd_object objects[] = {
 	{"list", NULL, &list_cmd, 0},
 	{"stats", NULL, &stats_cmd, 0},
 	{"lookup", NULL, &lookup_cmd, 0},
+	{"explain", NULL, &explain_cmd, 0},
 	{"save", NULL, &save_cmd, 0},
 	{"restore", NULL, &restore_cmd, 0},
 	{"detach", NULL, &detach_cmd, 1},
@@ -438,8 +453,8 @@ int xlb_cmd_parse(int argc, char **argv, struct xlb_cmd *c, char *err, size_t er
 	if (argc < 1)
 		return xlb_errf(
 		    -EINVAL, err, errlen,
-		    "missing command, expected vip, backend, list, stats, lookup, save, "
-		    "restore, detach or help");
+		    "missing command, expected vip, backend, list, stats, lookup, explain, "
+		    "save, restore, detach or help");
 	i = match_word(argv[0], &objects[0].name, sizeof(objects[0]), object_exact);
 	/* Help where a command or keyword stands ("help vip", "vip help",
 	 * "backend add -h"), never as an option's value: "send help" is a

@@ -23,6 +23,7 @@ enum xlb_cmd_op {
 	XLB_CMD_LIST,
 	XLB_CMD_STATS,
 	XLB_CMD_LOOKUP,
+	XLB_CMD_EXPLAIN,
 	XLB_CMD_SAVE,
 	XLB_CMD_RESTORE,
 	XLB_CMD_DETACH,
@@ -41,11 +42,11 @@ enum xlb_cmd_given {
 struct xlb_cmd {
 	enum xlb_cmd_op op;
 	__u32 given;		/* enum xlb_cmd_given */
-	struct xlb_vip_key vip; /* vip and backend commands, lookup */
+	struct xlb_vip_key vip; /* vip and backend commands, lookup, explain */
 	__u32 vip_flags;	/* enum xlb_vip_flags, for the given options */
-	union xlb_addr addr;	/* backend address, or lookup's client */
+	union xlb_addr addr;	/* backend address, or lookup's and explain's client */
 	__u8 family;		/* family of addr */
-	__be16 port;		/* lookup's client port, network order */
+	__be16 port;		/* lookup's and explain's client port, network order */
 	__u32 weight;		/* backend add/set */
 	int fail_close;		/* vip add/set: fail-open off */
 	struct xlb_hc_cfg hc;	/* vip/backend add/set: the check clause */

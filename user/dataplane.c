@@ -440,6 +440,11 @@ int xlb_dp_config_set(struct xlb_dp *dp, const struct xlb_config *cfg)
 	return check(bpf_map_update_elem(map_fd(dp->skel->maps.xlb_config), &zero, cfg, BPF_ANY));
 }
 
+int xlb_dp_conn_get(struct xlb_dp *dp, const struct xlb_flow *flow, struct xlb_conn *conn)
+{
+	return check(bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_conns), flow, conn));
+}
+
 int xlb_dp_config_get(struct xlb_dp *dp, struct xlb_config *cfg)
 {
 	__u32 zero = 0;

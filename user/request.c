@@ -12,6 +12,7 @@
 #include "addr.h"
 #include "cmd.h"
 #include "dataplane.h"
+#include "explain.h"
 #include "health.h"
 #include "lb.h"
 #include "log.h"
@@ -308,6 +309,66 @@ static int do_lookup(struct xlb_lb *lb, const struct xlb_cmd *c, json_t **result
 		    result, err, errlen);
 }
 
+/* A backend as explain shows it: address, id, weight, state, health. */
+static json_t *explain_backend_json(struct xlb_lb *lb, const struct xlb_lb_vip *v,
+				    const struct xlb_lb_backend *b)
+{
+	char a[XLB_ADDR_STRLEN];
+
+	if (!b)
+		return json_null();
+	xlb_addr_format(&b->addr, b->family, a, sizeof(a));
+	return json_pack("{s:s, s:I, s:I, s:s, s:b, s:o}", "backend", a, "backend_id",
+			 (json_int_t)b->id, "weight", (json_int_t)b->weight, "state",
+			 backend_state(v, b), "in_ring", b->in_ring, "health", health_json(lb, b));
+}
+
+static json_t *explain_conn_json(struct xlb_lb *lb, const struct xlb_explain *x)
+{
+	json_t *o;
+
+	if (!x->have_conn)
+		return json_null();
+	o = json_pack("{s:I, s:I, s:I, s:b, s:s*, s:o}", "backend_id",
+		      (json_int_t)x->conn.backend_id, "backend_gen",
+		      (json_int_t)x->conn.backend_gen, "age_ms", (json_int_t)x->conn_age_ms,
+		      "usable", !x->conn_stale, "stale_reason", x->conn_stale, "backend",
+		      explain_backend_json(lb, x->vip, x->conn_be));
+	return o;
+}
+
+static int do_explain(struct xlb_lb *lb, const struct xlb_cmd *c, json_t **result, char *err,
+		      size_t errlen)
+{
+	static const char *const uses[] = {"none", "conntrack", "ring"};
+	char v[XLB_ADDR_STRLEN], src[XLB_ADDR_STRLEN], vip[XLB_ADDR_STRLEN],
+	    a[XLB_ADDR_STRLEN] = "";
+	struct xlb_explain x;
+	json_t *ring;
+	int ret;
+
+	ret = xlb_explain_flow(lb, &c->vip, &c->addr, c->family, c->port, &x, err, errlen);
+	if (ret)
+		return ret;
+	xlb_vip_key_format(&x.vip->key, vip, sizeof(vip));
+	xlb_vip_key_format(&c->vip, v, sizeof(v));
+	xlb_endpoint_format(&c->addr, c->family, c->port, src, sizeof(src));
+	if (x.use_be)
+		xlb_addr_format(&x.use_be->addr, x.use_be->family, a, sizeof(a));
+	ring = x.have_ring ? explain_backend_json(lb, x.vip, x.ring_be) : json_null();
+	if (ring && x.have_ring && !x.ring_be)
+		ring = json_pack("{s:I, s:n}", "backend_id", (json_int_t)x.ring_id, "backend");
+	return give(
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:s, s:s*}", "vip",
+		      vip, "flow_vip", v, "client", src, "match", x.all_ports ? "all-ports" : "exact",
+		      "sched", x.vip->flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev", "conntrack",
+		      x.vip->flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on", "hash",
+		      (json_int_t)x.hash, "slot", (json_int_t)x.slot, "ring_size",
+		      (json_int_t)lb->dp->ring_size, "ring", ring, "conn", explain_conn_json(lb, &x),
+		      "uses", uses[x.use], "backend", x.use_be ? a : NULL),
+	    result, err, errlen);
+}
+
 static int do_save(struct xlb_lb *lb, json_t **result, char *err, size_t errlen)
 {
 	struct xlb_rules r;
@@ -417,6 +478,8 @@ int xlb_req_exec(struct xlb_req_env *env, int argc, char **argv, json_t **result
 		return do_stats(env->lb, result, err, errlen);
 	case XLB_CMD_LOOKUP:
 		return do_lookup(env->lb, &c, result, err, errlen);
+	case XLB_CMD_EXPLAIN:
+		return do_explain(env->lb, &c, result, err, errlen);
 	case XLB_CMD_SAVE:
 		return do_save(env->lb, result, err, errlen);
 	case XLB_CMD_RESTORE:
