@@ -16,20 +16,24 @@
 #include "cmd.h"
 #include "ctl.h"
 #include "log.h"
+#include "request.h"
 #include "xlb.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
 
-static int json_mode, pretty;
+static int json_mode, pretty, dry_run;
 
 static const char global_usage[] =
-    "Usage: xlbctl [-S SOCKET] [-j [-p]] COMMAND\n"
+    "Usage: xlbctl [-S SOCKET] [-j [-p]] [-n] COMMAND\n"
     "  -S, --socket PATH  xlbd's control socket (default " XLB_RUN_DIR "/xlbd.sock,\n"
     "                     outside the host's network namespace\n"
     "                     " XLB_RUN_DIR "/netns-ID/xlbd.sock; else the only *.sock there)\n"
     "  -j, --json         print JSON (errors too, as {\"error\": ...})\n"
     "  -p, --pretty       indent the JSON (implies -j)\n"
+    "  -n, --dry-run      check a change (vip, backend, restore) and report what it\n"
+    "                     would do: ring slots that move per VIP, tracked\n"
+    "                     connections that break; change nothing\n"
     "  -h, --help         this text; 'xlbctl OBJECT help' for one object\n"
     "Commands:\n";
 
@@ -209,8 +213,9 @@ static void print_explain(json_t *r)
 		printf("none: the VIP has no backend in service\n");
 	printf("  conn     ");
 	if (!json_is_object(conn)) {
-		printf("%s\n", strcmp(gets_(r, "conntrack"), "off") ? "no entry"
-								     : "not tracked (conntrack off)");
+		printf("%s\n", strcmp(gets_(r, "conntrack"), "off")
+				   ? "no entry"
+				   : "not tracked (conntrack off)");
 	} else {
 		format_age(geti(conn, "age_ms"), age, sizeof(age));
 		if (json_is_true(json_object_get(conn, "usable")))
@@ -229,6 +234,40 @@ static void print_explain(json_t *r)
 	else
 		printf("  uses     %s (%s)\n", gets_(r, "backend"),
 		       !strcmp(uses, "conntrack") ? "the connection table's entry" : "the ring");
+}
+
+/* "vip V: 24.9% of ring slots (16321 of 65537) move, 312 tracked connections break". */
+static void print_preview(json_t *r)
+{
+	json_t *vips = json_object_get(r, "vips"), *v;
+	size_t i;
+
+	printf("dry run: nothing was changed\n");
+	json_array_foreach(vips, i, v)
+	{
+		printf("vip %s (%s): %.1f%% of ring slots (%lld of %lld) change backend",
+		       gets_(v, "vip"), gets_(v, "change"),
+		       100.0 * json_real_value(json_object_get(v, "share")),
+		       (long long)geti(v, "slots_changed"), (long long)geti(r, "ring_size"));
+		if (json_is_true(json_object_get(v, "rehash")))
+			printf(", every new flow re-hashes (sched changes)");
+		if (strcmp(gets_(v, "conntrack"), "on"))
+			printf(", untracked: flows on those slots move");
+		else
+			printf(", %lld tracked connections break",
+			       (long long)geti(v, "connections_break"));
+		printf("; backends in the ring %lld -> %lld\n",
+		       (long long)geti(v, "in_ring_before"), (long long)geti(v, "in_ring_after"));
+	}
+	if (!json_array_size(vips))
+		printf("no flow would move and no connection would break\n");
+	printf("%lld tracked connections break in all", (long long)geti(r, "connections_break"));
+	if (json_is_true(json_object_get(r, "connections_complete")))
+		printf(" (connection table counted: %lld entries)\n",
+		       (long long)geti(r, "connections_scanned"));
+	else
+		printf(" at least (only %lld entries of the connection table counted in %lld ms)\n",
+		       (long long)geti(r, "connections_scanned"), (long long)geti(r, "scan_ms"));
 }
 
 static void print_list(json_t *r)
@@ -332,11 +371,9 @@ static void print_plain(enum xlb_cmd_op op, json_t *r)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"socket", required_argument, NULL, 'S'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"pretty", no_argument, NULL, 'p'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, 'S'}, {"json", no_argument, NULL, 'j'},
+	    {"pretty", no_argument, NULL, 'p'},	      {"dry-run", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
 	};
 	const char *socket = NULL;
 	char err[XLB_ERRLEN], path[PATH_MAX];
@@ -347,7 +384,7 @@ int main(int argc, char **argv)
 
 	opterr = 0;
 	/* '+': options end at the command, whose words may start with '-'. */
-	while ((c = getopt_long(argc, argv, "+:S:jph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:S:jpnh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'S':
 			socket = optarg;
@@ -358,13 +395,17 @@ int main(int argc, char **argv)
 		case 'j':
 			json_mode = 1;
 			break;
+		case 'n':
+			dry_run = 1;
+			break;
 		case 'h':
 			return help(NULL, stdout);
 		case ':':
 			return error(EXIT_USAGE, "option '%s' needs a value, expected -S SOCKET",
 				     argv[optind - 1]);
 		default:
-			return error(EXIT_USAGE, "unknown option '%s', expected -S, -j, -p or -h",
+			return error(EXIT_USAGE,
+				     "unknown option '%s', expected -S, -j, -p, -n or -h",
 				     argv[optind - 1]);
 		}
 	}
@@ -379,6 +420,11 @@ int main(int argc, char **argv)
 		return error(EXIT_USAGE, "%s", err);
 	if (cmd.op == XLB_CMD_HELP)
 		return help(cmd.topic, stdout);
+	if (dry_run && !xlb_cmd_mutates(cmd.op) && cmd.op != XLB_CMD_RESTORE)
+		return error(EXIT_USAGE,
+			     "--dry-run previews a change, expected vip add|set|del, backend "
+			     "add|set|del or restore after it, not '%s'",
+			     words[0]);
 	if (cmd.op == XLB_CMD_RESTORE && cmd.file) {
 		/* The daemon reads the file: give it a path that means the same
 		 * there (its working directory is not ours). */
@@ -390,6 +436,17 @@ int main(int argc, char **argv)
 	if (!socket) {
 		if (find_socket(&socket, err, sizeof(err)))
 			return error(EXIT_RUNTIME, "%s", err);
+	}
+	if (dry_run) {
+		/* The daemon sees the marker first (request.h). */
+		char **marked = calloc(n + 1, sizeof(*marked));
+
+		if (!marked)
+			return error(EXIT_RUNTIME, "out of memory");
+		marked[0] = XLB_REQ_DRY_RUN;
+		memcpy(marked + 1, words, n * sizeof(*words));
+		words = marked;
+		n++;
 	}
 	if (xlb_ctl_request(socket, n, words, &reply, err, sizeof(err)))
 		return error(EXIT_RUNTIME, "%s", err);
@@ -409,6 +466,8 @@ int main(int argc, char **argv)
 	}
 	if (json_mode)
 		print_json(r);
+	else if (dry_run)
+		print_preview(r);
 	else
 		print_plain(cmd.op, r);
 	json_decref(reply);

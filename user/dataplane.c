@@ -684,3 +684,64 @@ int xlb_dp_conn_count(struct xlb_dp *dp, __u64 *count)
 	*count = t->entries;
 	return err;
 }
+
+int xlb_dp_conn_walk(struct xlb_dp *dp, unsigned int budget_us,
+		     int (*cb)(const struct xlb_flow *, const struct xlb_conn *, void *), void *ctx,
+		     __u64 *scanned, int *complete)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int fd = map_fd(dp->skel->maps.xlb_conns);
+	long long end = mono_us() + budget_us;
+	__u32 cap = BATCH_ENTRIES, cursor = 0, next, count;
+	struct xlb_flow *keys = NULL;
+	struct xlb_conn *vals = NULL;
+	int started = 0, err = 0;
+
+	*scanned = 0;
+	*complete = 0;
+	for (;;) {
+		if (!keys) {
+			keys = calloc(cap, sizeof(*keys));
+			vals = calloc(cap, sizeof(*vals));
+			if (!keys || !vals) {
+				err = -ENOMEM;
+				break;
+			}
+		}
+		count = cap;
+		err = bpf_map_lookup_batch(fd, started ? &cursor : NULL, &next, keys, vals, &count,
+					   &opts)
+			  ? -errno
+			  : 0;
+		/* One bucket holds more entries than the buffer: grow it. */
+		if (err == -ENOSPC && cap < BATCH_MAX) {
+			free(keys);
+			free(vals);
+			keys = NULL;
+			vals = NULL;
+			cap *= 2;
+			continue;
+		}
+		if (err && err != -ENOENT)
+			break;
+		for (__u32 i = 0; i < count; i++)
+			if (cb(&keys[i], &vals[i], ctx)) {
+				err = 0;
+				goto out;
+			}
+		*scanned += count;
+		if (err == -ENOENT) {
+			err = 0;
+			*complete = 1;
+			break;
+		}
+		cursor = next;
+		started = 1;
+		if (mono_us() >= end)
+			break;
+	}
+out:
+	free(keys);
+	free(vals);
+	return err;
+}

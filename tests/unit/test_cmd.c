@@ -200,8 +200,9 @@ static const struct {
     {"s", "ambiguous command 's' (stats, save), expected a unique prefix"},
     {"l", "ambiguous command 'l' (list, lookup), expected a unique prefix"},
     /* detach must be written out: a typo must not take xlb off. */
-    {"detac", "unknown command 'detac', expected one of vip, backend, list, stats, lookup, explain, "
-	      "save, restore, detach, help"},
+    {"detac",
+     "unknown command 'detac', expected one of vip, backend, list, stats, lookup, explain, "
+     "save, restore, detach, help"},
     {"d", "unknown command 'd', expected one of vip, backend, list, stats, lookup, explain, "
 	  "save, restore, detach, help"},
     {"vip", "'vip' needs a verb, expected add, set, del"},
