@@ -7,15 +7,18 @@
 #include <getopt.h>
 #include <glob.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 
 #include "cmd.h"
 #include "ctl.h"
 #include "log.h"
+#include "rates.h"
 #include "request.h"
 #include "xlb.h"
 
@@ -270,6 +273,151 @@ static void print_preview(json_t *r)
 		       (long long)geti(r, "connections_scanned"), (long long)geti(r, "scan_ms"));
 }
 
+/* ---- top: rates once a second from list and stats (user/rates.c) ---- */
+static volatile sig_atomic_t top_stop;
+
+static void on_top_signal(int sig)
+{
+	top_stop = 1;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One request's result, owned by the caller; NULL with err filled. */
+static json_t *ask(const char *socket, const char *word, char *err, size_t errlen)
+{
+	char *argv[] = {(char *)word, NULL};
+	json_t *reply = NULL, *r, *e;
+
+	if (xlb_ctl_request(socket, 1, argv, &reply, err, errlen))
+		return NULL;
+	e = json_object_get(reply, "error");
+	r = json_object_get(reply, "result");
+	if (e || !r) {
+		snprintf(err, errlen, "%s",
+			 json_string_value(e) ? json_string_value(e) : "bad reply from xlbd");
+		json_decref(reply);
+		return NULL;
+	}
+	json_incref(r);
+	json_decref(reply);
+	return r;
+}
+
+/* "1.2 G", "340 k": rates to three digits. */
+static void si(double v, char *buf, size_t len)
+{
+	static const char *const unit[] = {"", "k", "M", "G", "T"};
+	int u = 0;
+
+	while (v >= 1000 && u < 4) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(buf, len, "%.*f %s", v < 10 && u ? 2 : v < 100 && u ? 1 : 0, v, unit[u]);
+}
+
+static void print_rates(json_t *r, int tty)
+{
+	char p[32], b[32];
+	json_t *v, *be;
+	size_t i, j;
+
+	if (tty)
+		printf("\033[H\033[2J"); /* home, clear: one screen per interval */
+	si(json_real_value(json_object_get(r, "packets_per_s")), p, sizeof(p));
+	si(json_real_value(json_object_get(r, "bits_per_s")), b, sizeof(b));
+	printf("xlb top: %spackets/s %sbits/s, %.0f new flows/s (all VIPs), every %.1f s\n", p, b,
+	       json_real_value(json_object_get(r, "new_flows_per_s")),
+	       geti(r, "interval_ms") / 1000.0);
+	printf("%-46s %14s %14s\n", "VIP / backend", "packets/s", "bits/s");
+	json_array_foreach(json_object_get(r, "vips"), i, v)
+	{
+		si(json_real_value(json_object_get(v, "packets_per_s")), p, sizeof(p));
+		si(json_real_value(json_object_get(v, "bits_per_s")), b, sizeof(b));
+		printf("%-46s %14s %14s\n", gets_(v, "vip"), p, b);
+		json_array_foreach(json_object_get(v, "backends"), j, be)
+		{
+			si(json_real_value(json_object_get(be, "packets_per_s")), p, sizeof(p));
+			si(json_real_value(json_object_get(be, "bits_per_s")), b, sizeof(b));
+			printf("  %-44s %14s %14s\n", gets_(be, "backend"), p, b);
+		}
+	}
+	if (!tty)
+		printf("\n");
+}
+
+/* Until count intervals (0: until SIGINT/SIGTERM) have been shown. */
+static int run_top(const char *socket, __u32 count)
+{
+	struct sigaction sa = {.sa_handler = on_top_signal};
+	int tty = isatty(STDOUT_FILENO);
+	json_t *pl, *ps, *cl = NULL, *cs = NULL, *r;
+	char err[XLB_ERRLEN];
+	long long t0, t1;
+	__u32 shown = 0;
+
+	if (!tty && !json_mode && !count)
+		return error(EXIT_USAGE, "top writes to a pipe or a file: give 'count N' to end "
+					 "it after N seconds");
+	if (json_mode && !count && !tty)
+		return error(EXIT_USAGE, "top -j writes to a pipe or a file: give 'count N' to "
+					 "end it after N lines");
+	/* No SA_RESTART: the sleep ends at once. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	t0 = now_ms();
+	pl = ask(socket, "list", err, sizeof(err));
+	ps = pl ? ask(socket, "stats", err, sizeof(err)) : NULL;
+	if (!pl || !ps) {
+		json_decref(pl);
+		return error(EXIT_RUNTIME, "%s", err);
+	}
+	while (!top_stop && (!count || shown < count)) {
+		struct timespec left = {1, 0};
+
+		while (nanosleep(&left, &left) && !top_stop)
+			;
+		if (top_stop)
+			break;
+		t1 = now_ms();
+		cl = ask(socket, "list", err, sizeof(err));
+		cs = cl ? ask(socket, "stats", err, sizeof(err)) : NULL;
+		if (!cl || !cs)
+			break;
+		r = xlb_rates_compute(pl, ps, cl, cs, t1 - t0);
+		if (!r) {
+			snprintf(err, sizeof(err), "out of memory");
+			break;
+		}
+		if (json_mode)
+			print_json(r); /* one line each: compact */
+		else
+			print_rates(r, tty);
+		json_decref(r);
+		fflush(stdout);
+		json_decref(pl);
+		json_decref(ps);
+		pl = cl;
+		ps = cs;
+		cl = cs = NULL;
+		t0 = t1;
+		shown++;
+	}
+	json_decref(pl);
+	json_decref(ps);
+	json_decref(cl);
+	if (!top_stop && count && shown < count)
+		return error(EXIT_RUNTIME, "%s", err);
+	return 0;
+}
+
 static void print_list(json_t *r)
 {
 	json_t *vips = json_object_get(r, "vips"), *v, *b;
@@ -437,6 +585,8 @@ int main(int argc, char **argv)
 		if (find_socket(&socket, err, sizeof(err)))
 			return error(EXIT_RUNTIME, "%s", err);
 	}
+	if (cmd.op == XLB_CMD_TOP)
+		return run_top(socket, cmd.count);
 	if (dry_run) {
 		/* The daemon sees the marker first (request.h). */
 		char **marked = calloc(n + 1, sizeof(*marked));

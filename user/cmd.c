@@ -132,6 +132,17 @@ static int opt_check(struct xlb_cmd *c, int argc, char **argv, int *consumed, ch
 	return 0;
 }
 
+static int opt_count(struct xlb_cmd *c, int argc, char **argv, int *consumed, char *err,
+		     size_t errlen)
+{
+	if (argc < 2 || xlb_uint_parse(argv[1], 1, 1000000, &c->count))
+		return xlb_errf(-EINVAL, err, errlen,
+				"bad count '%s', expected count 1-1000000 (intervals of a second)",
+				argc < 2 ? "" : argv[1]);
+	*consumed = 2;
+	return 0;
+}
+
 static const struct xlb_cmd_option opt_sched_def = {"sched", XLB_CMD_G_SCHED, opt_sched};
 static const struct xlb_cmd_option opt_conntrack_def = {"conntrack", XLB_CMD_G_CONNTRACK,
 							opt_conntrack};
@@ -140,6 +151,8 @@ static const struct xlb_cmd_option opt_fail_open_def = {"fail-open", XLB_CMD_G_F
 							opt_fail_open};
 static const struct xlb_cmd_option opt_check_def = {"check", XLB_CMD_G_CHECK, opt_check};
 
+static const struct xlb_cmd_option opt_count_def = {"count", XLB_CMD_G_COUNT, opt_count};
+static const struct xlb_cmd_option *const top_options[] = {&opt_count_def, NULL};
 static const struct xlb_cmd_option *const vip_options[] = {
     &opt_sched_def, &opt_conntrack_def, &opt_fail_open_def, &opt_check_def, NULL};
 static const struct xlb_cmd_option *const backend_options[] = {&opt_weight_def, &opt_check_def,
@@ -266,6 +279,8 @@ static const struct xlb_cmd_verb lookup_cmd = {"lookup", XLB_CMD_LOOKUP, pos_loo
 					       "lookup VIP SRC_ADDR:SRC_PORT"};
 static const struct xlb_cmd_verb explain_cmd = {"explain", XLB_CMD_EXPLAIN, pos_explain, NULL, 0,
 						"explain VIP SRC_ADDR:SRC_PORT"};
+static const struct xlb_cmd_verb top_cmd = {"top", XLB_CMD_TOP, NULL, top_options, 0,
+					    "top [count N]"};
 static const struct xlb_cmd_verb save_cmd = {"save", XLB_CMD_SAVE, NULL, NULL, 0, "save"};
 static const struct xlb_cmd_verb restore_cmd = {"restore", XLB_CMD_RESTORE, pos_file, NULL, 0,
 						"restore [FILE]"};
@@ -281,6 +296,7 @@ static const struct xlb_cmd_object objects[] = {
 	{"stats", NULL, &stats_cmd, 0},
 	{"lookup", NULL, &lookup_cmd, 0},
 	{"explain", NULL, &explain_cmd, 0},
+	{"top", NULL, &top_cmd, 0},
 	{"save", NULL, &save_cmd, 0},
 	{"restore", NULL, &restore_cmd, 0},
 	{"detach", NULL, &detach_cmd, 1},
@@ -454,7 +470,7 @@ int xlb_cmd_parse(int argc, char **argv, struct xlb_cmd *c, char *err, size_t er
 		return xlb_errf(
 		    -EINVAL, err, errlen,
 		    "missing command, expected vip, backend, list, stats, lookup, explain, "
-		    "save, restore, detach or help");
+		    "top, save, restore, detach or help");
 	i = match_word(argv[0], &objects[0].name, sizeof(objects[0]), object_exact);
 	/* Help where a command or keyword stands ("help vip", "vip help",
 	 * "backend add -h"), never as an option's value: "send help" is a

@@ -24,6 +24,7 @@ enum xlb_cmd_op {
 	XLB_CMD_STATS,
 	XLB_CMD_LOOKUP,
 	XLB_CMD_EXPLAIN,
+	XLB_CMD_TOP,
 	XLB_CMD_SAVE,
 	XLB_CMD_RESTORE,
 	XLB_CMD_DETACH,
@@ -36,6 +37,7 @@ enum xlb_cmd_given {
 	XLB_CMD_G_WEIGHT = 1 << 2,
 	XLB_CMD_G_FAIL_OPEN = 1 << 3,
 	XLB_CMD_G_CHECK = 1 << 4,
+	XLB_CMD_G_COUNT = 1 << 5,
 };
 
 /* One parsed, syntactically valid command. Pointers point into argv. */
@@ -52,6 +54,7 @@ struct xlb_cmd {
 	struct xlb_hc_cfg hc;	/* vip/backend add/set: the check clause */
 	const char *file;	/* restore FILE, NULL: the daemon's rules file */
 	const char *topic;	/* help: the object asked about, NULL: all */
+	__u32 count;		/* top: intervals to show, 0: until interrupted */
 };
 
 /* 1 for the commands that change the configuration (allowed in rules files). */

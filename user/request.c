@@ -550,6 +550,9 @@ int xlb_req_exec(struct xlb_req_env *env, int argc, char **argv, json_t **result
 		return do_lookup(env->lb, &c, result, err, errlen);
 	case XLB_CMD_EXPLAIN:
 		return do_explain(env->lb, &c, result, err, errlen);
+	case XLB_CMD_TOP:
+		return xlb_errf(-EOPNOTSUPP, err, errlen,
+				"top runs in xlbctl (it asks for list and stats every second)");
 	case XLB_CMD_SAVE:
 		return do_save(env->lb, result, err, errlen);
 	case XLB_CMD_RESTORE:

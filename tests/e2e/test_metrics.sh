@@ -156,6 +156,33 @@ kill "$STALL_PID" 2>/dev/null
 wait "$STALL_PID" 2>/dev/null
 STALL_PID=
 
+echo "== xlbctl top: rates once a second"
+probe -n 300 -i 8 -b 40000 198.18.100.1 80 >/dev/null &
+ppid=$!
+sleep 0.3
+ctl -j top count 2 >"$T/top.jsonl"
+code=$?
+wait "$ppid"
+check "top -j count 2 ends by itself (exit $code)" test "$code" = 0
+check "and prints two JSON lines" test "$(wc -l <"$T/top.jsonl")" = 2
+pps=$(python3 -c 'import json,sys
+print(max([v["packets_per_s"] for l in open(sys.argv[1]) for v in json.loads(l)["vips"]
+           if v["vip"] == "198.18.100.1:80/tcp"] or [0]))' "$T/top.jsonl")
+check "the IPv4 VIP's packets/s while flows run ($pps)" python3 -c "import sys; sys.exit(not $pps > 10)"
+nf=$(python3 -c 'import json,sys
+print(max(json.loads(l)["new_flows_per_s"] for l in open(sys.argv[1])))' "$T/top.jsonl")
+check "new flows/s while flows run ($nf)" python3 -c "import sys; sys.exit(not $nf > 5)"
+check "backends sorted by traffic" python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    for v in json.loads(l)["vips"]:
+        b = [x["bits_per_s"] for x in v["backends"]]
+        assert b == sorted(b, reverse=True), b' "$T/top.jsonl"
+ctl top count 1 >"$T/top.txt"
+check "plain top prints a table" grep -q "^VIP / backend" "$T/top.txt"
+ctl top >/dev/null 2>"$T/top.err"
+code=$?
+check "top to a pipe without a count is refused, exit 2 ($(cat "$T/top.err"))" test "$code" = 2
+
 echo "== the cost of a scrape of 512 VIPs x 8 backends"
 python3 - "$T/big.rules" <<'PY'
 import sys
