@@ -10,7 +10,7 @@ BPFTOOL  ?= bpftool
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 TRIPLET  := $(shell $(CC) -dumpmachine 2>/dev/null)
 
-PKGS     := libbpf libxdp jansson
+PKGS     := libbpf libxdp jansson libmicrohttpd
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Iinclude -Iuser -I$(BUILD) \
 	    $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -66,8 +66,8 @@ help:
 	@echo "make format     clang-format every C source"
 
 DEB_PKGS := make clang llvm gcc libc6-dev pkg-config libbpf-dev libxdp-dev bpftool \
-	    libelf-dev zlib1g-dev libcunit1-dev libjansson-dev iproute2 ethtool procps \
-	    util-linux psmisc python3 jq groff-base strace iputils-ping
+	    libelf-dev zlib1g-dev libcunit1-dev libjansson-dev libmicrohttpd-dev iproute2 ethtool \
+	    procps util-linux psmisc python3 jq groff-base strace iputils-ping curl prometheus
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
 		grep -q 'install ok installed' || echo $$p; done); \

@@ -7,29 +7,36 @@
 #include <getopt.h>
 #include <glob.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <jansson.h>
 
 #include "cmd.h"
 #include "ctl.h"
 #include "log.h"
+#include "rates.h"
+#include "request.h"
 #include "xlb.h"
 
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
 
-static int json_mode, pretty;
+static int json_mode, pretty, dry_run;
 
 static const char global_usage[] =
-    "Usage: xlbctl [-S SOCKET] [-j [-p]] COMMAND\n"
+    "Usage: xlbctl [-S SOCKET] [-j [-p]] [-n] COMMAND\n"
     "  -S, --socket PATH  xlbd's control socket (default " XLB_RUN_DIR "/xlbd.sock,\n"
     "                     outside the host's network namespace\n"
     "                     " XLB_RUN_DIR "/netns-ID/xlbd.sock; else the only *.sock there)\n"
     "  -j, --json         print JSON (errors too, as {\"error\": ...})\n"
     "  -p, --pretty       indent the JSON (implies -j)\n"
+    "  -n, --dry-run      check a change (vip, backend, restore) and report what it\n"
+    "                     would do: ring slots that move per VIP, tracked\n"
+    "                     connections that break; change nothing\n"
     "  -h, --help         this text; 'xlbctl OBJECT help' for one object\n"
     "Commands:\n";
 
@@ -199,6 +206,248 @@ static void print_protect(json_t *v)
 	       (long long)geti(v, "limit_drops"));
 }
 
+/* "198.18.0.11 (weight 1, active, health up 3.2s tcp ok)" of explain. */
+static void print_explain_backend(json_t *b)
+{
+	json_t *h = json_object_get(b, "health");
+	const char *kind = gets_(json_object_get(h, "check"), "kind");
+	char age[32];
+
+	if (!json_is_string(json_object_get(b, "backend"))) {
+		printf("backend id %lld, not configured\n", (long long)geti(b, "backend_id"));
+		return;
+	}
+	format_age(geti(h, "since_change_ms"), age, sizeof(age));
+	printf("%s (weight %lld, %s, ", gets_(b, "backend"), (long long)geti(b, "weight"),
+	       gets_(b, "state"));
+	if (!strcmp(kind, "none"))
+		printf("health unchecked)\n");
+	else
+		printf("health %s %s, %s %s)\n",
+		       json_is_true(json_object_get(h, "up")) ? "up" : "down", age, kind,
+		       gets_(h, "last"));
+}
+
+static void print_explain(json_t *r)
+{
+	json_t *ring = json_object_get(r, "ring"), *conn = json_object_get(r, "conn");
+	const char *uses = gets_(r, "uses");
+	char age[32];
+
+	printf("flow %s -> %s\n", gets_(r, "client"), gets_(r, "flow_vip"));
+	printf("  vip      %s (%s), sched %s, conntrack %s\n", gets_(r, "vip"), gets_(r, "match"),
+	       gets_(r, "sched"), gets_(r, "conntrack"));
+	printf("  hash     0x%08llx, ring slot %lld of %lld\n", (long long)geti(r, "hash"),
+	       (long long)geti(r, "slot"), (long long)geti(r, "ring_size"));
+	printf("  ring     ");
+	if (json_is_object(ring))
+		print_explain_backend(ring);
+	else
+		printf("none: the VIP has no backend in service\n");
+	printf("  conn     ");
+	if (!json_is_object(conn)) {
+		printf("%s\n", strcmp(gets_(r, "conntrack"), "off")
+				   ? "no entry"
+				   : "not tracked (conntrack off)");
+	} else {
+		format_age(geti(conn, "age_ms"), age, sizeof(age));
+		if (json_is_true(json_object_get(conn, "usable")))
+			printf("entry %s old, usable\n           ", age);
+		else
+			printf("entry %s old, stale: %s\n           ", age,
+			       gets_(conn, "stale_reason"));
+		if (json_is_object(json_object_get(conn, "backend")))
+			print_explain_backend(json_object_get(conn, "backend"));
+		else
+			printf("backend id %lld, not configured\n",
+			       (long long)geti(conn, "backend_id"));
+	}
+	if (!strcmp(uses, "none"))
+		printf("  uses     nothing: new packets are dropped (no_backend)\n");
+	else
+		printf("  uses     %s (%s)\n", gets_(r, "backend"),
+		       !strcmp(uses, "conntrack") ? "the connection table's entry" : "the ring");
+}
+
+/* "vip V: 24.9% of ring slots (16321 of 65537) move, 312 tracked connections break". */
+static void print_preview(json_t *r)
+{
+	json_t *vips = json_object_get(r, "vips"), *v;
+	size_t i;
+
+	printf("dry run: nothing was changed\n");
+	json_array_foreach(vips, i, v)
+	{
+		printf("vip %s (%s): %.1f%% of ring slots (%lld of %lld) change backend",
+		       gets_(v, "vip"), gets_(v, "change"),
+		       100.0 * json_real_value(json_object_get(v, "share")),
+		       (long long)geti(v, "slots_changed"), (long long)geti(r, "ring_size"));
+		if (json_is_true(json_object_get(v, "rehash")))
+			printf(", every new flow re-hashes (sched changes)");
+		if (strcmp(gets_(v, "conntrack"), "on"))
+			printf(", untracked: flows on those slots move");
+		else
+			printf(", %lld tracked connections break",
+			       (long long)geti(v, "connections_break"));
+		printf("; backends in the ring %lld -> %lld\n",
+		       (long long)geti(v, "in_ring_before"), (long long)geti(v, "in_ring_after"));
+	}
+	if (!json_array_size(vips))
+		printf("no flow would move and no connection would break\n");
+	printf("%lld tracked connections break in all", (long long)geti(r, "connections_break"));
+	if (json_is_true(json_object_get(r, "connections_complete")))
+		printf(" (connection table counted: %lld entries)\n",
+		       (long long)geti(r, "connections_scanned"));
+	else
+		printf(" at least (only %lld entries of the connection table counted in %lld ms)\n",
+		       (long long)geti(r, "connections_scanned"), (long long)geti(r, "scan_ms"));
+}
+
+/* ---- top: rates once a second from list and stats (user/rates.c) ---- */
+static volatile sig_atomic_t top_stop;
+
+static void on_top_signal(int sig)
+{
+	top_stop = 1;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One request's result, owned by the caller; NULL with err filled. */
+static json_t *ask(const char *socket, const char *word, char *err, size_t errlen)
+{
+	char *argv[] = {(char *)word, NULL};
+	json_t *reply = NULL, *r, *e;
+
+	if (xlb_ctl_request(socket, 1, argv, &reply, err, errlen))
+		return NULL;
+	e = json_object_get(reply, "error");
+	r = json_object_get(reply, "result");
+	if (e || !r) {
+		snprintf(err, errlen, "%s",
+			 json_string_value(e) ? json_string_value(e) : "bad reply from xlbd");
+		json_decref(reply);
+		return NULL;
+	}
+	json_incref(r);
+	json_decref(reply);
+	return r;
+}
+
+/* "1.2 G", "340 k": rates to three digits. */
+static void si(double v, char *buf, size_t len)
+{
+	static const char *const unit[] = {"", "k", "M", "G", "T"};
+	int u = 0;
+
+	while (v >= 1000 && u < 4) {
+		v /= 1000;
+		u++;
+	}
+	snprintf(buf, len, "%.*f %s", v < 10 && u ? 2 : v < 100 && u ? 1 : 0, v, unit[u]);
+}
+
+static void print_rates(json_t *r, int tty)
+{
+	char p[32], b[32];
+	json_t *v, *be;
+	size_t i, j;
+
+	if (tty)
+		printf("\033[H\033[2J"); /* home, clear: one screen per interval */
+	si(json_real_value(json_object_get(r, "packets_per_s")), p, sizeof(p));
+	si(json_real_value(json_object_get(r, "bits_per_s")), b, sizeof(b));
+	printf("xlb top: %spackets/s %sbits/s, %.0f new flows/s (all VIPs), every %.1f s\n", p, b,
+	       json_real_value(json_object_get(r, "new_flows_per_s")),
+	       geti(r, "interval_ms") / 1000.0);
+	printf("%-46s %14s %14s\n", "VIP / backend", "packets/s", "bits/s");
+	json_array_foreach(json_object_get(r, "vips"), i, v)
+	{
+		si(json_real_value(json_object_get(v, "packets_per_s")), p, sizeof(p));
+		si(json_real_value(json_object_get(v, "bits_per_s")), b, sizeof(b));
+		printf("%-46s %14s %14s\n", gets_(v, "vip"), p, b);
+		json_array_foreach(json_object_get(v, "backends"), j, be)
+		{
+			si(json_real_value(json_object_get(be, "packets_per_s")), p, sizeof(p));
+			si(json_real_value(json_object_get(be, "bits_per_s")), b, sizeof(b));
+			printf("  %-44s %14s %14s\n", gets_(be, "backend"), p, b);
+		}
+	}
+	if (!tty)
+		printf("\n");
+}
+
+/* Until count intervals (0: until SIGINT/SIGTERM) have been shown. */
+static int run_top(const char *socket, __u32 count)
+{
+	struct sigaction sa = {.sa_handler = on_top_signal};
+	int tty = isatty(STDOUT_FILENO);
+	json_t *pl, *ps, *cl = NULL, *cs = NULL, *r;
+	char err[XLB_ERRLEN];
+	long long t0, t1;
+	__u32 shown = 0;
+
+	if (!tty && !json_mode && !count)
+		return error(EXIT_USAGE, "top writes to a pipe or a file: give 'count N' to end "
+					 "it after N seconds");
+	if (json_mode && !count && !tty)
+		return error(EXIT_USAGE, "top -j writes to a pipe or a file: give 'count N' to "
+					 "end it after N lines");
+	/* No SA_RESTART: the sleep ends at once. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	t0 = now_ms();
+	pl = ask(socket, "list", err, sizeof(err));
+	ps = pl ? ask(socket, "stats", err, sizeof(err)) : NULL;
+	if (!pl || !ps) {
+		json_decref(pl);
+		return error(EXIT_RUNTIME, "%s", err);
+	}
+	while (!top_stop && (!count || shown < count)) {
+		struct timespec left = {1, 0};
+
+		while (nanosleep(&left, &left) && !top_stop)
+			;
+		if (top_stop)
+			break;
+		t1 = now_ms();
+		cl = ask(socket, "list", err, sizeof(err));
+		cs = cl ? ask(socket, "stats", err, sizeof(err)) : NULL;
+		if (!cl || !cs)
+			break;
+		r = xlb_rates_compute(pl, ps, cl, cs, t1 - t0);
+		if (!r) {
+			snprintf(err, sizeof(err), "out of memory");
+			break;
+		}
+		if (json_mode)
+			print_json(r); /* one line each: compact */
+		else
+			print_rates(r, tty);
+		json_decref(r);
+		fflush(stdout);
+		json_decref(pl);
+		json_decref(ps);
+		pl = cl;
+		ps = cs;
+		cl = cs = NULL;
+		t0 = t1;
+		shown++;
+	}
+	json_decref(pl);
+	json_decref(ps);
+	json_decref(cl);
+	if (!top_stop && count && shown < count)
+		return error(EXIT_RUNTIME, "%s", err);
+	return 0;
+}
+
 static void print_list(json_t *r)
 {
 	json_t *vips = json_object_get(r, "vips"), *v, *b;
@@ -294,6 +543,9 @@ static void print_plain(enum xlb_cmd_op op, json_t *r)
 		       gets_(r, "flow_vip"), gets_(r, "backend"), (long long)geti(r, "weight"),
 		       gets_(r, "state"));
 		break;
+	case XLB_CMD_EXPLAIN:
+		print_explain(r);
+		break;
 	case XLB_CMD_SAVE:
 		json_array_foreach(json_object_get(r, "rules"), i, line)
 		    puts(json_string_value(line) ? json_string_value(line) : "");
@@ -311,11 +563,9 @@ static void print_plain(enum xlb_cmd_op op, json_t *r)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"socket", required_argument, NULL, 'S'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"pretty", no_argument, NULL, 'p'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"socket", required_argument, NULL, 'S'}, {"json", no_argument, NULL, 'j'},
+	    {"pretty", no_argument, NULL, 'p'},	      {"dry-run", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
 	};
 	const char *socket = NULL;
 	char err[XLB_ERRLEN], path[PATH_MAX];
@@ -326,7 +576,7 @@ int main(int argc, char **argv)
 
 	opterr = 0;
 	/* '+': options end at the command, whose words may start with '-'. */
-	while ((c = getopt_long(argc, argv, "+:S:jph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:S:jpnh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'S':
 			socket = optarg;
@@ -337,13 +587,17 @@ int main(int argc, char **argv)
 		case 'j':
 			json_mode = 1;
 			break;
+		case 'n':
+			dry_run = 1;
+			break;
 		case 'h':
 			return help(NULL, stdout);
 		case ':':
 			return error(EXIT_USAGE, "option '%s' needs a value, expected -S SOCKET",
 				     argv[optind - 1]);
 		default:
-			return error(EXIT_USAGE, "unknown option '%s', expected -S, -j, -p or -h",
+			return error(EXIT_USAGE,
+				     "unknown option '%s', expected -S, -j, -p, -n or -h",
 				     argv[optind - 1]);
 		}
 	}
@@ -358,6 +612,11 @@ int main(int argc, char **argv)
 		return error(EXIT_USAGE, "%s", err);
 	if (cmd.op == XLB_CMD_HELP)
 		return help(cmd.topic, stdout);
+	if (dry_run && !xlb_cmd_mutates(cmd.op) && cmd.op != XLB_CMD_RESTORE)
+		return error(EXIT_USAGE,
+			     "--dry-run previews a change, expected vip add|set|del, backend "
+			     "add|set|del or restore after it, not '%s'",
+			     words[0]);
 	if (cmd.op == XLB_CMD_RESTORE && cmd.file) {
 		/* The daemon reads the file: give it a path that means the same
 		 * there (its working directory is not ours). */
@@ -369,6 +628,19 @@ int main(int argc, char **argv)
 	if (!socket) {
 		if (find_socket(&socket, err, sizeof(err)))
 			return error(EXIT_RUNTIME, "%s", err);
+	}
+	if (cmd.op == XLB_CMD_TOP)
+		return run_top(socket, cmd.count);
+	if (dry_run) {
+		/* The daemon sees the marker first (request.h). */
+		char **marked = calloc(n + 1, sizeof(*marked));
+
+		if (!marked)
+			return error(EXIT_RUNTIME, "out of memory");
+		marked[0] = XLB_REQ_DRY_RUN;
+		memcpy(marked + 1, words, n * sizeof(*words));
+		words = marked;
+		n++;
 	}
 	if (xlb_ctl_request(socket, n, words, &reply, err, sizeof(err)))
 		return error(EXIT_RUNTIME, "%s", err);
@@ -388,6 +660,8 @@ int main(int argc, char **argv)
 	}
 	if (json_mode)
 		print_json(r);
+	else if (dry_run)
+		print_preview(r);
 	else
 		print_plain(cmd.op, r);
 	json_decref(reply);

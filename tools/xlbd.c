@@ -33,6 +33,9 @@
 #include "log.h"
 #include "maglev.h"
 #include "pressure.h"
+#include "metrics.h"
+#include "metrics_http.h"
+#include "metrics_scrape.h"
 #include "netns.h"
 #include "request.h"
 #include "rules.h"
@@ -59,6 +62,7 @@ struct xlbd_opts {
 	int no_sysctl;		   /* --no-sysctl: refuse, not fix, wrong sysctls */
 	int private_bpffs;	   /* --private-bpffs: run with pins that die with
 				    * this mount namespace (see bpffs.h) */
+	const char *metrics;	   /* --metrics ADDR:PORT, NULL: no metrics */
 };
 
 struct xlbd {
@@ -72,6 +76,7 @@ struct xlbd {
 	struct xlb_lb *lb;	    /* the configuration */
 	struct xlb_hc *hc;	    /* the health checks */
 	struct xlb_ctl *ctl;	    /* the control socket */
+	struct xlb_metrics_srv *metrics; /* --metrics, NULL: off */
 	struct xlb_req_env env;	    /* what requests run against */
 	struct xlb_fib_watch fib;   /* warns when route lookups fail */
 	struct xlb_config cfg;	    /* outer sources (and UDP timeout) for xlb_config */
@@ -83,7 +88,8 @@ static const char usage_text[] =
     "Usage: xlbd -i IFACE [-S SOCKET] [-r RULES] [-m native|generic] [--src4 ADDR[/LEN]]\n"
     "            [--src6 ADDR[/LEN]] [--max-vips N] [--max-backends N] [--conns N]\n"
     "            [--ring-size M] [--udp-timeout S] [--conn-budget N] [--syn-timeout S]\n"
-    "            [--icmp-rate N[/s]] [--reset] [--no-sysctl] [--private-bpffs] [-v]\n"
+    "            [--icmp-rate N[/s]] [--reset] [--no-sysctl] [--private-bpffs]\n"
+    "            [--metrics ADDR:PORT] [-v]\n"
     "       xlbd -i IFACE --detach\n"
     "Runs the xlb load balancer on IFACE in the foreground, logging to stderr.\n"
     "  -i, --interface IFACE  interface to attach the XDP program to\n"
@@ -118,6 +124,8 @@ static const char usage_text[] =
     "                         netns exec') whose bpffs dies with it: the next xlbd\n"
     "                         adopts nothing; 'nsenter --net=/run/netns/NS xlbd ...'\n"
     "                         keeps the host's bpffs and needs no such option\n"
+    "      --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+    "                         (IPv6 in brackets; default: off)\n"
     "      --detach           take xlb off IFACE, remove its pins, and exit\n"
     "  -v, --verbose          debug logging\n"
     "  -h, --help             this text\n"
@@ -180,6 +188,7 @@ enum {
 	OPT_RESET,
 	OPT_NO_SYSCTL,
 	OPT_PRIVATE_BPFFS,
+	OPT_METRICS,
 };
 
 /* Returns -1 to go on, else the exit code. */
@@ -204,6 +213,7 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 	    {"reset", no_argument, NULL, OPT_RESET},
 	    {"no-sysctl", no_argument, NULL, OPT_NO_SYSCTL},
 	    {"private-bpffs", no_argument, NULL, OPT_PRIVATE_BPFFS},
+	    {"metrics", required_argument, NULL, OPT_METRICS},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -297,6 +307,14 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 		case OPT_PRIVATE_BPFFS:
 			o->private_bpffs = 1;
 			break;
+		case OPT_METRICS: {
+			char why[XLB_ERRLEN];
+
+			if (xlb_metrics_addr_check(optarg, why, sizeof(why)))
+				return usage_error("%s", why);
+			o->metrics = optarg;
+			break;
+		}
 		case 'v':
 			o->verbose = 1;
 			break;
@@ -476,6 +494,30 @@ static int on_request(void *ctx, int argc, char **argv, json_t **result, int *us
 	return ret;
 }
 
+/* One scrape, built inside the loop from memory and bounded map reads. */
+static int render_metrics(void *ctx, char **text, size_t *len)
+{
+	struct timespec t0, t1;
+	struct xlbd *d = ctx;
+	struct xlb_mbuf b;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	xlb_mbuf_init(&b);
+	ret = xlb_metrics_scrape(d->lb, &b);
+	if (ret) {
+		xlb_mbuf_free(&b);
+		return ret;
+	}
+	*text = xlb_mbuf_take(&b, len);
+	if (!*text)
+		return -ENOMEM;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pr_debug("metrics: scrape of %zu bytes built in %lld us", *len,
+		 (long long)(t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+	return 0;
+}
+
 static int on_detach(void *ctx, char *err, size_t errlen)
 {
 	struct xlbd *d = ctx;
@@ -632,12 +674,21 @@ static int run_loop(struct xlbd *d, int sfd)
 	ev.data.fd = xlb_hc_fd(d->hc);
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		goto fail;
+	/* The metrics server's own epoll set: readable when MHD has work. */
+	if (d->metrics) {
+		ev.data.fd = xlb_metrics_srv_fd(d->metrics);
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+			goto fail;
+	}
 	while (!d->stop) {
 		struct epoll_event evs[8];
 		/* A count of the connection table runs a slice between two
 		 * looks at the events, so nothing waits behind it for long. */
 		int counting = xlb_dp_conn_tally_pending(d->dp);
-		int n = epoll_wait(epfd, evs, 8, counting ? 0 : -1);
+		/* MHD may need a turn without an event (timeouts, a response
+		 * still to send): no longer than it says. */
+		int wait = counting ? 0 : d->metrics ? xlb_metrics_srv_timeout_ms(d->metrics) : -1;
+		int n = epoll_wait(epfd, evs, 8, wait);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -650,7 +701,15 @@ static int run_loop(struct xlbd *d, int sfd)
 					d->o.ifname, strerror(-ret));
 			ret = 0;
 		}
+		if (d->metrics) {
+			ret = xlb_metrics_srv_run(d->metrics);
+			if (ret)
+				pr_warn("metrics: cannot serve: %s", strerror(-ret));
+			ret = 0;
+		}
 		for (int i = 0; i < n && !d->stop; i++) {
+			if (d->metrics && evs[i].data.fd == xlb_metrics_srv_fd(d->metrics))
+				continue; /* served above */
 			if (evs[i].data.fd == tfd) {
 				__u64 ticks;
 
@@ -988,6 +1047,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Error: %s\n", err);
 		goto out;
 	}
+	if (d.o.metrics) {
+		if (xlb_metrics_srv_open(d.o.metrics, render_metrics, &d, &d.metrics, err,
+					 sizeof(err))) {
+			fprintf(stderr, "Error: %s\n", err);
+			goto out;
+		}
+		pr_info("metrics: serving http://%s/metrics", d.o.metrics);
+	}
 	pr_info("interface %s: ready, control socket %s, rules file %s", d.o.ifname, d.socket_path,
 		d.rules_path);
 	ret = run_loop(&d, sfd);
@@ -1003,6 +1070,7 @@ int main(int argc, char **argv)
 		pr_info("interface %s: exiting, xlb keeps forwarding (a new xlbd adopts it)",
 			d.o.ifname);
 out:
+	xlb_metrics_srv_close(d.metrics);
 	xlb_ctl_close(d.ctl);
 	if (sfd >= 0)
 		close(sfd);

@@ -152,6 +152,17 @@ static int opt_limit(struct xlb_cmd *c, int argc, char **argv, int *consumed, ch
 	return xlb_protect_parse_limit(&c->prot, argc, argv, consumed, err, errlen);
 }
 
+static int opt_count(struct xlb_cmd *c, int argc, char **argv, int *consumed, char *err,
+		     size_t errlen)
+{
+	if (argc < 2 || xlb_uint_parse(argv[1], 1, 1000000, &c->count))
+		return xlb_errf(-EINVAL, err, errlen,
+				"bad count '%s', expected count 1-1000000 (intervals of a second)",
+				argc < 2 ? "" : argv[1]);
+	*consumed = 2;
+	return 0;
+}
+
 static const struct xlb_cmd_option opt_sched_def = {"sched", XLB_CMD_G_SCHED, opt_sched};
 static const struct xlb_cmd_option opt_conntrack_def = {"conntrack", XLB_CMD_G_CONNTRACK,
 							opt_conntrack};
@@ -163,6 +174,8 @@ static const struct xlb_cmd_option opt_allow_def = {"allow", XLB_CMD_G_ALLOW, op
 static const struct xlb_cmd_option opt_deny_def = {"deny", XLB_CMD_G_DENY, opt_deny};
 static const struct xlb_cmd_option opt_limit_def = {"limit", XLB_CMD_G_LIMIT, opt_limit};
 
+static const struct xlb_cmd_option opt_count_def = {"count", XLB_CMD_G_COUNT, opt_count};
+static const struct xlb_cmd_option *const top_options[] = {&opt_count_def, NULL};
 static const struct xlb_cmd_option *const vip_options[] = {
     &opt_sched_def, &opt_conntrack_def, &opt_fail_open_def, &opt_allow_def,
     &opt_deny_def,  &opt_limit_def,	&opt_check_def,	    NULL};
@@ -226,20 +239,32 @@ static int pos_vip_backend(struct xlb_cmd *c, int argc, char **argv, char *err, 
 	return 2;
 }
 
-static int pos_lookup(struct xlb_cmd *c, int argc, char **argv, char *err, size_t errlen)
+/* VIP SRC_ADDR:SRC_PORT, of lookup and explain (name). */
+static int pos_flow(struct xlb_cmd *c, int argc, char **argv, const char *name, char *err,
+		    size_t errlen)
 {
-	if (arg_vip(c, argc, argv, "lookup", err, errlen) < 0)
+	if (arg_vip(c, argc, argv, name, err, errlen) < 0)
 		return -EINVAL;
 	if (argc < 2)
-		return xlb_errf(
-		    -EINVAL, err, errlen,
-		    "'lookup' needs the client after the VIP, expected SRC_ADDR:SRC_PORT, "
-		    "e.g. 198.18.1.2:40000");
+		return xlb_errf(-EINVAL, err, errlen,
+				"'%s' needs the client after the VIP, expected SRC_ADDR:SRC_PORT, "
+				"e.g. 198.18.1.2:40000",
+				name);
 	if (xlb_endpoint_parse(argv[1], &c->addr, &c->family, &c->port, err, errlen))
 		return -EINVAL;
 	if (c->family != c->vip.family)
 		return xlb_refuse_client_family(argv[1], c->vip.family, err, errlen);
 	return 2;
+}
+
+static int pos_lookup(struct xlb_cmd *c, int argc, char **argv, char *err, size_t errlen)
+{
+	return pos_flow(c, argc, argv, "lookup", err, errlen);
+}
+
+static int pos_explain(struct xlb_cmd *c, int argc, char **argv, char *err, size_t errlen)
+{
+	return pos_flow(c, argc, argv, "explain", err, errlen);
 }
 
 static int pos_file(struct xlb_cmd *c, int argc, char **argv, char *err, size_t errlen)
@@ -276,6 +301,10 @@ static const struct xlb_cmd_verb list_cmd = {"list", XLB_CMD_LIST, NULL, NULL, 0
 static const struct xlb_cmd_verb stats_cmd = {"stats", XLB_CMD_STATS, NULL, NULL, 0, "stats"};
 static const struct xlb_cmd_verb lookup_cmd = {"lookup", XLB_CMD_LOOKUP, pos_lookup, NULL, 0,
 					       "lookup VIP SRC_ADDR:SRC_PORT"};
+static const struct xlb_cmd_verb explain_cmd = {"explain", XLB_CMD_EXPLAIN, pos_explain, NULL, 0,
+						"explain VIP SRC_ADDR:SRC_PORT"};
+static const struct xlb_cmd_verb top_cmd = {"top", XLB_CMD_TOP, NULL, top_options, 0,
+					    "top [count N]"};
 static const struct xlb_cmd_verb save_cmd = {"save", XLB_CMD_SAVE, NULL, NULL, 0, "save"};
 static const struct xlb_cmd_verb restore_cmd = {"restore", XLB_CMD_RESTORE, pos_file, NULL, 0,
 						"restore [FILE]"};
@@ -290,6 +319,8 @@ static const struct xlb_cmd_object objects[] = {
 	{"list", NULL, &list_cmd, 0},
 	{"stats", NULL, &stats_cmd, 0},
 	{"lookup", NULL, &lookup_cmd, 0},
+	{"explain", NULL, &explain_cmd, 0},
+	{"top", NULL, &top_cmd, 0},
 	{"save", NULL, &save_cmd, 0},
 	{"restore", NULL, &restore_cmd, 0},
 	{"detach", NULL, &detach_cmd, 1},
@@ -468,8 +499,8 @@ int xlb_cmd_parse(int argc, char **argv, struct xlb_cmd *c, char *err, size_t er
 	if (argc < 1)
 		return xlb_errf(
 		    -EINVAL, err, errlen,
-		    "missing command, expected vip, backend, list, stats, lookup, save, "
-		    "restore, detach or help");
+		    "missing command, expected vip, backend, list, stats, lookup, explain, "
+		    "top, save, restore, detach or help");
 	i = match_word(argv[0], &objects[0].name, sizeof(objects[0]), object_exact);
 	/* Help where a command or keyword stands ("help vip", "vip help",
 	 * "backend add -h"), never as an option's value: "send help" is a

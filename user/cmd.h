@@ -24,6 +24,8 @@ enum xlb_cmd_op {
 	XLB_CMD_LIST,
 	XLB_CMD_STATS,
 	XLB_CMD_LOOKUP,
+	XLB_CMD_EXPLAIN,
+	XLB_CMD_TOP,
 	XLB_CMD_SAVE,
 	XLB_CMD_RESTORE,
 	XLB_CMD_DETACH,
@@ -39,23 +41,25 @@ enum xlb_cmd_given {
 	XLB_CMD_G_ALLOW = 1 << 5,
 	XLB_CMD_G_DENY = 1 << 6,
 	XLB_CMD_G_LIMIT = 1 << 7,
+	XLB_CMD_G_COUNT = 1 << 8,
 };
 
 /* One parsed, syntactically valid command. Pointers point into argv. */
 struct xlb_cmd {
 	enum xlb_cmd_op op;
 	__u32 given;		/* enum xlb_cmd_given */
-	struct xlb_vip_key vip; /* vip and backend commands, lookup */
+	struct xlb_vip_key vip; /* vip and backend commands, lookup, explain */
 	__u32 vip_flags;	/* enum xlb_vip_flags, for the given options */
-	union xlb_addr addr;	/* backend address, or lookup's client */
+	union xlb_addr addr;	/* backend address, or lookup's and explain's client */
 	__u8 family;		/* family of addr */
-	__be16 port;		/* lookup's client port, network order */
+	__be16 port;		/* lookup's and explain's client port, network order */
 	__u32 weight;		/* backend add/set */
 	int fail_close;		/* vip add/set: fail-open off */
 	struct xlb_hc_cfg hc;	/* vip/backend add/set: the check clause */
 	struct xlb_protect prot; /* vip add/set: allow, deny, limit (as given) */
 	const char *file;	/* restore FILE, NULL: the daemon's rules file */
 	const char *topic;	/* help: the object asked about, NULL: all */
+	__u32 count;		/* top: intervals to show, 0: until interrupted */
 };
 
 /* 1 for the commands that change the configuration (allowed in rules files). */

@@ -456,6 +456,11 @@ int xlb_dp_config_set(struct xlb_dp *dp, const struct xlb_config *cfg)
 	return check(bpf_map_update_elem(map_fd(dp->skel->maps.xlb_config), &zero, cfg, BPF_ANY));
 }
 
+int xlb_dp_conn_get(struct xlb_dp *dp, const struct xlb_flow *flow, struct xlb_conn *conn)
+{
+	return check(bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_conns), flow, conn));
+}
+
 int xlb_dp_config_get(struct xlb_dp *dp, struct xlb_config *cfg)
 {
 	__u32 zero = 0;
@@ -764,5 +769,66 @@ int xlb_dp_conn_count(struct xlb_dp *dp, __u64 *count)
 		err = xlb_dp_conn_tally_step(dp, 1000000);
 	while (err == 1);
 	*count = t->entries;
+	return err;
+}
+
+int xlb_dp_conn_walk(struct xlb_dp *dp, unsigned int budget_us,
+		     int (*cb)(const struct xlb_flow *, const struct xlb_conn *, void *), void *ctx,
+		     __u64 *scanned, int *complete)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	int fd = map_fd(dp->skel->maps.xlb_conns);
+	long long end = mono_us() + budget_us;
+	__u32 cap = BATCH_ENTRIES, cursor = 0, next, count;
+	struct xlb_flow *keys = NULL;
+	struct xlb_conn *vals = NULL;
+	int started = 0, err = 0;
+
+	*scanned = 0;
+	*complete = 0;
+	for (;;) {
+		if (!keys) {
+			keys = calloc(cap, sizeof(*keys));
+			vals = calloc(cap, sizeof(*vals));
+			if (!keys || !vals) {
+				err = -ENOMEM;
+				break;
+			}
+		}
+		count = cap;
+		err = bpf_map_lookup_batch(fd, started ? &cursor : NULL, &next, keys, vals, &count,
+					   &opts)
+			  ? -errno
+			  : 0;
+		/* One bucket holds more entries than the buffer: grow it. */
+		if (err == -ENOSPC && cap < BATCH_MAX) {
+			free(keys);
+			free(vals);
+			keys = NULL;
+			vals = NULL;
+			cap *= 2;
+			continue;
+		}
+		if (err && err != -ENOENT)
+			break;
+		for (__u32 i = 0; i < count; i++)
+			if (cb(&keys[i], &vals[i], ctx)) {
+				err = 0;
+				goto out;
+			}
+		*scanned += count;
+		if (err == -ENOENT) {
+			err = 0;
+			*complete = 1;
+			break;
+		}
+		cursor = next;
+		started = 1;
+		if (mono_us() >= end)
+			break;
+	}
+out:
+	free(keys);
+	free(vals);
 	return err;
 }

@@ -82,6 +82,16 @@ int xlb_dp_ring_clear(struct xlb_dp *dp, __u32 vip_id);
 /* Reads one slot of the ring the data plane uses now (-ENOENT: no ring). */
 int xlb_dp_ring_slot(struct xlb_dp *dp, __u32 vip_id, __u32 slot, __u32 *backend_id);
 
+/* Calls cb on every connection-table entry, a batch at a time, for at most
+ * about budget_us (cb returns non-zero to stop). *scanned: entries seen;
+ * *complete: 1 when the whole table was seen. The walk is independent of
+ * the tally's. Returns 0 or a negative errno. */
+int xlb_dp_conn_walk(struct xlb_dp *dp, unsigned int budget_us,
+		     int (*cb)(const struct xlb_flow *, const struct xlb_conn *, void *), void *ctx,
+		     __u64 *scanned, int *complete);
+/* The connection-table entry of one flow (-ENOENT: none). */
+int xlb_dp_conn_get(struct xlb_dp *dp, const struct xlb_flow *flow, struct xlb_conn *conn);
+
 int xlb_dp_config_set(struct xlb_dp *dp, const struct xlb_config *cfg);
 int xlb_dp_config_get(struct xlb_dp *dp, struct xlb_config *cfg);
 int xlb_dp_tx_port_add(struct xlb_dp *dp, __u32 ifindex);

@@ -880,36 +880,57 @@ int xlb_lb_backend_set_up(struct xlb_lb *lb, __u32 backend_id, int up)
 	return ret;
 }
 
+struct xlb_lb_vip *xlb_lb_vip_match(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
+				    int *all_ports, char *err, size_t errlen)
+{
+	struct xlb_lb_vip *v = xlb_lb_vip_find(lb, vkey);
+	struct xlb_vip_key any = *vkey;
+
+	*all_ports = 0;
+	if (v)
+		return v;
+	any.port = 0;
+	v = xlb_lb_vip_find(lb, &any);
+	if (v) {
+		*all_ports = 1;
+		return v;
+	}
+	vip_not_found(vkey, err, errlen);
+	return NULL;
+}
+
+void xlb_lb_flow(const struct xlb_lb_vip *v, const struct xlb_vip_key *vkey,
+		 const union xlb_addr *src, __be16 sport, struct xlb_flow *flow, __u32 *hash)
+{
+	memset(flow, 0, sizeof(*flow));
+	flow->src = *src;
+	flow->dst = vkey->addr;
+	flow->sport = sport;
+	flow->dport = vkey->port;
+	flow->proto = vkey->proto;
+	flow->family = vkey->family;
+	*hash = (v->flags & XLB_VIP_F_SRC_HASH) ? xlb_hash_source(flow) : xlb_hash_flow(flow);
+}
+
 int xlb_lb_lookup(struct xlb_lb *lb, const struct xlb_vip_key *vkey, const union xlb_addr *src,
 		  __u8 src_family, __be16 sport, struct xlb_lb_backend **be, char *err,
 		  size_t errlen)
 {
-	struct xlb_lb_vip *v = xlb_lb_vip_find(lb, vkey);
-	struct xlb_flow flow = {0};
+	struct xlb_flow flow;
+	struct xlb_lb_vip *v;
 	__u32 slot, id, hash;
-	int ret;
+	int ret, all_ports;
 
-	if (!v) {
-		struct xlb_vip_key any = *vkey;
-
-		any.port = 0;
-		v = xlb_lb_vip_find(lb, &any);
-	}
+	v = xlb_lb_vip_match(lb, vkey, &all_ports, err, errlen);
 	if (!v)
-		return vip_not_found(vkey, err, errlen);
+		return -ENOENT;
 	if (src_family != vkey->family) {
 		char client[XLB_ADDR_STRLEN];
 
 		xlb_endpoint_format(src, src_family, sport, client, sizeof(client));
 		return xlb_refuse_client_family(client, vkey->family, err, errlen);
 	}
-	flow.src = *src;
-	flow.dst = vkey->addr;
-	flow.sport = sport;
-	flow.dport = vkey->port;
-	flow.proto = vkey->proto;
-	flow.family = vkey->family;
-	hash = (v->flags & XLB_VIP_F_SRC_HASH) ? xlb_hash_source(&flow) : xlb_hash_flow(&flow);
+	xlb_lb_flow(v, vkey, src, sport, &flow, &hash);
 	slot = xlb_ring_slot(hash, lb->dp->ring_size);
 	ret = xlb_dp_ring_slot(lb->dp, v->id, slot, &id);
 	if (ret == -ENOENT)

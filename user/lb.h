@@ -139,6 +139,16 @@ int xlb_lb_backend_set_up(struct xlb_lb *lb, __u32 backend_id, int up);
 struct xlb_lb_backend *xlb_lb_backend_find(struct xlb_lb *lb, const struct xlb_lb_vip *vip,
 					   const union xlb_addr *addr, __u8 family);
 
+/* The VIP a flow to vkey matches, as the data plane finds it: vkey
+ * itself, else the all-ports VIP of its address and protocol (*all_ports
+ * set). NULL (and err filled) when none. */
+struct xlb_lb_vip *xlb_lb_vip_match(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
+				    int *all_ports, char *err, size_t errlen);
+/* The 5-tuple of a flow from src:sport to vkey (the xlb_conns key) and its
+ * hash as the VIP's scheduler computes it. */
+void xlb_lb_flow(const struct xlb_lb_vip *v, const struct xlb_vip_key *vkey,
+		 const union xlb_addr *src, __be16 sport, struct xlb_flow *flow, __u32 *hash);
+
 /* Which backend a new flow from src:sport to vip would get now, read from
  * the ring the data plane uses. vip may name a port of an all-ports VIP. */
 int xlb_lb_lookup(struct xlb_lb *lb, const struct xlb_vip_key *vip, const union xlb_addr *src,

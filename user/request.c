@@ -12,6 +12,8 @@
 #include "addr.h"
 #include "cmd.h"
 #include "dataplane.h"
+#include "explain.h"
+#include "preview.h"
 #include "health.h"
 #include "lb.h"
 #include "log.h"
@@ -399,6 +401,67 @@ static int do_lookup(struct xlb_lb *lb, const struct xlb_cmd *c, json_t **result
 		    result, err, errlen);
 }
 
+/* A backend as explain shows it: address, id, weight, state, health. */
+static json_t *explain_backend_json(struct xlb_lb *lb, const struct xlb_lb_vip *v,
+				    const struct xlb_lb_backend *b)
+{
+	char a[XLB_ADDR_STRLEN];
+
+	if (!b)
+		return json_null();
+	xlb_addr_format(&b->addr, b->family, a, sizeof(a));
+	return json_pack("{s:s, s:I, s:I, s:s, s:b, s:o}", "backend", a, "backend_id",
+			 (json_int_t)b->id, "weight", (json_int_t)b->weight, "state",
+			 backend_state(v, b), "in_ring", b->in_ring, "health", health_json(lb, b));
+}
+
+static json_t *explain_conn_json(struct xlb_lb *lb, const struct xlb_explain *x)
+{
+	json_t *o;
+
+	if (!x->have_conn)
+		return json_null();
+	o = json_pack("{s:I, s:I, s:I, s:b, s:s*, s:o}", "backend_id",
+		      (json_int_t)x->conn.backend_id, "backend_gen",
+		      (json_int_t)x->conn.backend_gen, "age_ms", (json_int_t)x->conn_age_ms,
+		      "usable", !x->conn_stale, "stale_reason", x->conn_stale, "backend",
+		      explain_backend_json(lb, x->vip, x->conn_be));
+	return o;
+}
+
+static int do_explain(struct xlb_lb *lb, const struct xlb_cmd *c, json_t **result, char *err,
+		      size_t errlen)
+{
+	static const char *const uses[] = {"none", "conntrack", "ring"};
+	char v[XLB_ADDR_STRLEN], src[XLB_ADDR_STRLEN], vip[XLB_ADDR_STRLEN],
+	    a[XLB_ADDR_STRLEN] = "";
+	struct xlb_explain x;
+	json_t *ring;
+	int ret;
+
+	ret = xlb_explain_flow(lb, &c->vip, &c->addr, c->family, c->port, &x, err, errlen);
+	if (ret)
+		return ret;
+	xlb_vip_key_format(&x.vip->key, vip, sizeof(vip));
+	xlb_vip_key_format(&c->vip, v, sizeof(v));
+	xlb_endpoint_format(&c->addr, c->family, c->port, src, sizeof(src));
+	if (x.use_be)
+		xlb_addr_format(&x.use_be->addr, x.use_be->family, a, sizeof(a));
+	ring = x.have_ring ? explain_backend_json(lb, x.vip, x.ring_be) : json_null();
+	if (ring && x.have_ring && !x.ring_be)
+		ring = json_pack("{s:I, s:n}", "backend_id", (json_int_t)x.ring_id, "backend");
+	return give(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:s, s:s*}",
+			      "vip", vip, "flow_vip", v, "client", src, "match",
+			      x.all_ports ? "all-ports" : "exact", "sched",
+			      x.vip->flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev", "conntrack",
+			      x.vip->flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on", "hash",
+			      (json_int_t)x.hash, "slot", (json_int_t)x.slot, "ring_size",
+			      (json_int_t)lb->dp->ring_size, "ring", ring, "conn",
+			      explain_conn_json(lb, &x), "uses", uses[x.use], "backend",
+			      x.use_be ? a : NULL),
+		    result, err, errlen);
+}
+
 static int do_save(struct xlb_lb *lb, json_t **result, char *err, size_t errlen)
 {
 	struct xlb_rules r;
@@ -423,6 +486,52 @@ static int do_save(struct xlb_lb *lb, json_t **result, char *err, size_t errlen)
 	return give(json_pack("{s:o}", "rules", lines), result, err, errlen);
 }
 
+static const char *const change_names[] = {"unchanged", "added", "removed", "changed"};
+
+/* The effect of making lb equal to target, touching nothing: the VIPs whose
+ * traffic it changes. */
+static int do_preview(struct xlb_lb *lb, const struct xlb_rules *target, json_t **result, char *err,
+		      size_t errlen)
+{
+	struct xlb_preview p;
+	json_t *vips, *out = NULL;
+	int ret = xlb_preview_rules(lb, target, &p, err, errlen);
+
+	if (ret) {
+		xlb_preview_free(&p);
+		return ret;
+	}
+	vips = json_array();
+	for (size_t i = 0; vips && i < p.n_vips; i++) {
+		const struct xlb_preview_vip *v = &p.vips[i];
+		char name[XLB_ADDR_STRLEN];
+
+		if (v->change == XLB_PREVIEW_UNCHANGED)
+			continue;
+		xlb_vip_key_format(&v->key, name, sizeof(name));
+		if (json_array_append_new(
+			vips, json_pack("{s:s, s:s, s:s, s:I, s:f, s:I, s:I, s:b, s:I}", "vip",
+					name, "change", change_names[v->change], "conntrack",
+					v->tracked ? "on" : "off", "slots_changed",
+					(json_int_t)v->slots_changed, "share",
+					(double)v->slots_changed / p.ring_size, "in_ring_before",
+					(json_int_t)v->in_ring_before, "in_ring_after",
+					(json_int_t)v->in_ring_after, "rehash", v->rehash,
+					"connections_break", (json_int_t)v->conns_break))) {
+			json_decref(vips);
+			vips = NULL;
+		}
+	}
+	if (vips)
+		out = json_pack("{s:b, s:I, s:o, s:I, s:b, s:I, s:I}", "dry_run", 1, "ring_size",
+				(json_int_t)p.ring_size, "vips", vips, "connections_break",
+				(json_int_t)p.conns_break, "connections_complete", p.conns_complete,
+				"connections_scanned", (json_int_t)p.conns_scanned, "scan_ms",
+				(json_int_t)(p.scan_us / 1000));
+	xlb_preview_free(&p);
+	return give(out, result, err, errlen);
+}
+
 /* Every change goes through a copy of the configuration first: what it would
  * refuse is refused before the load balancer is touched. */
 static int do_change(struct xlb_req_env *env, struct xlb_rules *target, char *err, size_t errlen)
@@ -434,8 +543,8 @@ static int do_change(struct xlb_req_env *env, struct xlb_rules *target, char *er
 	return ret;
 }
 
-static int do_mutation(struct xlb_req_env *env, const struct xlb_cmd *c, json_t **result, char *err,
-		       size_t errlen)
+static int do_mutation(struct xlb_req_env *env, const struct xlb_cmd *c, int dry, json_t **result,
+		       char *err, size_t errlen)
 {
 	struct xlb_rules r;
 	int ret;
@@ -443,6 +552,11 @@ static int do_mutation(struct xlb_req_env *env, const struct xlb_cmd *c, json_t 
 	if (xlb_rules_from_lb(&r, env->lb))
 		return nomem(err, errlen);
 	ret = xlb_rules_step(&r, c, err, errlen);
+	if (!ret && dry) {
+		ret = do_preview(env->lb, &r, result, err, errlen);
+		xlb_rules_free(&r);
+		return ret;
+	}
 	if (!ret)
 		ret = do_change(env, &r, err, errlen);
 	xlb_rules_free(&r);
@@ -451,8 +565,8 @@ static int do_mutation(struct xlb_req_env *env, const struct xlb_cmd *c, json_t 
 	return give(json_object(), result, err, errlen);
 }
 
-static int do_restore(struct xlb_req_env *env, const struct xlb_cmd *c, json_t **result, int *usage,
-		      char *err, size_t errlen)
+static int do_restore(struct xlb_req_env *env, const struct xlb_cmd *c, int dry, json_t **result,
+		      int *usage, char *err, size_t errlen)
 {
 	const char *path = c->file ? c->file : env->rules_path;
 	struct xlb_rules r;
@@ -468,6 +582,11 @@ static int do_restore(struct xlb_req_env *env, const struct xlb_cmd *c, json_t *
 	/* A syntax error in the file is not one of the request, which was fine:
 	 * file_usage stays out of *usage. */
 	ret = xlb_rules_read(&r, path, &file_usage, err, errlen);
+	if (!ret && dry) {
+		ret = do_preview(env->lb, &r, result, err, errlen);
+		xlb_rules_free(&r);
+		return ret;
+	}
 	if (!ret)
 		ret = do_change(env, &r, err, errlen);
 	if (!ret)
@@ -481,15 +600,27 @@ static int do_restore(struct xlb_req_env *env, const struct xlb_cmd *c, json_t *
 int xlb_req_exec(struct xlb_req_env *env, int argc, char **argv, json_t **result, int *usage,
 		 char *err, size_t errlen)
 {
+	int dry = argc > 0 && !strcmp(argv[0], XLB_REQ_DRY_RUN);
 	struct xlb_cmd c;
 	int ret;
 
 	*result = NULL;
 	*usage = 0;
+	if (dry) {
+		argc--;
+		argv++;
+	}
 	ret = xlb_cmd_parse(argc, argv, &c, err, errlen);
 	if (ret) {
 		*usage = 1;
 		return ret;
+	}
+	if (dry && c.op != XLB_CMD_HELP && !xlb_cmd_mutates(c.op) && c.op != XLB_CMD_RESTORE) {
+		*usage = 1;
+		return xlb_errf(-EINVAL, err, errlen,
+				"--dry-run previews a change, expected vip add|set|del, backend "
+				"add|set|del or restore after it, not '%s'",
+				argv[0]);
 	}
 	switch (c.op) {
 	case XLB_CMD_HELP:
@@ -501,17 +632,22 @@ int xlb_req_exec(struct xlb_req_env *env, int argc, char **argv, json_t **result
 	case XLB_CMD_BACKEND_ADD:
 	case XLB_CMD_BACKEND_SET:
 	case XLB_CMD_BACKEND_DEL:
-		return do_mutation(env, &c, result, err, errlen);
+		return do_mutation(env, &c, dry, result, err, errlen);
 	case XLB_CMD_LIST:
 		return give(do_list(env->lb), result, err, errlen);
 	case XLB_CMD_STATS:
 		return do_stats(env->lb, result, err, errlen);
 	case XLB_CMD_LOOKUP:
 		return do_lookup(env->lb, &c, result, err, errlen);
+	case XLB_CMD_EXPLAIN:
+		return do_explain(env->lb, &c, result, err, errlen);
+	case XLB_CMD_TOP:
+		return xlb_errf(-EOPNOTSUPP, err, errlen,
+				"top runs in xlbctl (it asks for list and stats every second)");
 	case XLB_CMD_SAVE:
 		return do_save(env->lb, result, err, errlen);
 	case XLB_CMD_RESTORE:
-		return do_restore(env, &c, result, usage, err, errlen);
+		return do_restore(env, &c, dry, result, usage, err, errlen);
 	case XLB_CMD_DETACH:
 		if (!env->detach)
 			return xlb_errf(-EOPNOTSUPP, err, errlen, "detach is not available here");

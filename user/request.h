@@ -20,6 +20,10 @@ struct xlb_req_env {
 	int changed; /* out: the configuration changed, persist it */
 };
 
+/* A request whose first word is this previews the change that follows
+ * (xlbctl --dry-run): validated, applied to nothing, its effect reported. */
+#define XLB_REQ_DRY_RUN "--dry-run"
+
 /* Parses and runs one request. Returns 0 with the result in *result (owned
  * by the caller), or a negative errno with "<what was wrong>, <what is
  * valid>" in err; *usage is set when the request itself was malformed. A

@@ -123,14 +123,15 @@ probe() { nx client timeout 60 "$BUILD/xlb-probe" -j "$@"; }
 # without --src4/--src6): the only sources the backends take tunnels from.
 LAB_LB_FROM=198.18.0.2,2001:db8::2
 
-# lab_up: the lab with NB backends (echo servers on LAB_PORTS, if set), xlbd
-# on the lb (with the options in LAB_XLBD_OPTS, if set) and xlb-decap on
+# lab_up [XLBD_OPTION...]: the lab with NB backends (echo servers on
+# LAB_PORTS, if set), xlbd on the lb (with those options, and those in
+# LAB_XLBD_OPTS, if set) and xlb-decap on
 # every backend.
 lab_up() {
 	local i
 	LAB_PORTS=${LAB_PORTS:-} bash "$ROOT/tests/lab/lab.sh" up "$P" "$NB" || exit 1
 	# shellcheck disable=SC2086 # LAB_XLBD_OPTS: options, split on purpose
-	start_xlbd "$P-lb" eth0 ${LAB_XLBD_OPTS:-} || exit 1
+	start_xlbd "$P-lb" eth0 ${LAB_XLBD_OPTS:-} "$@" || exit 1
 	for i in $(seq "$NB"); do
 		nx "be$i" "$BUILD/xlb-decap" attach eth0 --from "$LAB_LB_FROM" >/dev/null ||
 			fail "xlb-decap attach be$i"

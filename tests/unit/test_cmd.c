@@ -100,6 +100,12 @@ static const struct want good[] = {
     {"lookup [2001:db8:100::1]:443/udp [2001:db8:1::2]:1", XLB_CMD_LOOKUP,
      .vip = "[2001:db8:100::1]:443/udp", .family = XLB_AF_INET6, .addr = "2001:db8:1::2", .port = 1,
      .check = ""},
+    {"explain " V4 " 198.18.1.2:40000", XLB_CMD_EXPLAIN, .vip = V4, .family = XLB_AF_INET,
+     .addr = "198.18.1.2", .port = 40000, .check = ""},
+    {"explain [2001:db8:100::1]:0/udp [2001:db8:1::2]:53", XLB_CMD_EXPLAIN,
+     .vip = "[2001:db8:100::1]:0/udp", .family = XLB_AF_INET6, .addr = "2001:db8:1::2", .port = 53,
+     .check = ""},
+    {"top", XLB_CMD_TOP, .check = ""},
     {"save", XLB_CMD_SAVE, .check = ""},
     {"restore", XLB_CMD_RESTORE, .check = ""},
     {"restore /tmp/x.rules", XLB_CMD_RESTORE, .file = "/tmp/x.rules", .check = ""},
@@ -116,6 +122,8 @@ static const struct want good[] = {
     {"lo " V4 " 198.18.1.2:1", XLB_CMD_LOOKUP, .vip = V4, .family = XLB_AF_INET,
      .addr = "198.18.1.2", .port = 1, .check = ""},
     {"sa", XLB_CMD_SAVE, .check = ""},
+    {"e " V4 " 198.18.1.2:1", XLB_CMD_EXPLAIN, .vip = V4, .family = XLB_AF_INET,
+     .addr = "198.18.1.2", .port = 1, .check = ""},
     {"r x", XLB_CMD_RESTORE, .file = "x", .check = ""},
     /* help in place of a command word or keyword, with the object asked about */
     {"help", XLB_CMD_HELP, .check = ""},
@@ -214,19 +222,20 @@ static const struct {
 	const char *err;
 } bad[] = {
     /* objects and verbs */
-    {"", "missing command, expected vip, backend, list, stats, lookup, save, restore, detach or "
-	 "help"},
-    {"''", "unknown command '', expected one of vip, backend, list, stats, lookup, save, restore, "
-	   "detach, help"},
-    {"frob", "unknown command 'frob', expected one of vip, backend, list, stats, lookup, save, "
-	     "restore, detach, help"},
+    {"", "missing command, expected vip, backend, list, stats, lookup, explain, top, save, "
+	 "restore, detach or help"},
+    {"''", "unknown command '', expected one of vip, backend, list, stats, lookup, explain, top, "
+	   "save, restore, detach, help"},
+    {"frob", "unknown command 'frob', expected one of vip, backend, list, stats, lookup, explain, "
+	     "top, save, restore, detach, help"},
     {"s", "ambiguous command 's' (stats, save), expected a unique prefix"},
     {"l", "ambiguous command 'l' (list, lookup), expected a unique prefix"},
     /* detach must be written out: a typo must not take xlb off. */
-    {"detac", "unknown command 'detac', expected one of vip, backend, list, stats, lookup, save, "
-	      "restore, detach, help"},
-    {"d", "unknown command 'd', expected one of vip, backend, list, stats, lookup, save, "
-	  "restore, detach, help"},
+    {"detac",
+     "unknown command 'detac', expected one of vip, backend, list, stats, lookup, explain, "
+     "top, save, restore, detach, help"},
+    {"d", "unknown command 'd', expected one of vip, backend, list, stats, lookup, explain, "
+	  "top, save, restore, detach, help"},
     {"vip", "'vip' needs a verb, expected add, set, del"},
     {"vip frob " V4, "unknown verb 'frob' for 'vip', expected add, set, del"},
     {"v x " V4, "unknown verb 'x' for 'vip', expected add, set, del"},
@@ -386,6 +395,15 @@ static const struct {
      "client 198.18.1.1:5 and the VIP differ in address family, expected an IPv6 client"},
     {"lookup " V4 " 198.18.1.1:5 x",
      "unexpected 'x' after 'lookup', expected: lookup VIP SRC_ADDR:SRC_PORT"},
+    {"explain", "'explain' needs a VIP, expected ADDR:PORT/PROTO, e.g. 198.18.100.1:80/tcp"},
+    {"explain " V4, "'explain' needs the client after the VIP, expected SRC_ADDR:SRC_PORT, e.g. "
+		    "198.18.1.2:40000"},
+    {"explain " V4 " [2001:db8::1]:5",
+     "client [2001:db8::1]:5 and the VIP differ in address family, expected an IPv4 client"},
+    {"explain " V4 " 198.18.1.1:5 x",
+     "unexpected 'x' after 'explain', expected: explain VIP SRC_ADDR:SRC_PORT"},
+    {"top count 0", "bad count '0', expected count 1-1000000 (intervals of a second)"},
+    {"top count", "bad count '', expected count 1-1000000 (intervals of a second)"},
     {"restore a b", "unexpected 'b' after 'restore', expected: restore [FILE]"},
     {"restore ''", "empty file name, expected restore [FILE]"},
 };
@@ -432,6 +450,8 @@ static void test_mutates(void)
 	    {XLB_CMD_LIST, "list", 0},
 	    {XLB_CMD_STATS, "stats", 0},
 	    {XLB_CMD_LOOKUP, "lookup", 0},
+	    {XLB_CMD_EXPLAIN, "explain", 0},
+	    {XLB_CMD_TOP, "top", 0},
 	    {XLB_CMD_SAVE, "save", 0},
 	    {XLB_CMD_RESTORE, "restore", 0},
 	    {XLB_CMD_DETACH, "detach", 0},
@@ -488,6 +508,8 @@ static void test_usage(void)
 	    "  list\n",
 	    "  stats\n",
 	    "  lookup VIP SRC_ADDR:SRC_PORT\n",
+	    "  explain VIP SRC_ADDR:SRC_PORT\n",
+	    "  top [count N]\n",
 	    "  save\n",
 	    "  restore [FILE]\n",
 	    "  detach\n",
