@@ -103,10 +103,15 @@ check "a failed flow exits 1" [ $? = 1 ]
 in_ns client "$PROBE" -n 0 198.18.0.11 80 >/dev/null 2>&1
 check "a usage error exits 2" [ $? = 2 ]
 
-# Without the load balancer the lb refuses a VIP (unreachable route) instead
-# of bouncing it back to the router.
-probe_is "a VIP without xlb is refused at the lb" '.failed == 1 and .flows[0].error == "No route to host"' \
-	-n 1 -t 1500 198.18.100.1 80
+# Without the load balancer a VIP goes nowhere: the lb keeps a fresh host's
+# defaults (forwarding off until xlbd sets it on eth0), so it drops the
+# packet, and with forwarding on its unreachable route refuses it; either
+# way it never bounces back to the router.
+probe_is "a VIP without xlb goes nowhere" '.failed == 1' -n 1 -t 1500 198.18.100.1 80
+in_ns lb sysctl -qw net.ipv4.conf.eth0.forwarding=1
+probe_is "with forwarding on, the lb refuses it (unreachable route)" \
+	'.failed == 1 and .flows[0].error == "No route to host"' -n 1 -t 1500 198.18.100.1 80
+in_ns lb sysctl -qw net.ipv4.conf.eth0.forwarding=0
 
 # ---------------------------------------------------------------- DSR
 # Stand in for the load balancer: the router sends one VIP straight to be2,
