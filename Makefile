@@ -59,7 +59,7 @@ help:
 
 DEB_PKGS := make clang llvm gcc libc6-dev pkg-config libbpf-dev libxdp-dev bpftool \
 	    libelf-dev zlib1g-dev libcunit1-dev libjansson-dev iproute2 ethtool procps \
-	    util-linux psmisc python3 jq groff-base strace iputils-ping
+	    util-linux psmisc python3 jq groff-base strace iputils-ping bird2
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
 		grep -q 'install ok installed' || echo $$p; done); \

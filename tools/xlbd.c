@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "addr.h"
+#include "announce.h"
 #include "attach.h"
 #include "ctl.h"
 #include "dataplane.h"
@@ -59,31 +60,35 @@ struct xlbd_opts {
 	int no_sysctl;		   /* --no-sysctl: refuse, not fix, wrong sysctls */
 	int private_bpffs;	   /* --private-bpffs: run with pins that die with
 				    * this mount namespace (see bpffs.h) */
+	__u32 announce_table;	   /* --announce-table, 0: no announcements */
 };
 
 struct xlbd {
 	struct xlbd_opts o;
-	char socket_path[PATH_MAX]; /* the control socket */
-	char rules_path[PATH_MAX];  /* the file restored and rewritten */
-	char rules_lock[PATH_MAX];  /* rules_path.lock, held while we run */
-	int rules_lock_fd;	    /* -1: not held */
-	struct xlb_attach at;	    /* interface, lock, program */
-	struct xlb_dp *dp;	    /* the maps */
-	struct xlb_lb *lb;	    /* the configuration */
-	struct xlb_hc *hc;	    /* the health checks */
-	struct xlb_ctl *ctl;	    /* the control socket */
-	struct xlb_req_env env;	    /* what requests run against */
-	struct xlb_fib_watch fib;   /* warns when route lookups fail */
-	struct xlb_config cfg;	    /* outer sources (and UDP timeout) for xlb_config */
-	int stop;		    /* STOP_*: leave the event loop */
-	struct xlb_pressure pressure; /* connection-table pressure, logged */
+	char socket_path[PATH_MAX];    /* the control socket */
+	char rules_path[PATH_MAX];     /* the file restored and rewritten */
+	char rules_lock[PATH_MAX];     /* rules_path.lock, held while we run */
+	int rules_lock_fd;	       /* -1: not held */
+	struct xlb_attach at;	       /* interface, lock, program */
+	struct xlb_dp *dp;	       /* the maps */
+	struct xlb_lb *lb;	       /* the configuration */
+	struct xlb_hc *hc;	       /* the health checks */
+	struct xlb_ctl *ctl;	       /* the control socket */
+	struct xlb_req_env env;	       /* what requests run against */
+	struct xlb_fib_watch fib;      /* warns when route lookups fail */
+	struct xlb_config cfg;	       /* outer sources (and UDP timeout) for xlb_config */
+	int stop;		       /* STOP_*: leave the event loop */
+	struct xlb_pressure pressure;  /* connection-table pressure, logged */
+	struct xlb_announce *announce; /* the announcement table, NULL: off */
+	int announce_failing;	       /* the last sync failed (logged once) */
 };
 
 static const char usage_text[] =
     "Usage: xlbd -i IFACE [-S SOCKET] [-r RULES] [-m native|generic] [--src4 ADDR[/LEN]]\n"
     "            [--src6 ADDR[/LEN]] [--max-vips N] [--max-backends N] [--conns N]\n"
     "            [--ring-size M] [--udp-timeout S] [--conn-budget N] [--syn-timeout S]\n"
-    "            [--icmp-rate N[/s]] [--reset] [--no-sysctl] [--private-bpffs] [-v]\n"
+    "            [--icmp-rate N[/s]] [--announce-table N] [--reset] [--no-sysctl]\n"
+    "            [--private-bpffs] [-v]\n"
     "       xlbd -i IFACE --detach\n"
     "Runs the xlb load balancer on IFACE in the foreground, logging to stderr.\n"
     "  -i, --interface IFACE  interface to attach the XDP program to\n"
@@ -110,6 +115,10 @@ static const char usage_text[] =
     "                         entry, 1-3600 (default 5)\n"
     "      --icmp-rate N[/s]  ICMP errors xlb may send per second and CPU (packet too\n"
     "                         big), bursts of 50; 0: none (default 1000)\n"
+    "      --announce-table N keep a blackhole route (proto 250) per VIP address with a\n"
+    "                         usable backend in routing table N, for a BGP daemon to\n"
+    "                         announce (docs/bird/lb.conf); 1-4294967295 but not\n"
+    "                         253-255 (default: off)\n"
     "      --reset            start even when the rules file is missing or holds no\n"
     "                         VIPs while the pinned maps hold some: drop them\n"
     "      --no-sysctl        do not set the sysctls xlb needs on IFACE (forwarding,\n"
@@ -180,6 +189,7 @@ enum {
 	OPT_RESET,
 	OPT_NO_SYSCTL,
 	OPT_PRIVATE_BPFFS,
+	OPT_ANNOUNCE_TABLE,
 };
 
 /* Returns -1 to go on, else the exit code. */
@@ -204,6 +214,7 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 	    {"reset", no_argument, NULL, OPT_RESET},
 	    {"no-sysctl", no_argument, NULL, OPT_NO_SYSCTL},
 	    {"private-bpffs", no_argument, NULL, OPT_PRIVATE_BPFFS},
+	    {"announce-table", required_argument, NULL, OPT_ANNOUNCE_TABLE},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -270,14 +281,15 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 			break;
 		case OPT_CONN_BUDGET:
 			if (parse_num(optarg, 0, XLB_CONN_BUDGET_MAX, &o->conn_budget))
-				return usage_error("bad --conn-budget '%s', expected 0-100000000 new "
-						   "entries per CPU and second (0: no limit)",
-						   optarg);
+				return usage_error(
+				    "bad --conn-budget '%s', expected 0-100000000 new "
+				    "entries per CPU and second (0: no limit)",
+				    optarg);
 			break;
 		case OPT_SYN_TIMEOUT:
 			if (parse_num(optarg, 1, 3600, &o->syn_timeout_s))
-				return usage_error("bad --syn-timeout '%s', expected 1-3600 seconds",
-						   optarg);
+				return usage_error(
+				    "bad --syn-timeout '%s', expected 1-3600 seconds", optarg);
 			break;
 		case OPT_ICMP_RATE:
 			if (parse_rate(optarg, &o->dp.icmp_rate))
@@ -296,6 +308,14 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 			break;
 		case OPT_PRIVATE_BPFFS:
 			o->private_bpffs = 1;
+			break;
+		case OPT_ANNOUNCE_TABLE:
+			if (parse_num(optarg, 1, 0xffffffffUL, &o->announce_table) ||
+			    xlb_announce_table_valid(o->announce_table))
+				return usage_error("bad --announce-table '%s', expected a routing "
+						   "table id 1-4294967295 other than 253-255 "
+						   "(default, main, local)",
+						   optarg);
 			break;
 		case 'v':
 			o->verbose = 1;
@@ -420,10 +440,10 @@ static int setup_config(struct xlbd *d)
 	xlb_addr_format(&cfg->src6, XLB_AF_INET6, b, sizeof(b));
 	pr_info("interface %s: outer source %s (vary 0x%08x) and %s (vary 0x%08x), UDP timeout "
 		"%us, ICMP errors %d/s per CPU",
-		d->o.ifname, a, ntohl(cfg->src4_vary), b, ntohl(cfg->src6_vary),
-		cfg->udp_timeout_s,
+		d->o.ifname, a, ntohl(cfg->src4_vary), b, ntohl(cfg->src6_vary), cfg->udp_timeout_s,
 		d->o.dp.icmp_rate < 0 ? 0
-				      : d->o.dp.icmp_rate ? d->o.dp.icmp_rate : XLB_ICMP_RATE_DEFAULT);
+		: d->o.dp.icmp_rate   ? d->o.dp.icmp_rate
+				      : XLB_ICMP_RATE_DEFAULT);
 	if (cfg->conn_budget)
 		pr_info("interface %s: new connection entries: at most %u per CPU and second, "
 			"SYN-only entries kept %us",
@@ -453,6 +473,25 @@ static int persist(struct xlbd *d, char *err, size_t errlen)
 	return ret;
 }
 
+/* Brings the announcement table in line with the VIPs' state; a failure
+ * is logged once until a sync succeeds again (the tick retries). */
+static void announce_sync(struct xlbd *d)
+{
+	char err[XLB_ERRLEN];
+
+	if (!d->announce)
+		return;
+	if (xlb_announce_sync(d->announce, d->lb, err, sizeof(err))) {
+		if (!d->announce_failing)
+			pr_err("announce: %s", err);
+		d->announce_failing = 1;
+		return;
+	}
+	if (d->announce_failing)
+		pr_info("announce: table %u in step again", d->o.announce_table);
+	d->announce_failing = 0;
+}
+
 static int on_request(void *ctx, int argc, char **argv, json_t **result, int *usage, char *err,
 		      size_t errlen)
 {
@@ -461,7 +500,11 @@ static int on_request(void *ctx, int argc, char **argv, json_t **result, int *us
 	int ret;
 
 	d->env.changed = 0;
+	/* Before list reads the flags, after a change moved them. */
+	announce_sync(d);
 	ret = xlb_req_exec(&d->env, argc, argv, result, usage, err, errlen);
+	if (d->env.changed && !d->stop)
+		announce_sync(d);
 	if (ret)
 		pr_info("request '%s%s': refused: %s", argc ? argv[0] : "", argc > 1 ? " ..." : "",
 			err);
@@ -479,8 +522,13 @@ static int on_request(void *ctx, int argc, char **argv, json_t **result, int *us
 static int on_detach(void *ctx, char *err, size_t errlen)
 {
 	struct xlbd *d = ctx;
-	int ret = xlb_attach_detach(&d->at, err, errlen);
+	char msg[XLB_ERRLEN];
+	int ret;
 
+	/* Routers stop sending before the data plane goes. */
+	if (d->announce && xlb_announce_withdraw_all(d->announce, d->lb, msg, sizeof(msg)))
+		pr_err("announce: detach: %s", msg);
+	ret = xlb_attach_detach(&d->at, err, errlen);
 	if (ret < 0)
 		return ret;
 	d->stop = STOP_DETACHED;
@@ -662,6 +710,7 @@ static int run_loop(struct xlbd *d, int sfd)
 						d->o.ifname, strerror(-ret));
 				ret = 0;
 				sample_pressure(d);
+				announce_sync(d);
 			} else if (evs[i].data.fd == sfd) {
 				struct signalfd_siginfo si;
 
@@ -686,6 +735,7 @@ static int run_loop(struct xlbd *d, int sfd)
 					pr_err("health checks: cannot rebuild a ring: %s",
 					       strerror(-ret));
 				ret = 0;
+				announce_sync(d);
 			} else if (evs[i].data.fd == xlb_ctl_fd(d->ctl)) {
 				ret = xlb_ctl_dispatch(d->ctl);
 				if (ret) {
@@ -880,11 +930,12 @@ int main(int argc, char **argv)
 	}
 	/* Before anything is loaded: with --no-sysctl a wrong setting must
 	 * leave the host as it was. */
-	ret = d.o.detach ? 0
-			 : xlb_host_settings_apply(d.o.ifname, !d.o.no_sysctl, err, sizeof(err));
+	ret =
+	    d.o.detach ? 0 : xlb_host_settings_apply(d.o.ifname, !d.o.no_sysctl, err, sizeof(err));
 	if (ret == -EPERM) {
-		fprintf(stderr, "Error: interface %s: the kernel settings above are wrong and "
-				"--no-sysctl forbids setting them; nothing was changed\n",
+		fprintf(stderr,
+			"Error: interface %s: the kernel settings above are wrong and "
+			"--no-sysctl forbids setting them; nothing was changed\n",
 			d.o.ifname);
 		goto out;
 	}
@@ -971,6 +1022,19 @@ int main(int argc, char **argv)
 		pr_warn("interface %s: cannot remove stale state from the pinned maps: %s",
 			d.o.ifname, strerror(-ret));
 
+	if (d.o.announce_table) {
+		ret = xlb_announce_open(d.o.announce_table, d.dp->max_vips, &d.announce);
+		if (ret) {
+			fprintf(stderr, "Error: cannot open the announcement table %u: %s\n",
+				d.o.announce_table, strerror(-ret));
+			goto out;
+		}
+		d.lb->announce_table = d.o.announce_table;
+		/* What a previous xlbd left in the table is reconciled, not
+		 * withdrawn first: the routers see no flap. */
+		announce_sync(&d);
+	}
+
 	d.env.lb = d.lb;
 	d.env.rules_path = d.rules_path;
 	d.env.detach = on_detach;
@@ -1007,6 +1071,7 @@ out:
 	if (sfd >= 0)
 		close(sfd);
 	xlb_rules_free(&rules);
+	xlb_announce_close(d.announce);
 	xlb_lb_free(d.lb);
 	xlb_hc_free(d.hc);
 	xlb_lock_release(d.rules_lock, d.rules_lock_fd);

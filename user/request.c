@@ -127,6 +127,18 @@ static json_t *backend_json(struct xlb_lb *lb, const struct xlb_lb_vip *v,
 	return o;
 }
 
+/* Whether the routers are told about the VIP's address: "off" without
+ * --announce-table, else "announced" or "withdrawn" as the table holds it
+ * (an address shared by several VIPs is announced while any is usable). */
+static json_t *announce_json(const struct xlb_lb *lb, const struct xlb_lb_vip *v)
+{
+	const char *state = !lb->announce_table ? "off" : v->announced ? "announced" : "withdrawn";
+
+	return json_pack("{s:s, s:b, s:I}", "announce", state, "announced",
+			 lb->announce_table && v->announced, "announce_table",
+			 (json_int_t)lb->announce_table);
+}
+
 static json_t *vip_json(struct xlb_lb *lb, const struct xlb_lb_vip *v)
 {
 	char name[XLB_ADDR_STRLEN], a[XLB_ADDR_STRLEN];
@@ -149,6 +161,10 @@ static json_t *vip_json(struct xlb_lb *lb, const struct xlb_lb_vip *v)
 		      v->fail_close ? "off" : "on", "failing_open", v->failing_open, "check",
 		      check_json(&cfg), "id", (json_int_t)v->id);
 	if (o && json_merge(o, counter_json(lb->dp, xlb_dp_counter_vip, v->id))) {
+		json_decref(o);
+		return NULL;
+	}
+	if (o && json_merge(o, announce_json(lb, v))) {
 		json_decref(o);
 		return NULL;
 	}
@@ -238,15 +254,14 @@ static int conntrack_budget_json(struct xlb_lb *lb, json_t *ct, const struct xlb
 
 	if (xlb_dp_config_get(lb->dp, &cfg))
 		return -1;
-	return json_merge(
-	    ct, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "inserts",
-			  (json_int_t)c[XLB_STAT_CONN_INSERT].packets, "promoted",
-			  (json_int_t)c[XLB_STAT_CONN_PROMOTE].packets, "skipped",
-			  (json_int_t)c[XLB_STAT_CONN_SKIP].packets, "budget",
-			  (json_int_t)cfg.conn_budget, "syn_timeout_s", (json_int_t)cfg.syn_timeout_s,
-			  "new_max",
-			  (json_int_t)xlb_conns_new_entries(lb->dp->max_conns,
-							    (__u32)lb->dp->nr_cpus)));
+	return json_merge(ct, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "inserts",
+					(json_int_t)c[XLB_STAT_CONN_INSERT].packets, "promoted",
+					(json_int_t)c[XLB_STAT_CONN_PROMOTE].packets, "skipped",
+					(json_int_t)c[XLB_STAT_CONN_SKIP].packets, "budget",
+					(json_int_t)cfg.conn_budget, "syn_timeout_s",
+					(json_int_t)cfg.syn_timeout_s, "new_max",
+					(json_int_t)xlb_conns_new_entries(lb->dp->max_conns,
+									  (__u32)lb->dp->nr_cpus)));
 }
 
 static int do_stats(struct xlb_lb *lb, json_t **result, char *err, size_t errlen)
