@@ -42,7 +42,7 @@ PKT_OBJ    := $(BUILD)/tests/pkt.o
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
 UNIT_BIN   := $(BUILD)/xlb-unit
 
-.PHONY: all clean deps test unit e2e demo bench install format help
+.PHONY: all clean deps test unit e2e demo demo-scaleout bench install format help
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS)
 
@@ -53,6 +53,7 @@ help:
 	@echo "make deps       install the Debian packages needed to build and test"
 	@echo "make test       build, then run the unit tests and the end-to-end tests (root)"
 	@echo "make demo       bring up a veth lab, balance real traffic, show it (root)"
+	@echo "make demo-scaleout  three load balancers behind BGP/ECMP, one dies (root)"
 	@echo "make bench      run the benchmarks, write $(BUILD)/bench.json (root)"
 	@echo "make install    install binaries, man pages, systemd unit (PREFIX, DESTDIR)"
 	@echo "make format     clang-format every C source"
@@ -113,6 +114,10 @@ e2e: all
 demo: deps
 	$(MAKE) all
 	bash tests/demo.sh
+
+demo-scaleout: deps
+	$(MAKE) all
+	bash tests/demo_scaleout.sh
 
 bench: all
 	$(BUILD)/xlb-bench --json $(BUILD)/bench.json
