@@ -116,11 +116,11 @@ nx client "$BUILD/xlb-probe" -n 150 -b 40000 -c 16 198.18.100.1 80 | tail -n 1
 for i in 1 2 3; do echo "lb$i tx +$(($(tx "$i") - TX0[$i]))"; done
 
 say "3. lb3 dies (xlbd and BIRD killed, link down):"
+nx router ip link set veth-lb3 down # first: BFD notices, no FIN gets out
+k0=$(date +%s%N)
 kill -KILL -- "-${PID[3]}" 2>/dev/null
 kill -KILL "$(cat "$BIRD_DIR/lb3.pid")" 2>/dev/null
 PID[3]=
-k0=$(date +%s%N)
-nx router ip link set veth-lb3 down
 wait_paths "198.18.0.2 198.18.0.3"
 echo "route converged in $((($(date +%s%N) - k0) / 1000000)) ms: $(paths)"
 echo "held: $(hold_check)   (kept = same backend, moved = other backend, broken = reset)"
@@ -130,10 +130,10 @@ say "4. Maglev's weak spot: lb2 leaves while be1 is re-weighted on lb1 (no secon
 start_hold 24000
 echo "held (fresh set): $(hold_check)"
 lctl 1 backend set $VIP 198.18.0.11 weight 4 >/dev/null
+nx router ip link set veth-lb2 down
 kill -KILL -- "-${PID[2]}" 2>/dev/null
 kill -KILL "$(cat "$BIRD_DIR/lb2.pid")" 2>/dev/null
 PID[2]=
-nx router ip link set veth-lb2 down
 wait_paths "198.18.0.2"
 r=$(hold_check)
 echo "held: $r"

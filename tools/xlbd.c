@@ -89,7 +89,7 @@ static const char usage_text[] =
     "            [--ring-size M] [--udp-timeout S] [--conn-budget N] [--syn-timeout S]\n"
     "            [--icmp-rate N[/s]] [--announce-table N] [--reset] [--no-sysctl]\n"
     "            [--private-bpffs] [-v]\n"
-    "       xlbd -i IFACE --detach\n"
+    "       xlbd -i IFACE --detach [--announce-table N]\n"
     "Runs the xlb load balancer on IFACE in the foreground, logging to stderr.\n"
     "  -i, --interface IFACE  interface to attach the XDP program to\n"
     "  -S, --socket PATH      control socket (default " XLB_RUN_DIR "/xlbd.sock, in another\n"
@@ -127,7 +127,8 @@ static const char usage_text[] =
     "                         netns exec') whose bpffs dies with it: the next xlbd\n"
     "                         adopts nothing; 'nsenter --net=/run/netns/NS xlbd ...'\n"
     "                         keeps the host's bpffs and needs no such option\n"
-    "      --detach           take xlb off IFACE, remove its pins, and exit\n"
+    "      --detach           take xlb off IFACE, remove its pins, and exit (with\n"
+    "                         --announce-table, withdraw every VIP address first)\n"
     "  -v, --verbose          debug logging\n"
     "  -h, --help             this text\n"
     "SIGTERM/SIGINT stop xlbd and leave xlb forwarding; a new xlbd adopts it.\n"
@@ -887,6 +888,22 @@ static int lock_rules(struct xlbd *d)
 	return ret;
 }
 
+/* xlbd --detach --announce-table N: what xlbctl detach does to the table,
+ * without a daemon. A failure is logged; the detach goes on. */
+static void withdraw_before_detach(__u32 table)
+{
+	struct xlb_announce *a = NULL;
+	char err[XLB_ERRLEN];
+	int ret;
+
+	ret = xlb_announce_open(table, XLB_MAX_VIPS_DEFAULT, &a);
+	if (ret)
+		pr_err("announce: cannot open routing table %u: %s", table, strerror(-ret));
+	else if (xlb_announce_withdraw_all(a, NULL, err, sizeof(err)))
+		pr_err("announce: %s", err);
+	xlb_announce_close(a);
+}
+
 int main(int argc, char **argv)
 {
 	char err[XLB_ERRLEN];
@@ -946,6 +963,9 @@ int main(int argc, char **argv)
 	if (!d.o.detach && set_socket_path(&d))
 		goto out;
 	if (d.o.detach) {
+		/* With --announce-table, the routers stop sending first. */
+		if (d.o.announce_table)
+			withdraw_before_detach(d.o.announce_table);
 		ret = xlb_attach_detach(&d.at, err, sizeof(err));
 		if (ret < 0)
 			fprintf(stderr, "Error: %s\n", err);

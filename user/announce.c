@@ -233,13 +233,22 @@ int xlb_announce_sync(struct xlb_announce *a, struct xlb_lb *lb, char *err, size
 
 int xlb_announce_withdraw_all(struct xlb_announce *a, struct xlb_lb *lb, char *err, size_t errlen)
 {
-	int ret = read_table(a);
+	int ret = 0;
 
-	if (ret)
-		return xlb_errf(ret, err, errlen, "cannot read routing table %u: %s", a->table,
-				strerror(-ret));
-	memcpy(a->del, a->have, a->n_have * sizeof(*a->have));
-	ret = apply(a, 0, a->n_have, err, errlen);
+	/* A table with more of our routes than a->max (an xlbd with more VIP
+	 * slots left them) goes a batch at a time; bounded all the same. */
+	for (int round = 0; round < 4096; round++) {
+		ret = read_table(a);
+		if (ret && ret != -E2BIG)
+			return xlb_errf(ret, err, errlen, "cannot read routing table %u: %s",
+					a->table, strerror(-ret));
+		if (!a->n_have)
+			break;
+		memcpy(a->del, a->have, a->n_have * sizeof(*a->have));
+		ret = apply(a, 0, a->n_have, err, errlen);
+		if (ret)
+			break;
+	}
 	if (!read_table(a) && lb)
 		mark_vips(a, lb);
 	return ret;
