@@ -100,9 +100,9 @@ static int read_table(struct xlb_announce *a)
 	int ret;
 
 	a->n_have = 0;
-	ret = xlb_rtnl_dump_routes(a->fd, AF_INET, ++a->seq, collect_route, a);
+	ret = xlb_rtnl_dump_routes(a->fd, AF_INET, a->table, ++a->seq, collect_route, a);
 	if (!ret)
-		ret = xlb_rtnl_dump_routes(a->fd, AF_INET6, ++a->seq, collect_route, a);
+		ret = xlb_rtnl_dump_routes(a->fd, AF_INET6, a->table, ++a->seq, collect_route, a);
 	return ret;
 }
 

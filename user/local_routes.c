@@ -77,9 +77,9 @@ int xlb_local_routes(struct xlb_prefix *out, size_t max)
 	fd = xlb_rtnl_open();
 	if (fd < 0)
 		return fd;
-	ret = xlb_rtnl_dump_routes(fd, AF_INET, 1, collect_route, &c);
+	ret = xlb_rtnl_dump_routes(fd, AF_INET, 0, 1, collect_route, &c);
 	if (!ret)
-		ret = xlb_rtnl_dump_routes(fd, AF_INET6, 2, collect_route, &c);
+		ret = xlb_rtnl_dump_routes(fd, AF_INET6, 0, 2, collect_route, &c);
 	close(fd);
 	return ret ? ret : (int)c.n;
 }

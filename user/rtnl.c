@@ -66,22 +66,32 @@ static int read_answers(int fd, __u32 seq, int (*cb)(struct nlmsghdr *, void *),
 	}
 }
 
-int xlb_rtnl_dump_routes(int fd, unsigned char family, __u32 seq,
+int xlb_rtnl_dump_routes(int fd, unsigned char family, __u32 table, __u32 seq,
 			 int (*cb)(struct nlmsghdr *nh, void *ctx), void *ctx)
 {
 	struct {
 		struct nlmsghdr nh;
 		struct rtmsg rtm;
+		struct rtattr rta;
+		__u32 table;
 	} req = {
-	    .nh = {.nlmsg_len = sizeof(req),
+	    .nh = {.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg)),
 		   .nlmsg_type = RTM_GETROUTE,
 		   .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
 		   .nlmsg_seq = seq},
 	    .rtm = {.rtm_family = family},
+	    .rta = {.rta_len = RTA_LENGTH(sizeof(__u32)), .rta_type = RTA_TABLE},
+	    .table = table,
 	};
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	int one = 1;
 
-	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+	/* A host with a full BGP table in main: ask the kernel for the one
+	 * table only (strict checking, Linux 4.20+; older kernels dump all,
+	 * and callers check the table anyway). */
+	if (table && !setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof(one)))
+		req.nh.nlmsg_len = sizeof(req);
+	if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
 		return -errno;
 	return read_answers(fd, seq, cb, ctx);
 }

@@ -13,9 +13,11 @@
 int xlb_rtnl_open(void);
 
 /* Dumps the routes of one family (AF_INET, AF_INET6); cb sees every
- * RTM_NEWROUTE message and returns 0 to go on or -errno to stop. The kernel
- * filters nothing (strict checking is not asked for): cb checks the table. */
-int xlb_rtnl_dump_routes(int fd, unsigned char family, __u32 seq,
+ * RTM_NEWROUTE message and returns 0 to go on or -errno to stop. table 0:
+ * every table (no strict checking: the kernel filters nothing). Another
+ * table: the kernel is asked to dump only it where it can (strict
+ * checking); cb checks the table in both cases. */
+int xlb_rtnl_dump_routes(int fd, unsigned char family, __u32 table, __u32 seq,
 			 int (*cb)(struct nlmsghdr *nh, void *ctx), void *ctx);
 
 /* Sends one request (NLM_F_ACK is added) and returns the kernel's answer:
