@@ -92,9 +92,9 @@ static int find_socket(const char **path, char *err, size_t errlen)
 		return 0; /* the default, which will say that no xlbd listens */
 	}
 	if (ret)
-		return xlb_errf(
-		    -EIO, err, errlen,
-		    "cannot look for sockets in the directory of %.200s, give one with -S", found);
+		return xlb_errf(-EIO, err, errlen,
+				"cannot look for sockets in the directory of %.200s, give one with -S",
+				found);
 	if (g.gl_pathc > 1) {
 		char names[XLB_ERRLEN];
 		size_t off = 0;
@@ -104,8 +104,8 @@ static int find_socket(const char **path, char *err, size_t errlen)
 			off += snprintf(names + off, sizeof(names) - off, "%s%s", i ? ", " : "",
 					g.gl_pathv[i]);
 		globfree(&g);
-		return xlb_errf(-EEXIST, err, errlen,
-				"several xlbd sockets (%s), choose one with -S", names);
+		return xlb_errf(-EEXIST, err, errlen, "several xlbd sockets (%s), choose one with -S",
+				names);
 	}
 	snprintf(found, sizeof(found), "%s", g.gl_pathv[0]);
 	globfree(&g);

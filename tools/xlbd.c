@@ -282,15 +282,14 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 			break;
 		case OPT_CONN_BUDGET:
 			if (parse_num(optarg, 0, XLB_CONN_BUDGET_MAX, &o->conn_budget))
-				return usage_error(
-				    "bad --conn-budget '%s', expected 0-100000000 new "
-				    "entries per CPU and second (0: no limit)",
-				    optarg);
+				return usage_error("bad --conn-budget '%s', expected 0-100000000 new "
+						   "entries per CPU and second (0: no limit)",
+						   optarg);
 			break;
 		case OPT_SYN_TIMEOUT:
 			if (parse_num(optarg, 1, 3600, &o->syn_timeout_s))
-				return usage_error(
-				    "bad --syn-timeout '%s', expected 1-3600 seconds", optarg);
+				return usage_error("bad --syn-timeout '%s', expected 1-3600 seconds",
+						   optarg);
 			break;
 		case OPT_ICMP_RATE:
 			if (parse_rate(optarg, &o->dp.icmp_rate))
@@ -441,10 +440,10 @@ static int setup_config(struct xlbd *d)
 	xlb_addr_format(&cfg->src6, XLB_AF_INET6, b, sizeof(b));
 	pr_info("interface %s: outer source %s (vary 0x%08x) and %s (vary 0x%08x), UDP timeout "
 		"%us, ICMP errors %d/s per CPU",
-		d->o.ifname, a, ntohl(cfg->src4_vary), b, ntohl(cfg->src6_vary), cfg->udp_timeout_s,
+		d->o.ifname, a, ntohl(cfg->src4_vary), b, ntohl(cfg->src6_vary),
+		cfg->udp_timeout_s,
 		d->o.dp.icmp_rate < 0 ? 0
-		: d->o.dp.icmp_rate   ? d->o.dp.icmp_rate
-				      : XLB_ICMP_RATE_DEFAULT);
+				      : d->o.dp.icmp_rate ? d->o.dp.icmp_rate : XLB_ICMP_RATE_DEFAULT);
 	if (cfg->conn_budget)
 		pr_info("interface %s: new connection entries: at most %u per CPU and second, "
 			"SYN-only entries kept %us",
@@ -947,12 +946,11 @@ int main(int argc, char **argv)
 	}
 	/* Before anything is loaded: with --no-sysctl a wrong setting must
 	 * leave the host as it was. */
-	ret =
-	    d.o.detach ? 0 : xlb_host_settings_apply(d.o.ifname, !d.o.no_sysctl, err, sizeof(err));
+	ret = d.o.detach ? 0
+			 : xlb_host_settings_apply(d.o.ifname, !d.o.no_sysctl, err, sizeof(err));
 	if (ret == -EPERM) {
-		fprintf(stderr,
-			"Error: interface %s: the kernel settings above are wrong and "
-			"--no-sysctl forbids setting them; nothing was changed\n",
+		fprintf(stderr, "Error: interface %s: the kernel settings above are wrong and "
+				"--no-sysctl forbids setting them; nothing was changed\n",
 			d.o.ifname);
 		goto out;
 	}

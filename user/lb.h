@@ -57,7 +57,7 @@ struct xlb_lb {
 	struct xlb_lb_adopt *adopt;	    /* what the pins held at start */
 	int *m_up, *m_in;		    /* scratch of ring_members() */
 	__u32 *m_weight;
-	struct xlb_hc *hc;	 /* health checks; NULL: every backend up */
+	struct xlb_hc *hc; /* health checks; NULL: every backend up */
 	struct xlb_config outer; /* the data plane's outer sources ... */
 	int have_outer;		 /* ... once xlb_lb_set_outer() gave them */
 	int batch;		 /* between xlb_lb_batch_begin() and _commit() */
@@ -124,8 +124,7 @@ int xlb_lb_backend_del(struct xlb_lb *lb, const struct xlb_vip_key *vip, const u
  * that one change can move an option (say the port of an all-ports VIP)
  * from the VIP to its backends. Returns 0 or -ENOENT. */
 int xlb_lb_backend_stage_check(struct xlb_lb *lb, const struct xlb_vip_key *vip,
-			       const union xlb_addr *addr, __u8 family,
-			       const struct xlb_hc_cfg *hc);
+			       const union xlb_addr *addr, __u8 family, const struct xlb_hc_cfg *hc);
 /* A backend's own check options (over its VIP's defaults). */
 int xlb_lb_backend_set_check(struct xlb_lb *lb, const struct xlb_vip_key *vip,
 			     const union xlb_addr *addr, __u8 family, const struct xlb_hc_cfg *hc,
