@@ -49,7 +49,7 @@ FUZZ_BIN   := $(BUILD)/xlb-fuzz
 FUZZ_SEED  ?= 1
 FUZZ_FRAMES ?= 10000000
 
-.PHONY: all clean deps test unit e2e demo bench fuzz install format help
+.PHONY: all clean deps test unit e2e demo demo-scaleout bench fuzz install format help
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS)
 
@@ -60,6 +60,7 @@ help:
 	@echo "make deps       install the Debian packages needed to build and test"
 	@echo "make test       build, then run the unit tests and the end-to-end tests (root)"
 	@echo "make demo       bring up a veth lab, balance real traffic, show it (root)"
+	@echo "make demo-scaleout  three load balancers behind BGP/ECMP, one dies (root)"
 	@echo "make bench      run the benchmarks, write $(BUILD)/bench.json (root)"
 	@echo "make fuzz       differential fuzzing: FUZZ_FRAMES (10M) frames against the model (root)"
 	@echo "make install    install binaries, man pages, systemd unit (PREFIX, DESTDIR)"
@@ -67,7 +68,7 @@ help:
 
 DEB_PKGS := make clang llvm gcc libc6-dev pkg-config libbpf-dev libxdp-dev bpftool \
 	    libelf-dev zlib1g-dev libcunit1-dev libjansson-dev libmicrohttpd-dev iproute2 ethtool \
-	    procps util-linux psmisc python3 jq groff-base strace iputils-ping curl prometheus
+	    procps util-linux psmisc python3 jq groff-base strace iputils-ping curl prometheus bird2
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
 		grep -q 'install ok installed' || echo $$p; done); \
@@ -127,6 +128,10 @@ demo: deps
 
 fuzz: $(FUZZ_BIN)
 	$(FUZZ_BIN) -s $(FUZZ_SEED) -n $(FUZZ_FRAMES)
+
+demo-scaleout: deps
+	$(MAKE) all
+	bash tests/demo_scaleout.sh
 
 bench: all
 	$(BUILD)/xlb-bench --json $(BUILD)/bench.json

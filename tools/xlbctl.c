@@ -455,10 +455,13 @@ static void print_list(json_t *r)
 
 	json_array_foreach(vips, i, v)
 	{
-		printf("vip %s sched %s conntrack %s packets %lld bytes %lld fail-open %s%s\n",
+		const char *ann = gets_(v, "announce");
+
+		printf("vip %s sched %s conntrack %s packets %lld bytes %lld fail-open %s%s%s%s\n",
 		       gets_(v, "vip"), gets_(v, "sched"), gets_(v, "conntrack"),
 		       (long long)geti(v, "packets"), (long long)geti(v, "bytes"),
-		       gets_(v, "fail_open"),
+		       gets_(v, "fail_open"), strcmp(ann, "off") ? " announce " : "",
+		       strcmp(ann, "off") ? ann : "",
 		       json_is_true(json_object_get(v, "failing_open"))
 			   ? " FAIL-OPEN: every backend is down, forwarding to all"
 			   : "");

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "addr.h"
+#include "announce.h"
 #include "attach.h"
 #include "ctl.h"
 #include "dataplane.h"
@@ -63,34 +64,37 @@ struct xlbd_opts {
 	int private_bpffs;	   /* --private-bpffs: run with pins that die with
 				    * this mount namespace (see bpffs.h) */
 	const char *metrics;	   /* --metrics ADDR:PORT, NULL: no metrics */
+	__u32 announce_table;	   /* --announce-table, 0: no announcements */
 };
 
 struct xlbd {
 	struct xlbd_opts o;
-	char socket_path[PATH_MAX]; /* the control socket */
-	char rules_path[PATH_MAX];  /* the file restored and rewritten */
-	char rules_lock[PATH_MAX];  /* rules_path.lock, held while we run */
-	int rules_lock_fd;	    /* -1: not held */
-	struct xlb_attach at;	    /* interface, lock, program */
-	struct xlb_dp *dp;	    /* the maps */
-	struct xlb_lb *lb;	    /* the configuration */
-	struct xlb_hc *hc;	    /* the health checks */
-	struct xlb_ctl *ctl;	    /* the control socket */
+	char socket_path[PATH_MAX];    /* the control socket */
+	char rules_path[PATH_MAX];     /* the file restored and rewritten */
+	char rules_lock[PATH_MAX];     /* rules_path.lock, held while we run */
+	int rules_lock_fd;	       /* -1: not held */
+	struct xlb_attach at;	       /* interface, lock, program */
+	struct xlb_dp *dp;	       /* the maps */
+	struct xlb_lb *lb;	       /* the configuration */
+	struct xlb_hc *hc;	       /* the health checks */
+	struct xlb_ctl *ctl;	       /* the control socket */
 	struct xlb_metrics_srv *metrics; /* --metrics, NULL: off */
-	struct xlb_req_env env;	    /* what requests run against */
-	struct xlb_fib_watch fib;   /* warns when route lookups fail */
-	struct xlb_config cfg;	    /* outer sources (and UDP timeout) for xlb_config */
-	int stop;		    /* STOP_*: leave the event loop */
-	struct xlb_pressure pressure; /* connection-table pressure, logged */
+	struct xlb_req_env env;	       /* what requests run against */
+	struct xlb_fib_watch fib;      /* warns when route lookups fail */
+	struct xlb_config cfg;	       /* outer sources (and UDP timeout) for xlb_config */
+	int stop;		       /* STOP_*: leave the event loop */
+	struct xlb_pressure pressure;  /* connection-table pressure, logged */
+	struct xlb_announce *announce; /* the announcement table, NULL: off */
+	int announce_failing;	       /* the last sync failed (logged once) */
 };
 
 static const char usage_text[] =
     "Usage: xlbd -i IFACE [-S SOCKET] [-r RULES] [-m native|generic] [--src4 ADDR[/LEN]]\n"
     "            [--src6 ADDR[/LEN]] [--max-vips N] [--max-backends N] [--conns N]\n"
     "            [--ring-size M] [--udp-timeout S] [--conn-budget N] [--syn-timeout S]\n"
-    "            [--icmp-rate N[/s]] [--reset] [--no-sysctl] [--private-bpffs]\n"
-    "            [--metrics ADDR:PORT] [-v]\n"
-    "       xlbd -i IFACE --detach\n"
+    "            [--icmp-rate N[/s]] [--announce-table N] [--reset] [--no-sysctl]\n"
+    "            [--private-bpffs] [--metrics ADDR:PORT] [-v]\n"
+    "       xlbd -i IFACE --detach [--announce-table N]\n"
     "Runs the xlb load balancer on IFACE in the foreground, logging to stderr.\n"
     "  -i, --interface IFACE  interface to attach the XDP program to\n"
     "  -S, --socket PATH      control socket (default " XLB_RUN_DIR "/xlbd.sock, in another\n"
@@ -116,6 +120,10 @@ static const char usage_text[] =
     "                         entry, 1-3600 (default 5)\n"
     "      --icmp-rate N[/s]  ICMP errors xlb may send per second and CPU (packet too\n"
     "                         big), bursts of 50; 0: none (default 1000)\n"
+    "      --announce-table N keep a blackhole route (proto 250) per VIP address with a\n"
+    "                         usable backend in routing table N, for a BGP daemon to\n"
+    "                         announce (docs/bird/lb.conf); 1-4294967295 but not\n"
+    "                         253-255 (default: off)\n"
     "      --reset            start even when the rules file is missing or holds no\n"
     "                         VIPs while the pinned maps hold some: drop them\n"
     "      --no-sysctl        do not set the sysctls xlb needs on IFACE (forwarding,\n"
@@ -126,7 +134,8 @@ static const char usage_text[] =
     "                         keeps the host's bpffs and needs no such option\n"
     "      --metrics ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
     "                         (IPv6 in brackets; default: off)\n"
-    "      --detach           take xlb off IFACE, remove its pins, and exit\n"
+    "      --detach           take xlb off IFACE, remove its pins, and exit (with\n"
+    "                         --announce-table, withdraw every VIP address first)\n"
     "  -v, --verbose          debug logging\n"
     "  -h, --help             this text\n"
     "SIGTERM/SIGINT stop xlbd and leave xlb forwarding; a new xlbd adopts it.\n"
@@ -189,6 +198,7 @@ enum {
 	OPT_NO_SYSCTL,
 	OPT_PRIVATE_BPFFS,
 	OPT_METRICS,
+	OPT_ANNOUNCE_TABLE,
 };
 
 /* Returns -1 to go on, else the exit code. */
@@ -214,6 +224,7 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 	    {"no-sysctl", no_argument, NULL, OPT_NO_SYSCTL},
 	    {"private-bpffs", no_argument, NULL, OPT_PRIVATE_BPFFS},
 	    {"metrics", required_argument, NULL, OPT_METRICS},
+	    {"announce-table", required_argument, NULL, OPT_ANNOUNCE_TABLE},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -315,6 +326,14 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 			o->metrics = optarg;
 			break;
 		}
+		case OPT_ANNOUNCE_TABLE:
+			if (parse_num(optarg, 1, 0xffffffffUL, &o->announce_table) ||
+			    xlb_announce_table_valid(o->announce_table))
+				return usage_error("bad --announce-table '%s', expected a routing "
+						   "table id 1-4294967295 other than 253-255 "
+						   "(default, main, local)",
+						   optarg);
+			break;
 		case 'v':
 			o->verbose = 1;
 			break;
@@ -471,6 +490,25 @@ static int persist(struct xlbd *d, char *err, size_t errlen)
 	return ret;
 }
 
+/* Brings the announcement table in line with the VIPs' state; a failure
+ * is logged once until a sync succeeds again (the tick retries). */
+static void announce_sync(struct xlbd *d)
+{
+	char err[XLB_ERRLEN];
+
+	if (!d->announce)
+		return;
+	if (xlb_announce_sync(d->announce, d->lb, err, sizeof(err))) {
+		if (!d->announce_failing)
+			pr_err("announce: %s", err);
+		d->announce_failing = 1;
+		return;
+	}
+	if (d->announce_failing)
+		pr_info("announce: table %u in step again", d->o.announce_table);
+	d->announce_failing = 0;
+}
+
 static int on_request(void *ctx, int argc, char **argv, json_t **result, int *usage, char *err,
 		      size_t errlen)
 {
@@ -479,7 +517,11 @@ static int on_request(void *ctx, int argc, char **argv, json_t **result, int *us
 	int ret;
 
 	d->env.changed = 0;
+	/* Before list reads the flags, after a change moved them. */
+	announce_sync(d);
 	ret = xlb_req_exec(&d->env, argc, argv, result, usage, err, errlen);
+	if (d->env.changed && !d->stop)
+		announce_sync(d);
 	if (ret)
 		pr_info("request '%s%s': refused: %s", argc ? argv[0] : "", argc > 1 ? " ..." : "",
 			err);
@@ -521,8 +563,13 @@ static int render_metrics(void *ctx, char **text, size_t *len)
 static int on_detach(void *ctx, char *err, size_t errlen)
 {
 	struct xlbd *d = ctx;
-	int ret = xlb_attach_detach(&d->at, err, errlen);
+	char msg[XLB_ERRLEN];
+	int ret;
 
+	/* Routers stop sending before the data plane goes. */
+	if (d->announce && xlb_announce_withdraw_all(d->announce, d->lb, msg, sizeof(msg)))
+		pr_err("announce: detach: %s", msg);
+	ret = xlb_attach_detach(&d->at, err, errlen);
 	if (ret < 0)
 		return ret;
 	d->stop = STOP_DETACHED;
@@ -721,6 +768,7 @@ static int run_loop(struct xlbd *d, int sfd)
 						d->o.ifname, strerror(-ret));
 				ret = 0;
 				sample_pressure(d);
+				announce_sync(d);
 			} else if (evs[i].data.fd == sfd) {
 				struct signalfd_siginfo si;
 
@@ -745,6 +793,7 @@ static int run_loop(struct xlbd *d, int sfd)
 					pr_err("health checks: cannot rebuild a ring: %s",
 					       strerror(-ret));
 				ret = 0;
+				announce_sync(d);
 			} else if (evs[i].data.fd == xlb_ctl_fd(d->ctl)) {
 				ret = xlb_ctl_dispatch(d->ctl);
 				if (ret) {
@@ -896,6 +945,22 @@ static int lock_rules(struct xlbd *d)
 	return ret;
 }
 
+/* xlbd --detach --announce-table N: what xlbctl detach does to the table,
+ * without a daemon. A failure is logged; the detach goes on. */
+static void withdraw_before_detach(__u32 table)
+{
+	struct xlb_announce *a = NULL;
+	char err[XLB_ERRLEN];
+	int ret;
+
+	ret = xlb_announce_open(table, XLB_MAX_VIPS_DEFAULT, &a);
+	if (ret)
+		pr_err("announce: cannot open routing table %u: %s", table, strerror(-ret));
+	else if (xlb_announce_withdraw_all(a, NULL, err, sizeof(err)))
+		pr_err("announce: %s", err);
+	xlb_announce_close(a);
+}
+
 int main(int argc, char **argv)
 {
 	char err[XLB_ERRLEN];
@@ -954,6 +1019,9 @@ int main(int argc, char **argv)
 	if (!d.o.detach && set_socket_path(&d))
 		goto out;
 	if (d.o.detach) {
+		/* With --announce-table, the routers stop sending first. */
+		if (d.o.announce_table)
+			withdraw_before_detach(d.o.announce_table);
 		ret = xlb_attach_detach(&d.at, err, sizeof(err));
 		if (ret < 0)
 			fprintf(stderr, "Error: %s\n", err);
@@ -1030,6 +1098,19 @@ int main(int argc, char **argv)
 		pr_warn("interface %s: cannot remove stale state from the pinned maps: %s",
 			d.o.ifname, strerror(-ret));
 
+	if (d.o.announce_table) {
+		ret = xlb_announce_open(d.o.announce_table, d.dp->max_vips, &d.announce);
+		if (ret) {
+			fprintf(stderr, "Error: cannot open the announcement table %u: %s\n",
+				d.o.announce_table, strerror(-ret));
+			goto out;
+		}
+		d.lb->announce_table = d.o.announce_table;
+		/* What a previous xlbd left in the table is reconciled, not
+		 * withdrawn first: the routers see no flap. */
+		announce_sync(&d);
+	}
+
 	d.env.lb = d.lb;
 	d.env.rules_path = d.rules_path;
 	d.env.detach = on_detach;
@@ -1075,6 +1156,7 @@ out:
 	if (sfd >= 0)
 		close(sfd);
 	xlb_rules_free(&rules);
+	xlb_announce_close(d.announce);
 	xlb_lb_free(d.lb);
 	xlb_hc_free(d.hc);
 	xlb_lock_release(d.rules_lock, d.rules_lock_fd);

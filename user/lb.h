@@ -43,6 +43,7 @@ struct xlb_lb_vip {
 	int report;	  /* log its in-service count at the commit */
 	__u32 n_in_ring;  /* backends in its ring now */
 	__u32 n_backends;
+	int announced;	      /* its address is in the announcement table (announce.h) */
 	struct xlb_hc_cfg hc; /* check defaults of its backends */
 	struct xlb_protect prot; /* source ACLs and limit of new flows */
 };
@@ -61,8 +62,9 @@ struct xlb_lb {
 	struct xlb_hc *hc; /* health checks; NULL: every backend up */
 	struct xlb_config outer; /* the data plane's outer sources ... */
 	int have_outer;		 /* ... once xlb_lb_set_outer() gave them */
-	int batch;	/* between xlb_lb_batch_begin() and _commit() */
-	__u64 ring_builds; /* rings rebuilt since start (tests, benchmarks) */
+	int batch;		 /* between xlb_lb_batch_begin() and _commit() */
+	__u64 ring_builds;	 /* rings rebuilt since start (tests, benchmarks) */
+	__u32 announce_table;	 /* xlbd --announce-table; 0: VIPs are not announced */
 	/* Called after a backend's health state changed (for logging, tests). */
 	void (*on_change)(void *ctx, const struct xlb_lb_vip *vip, const struct xlb_lb_backend *be);
 	void *on_change_ctx;

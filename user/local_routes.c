@@ -7,14 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 
 #include "local_routes.h"
-
-/* A dump of a busy table arrives in several datagrams of at most a page or
- * so each (the kernel's NLMSG_GOODSIZE); 32 KiB holds any of them. */
-#define NL_BUF 32768
+#include "rtnl.h"
 
 /* Adds a route's prefix unless it is there already. */
 static int add_prefix(struct xlb_prefix *out, size_t max, size_t *n, const struct xlb_prefix *p)
@@ -34,12 +29,11 @@ static int add_prefix(struct xlb_prefix *out, size_t max, size_t *n, const struc
 static int route_prefix(struct nlmsghdr *nh, struct xlb_prefix *p)
 {
 	struct rtmsg *rtm = NLMSG_DATA(nh);
-	int len = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*rtm));
 	__u32 table;
-	int have_dst = 0;
+	int have_dst, ret;
 	size_t alen;
 
-	if (len < 0)
+	if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*rtm)))
 		return -EBADMSG;
 	if (rtm->rtm_type != RTN_LOCAL ||
 	    (rtm->rtm_family != AF_INET && rtm->rtm_family != AF_INET6))
@@ -48,19 +42,10 @@ static int route_prefix(struct nlmsghdr *nh, struct xlb_prefix *p)
 	if (rtm->rtm_dst_len > alen * 8)
 		return -EBADMSG;
 	memset(p, 0, sizeof(*p));
-	table = rtm->rtm_table;
-	for (struct rtattr *rta = RTM_RTA(rtm); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
-		if (rta->rta_type == RTA_TABLE && RTA_PAYLOAD(rta) >= sizeof(__u32)) {
-			memcpy(&table, RTA_DATA(rta), sizeof(table));
-		} else if (rta->rta_type == RTA_DST) {
-			if (RTA_PAYLOAD(rta) != alen)
-				return -EBADMSG;
-			memcpy(p->addr.bytes, RTA_DATA(rta), alen);
-			have_dst = 1;
-		}
-	}
-	/* A local route always names its destination; RTA_TABLE holds the
-	 * table id when it does not fit rtm_table. */
+	ret = xlb_rtnl_route_attrs(nh, &table, p->addr.bytes, alen, &have_dst);
+	if (ret)
+		return ret;
+	/* A local route always names its destination. */
 	if (table != RT_TABLE_LOCAL || !have_dst)
 		return 0;
 	p->family = rtm->rtm_family == AF_INET ? XLB_AF_INET : XLB_AF_INET6;
@@ -68,78 +53,33 @@ static int route_prefix(struct nlmsghdr *nh, struct xlb_prefix *p)
 	return 1;
 }
 
-static int dump_family(int fd, unsigned char family, __u32 seq, struct xlb_prefix *out,
-		       size_t max, size_t *n)
+struct collect {
+	struct xlb_prefix *out;
+	size_t max, n;
+};
+
+static int collect_route(struct nlmsghdr *nh, void *ctx)
 {
-	struct {
-		struct nlmsghdr nh;
-		struct rtmsg rtm;
-	} req = {
-	    .nh = {.nlmsg_len = sizeof(req),
-		   .nlmsg_type = RTM_GETROUTE,
-		   .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-		   .nlmsg_seq = seq},
-	    .rtm = {.rtm_family = family, .rtm_table = RT_TABLE_LOCAL},
-	};
-	static char buf[NL_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	struct collect *c = ctx;
+	struct xlb_prefix p;
+	int ret = route_prefix(nh, &p);
 
-	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
-		return -errno;
-	for (;;) {
-		ssize_t got = recv(fd, buf, sizeof(buf), 0);
-		int left = (int)got;
-
-		if (got < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, left);
-		     nh = NLMSG_NEXT(nh, left)) {
-			struct xlb_prefix p;
-			int ret;
-
-			if (nh->nlmsg_seq != seq)
-				continue;
-			if (nh->nlmsg_type == NLMSG_DONE)
-				return 0;
-			if (nh->nlmsg_type == NLMSG_ERROR) {
-				struct nlmsgerr *e = NLMSG_DATA(nh);
-
-				return e->error ? e->error : -EPROTO;
-			}
-			if (nh->nlmsg_type != RTM_NEWROUTE)
-				continue;
-			ret = route_prefix(nh, &p);
-			if (ret < 0)
-				return ret;
-			if (ret) {
-				ret = add_prefix(out, max, n, &p);
-				if (ret)
-					return ret;
-			}
-		}
-	}
+	if (ret <= 0)
+		return ret;
+	return add_prefix(c->out, c->max, &c->n, &p);
 }
 
 int xlb_local_routes(struct xlb_prefix *out, size_t max)
 {
-	struct sockaddr_nl local = {.nl_family = AF_NETLINK};
-	size_t n = 0;
+	struct collect c = {.out = out, .max = max};
 	int fd, ret;
 
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	fd = xlb_rtnl_open();
 	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&local, sizeof(local))) {
-		ret = -errno;
-		close(fd);
-		return ret;
-	}
-	ret = dump_family(fd, AF_INET, 1, out, max, &n);
+		return fd;
+	ret = xlb_rtnl_dump_routes(fd, AF_INET, 0, 1, collect_route, &c);
 	if (!ret)
-		ret = dump_family(fd, AF_INET6, 2, out, max, &n);
+		ret = xlb_rtnl_dump_routes(fd, AF_INET6, 0, 2, collect_route, &c);
 	close(fd);
-	return ret ? ret : (int)n;
+	return ret ? ret : (int)c.n;
 }

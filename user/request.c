@@ -166,6 +166,18 @@ static json_t *protect_json(struct xlb_lb *lb, const struct xlb_lb_vip *v)
 			 drops(lb->dp, xlb_dp_counter_vip_limit, v->id));
 }
 
+/* Whether the routers are told about the VIP's address: "off" without
+ * --announce-table, else "announced" or "withdrawn" as the table holds it
+ * (an address shared by several VIPs is announced while any is usable). */
+static json_t *announce_json(const struct xlb_lb *lb, const struct xlb_lb_vip *v)
+{
+	const char *state = !lb->announce_table ? "off" : v->announced ? "announced" : "withdrawn";
+
+	return json_pack("{s:s, s:b, s:I}", "announce", state, "announced",
+			 lb->announce_table && v->announced, "announce_table",
+			 (json_int_t)lb->announce_table);
+}
+
 static json_t *vip_json(struct xlb_lb *lb, const struct xlb_lb_vip *v)
 {
 	char name[XLB_ADDR_STRLEN], a[XLB_ADDR_STRLEN];
@@ -189,6 +201,10 @@ static json_t *vip_json(struct xlb_lb *lb, const struct xlb_lb_vip *v)
 		      check_json(&cfg), "id", (json_int_t)v->id);
 	if (o && (json_merge(o, counter_json(lb->dp, xlb_dp_counter_vip, v->id)) ||
 		  json_merge(o, protect_json(lb, v)))) {
+		json_decref(o);
+		return NULL;
+	}
+	if (o && json_merge(o, announce_json(lb, v))) {
 		json_decref(o);
 		return NULL;
 	}

@@ -17,6 +17,14 @@
 #   route), rather than looping between lb and router until the TTL runs out.
 #   The lb's tunnels leave from 198.18.0.2 and 2001:db8::2: what backends give
 #   `xlb-decap attach --from` (tests/e2e/lib.sh LAB_LB_FROM).
+#
+# LAB_LBS=N (2-8) builds N load balancers lb1..lbN instead of lb, at
+# 198.18.0.(1+I) and 2001:db8::(1+I) (lb1 keeps lb's addresses), each running
+# BIRD with docs/bird/lb.conf; the router runs BIRD with docs/bird/router.conf
+# and learns the VIPs from them over BGP (no static VIP route): one multipath
+# route per VIP, flows spread by their 5-tuple (fib_multipath_hash_policy=1,
+# set in the router's namespace only). The tests start xlbd with
+# --announce-table 100 on each. BIRD's control sockets: RUN_DIR/bird/NODE.ctl.
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -24,6 +32,8 @@ BUILD=${XLB_BUILD:-$ROOT/build}
 RUN_BASE=/run/xlb-lab
 LAB_PORTS=${LAB_PORTS:-"80 443 8080 9000"}
 MAX_BACKENDS=64
+MAX_LBS=8
+NLBS=${LAB_LBS:-1}
 
 usage() {
 	cat <<EOF
@@ -32,9 +42,12 @@ Usage: tests/lab/lab.sh up PREFIX [NBACKENDS]     build the lab (default 4 backe
        tests/lab/lab.sh exec PREFIX NODE CMD...   run CMD in NODE's network namespace
        tests/lab/lab.sh status PREFIX             show namespaces, links, servers
   PREFIX: a short word, [a-z][a-z0-9]{0,11} (namespaces are PREFIX-client,
-  PREFIX-router, PREFIX-lb, PREFIX-be1..N). NODE: client, router, lb, be1..beN.
+  PREFIX-router, PREFIX-lb or PREFIX-lb1..N, PREFIX-be1..N). NODE: client,
+  router, lb (lb1..lbN with LAB_LBS), be1..beN.
   Environment: LAB_PORTS (echo server ports, default "80 443 8080 9000"),
-  XLB_BUILD (binaries, default <repo>/build).
+  LAB_LBS (load balancers, default 1: the node lb; 2-$MAX_LBS: lb1..lbN
+  with BIRD, announcing to BIRD on the router, ECMP), XLB_BUILD (binaries,
+  default <repo>/build). BIRD control sockets: $RUN_BASE/PREFIX/bird/NODE.ctl.
 EOF
 }
 
@@ -61,7 +74,7 @@ nx() {
 # matches the lab "ab").
 lab_namespaces() {
 	ip netns list 2>/dev/null | awk '{print $1}' |
-		grep -E "^$1-(client|router|lb|be[0-9]+)\$" | sort -V || true
+		grep -E "^$1-(client|router|lb|lb[0-9]+|be[0-9]+)\$" | sort -V || true
 }
 
 # ---------------------------------------------------------------- down
@@ -97,7 +110,7 @@ lab_down() {
 	# only when its leader still lives in the namespace it was started in
 	# (a stale pidfile must never hit an unrelated process).
 	if [ -d "$dir" ]; then
-		for pf in "$dir"/*.pid; do
+		for pf in "$dir"/*.pid "$dir"/bird/*.pid; do
 			[ -e "$pf" ] || continue
 			pid=$(cat "$pf" 2>/dev/null || true)
 			want="$prefix-$(basename "$pf" .pid)"
@@ -196,10 +209,47 @@ EOF
 # br0, so that captures and XDP test programs can name them.
 mac() { printf '02:00:c6:12:%02x:%02x' "$1" "$2"; }
 
+# The load balancer nodes: lb alone, or lb1..lbN with LAB_LBS.
+lb_nodes() {
+	local i
+	if ((NLBS == 1)); then
+		echo lb
+	else
+		for ((i = 1; i <= NLBS; i++)); do echo "lb$i"; done
+	fi
+}
+
+# BIRD in NODE's namespace with CONF, in its own process group, in the
+# foreground (its pid is $!), control socket and log under RUN_DIR/bird.
+start_bird() {
+	local node=$1 conf=$2 bdir=$RUN_BASE/$P/bird i
+	mkdir -p "$bdir"
+	nsenter --net="/run/netns/$P-$node" setsid bird -f -c "$conf" -s "$bdir/$node.ctl" \
+		-P "$bdir/$node.pid" </dev/null >"$bdir/$node.log" 2>&1 &
+	echo $! >"$bdir/$node.pid"
+	for ((i = 0; i < 50; i++)); do
+		birdc -s "$bdir/$node.ctl" show status >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	echo "Error: lab $P: BIRD on $node does not answer on $bdir/$node.ctl; its log:" >&2
+	tail -n 20 "$bdir/$node.log" >&2
+	return 1
+}
+
 lab_up() {
-	local n=$1 i be start ports_csv port node bin peer pass_obj
+	local n=$1 i be start ports_csv port node bin peer pass_obj lbn
 	local dir=$RUN_BASE/$P
+	local -a lbs
 	start=$(date +%s%N)
+	mapfile -t lbs < <(lb_nodes)
+	if ((NLBS > 1)); then
+		for bin in bird birdc; do
+			command -v "$bin" >/dev/null || {
+				echo "Error: LAB_LBS=$NLBS needs BIRD 2 ($bin not found): apt-get install bird2 (make deps)" >&2
+				exit 1
+			}
+		done
+	fi
 
 	for bin in xlb-echo xlb-probe; do
 		[ -x "$BUILD/$bin" ] || {
@@ -228,11 +278,15 @@ lab_up() {
 
 	mkdir -p "$dir"
 	echo "$n" >"$dir/nbackends"
+	echo "$NLBS" >"$dir/nlbs"
 	pass_obj=$(build_xdp_pass "$dir")
 
-	for node in client router lb; do ns_common "$node"; done
+	for node in client router "${lbs[@]}"; do ns_common "$node"; done
 	for ((i = 1; i <= n; i++)); do ns_common "be$i"; done
 	sysctl_ns router net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	# Several load balancers: each flow's 5-tuple picks its path (L4).
+	((NLBS == 1)) || sysctl_ns router net.ipv4.fib_multipath_hash_policy=1 \
+		net.ipv6.fib_multipath_hash_policy=1
 	# The lb keeps the kernel's defaults (forwarding off, accept_local off),
 	# as a fresh host has them: xlbd sets what its data plane needs on its
 	# interface itself (or, with --no-sysctl, refuses to start).
@@ -250,7 +304,9 @@ EOF
 	# straight into the leaf namespace as eth0: no name ever exists in the
 	# root namespace.
 	nx router ip link add veth-client type veth peer name eth0 netns "$P-client"
-	nx router ip link add veth-lb type veth peer name eth0 netns "$P-lb"
+	for node in "${lbs[@]}"; do
+		nx router ip link add "veth-$node" type veth peer name eth0 netns "$P-$node"
+	done
 	for ((i = 1; i <= n; i++)); do
 		nx router ip link add "veth-be$i" type veth peer name eth0 netns "$P-be$i"
 	done
@@ -259,10 +315,17 @@ EOF
 addr add 198.18.1.1/24 dev veth-client
 addr add 2001:db8:1::1/64 dev veth-client nodad
 link set veth-client up
-link set veth-lb master br0 up
+EOF
+	for node in "${lbs[@]}"; do
+		nx router ip link set "veth-$node" master br0 up
+	done
+	# One load balancer: static routes. Several: BGP brings the VIPs.
+	if ((NLBS == 1)); then
+		nx router ip -batch - <<EOF
 route add 198.18.100.0/24 via 198.18.0.2
 route add 2001:db8:100::/64 via 2001:db8::2
 EOF
+	fi
 	for ((i = 1; i <= n; i++)); do
 		nx router ip link set "veth-be$i" master br0 up
 	done
@@ -274,15 +337,18 @@ addr add 2001:db8:1::2/64 dev eth0 nodad
 route add default via 198.18.1.1
 route add ::/0 via 2001:db8:1::1
 EOF
-	nx lb ip -batch - <<EOF
-link set eth0 address $(mac 0 2) up
-addr add 198.18.0.2/24 dev eth0
-addr add 2001:db8::2/64 dev eth0 nodad
+	for ((i = 1; i <= NLBS; i++)); do
+		lbn=${lbs[i - 1]}
+		nx "$lbn" ip -batch - <<EOF
+link set eth0 address $(mac 0 $((1 + i))) up
+addr add 198.18.0.$((1 + i))/24 dev eth0
+addr add 2001:db8::$((1 + i))/64 dev eth0 nodad
 route add default via 198.18.0.1
 route add ::/0 via 2001:db8::1
 route add unreachable 198.18.100.0/24
 route add unreachable 2001:db8:100::/64
 EOF
+	done
 	for ((i = 1; i <= n; i++)); do
 		nx "be$i" ip -batch - <<EOF
 link set eth0 address $(mac 0 $((10 + i))) up
@@ -303,7 +369,7 @@ EOF
 	# an XDP program of its own, so with GRO alone the frames wait in the
 	# ring until unrelated traffic comes by. Hence both on the router-side
 	# peers: GRO, and a program that passes everything.
-	for peer in veth-lb $(seq -f 'veth-be%g' 1 "$n"); do
+	for peer in "${lbs[@]/#/veth-}" $(seq -f 'veth-be%g' 1 "$n"); do
 		nx router ethtool -K "$peer" gro on >/dev/null
 		if [ -n "$pass_obj" ]; then
 			nx router ip link set dev "$peer" xdpdrv obj "$pass_obj" sec xdp
@@ -314,7 +380,7 @@ EOF
 	# would drop the packet (TcpInCsumErrors).
 	nx client ethtool -K eth0 tx off >/dev/null
 
-	for node in client router lb; do ns_finish "$node"; done
+	for node in client router "${lbs[@]}"; do ns_finish "$node"; done
 	for ((i = 1; i <= n; i++)); do ns_finish "be$i"; done
 
 	# Echo servers, each in its own process group (setsid: its pid is the
@@ -326,6 +392,11 @@ EOF
 			-p "$ports_csv" </dev/null >"$dir/$be.log" 2>&1 &
 		echo $! >"$dir/$be.pid"
 	done
+
+	if ((NLBS > 1)); then
+		start_bird router "$ROOT/docs/bird/router.conf"
+		for node in "${lbs[@]}"; do start_bird "$node" "$ROOT/docs/bird/lb.conf"; done
+	fi
 
 	# Usable means: client reaches router and lb; every echo server answers
 	# the client over TCP and UDP, IPv4 and IPv6 (bounded retries each).
@@ -341,11 +412,17 @@ EOF
 
 	trap - ERR EXIT INT TERM
 	local ms=$((($(date +%s%N) - start) / 1000000))
-	printf 'lab %s up in %d.%03ds: client 198.18.1.2 -> router 198.18.1.1 -> lb 198.18.0.2 ' \
-		"$P" $((ms / 1000)) $((ms % 1000))
+	if ((NLBS == 1)); then
+		printf 'lab %s up in %d.%03ds: client 198.18.1.2 -> router 198.18.1.1 -> lb 198.18.0.2 ' \
+			"$P" $((ms / 1000)) $((ms % 1000))
+	else
+		printf 'lab %s up in %d.%03ds: client 198.18.1.2 -> router 198.18.1.1 (BIRD, ECMP) -> ' \
+			"$P" $((ms / 1000)) $((ms % 1000))
+		printf 'lb1..lb%d 198.18.0.2..%d (BIRD, BGP) ' "$NLBS" $((1 + NLBS))
+	fi
 	printf '(VIPs 198.18.100.0/24, 2001:db8:100::/64); backends be1..be%d 198.18.0.11..%d, ' \
 		"$n" $((10 + n))
-	printf 'echo on tcp+udp %s; ns %s-{client,router,lb,be1..be%d}\n' "$ports_csv" "$P" "$n"
+	printf 'echo on tcp+udp %s; ns %s-{client,router,%s,be1..be%d}\n' "$ports_csv" "$P" "$( ((NLBS == 1)) && echo lb || echo "lb1..lb$NLBS")" "$n"
 }
 
 up_exit() {
@@ -360,14 +437,15 @@ up_exit() {
 # ---------------------------------------------------------------- status
 
 lab_status() {
-	local dir=$RUN_BASE/$P ns pid be ok=0
+	local dir=$RUN_BASE/$P ns pid be node ok=0
 	local -a nss
 	mapfile -t nss < <(lab_namespaces "$P")
 	if ((${#nss[@]} == 0)); then
 		echo "lab $P: absent"
 		return 1
 	fi
-	echo "lab $P: ${#nss[@]} namespaces, $(cat "$dir/nbackends" 2>/dev/null || echo '?') backends"
+	echo "lab $P: ${#nss[@]} namespaces, $(cat "$dir/nbackends" 2>/dev/null || echo '?') backends," \
+		"$(cat "$dir/nlbs" 2>/dev/null || echo 1) load balancers"
 	for ns in "${nss[@]}"; do
 		echo "$ns:"
 		nsenter --net="/run/netns/$ns" ip -br addr show | grep -v '^lo ' | sed 's/^/  /' || true
@@ -380,6 +458,17 @@ lab_status() {
 			echo "echo server $be: running, pid $pid"
 		else
 			echo "echo server $be: not running (log: $dir/$be.log)"
+			ok=1
+		fi
+	done
+	for pf in "$dir"/bird/*.pid; do
+		[ -e "$pf" ] || continue
+		node=$(basename "$pf" .pid)
+		if birdc -s "$dir/bird/$node.ctl" show protocols 2>/dev/null | grep -q BGP; then
+			echo "BIRD $node: running, BGP sessions:"
+			birdc -s "$dir/bird/$node.ctl" show protocols | awk '$2 == "BGP" {print "  " $0}'
+		else
+			echo "BIRD $node: not answering (log: $dir/bird/$node.log)"
 			ok=1
 		fi
 	done
@@ -403,6 +492,8 @@ up)
 	nb=${2:-4}
 	[[ $nb =~ ^[0-9]+$ ]] && ((nb >= 1 && nb <= MAX_BACKENDS)) ||
 		die_usage "bad NBACKENDS '$nb', expected 1-$MAX_BACKENDS"
+	[[ $NLBS =~ ^[0-9]+$ ]] && ((NLBS >= 1 && NLBS <= MAX_LBS)) ||
+		die_usage "bad LAB_LBS '$NLBS', expected 1-$MAX_LBS"
 	[ "$(id -u)" = 0 ] || { echo "Error: lab.sh needs root, run it as root" >&2; exit 1; }
 	lab_up "$nb"
 	;;
@@ -418,8 +509,8 @@ exec)
 	P=$1
 	node=$2
 	shift 2
-	[[ $node =~ ^(client|router|lb|be[0-9]+)$ ]] ||
-		die_usage "bad NODE '$node', expected client, router, lb or be1..beN"
+	[[ $node =~ ^(client|router|lb|lb[0-9]+|be[0-9]+)$ ]] ||
+		die_usage "bad NODE '$node', expected client, router, lb, lb1..lbN or be1..beN"
 	[ -e "/run/netns/$P-$node" ] || { echo "Error: no namespace $P-$node, is lab $P up?" >&2; exit 1; }
 	exec nsenter --net="/run/netns/$P-$node" "$@"
 	;;
