@@ -110,6 +110,39 @@ json_get() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 # json FILE EXPR: the same over a file (as j).
 json() { python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"; }
 
+# ---- held connections (xlb-probe --hold) ------------------------------------------
+# hold_start N SPORT_BASE SECONDS ADDR PORT: N TCP connections from the client
+# (source ports from SPORT_BASE), held for at most SECONDS; sets HOLD_PID and
+# returns once they are up. hold_check asks each again. Closing fd 7 ends them.
+hold_start() {
+	local n=$1 base=$2 secs=$3 addr=$4 port=$5
+	HOLD_IN=$T/hold.in
+	HOLD_OUT=$T/hold.out
+	rm -f "$HOLD_IN"
+	mkfifo "$HOLD_IN"
+	nx client timeout "$secs" "$BUILD/xlb-probe" --hold -v -n "$n" -b "$base" \
+		-T $((secs - 10)) "$addr" "$port" <"$HOLD_IN" >"$HOLD_OUT" 2>&1 &
+	HOLD_PID=$!
+	exec 7>"$HOLD_IN"
+	for _ in $(seq 100); do grep -q '^ready' "$HOLD_OUT" && break; sleep 0.1; done
+}
+# hold_check: asks every held connection again, waits for the summary line
+# "check N: kept K, moved M, broken B" and prints it. The per-connection lines
+# of that check ("SPORT BEFORE AFTER VERDICT") are left in $T/last_check.
+hold_check() {
+	local n before lines
+	before=$(grep -c '^check ' "$HOLD_OUT")
+	lines=$(wc -l <"$HOLD_OUT")
+	echo check >&7
+	for _ in $(seq 100); do
+		n=$(grep -c '^check ' "$HOLD_OUT")
+		[ "$n" -gt "$before" ] && break
+		sleep 0.1
+	done
+	tail -n +"$((lines + 1))" "$HOLD_OUT" | grep -E '^[0-9]+ ' >"$T/last_check"
+	grep '^check ' "$HOLD_OUT" | tail -n 1
+}
+
 # ---- the veth lab (tests/lab/lab.sh) -------------------------------------------------
 nx() { # nx NODE CMD...: run in a lab namespace, keeping /sys/fs/bpf visible
 	local node=$1

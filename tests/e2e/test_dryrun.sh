@@ -60,27 +60,7 @@ lab_up
 ctl vip add $V4 >/dev/null || fail "vip add"
 for i in $(seq "$NB"); do ctl backend add $V4 "198.18.0.$((10 + i))" >/dev/null || fail "backend add be$i"; done
 
-HOLD_IN=$T/hold.in
-HOLD_OUT=$T/hold.out
-mkfifo "$HOLD_IN"
-nx client timeout 90 "$BUILD/xlb-probe" --hold -v -n 80 -b 36000 -T 85 198.18.100.1 80 \
-	<"$HOLD_IN" >"$HOLD_OUT" 2>&1 &
-HOLD_PID=$!
-exec 7>"$HOLD_IN"
-for _ in $(seq 100); do grep -q '^ready' "$HOLD_OUT" && break; sleep 0.1; done
-hold_check() {
-	local n before lines
-	before=$(grep -c '^check ' "$HOLD_OUT")
-	lines=$(wc -l <"$HOLD_OUT")
-	echo check >&7
-	for _ in $(seq 100); do
-		n=$(grep -c '^check ' "$HOLD_OUT")
-		[ "$n" -gt "$before" ] && break
-		sleep 0.1
-	done
-	tail -n +"$((lines + 1))" "$HOLD_OUT" | grep -E '^[0-9]+ ' >"$T/last_check"
-	grep '^check ' "$HOLD_OUT" | tail -n 1
-}
+hold_start 80 36000 90 198.18.100.1 80
 r=$(hold_check)
 check "80 held connections answer ($r)" grep -q 'kept 80,' <<<"$r"
 on_be2=$(awk '$2 == "be2"' "$T/last_check" | wc -l)

@@ -69,27 +69,7 @@ agree=$(join "$T/after" "$T/landed" | awk '$2 == $7 && $4 == $7' | wc -l)
 check "each entry's backend is where the flow landed ($agree/100)" test "$agree" = 100
 
 echo "== held connections after a backend is added: the entry wins over the ring"
-HOLD_IN=$T/hold.in
-HOLD_OUT=$T/hold.out
-mkfifo "$HOLD_IN"
-nx client timeout 60 "$BUILD/xlb-probe" --hold -v -n 40 -b 33000 -T 55 198.18.100.1 80 \
-	<"$HOLD_IN" >"$HOLD_OUT" 2>&1 &
-HOLD_PID=$!
-exec 7>"$HOLD_IN"
-for _ in $(seq 100); do grep -q '^ready' "$HOLD_OUT" && break; sleep 0.1; done
-hold_check() {
-	local n before lines
-	before=$(grep -c '^check ' "$HOLD_OUT")
-	lines=$(wc -l <"$HOLD_OUT")
-	echo check >&7
-	for _ in $(seq 100); do
-		n=$(grep -c '^check ' "$HOLD_OUT")
-		[ "$n" -gt "$before" ] && break
-		sleep 0.1
-	done
-	tail -n +"$((lines + 1))" "$HOLD_OUT" | grep -E '^[0-9]+ ' >"$T/last_check"
-	grep '^check ' "$HOLD_OUT" | tail -n 1
-}
+hold_start 40 33000 60 198.18.100.1 80
 r=$(hold_check)
 check "40 held connections answer ($r)" grep -q 'kept 40,' <<<"$r"
 sort "$T/last_check" | awk '{print $1, $2}' >"$T/held"

@@ -52,27 +52,7 @@ for i in 1 2 3; do
 	ctl backend add $V4 "198.18.0.$((10 + i))" >/dev/null || fail "backend add be$i"
 done
 
-HOLD_IN=$T/hold.in
-HOLD_OUT=$T/hold.out
-mkfifo "$HOLD_IN"
-nx client timeout 170 "$BUILD/xlb-probe" --hold -v -n $HELD -b 23000 -T 160 198.18.100.1 80 \
-	<"$HOLD_IN" >"$HOLD_OUT" 2>&1 &
-HOLD_PID=$!
-exec 7>"$HOLD_IN"
-for _ in $(seq 100); do grep -q '^ready' "$HOLD_OUT" && break; sleep 0.1; done
-# hold_check: asks every held connection again; prints the summary line
-# "check N: kept K, moved M, broken B".
-hold_check() {
-	local n before
-	before=$(grep -c '^check ' "$HOLD_OUT")
-	echo check >&7
-	for _ in $(seq 100); do
-		n=$(grep -c '^check ' "$HOLD_OUT")
-		[ "$n" -gt "$before" ] && break
-		sleep 0.1
-	done
-	grep '^check ' "$HOLD_OUT" | tail -n 1
-}
+hold_start $HELD 23000 170 198.18.100.1 80
 r=$(hold_check)
 check "$HELD held connections answer before the flood ($r)" grep -q "kept $HELD," <<<"$r"
 

@@ -99,30 +99,7 @@ check "replies bypass the lb (lb received $rx frames for 400 connections, < 8 pe
 check "xlb counted the forwarded packets (tx $tx >= 2000)" test "${tx:-0}" -ge 2000
 
 echo "== long-lived connections across backend changes"
-HOLD_IN=$T/hold.in
-HOLD_OUT=$T/hold.out
-mkfifo "$HOLD_IN"
-nx client timeout 120 "$BUILD/xlb-probe" --hold -v -n 100 -b 23000 -T 110 198.18.100.1 80 \
-	<"$HOLD_IN" >"$HOLD_OUT" 2>&1 &
-HOLD_PID=$!
-exec 7>"$HOLD_IN"
-for _ in $(seq 100); do grep -q '^ready' "$HOLD_OUT" && break; sleep 0.1; done
-# hold_check LABEL: asks every held connection again, waits for the summary
-# The per-connection lines of that check ("SPORT BEFORE AFTER VERDICT") are
-# left in $T/last_check.
-hold_check() {
-	local n before lines
-	before=$(grep -c '^check ' "$HOLD_OUT")
-	lines=$(wc -l <"$HOLD_OUT")
-	echo check >&7
-	for _ in $(seq 100); do
-		n=$(grep -c '^check ' "$HOLD_OUT")
-		[ "$n" -gt "$before" ] && break
-		sleep 0.1
-	done
-	tail -n +"$((lines + 1))" "$HOLD_OUT" | grep -E '^[0-9]+ ' >"$T/last_check"
-	grep '^check ' "$HOLD_OUT" | tail -n 1
-}
+hold_start 100 23000 120 198.18.100.1 80
 r=$(hold_check)
 check "100 held connections answer before any change ($r)" grep -q 'kept 100,' <<<"$r"
 
