@@ -160,16 +160,45 @@ static int addr_key(const struct sockaddr *sa, struct xlb_decap_key *key)
 	return -EAFNOSUPPORT;
 }
 
+/* Deletes the map's keys that are not among want[0..n) (key_size bytes
+ * each), so that it holds exactly the set just written; at most max. */
+static int remove_unwanted(int fd, const void *want, size_t n, size_t key_size, size_t max)
+{
+	unsigned char key[64], next[64], *stale;
+	size_t n_stale = 0;
+	int err = 0, more;
+
+	if (key_size > sizeof(key))
+		return -EINVAL;
+	stale = calloc(max ? max : 1, key_size);
+	if (!stale)
+		return -ENOMEM;
+	for (more = !bpf_map_get_next_key(fd, NULL, next); more && n_stale < max;
+	     more = !bpf_map_get_next_key(fd, key, next)) {
+		int keep = 0;
+
+		memcpy(key, next, key_size);
+		for (size_t i = 0; i < n && !keep; i++)
+			keep = !memcmp((const unsigned char *)want + i * key_size, key, key_size);
+		if (!keep)
+			memcpy(stale + n_stale++ * key_size, key, key_size);
+	}
+	for (size_t i = 0; i < n_stale; i++)
+		if (bpf_map_delete_elem(fd, stale + i * key_size) && errno != ENOENT)
+			err = -errno;
+	free(stale);
+	return err;
+}
+
 int xlb_decap_sync_addrs(const struct xlb_decap_maps *m)
 {
-	struct xlb_decap_key key, next, *want, *stale;
+	struct xlb_decap_key key, *want;
 	struct ifaddrs *ifa_list, *ifa;
-	size_t n_want = 0, n_stale = 0;
-	int err = 0, more, fd = m->addrs;
+	size_t n_want = 0;
+	int err = 0, fd = m->addrs;
 
 	want = calloc(XLB_DECAP_MAX_ADDRS, sizeof(*want));
-	stale = calloc(XLB_DECAP_MAX_ADDRS, sizeof(*stale));
-	if (!want || !stale) {
+	if (!want) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -199,25 +228,10 @@ int xlb_decap_sync_addrs(const struct xlb_decap_maps *m)
 		want[n_want++] = key;
 	}
 	freeifaddrs(ifa_list);
-	if (err)
-		goto out;
-
-	for (more = !bpf_map_get_next_key(fd, NULL, &next); more && n_stale < XLB_DECAP_MAX_ADDRS;
-	     more = !bpf_map_get_next_key(fd, &key, &next)) {
-		int keep = 0;
-
-		key = next;
-		for (size_t i = 0; i < n_want && !keep; i++)
-			keep = !memcmp(&want[i], &key, sizeof(key));
-		if (!keep)
-			stale[n_stale++] = key;
-	}
-	for (size_t i = 0; i < n_stale; i++)
-		if (bpf_map_delete_elem(fd, &stale[i]) && errno != ENOENT)
-			err = -errno;
+	if (!err)
+		err = remove_unwanted(fd, want, n_want, sizeof(*want), XLB_DECAP_MAX_ADDRS);
 out:
 	free(want);
-	free(stale);
 	return err ? err : (int)n_want;
 }
 
@@ -245,19 +259,15 @@ static int key_prefix(const struct xlb_decap_prefix *key, struct xlb_prefix *p)
  * deletes what else is there. */
 static int set_prefixes(int fd, const struct xlb_prefix *want, size_t n, size_t max)
 {
-	struct xlb_decap_prefix key, next, *keys, *stale;
-	size_t n_stale = 0;
+	struct xlb_decap_prefix *keys;
 	__u8 one = 1;
-	int err = 0, more;
+	int err = 0;
 
 	if (n > max)
 		return -E2BIG;
 	keys = calloc(n ? n : 1, sizeof(*keys));
-	stale = calloc(max, sizeof(*stale));
-	if (!keys || !stale) {
-		err = -ENOMEM;
-		goto out;
-	}
+	if (!keys)
+		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		prefix_key(&want[i], &keys[i]);
 		if (bpf_map_update_elem(fd, &keys[i], &one, BPF_ANY)) {
@@ -265,22 +275,9 @@ static int set_prefixes(int fd, const struct xlb_prefix *want, size_t n, size_t 
 			goto out;
 		}
 	}
-	for (more = !bpf_map_get_next_key(fd, NULL, &next); more && n_stale < max;
-	     more = !bpf_map_get_next_key(fd, &key, &next)) {
-		int keep = 0;
-
-		key = next;
-		for (size_t i = 0; i < n && !keep; i++)
-			keep = !memcmp(&keys[i], &key, sizeof(key));
-		if (!keep)
-			stale[n_stale++] = key;
-	}
-	for (size_t i = 0; i < n_stale; i++)
-		if (bpf_map_delete_elem(fd, &stale[i]) && errno != ENOENT)
-			err = -errno;
+	err = remove_unwanted(fd, keys, n, sizeof(*keys), max);
 out:
 	free(keys);
-	free(stale);
 	return err;
 }
 
