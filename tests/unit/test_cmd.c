@@ -269,12 +269,12 @@ static const struct {
     {"vip add " V4 " fail-open", "'fail-open' needs a value, expected fail-open on|off"},
     {"vip add " V4 " frobnicate",
      "unknown keyword 'frobnicate' for 'vip add', expected sched or conntrack or fail-open or "
-     "allow or deny or limit or check (vip add VIP [sched maglev|sh] [conntrack on|off] "
-     "[fail-open on|off] [PROTECT] [CHECK])"},
+     "allow or deny or limit or slow-start or check (vip add VIP [sched maglev|sh] [conntrack on|off] "
+     "[fail-open on|off] [PROTECT] [slow-start S] [CHECK])"},
     {"vip add " V4 " weight 3",
      "unknown keyword 'weight' for 'vip add', expected sched or conntrack or fail-open or allow "
-     "or deny or limit or check (vip add VIP [sched maglev|sh] [conntrack on|off] [fail-open "
-     "on|off] [PROTECT] [CHECK])"},
+     "or deny or limit or slow-start or check (vip add VIP [sched maglev|sh] [conntrack on|off] [fail-open "
+     "on|off] [PROTECT] [slow-start S] [CHECK])"},
     /* source ACLs */
     {"vip set " V4 " allow", "'allow' needs a value, expected allow PREFIX[,PREFIX...] or allow any"},
     {"vip set " V4 " deny", "'deny' needs a value, expected deny PREFIX[,PREFIX...] or deny none"},
@@ -326,8 +326,8 @@ static const struct {
     {"vip set " V4 " limit 50/s burst", "'burst' needs a value, expected burst 1-1000000"},
     {"vip set " V4 " limit off burst 3",
      "unknown keyword 'burst' for 'vip set', expected sched or conntrack or fail-open or allow "
-     "or deny or limit or check (vip set VIP [sched maglev|sh] [conntrack on|off] [fail-open "
-     "on|off] [PROTECT] [CHECK])"},
+     "or deny or limit or slow-start or check (vip set VIP [sched maglev|sh] [conntrack on|off] [fail-open "
+     "on|off] [PROTECT] [slow-start S] [CHECK])"},
     {"vip del " V4 " sched sh", "unexpected 'sched' after 'vip del', expected: vip del VIP"},
     /* check clauses, as far as the grammar adds to health.h's */
     {"vip add " V4 " check",
@@ -370,10 +370,10 @@ static const struct {
     {"backend add " V4 " 198.18.0.77 weight 1 weight 2",
      "'weight' given twice, expected it at most once"},
     {"backend add " V4 " 198.18.0.77 sched sh",
-     "unknown keyword 'sched' for 'backend add', expected weight or check (backend add VIP ADDR "
-     "[weight N] [CHECK])"},
+     "unknown keyword 'sched' for 'backend add', expected weight or slow-start or check (backend add VIP ADDR "
+     "[weight N] [slow-start S] [CHECK])"},
     {"backend set " V4 " 198.18.0.11",
-     "'backend set' needs weight or check, expected: backend set VIP ADDR [weight N] [CHECK]"},
+     "'backend set' needs weight, slow-start or check, expected: backend set VIP ADDR [weight N] [slow-start S] [CHECK]"},
     {"backend del " V4 " 198.18.0.11 extra",
      "unexpected 'extra' after 'backend del', expected: backend del VIP ADDR"},
     {"backend del " V4 " 198.18.0.11 weight 3",
@@ -498,12 +498,12 @@ static void test_usage(void)
 {
 	static const char *const lines[] = {
 	    "  vip add VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [PROTECT] "
-	    "[CHECK]\n",
+	    "[slow-start S] [CHECK]\n",
 	    "  vip set VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [PROTECT] "
-	    "[CHECK]\n",
+	    "[slow-start S] [CHECK]\n",
 	    "  vip del VIP\n",
-	    "  backend add VIP ADDR [weight N] [CHECK]\n",
-	    "  backend set VIP ADDR [weight N] [CHECK]\n",
+	    "  backend add VIP ADDR [weight N] [slow-start S] [CHECK]\n",
+	    "  backend set VIP ADDR [weight N] [slow-start S] [CHECK]\n",
 	    "  backend del VIP ADDR\n",
 	    "  list\n",
 	    "  stats\n",
