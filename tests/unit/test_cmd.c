@@ -46,9 +46,19 @@ struct want {
 	const char *file;
 	const char *topic;
 	const char *prot; /* as xlb_protect_format prints it; NULL: none */
+	__u32 slow_start;
 };
 
 static const struct want good[] = {
+    {"vip add " V4 " slow-start 30", XLB_CMD_VIP_ADD, XLB_CMD_G_SLOW_START, .vip = V4,
+     .check = "", .slow_start = 30},
+    {"vip set " V4 " slow-start off", XLB_CMD_VIP_SET, XLB_CMD_G_SLOW_START, .vip = V4,
+     .check = "", .slow_start = 0},
+    {"backend add " V4 " 198.18.0.12 slow-start 3600 weight 2", XLB_CMD_BACKEND_ADD,
+     XLB_CMD_G_SLOW_START | G_W, .vip = V4, .family = XLB_AF_INET, .addr = "198.18.0.12",
+     .weight = 2, .check = "", .slow_start = 3600},
+    {"backend set " V4 " 198.18.0.12 slow-start 1", XLB_CMD_BACKEND_SET, XLB_CMD_G_SLOW_START,
+     .vip = V4, .family = XLB_AF_INET, .addr = "198.18.0.12", .check = "", .slow_start = 1},
     {"vip add " V4, XLB_CMD_VIP_ADD, .vip = V4, .check = ""},
     {"vip add " V6 " sched sh conntrack off", XLB_CMD_VIP_ADD, G_SCHED | G_CT, F_SH | F_NOCT, V6,
      .check = ""},
@@ -197,6 +207,7 @@ static void check_good(const struct want *w, const char *line)
 	}
 	expect_int(line, "port", ntohs(c.port), w->port);
 	expect_int(line, "weight", c.weight, w->weight);
+	expect_int(line, "slow_start", c.slow_start, w->slow_start);
 	expect_int(line, "fail_close", c.fail_close, w->fail_close);
 	expect_int(line, "check format", xlb_hc_cfg_format(&c.hc, chk, sizeof(chk)) >= 0, 1);
 	expect_str(line, "check", chk, w->check);
@@ -257,6 +268,15 @@ static const struct {
     {"vip add 2001:db8::9:80/tcp", "bad VIP '2001:db8::9:80/tcp', expected ADDR:PORT/PROTO, e.g. "
 				   "198.18.100.1:80/tcp or [2001:db8:100::1]:443/udp"},
     /* VIP options */
+    {"vip add " V4 " slow-start 3601",
+     "bad slow-start '3601', expected 1-3600 seconds, or 0 or off for none"},
+    {"vip set " V4 " slow-start -1",
+     "bad slow-start '-1', expected 1-3600 seconds, or 0 or off for none"},
+    {"backend add " V4 " 198.18.0.12 slow-start 6s",
+     "bad slow-start '6s', expected 1-3600 seconds, or 0 or off for none"},
+    {"backend set " V4 " 198.18.0.12 slow-start",
+     "'slow-start' needs a value, expected slow-start 1-3600 (seconds) or off"},
+    {"vip add " V4 " slow-start 5 slow-start 6", "'slow-start' given twice, expected it at most once"},
     {"vip add " V4 " sched rr",
      "unknown scheduler 'rr', expected maglev (whole flow) or sh (source address)"},
     {"vip add " V4 " sched", "'sched' needs a value, expected sched maglev|sh"},
