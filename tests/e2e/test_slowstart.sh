@@ -49,19 +49,11 @@ ctl save >"$T/save.after"
 check "  nothing changed (save identical)" cmp -s "$T/save.before" "$T/save.after"
 
 echo "== a 4th backend with slow-start 6: its share of new flows ramps"
-ctl backend add $V4 $NEW slow-start 6 >/dev/null || fail "backend add be4 slow-start 6"
-added=$(date +%s.%N)
-check "save carries it" grep -q "backend add $V4 $NEW weight 1 slow-start 6\$" <(ctl save)
-eff=$(ramp_field '["effective_weight"]')
-left=$(ramp_field '["slow_start"]["remaining_s"]')
-check "list -j while ramping: effective_weight $eff below 1, remaining_s $left in (0, 6]" \
-	python3 -c "import sys; sys.exit(not (0 < $eff < 1 and 0 < $left <= 6))"
-check "plain list says it ramps" grep -q "backend $NEW weight 1 (slow start: effective" <(ctl list)
+# one_round R: ROUND new connections from ports of their own; appends the
+# new backend's share (in %) to shares.
 shares=()
-for r in $(seq 0 6); do
-	# rounds at ~0.3 s, 1.8 s ... 9.3 s after the addition: five inside the ramp
-	target=$(python3 -c "print($added + 0.3 + 1.5 * $r)")
-	python3 -c "import time; time.sleep(max(0, $target - time.time()))"
+one_round() {
+	local r=$1 at ok_n share
 	at=$(python3 -c "import time; print('%.1f' % (time.time() - $added))")
 	probe -n $ROUND -c 32 -b $((21000 + r * ROUND)) 198.18.100.1 80 >"$T/round$r.json"
 	ok_n=$(json "$T/round$r.json" 'j["ok"]')
@@ -69,6 +61,21 @@ for r in $(seq 0 6); do
 	share=$(json "$T/round$r.json" 'round(100.0 * j["backends"].get("be4", 0) / max(1, j["ok"]), 1)')
 	echo "  round $r at ${at}s: be4 takes $share% of new flows ($(json "$T/round$r.json" 'j["backends"]'))"
 	shares+=("$share")
+}
+ctl backend add $V4 $NEW slow-start 6 >/dev/null || fail "backend add be4 slow-start 6"
+added=$(date +%s.%N)
+one_round 0
+check "save carries it" grep -q "backend add $V4 $NEW weight 1 slow-start 6\$" <(ctl save)
+eff=$(ramp_field '["effective_weight"]')
+left=$(ramp_field '["slow_start"]["remaining_s"]')
+check "list -j while ramping: effective_weight $eff below 1, remaining_s $left in (0, 6]" \
+	python3 -c "import sys; sys.exit(not (0 < $eff < 1 and 0 < $left <= 6))"
+check "plain list says it ramps" grep -q "backend $NEW weight 1 (slow start: effective" <(ctl list)
+for r in $(seq 1 6); do
+	# rounds at ~1.5 s, 3 s ... 9 s after the addition: four inside the ramp
+	target=$(python3 -c "print($added + 1.5 * $r)")
+	python3 -c "import time; time.sleep(max(0, $target - time.time()))"
+	one_round "$r"
 done
 check "first round well below the full share (${shares[0]}% < 12%)" \
 	python3 -c "import sys; sys.exit(not ${shares[0]} < 12)"
