@@ -464,7 +464,8 @@ static void print_list(json_t *r)
 		char ss[32] = "";
 
 		if (geti(v, "slow_start"))
-			snprintf(ss, sizeof(ss), " slow-start %llds", (long long)geti(v, "slow_start"));
+			snprintf(ss, sizeof(ss), " slow-start %llds",
+				 (long long)geti(v, "slow_start"));
 		printf("vip %s sched %s conntrack %s packets %lld bytes %lld fail-open %s%s%s\n",
 		       gets_(v, "vip"), gets_(v, "sched"), gets_(v, "conntrack"),
 		       (long long)geti(v, "packets"), (long long)geti(v, "bytes"),

@@ -198,10 +198,11 @@ static const struct xlb_cmd_option opt_limit_def = {"limit", XLB_CMD_G_LIMIT, op
 static const struct xlb_cmd_option opt_count_def = {"count", XLB_CMD_G_COUNT, opt_count};
 static const struct xlb_cmd_option *const top_options[] = {&opt_count_def, NULL};
 static const struct xlb_cmd_option *const vip_options[] = {
-    &opt_sched_def, &opt_conntrack_def, &opt_fail_open_def,  &opt_allow_def, &opt_deny_def,
-    &opt_limit_def, &opt_slow_start_def, &opt_check_def, NULL};
-static const struct xlb_cmd_option *const backend_options[] = {
-    &opt_weight_def, &opt_slow_start_def, &opt_check_def, NULL};
+    &opt_sched_def,	 &opt_conntrack_def, &opt_fail_open_def,
+    &opt_allow_def,	 &opt_deny_def,	     &opt_limit_def,
+    &opt_slow_start_def, &opt_check_def,     NULL};
+static const struct xlb_cmd_option *const backend_options[] = {&opt_weight_def, &opt_slow_start_def,
+							       &opt_check_def, NULL};
 
 static int arg_vip(struct xlb_cmd *c, int argc, char **argv, const char *verb, char *err,
 		   size_t errlen)
@@ -595,7 +596,7 @@ int xlb_cmd_parse(int argc, char **argv, struct xlb_cmd *c, char *err, size_t er
 	if (c->op == XLB_CMD_BACKEND_SET &&
 	    !(c->given & (XLB_CMD_G_WEIGHT | XLB_CMD_G_CHECK | XLB_CMD_G_SLOW_START)))
 		return xlb_errf(-EINVAL, err, errlen,
-				"'%s' needs weight, slow-start or check, expected: %s",
-				what, v->usage);
+				"'%s' needs weight, slow-start or check, expected: %s", what,
+				v->usage);
 	return 0;
 }

@@ -265,22 +265,24 @@ static void ring_weights(struct xlb_lb *lb, struct xlb_lb_vip *v, struct xlb_lb_
 		struct xlb_lb_backend *b = &lb->backends[sc[k].idx];
 		__u32 full = b->weight * scale;
 
-		b->ring_weight = b->ramp_ms ? xlb_slowstart_weight(full, xlb_lb_backend_slow_start(lb, b),
-								   now - b->ramp_ms)
-					    : full;
+		b->ring_weight = b->ramp_ms
+				     ? xlb_slowstart_weight(full, xlb_lb_backend_slow_start(lb, b),
+							    now - b->ramp_ms)
+				     : full;
 	}
 	v->n_ramping = ramping;
 	v->ss_scale = scale;
 }
 
-int xlb_lb_backend_ramp(const struct xlb_lb *lb, const struct xlb_lb_backend *b,
-			__u64 *eff_milli, __u64 *remaining_ms)
+int xlb_lb_backend_ramp(const struct xlb_lb *lb, const struct xlb_lb_backend *b, __u64 *eff_milli,
+			__u64 *remaining_ms)
 {
 	const struct xlb_lb_vip *v = &lb->vips[b->vip];
 	__u32 ss = xlb_lb_backend_slow_start(lb, b);
 	__u64 now = now_ms();
 
-	if (!b->ramp_ms || !b->in_ring || !v->n_ramping || !xlb_slowstart_ramping(ss, now - b->ramp_ms))
+	if (!b->ramp_ms || !b->in_ring || !v->n_ramping ||
+	    !xlb_slowstart_ramping(ss, now - b->ramp_ms))
 		return 0;
 	*eff_milli = (__u64)b->ring_weight * 1000 / (v->ss_scale ? v->ss_scale : 1);
 	*remaining_ms = (__u64)ss * 1000 - (now - b->ramp_ms);
@@ -855,8 +857,8 @@ int xlb_lb_backend_set_slow_start(struct xlb_lb *lb, const struct xlb_vip_key *v
 		return -ENOENT;
 	if (seconds < -1)
 		return xlb_errf(-EINVAL, err, errlen,
-				"bad slow-start %d, expected -1 (the VIP's), 0 (none) or 1-%u", seconds,
-				XLB_SLOW_START_MAX);
+				"bad slow-start %d, expected -1 (the VIP's), 0 (none) or 1-%u",
+				seconds, XLB_SLOW_START_MAX);
 	if (seconds >= 0 && check_slow_start((__u32)seconds, err, errlen))
 		return -EINVAL;
 	old = b->ss_own;

@@ -46,9 +46,9 @@ struct xlb_lb_vip {
 	int report;	  /* log its in-service count at the commit */
 	__u32 n_in_ring;  /* backends in its ring now */
 	__u32 n_backends;
-	__u32 slow_start; /* seconds of its backends' ramp (their default), 0: none */
-	__u32 n_ramping;  /* backends ramping at the last build: the tick rebuilds */
-	__u32 ss_scale;	  /* ring weights = weights times this at the last build */
+	__u32 slow_start;     /* seconds of its backends' ramp (their default), 0: none */
+	__u32 n_ramping;      /* backends ramping at the last build: the tick rebuilds */
+	__u32 ss_scale;	      /* ring weights = weights times this at the last build */
 	struct xlb_hc_cfg hc; /* check defaults of its backends */
 	struct xlb_protect prot; /* source ACLs and limit of new flows */
 };
@@ -173,8 +173,8 @@ int xlb_lb_backend_set_slow_start(struct xlb_lb *lb, const struct xlb_vip_key *v
 __u32 xlb_lb_backend_slow_start(const struct xlb_lb *lb, const struct xlb_lb_backend *b);
 /* While b ramps: 1, its effective weight in thousandths of a weight unit
  * and the ms left; else 0. */
-int xlb_lb_backend_ramp(const struct xlb_lb *lb, const struct xlb_lb_backend *b,
-			__u64 *eff_milli, __u64 *remaining_ms);
+int xlb_lb_backend_ramp(const struct xlb_lb *lb, const struct xlb_lb_backend *b, __u64 *eff_milli,
+			__u64 *remaining_ms);
 /* One step of every ramp: rebuilds the ring of each VIP with a ramping
  * backend (xlbd calls it once a second). Returns how many rings were
  * rebuilt, or the first error (every VIP is tried). */

@@ -196,14 +196,13 @@ static json_t *vip_json(struct xlb_lb *lb, const struct xlb_lb_vip *v)
 	}
 	xlb_vip_key_format(&v->key, name, sizeof(name));
 	xlb_addr_format(&v->key.addr, v->key.family, a, sizeof(a));
-	o = json_pack("{s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:s, s:b, s:o, s:I, s:I}", "vip", name,
-		      "address", a, "port", ntohs(v->key.port), "proto",
-		      xlb_proto_name(v->key.proto), "family", v->key.family, "sched",
-		      v->flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev", "conntrack",
-		      v->flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on", "fail_open",
-		      v->fail_close ? "off" : "on", "failing_open", v->failing_open, "check",
-		      check_json(&cfg), "id", (json_int_t)v->id, "slow_start",
-		      (json_int_t)v->slow_start);
+	o = json_pack(
+	    "{s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:s, s:b, s:o, s:I, s:I}", "vip", name, "address",
+	    a, "port", ntohs(v->key.port), "proto", xlb_proto_name(v->key.proto), "family",
+	    v->key.family, "sched", v->flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev", "conntrack",
+	    v->flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on", "fail_open",
+	    v->fail_close ? "off" : "on", "failing_open", v->failing_open, "check",
+	    check_json(&cfg), "id", (json_int_t)v->id, "slow_start", (json_int_t)v->slow_start);
 	if (o && (json_merge(o, counter_json(lb->dp, xlb_dp_counter_vip, v->id)) ||
 		  json_merge(o, protect_json(lb, v)))) {
 		json_decref(o);

@@ -645,8 +645,8 @@ static int apply_diff(struct xlb_lb *lb, const struct xlb_rules *from, const str
 				continue;
 			ret = 0;
 			if (ss)
-				ret = xlb_lb_backend_set_slow_start(lb, &b->vip, &b->addr, b->family,
-								    b->slow_start, err, errlen);
+				ret = xlb_lb_backend_set_slow_start(
+				    lb, &b->vip, &b->addr, b->family, b->slow_start, err, errlen);
 			if (!ret && f->weight != b->weight)
 				ret = xlb_lb_backend_set_weight(lb, &b->vip, &b->addr, b->family,
 								b->weight, err, errlen);

@@ -50,10 +50,10 @@ struct want {
 };
 
 static const struct want good[] = {
-    {"vip add " V4 " slow-start 30", XLB_CMD_VIP_ADD, XLB_CMD_G_SLOW_START, .vip = V4,
-     .check = "", .slow_start = 30},
-    {"vip set " V4 " slow-start off", XLB_CMD_VIP_SET, XLB_CMD_G_SLOW_START, .vip = V4,
-     .check = "", .slow_start = 0},
+    {"vip add " V4 " slow-start 30", XLB_CMD_VIP_ADD, XLB_CMD_G_SLOW_START, .vip = V4, .check = "",
+     .slow_start = 30},
+    {"vip set " V4 " slow-start off", XLB_CMD_VIP_SET, XLB_CMD_G_SLOW_START, .vip = V4, .check = "",
+     .slow_start = 0},
     {"backend add " V4 " 198.18.0.12 slow-start 3600 weight 2", XLB_CMD_BACKEND_ADD,
      XLB_CMD_G_SLOW_START | G_W, .vip = V4, .family = XLB_AF_INET, .addr = "198.18.0.12",
      .weight = 2, .check = "", .slow_start = 3600},
@@ -276,7 +276,8 @@ static const struct {
      "bad slow-start '6s', expected 1-3600 seconds, or 0 or off for none"},
     {"backend set " V4 " 198.18.0.12 slow-start",
      "'slow-start' needs a value, expected slow-start 1-3600 (seconds) or off"},
-    {"vip add " V4 " slow-start 5 slow-start 6", "'slow-start' given twice, expected it at most once"},
+    {"vip add " V4 " slow-start 5 slow-start 6",
+     "'slow-start' given twice, expected it at most once"},
     {"vip add " V4 " sched rr",
      "unknown scheduler 'rr', expected maglev (whole flow) or sh (source address)"},
     {"vip add " V4 " sched", "'sched' needs a value, expected sched maglev|sh"},
@@ -289,14 +290,17 @@ static const struct {
     {"vip add " V4 " fail-open", "'fail-open' needs a value, expected fail-open on|off"},
     {"vip add " V4 " frobnicate",
      "unknown keyword 'frobnicate' for 'vip add', expected sched or conntrack or fail-open or "
-     "allow or deny or limit or slow-start or check (vip add VIP [sched maglev|sh] [conntrack on|off] "
+     "allow or deny or limit or slow-start or check (vip add VIP [sched maglev|sh] [conntrack "
+     "on|off] "
      "[fail-open on|off] [PROTECT] [slow-start S] [CHECK])"},
     {"vip add " V4 " weight 3",
      "unknown keyword 'weight' for 'vip add', expected sched or conntrack or fail-open or allow "
-     "or deny or limit or slow-start or check (vip add VIP [sched maglev|sh] [conntrack on|off] [fail-open "
+     "or deny or limit or slow-start or check (vip add VIP [sched maglev|sh] [conntrack on|off] "
+     "[fail-open "
      "on|off] [PROTECT] [slow-start S] [CHECK])"},
     /* source ACLs */
-    {"vip set " V4 " allow", "'allow' needs a value, expected allow PREFIX[,PREFIX...] or allow any"},
+    {"vip set " V4 " allow",
+     "'allow' needs a value, expected allow PREFIX[,PREFIX...] or allow any"},
     {"vip set " V4 " deny", "'deny' needs a value, expected deny PREFIX[,PREFIX...] or deny none"},
     {"vip set " V4 " allow frob",
      "allow: bad prefix 'frob', expected an IPv4 or IPv6 address with an optional /LEN, e.g. "
@@ -346,7 +350,8 @@ static const struct {
     {"vip set " V4 " limit 50/s burst", "'burst' needs a value, expected burst 1-1000000"},
     {"vip set " V4 " limit off burst 3",
      "unknown keyword 'burst' for 'vip set', expected sched or conntrack or fail-open or allow "
-     "or deny or limit or slow-start or check (vip set VIP [sched maglev|sh] [conntrack on|off] [fail-open "
+     "or deny or limit or slow-start or check (vip set VIP [sched maglev|sh] [conntrack on|off] "
+     "[fail-open "
      "on|off] [PROTECT] [slow-start S] [CHECK])"},
     {"vip del " V4 " sched sh", "unexpected 'sched' after 'vip del', expected: vip del VIP"},
     /* check clauses, as far as the grammar adds to health.h's */
@@ -390,10 +395,11 @@ static const struct {
     {"backend add " V4 " 198.18.0.77 weight 1 weight 2",
      "'weight' given twice, expected it at most once"},
     {"backend add " V4 " 198.18.0.77 sched sh",
-     "unknown keyword 'sched' for 'backend add', expected weight or slow-start or check (backend add VIP ADDR "
+     "unknown keyword 'sched' for 'backend add', expected weight or slow-start or check (backend "
+     "add VIP ADDR "
      "[weight N] [slow-start S] [CHECK])"},
-    {"backend set " V4 " 198.18.0.11",
-     "'backend set' needs weight, slow-start or check, expected: backend set VIP ADDR [weight N] [slow-start S] [CHECK]"},
+    {"backend set " V4 " 198.18.0.11", "'backend set' needs weight, slow-start or check, expected: "
+				       "backend set VIP ADDR [weight N] [slow-start S] [CHECK]"},
     {"backend del " V4 " 198.18.0.11 extra",
      "unexpected 'extra' after 'backend del', expected: backend del VIP ADDR"},
     {"backend del " V4 " 198.18.0.11 weight 3",

@@ -955,9 +955,8 @@ static void test_slow_start(void)
 	for (int i = 0; i < 3; i++)
 		CU_ASSERT_FATAL(backend_add(sv, addrs[i]) == 0);
 	CU_ASSERT_EQUAL(v->n_ramping, 0); /* no slow start on the VIP: none ramps */
-	CU_ASSERT_EQUAL(xlb_lb_vip_set_slow_start(lb, &key, XLB_SLOW_START_MAX + 1, err,
-						  sizeof(err)),
-			-EINVAL);
+	CU_ASSERT_EQUAL(
+	    xlb_lb_vip_set_slow_start(lb, &key, XLB_SLOW_START_MAX + 1, err, sizeof(err)), -EINVAL);
 	CU_ASSERT_STRING_EQUAL(err, "bad slow-start '3601', expected 1-3600 seconds, or 0 or off "
 				    "for none");
 	CU_ASSERT_EQUAL(v->slow_start, 0);
@@ -1809,8 +1808,7 @@ XLB_SUITE(lb_bpf, suite_init, suite_cleanup,
 	   test_vip_addresses},
 	  {"every truncation of valid frames is passed and counted", test_truncation_sweep},
 	  {"same 5-tuple, same backend; agrees with lookup", test_same_flow_same_backend},
-	  {"conntrack keeps established flows across a backend add",
-	   test_conntrack_keeps_flows},
+	  {"conntrack keeps established flows across a backend add", test_conntrack_keeps_flows},
 	  {"stateless VIP follows the new ring", test_stateless_follows_ring},
 	  {"drain keeps flows, remove re-hashes only its own", test_remove_and_drain},
 	  {"health: down re-hashes its own, all down fails open or drops", test_health_verdicts},
@@ -1829,5 +1827,6 @@ XLB_SUITE(lb_bpf, suite_init, suite_cleanup,
 	  {"outer source varies per flow in the configured bits", test_outer_source_entropy},
 	  {"budget: insert under it, forward unrecorded above, refill a second later", test_budget},
 	  {"RST never inserts", test_rst_never_inserts},
-	  {"SYN-only entry: kept for retransmits, stale after the SYN timeout", test_syn_only_expiry},
+	  {"SYN-only entry: kept for retransmits, stale after the SYN timeout",
+	   test_syn_only_expiry},
 	  {"a random SYN/ACK flood evicts no established flow", test_flood_keeps_established})
