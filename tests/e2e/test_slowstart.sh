@@ -6,13 +6,15 @@
 # backend takes: small at first, rising round after round (noise: each at
 # least the previous less 5 points) to its full share (25% +- 7) once the
 # ramp is over. `list -j` shows the effective weight and the time left while
-# it ramps, the whole weight after; save carries the option; bad values
+# it ramps, the whole weight after; a backend back up after its checks
+# failed ramps again; save carries the option; bad values
 # are refused with the valid range and change nothing. Run as root.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 P=xs$((RANDOM % 10000))
 NB=4
+LAB_DIR=/run/xlb-lab/$P
 ROUND=200 # connections a round: the share's noise is ~3 points at 25%
 
 # shellcheck source=lib.sh
@@ -89,6 +91,38 @@ check "after the ramp: the full share, 25% +- 7 ($last%)" \
 check "list -j after the ramp: effective_weight 1, remaining_s 0" \
 	test "$(ramp_field '["effective_weight"]') $(ramp_field '["slow_start"]["remaining_s"]')" = "1.0 0.0"
 check "xlbd logged no slow start error" bash -c "! grep -q 'slow start: cannot' '$LOG'"
+
+echo "== back up after its checks failed: it ramps again"
+# The VIP's default check: TCP connect to port 80, rise 2 fall 2, every 1 s.
+# wait_be SECONDS EXPR: until EXPR over the new backend (b) is True
+wait_be() {
+	local i
+	for i in $(seq $(($1 * 10))); do
+		[ "$(ramp_field "$2" 2>/dev/null)" = True ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+kill -- "-$(cat "$LAB_DIR/be4.pid")" 2>/dev/null
+check "be4 goes down when its server stops" wait_be 15 '["health"]["up"] == False'
+nsenter --net="/run/netns/$P-be4" setsid "$BUILD/xlb-echo" -n be4 -p 80,443,8080,9000 \
+	</dev/null >>"$LAB_DIR/be4.log" 2>&1 &
+echo $! >"$LAB_DIR/be4.pid"
+check "be4 comes back up when it answers again" wait_be 15 '["health"]["up"] == True'
+back=$(date +%s.%N)
+left=$(ramp_field '["slow_start"]["remaining_s"]')
+check "list -j: ramping again, remaining_s $left in (4, 6]" \
+	python3 -c "import sys; sys.exit(not 4 < $left <= 6)"
+probe -n $ROUND -c 32 -b 30000 198.18.100.1 80 >"$T/back.json"
+share=$(json "$T/back.json" 'round(100.0 * j["backends"].get("be4", 0) / max(1, j["ok"]), 1)')
+at=$(python3 -c "import time; print('%.1f' % (time.time() - $back))")
+check "its share right after (${at}s): $share%, well below 25%" \
+	python3 -c "import sys; sys.exit(not $share < 15)"
+python3 -c "import time; time.sleep(max(0, $back + 6.5 - time.time()))"
+probe -n $ROUND -c 32 -b 30400 198.18.100.1 80 >"$T/back2.json"
+share=$(json "$T/back2.json" 'round(100.0 * j["backends"].get("be4", 0) / max(1, j["ok"]), 1)')
+check "and after the ramp its full share again: $share% (25 +- 7)" \
+	python3 -c "import sys; sys.exit(not 18 <= $share <= 32)"
 
 echo "== slow-start off on the VIP's default, 0 on a backend"
 ctl vip set $V4 slow-start 30 >/dev/null || fail "vip set slow-start 30"
