@@ -163,10 +163,16 @@ static void print_backend(json_t *b)
 	json_t *h = json_object_get(b, "health");
 	const char *kind = gets_(json_object_get(h, "check"), "kind");
 	char age[32];
+	json_t *ss = json_object_get(b, "slow_start");
+	double left = json_real_value(json_object_get(ss, "remaining_s"));
 
 	format_age(geti(h, "since_change_ms"), age, sizeof(age));
-	printf("    backend %s weight %lld %s packets %lld bytes %lld", gets_(b, "address"),
-	       (long long)geti(b, "weight"), gets_(b, "state"), (long long)geti(b, "packets"),
+	printf("    backend %s weight %lld", gets_(b, "address"), (long long)geti(b, "weight"));
+	/* While it ramps: the share of its weight it has now. */
+	if (left > 0)
+		printf(" (slow start: effective %.2f, %.1fs left)",
+		       json_real_value(json_object_get(b, "effective_weight")), left);
+	printf(" %s packets %lld bytes %lld", gets_(b, "state"), (long long)geti(b, "packets"),
 	       (long long)geti(b, "bytes"));
 	if (!strcmp(kind, "none"))
 		printf(" health unchecked\n");
@@ -456,11 +462,15 @@ static void print_list(json_t *r)
 	json_array_foreach(vips, i, v)
 	{
 		const char *ann = gets_(v, "announce");
+		char ss[32] = "";
 
-		printf("vip %s sched %s conntrack %s packets %lld bytes %lld fail-open %s%s%s%s\n",
+		if (geti(v, "slow_start"))
+			snprintf(ss, sizeof(ss), " slow-start %llds",
+				 (long long)geti(v, "slow_start"));
+		printf("vip %s sched %s conntrack %s packets %lld bytes %lld fail-open %s%s%s%s%s\n",
 		       gets_(v, "vip"), gets_(v, "sched"), gets_(v, "conntrack"),
 		       (long long)geti(v, "packets"), (long long)geti(v, "bytes"),
-		       gets_(v, "fail_open"), strcmp(ann, "off") ? " announce " : "",
+		       gets_(v, "fail_open"), ss, strcmp(ann, "off") ? " announce " : "",
 		       strcmp(ann, "off") ? ann : "",
 		       json_is_true(json_object_get(v, "failing_open"))
 			   ? " FAIL-OPEN: every backend is down, forwarding to all"

@@ -769,6 +769,14 @@ static int run_loop(struct xlbd *d, int sfd)
 				ret = 0;
 				sample_pressure(d);
 				announce_sync(d);
+				/* One step of every slow start: at most one
+				 * ring rebuild a second per VIP. */
+				ret = xlb_lb_slowstart_tick(d->lb);
+				if (ret < 0)
+					pr_warn(
+					    "interface %s: slow start: cannot rebuild a ring: %s",
+					    d->o.ifname, strerror(-ret));
+				ret = 0;
 			} else if (evs[i].data.fd == sfd) {
 				struct signalfd_siginfo si;
 

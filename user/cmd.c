@@ -114,6 +114,25 @@ static int opt_fail_open(struct xlb_cmd *c, int argc, char **argv, int *consumed
 	return 0;
 }
 
+/* slow-start SECONDS: 1-XLB_SLOW_START_MAX, 0 or off for none. */
+static int opt_slow_start(struct xlb_cmd *c, int argc, char **argv, int *consumed, char *err,
+			  size_t errlen)
+{
+	if (argc < 2)
+		return xlb_errf(-EINVAL, err, errlen,
+				"'slow-start' needs a value, expected slow-start 1-%u (seconds) "
+				"or off",
+				XLB_SLOW_START_MAX);
+	if (!strcmp(argv[1], "off"))
+		c->slow_start = 0;
+	else if (xlb_uint_parse(argv[1], 0, XLB_SLOW_START_MAX, &c->slow_start))
+		return xlb_errf(-EINVAL, err, errlen,
+				"bad slow-start '%s', expected 1-%u seconds, or 0 or off for none",
+				argv[1], XLB_SLOW_START_MAX);
+	*consumed = 2;
+	return 0;
+}
+
 /* "check default" forgets the options given before; anything else is a
  * check clause (health_config.h), which replaces the previous clause whole. */
 static int opt_check(struct xlb_cmd *c, int argc, char **argv, int *consumed, char *err,
@@ -170,6 +189,8 @@ static const struct xlb_cmd_option opt_weight_def = {"weight", XLB_CMD_G_WEIGHT,
 static const struct xlb_cmd_option opt_fail_open_def = {"fail-open", XLB_CMD_G_FAIL_OPEN,
 							opt_fail_open};
 static const struct xlb_cmd_option opt_check_def = {"check", XLB_CMD_G_CHECK, opt_check};
+static const struct xlb_cmd_option opt_slow_start_def = {"slow-start", XLB_CMD_G_SLOW_START,
+							 opt_slow_start};
 static const struct xlb_cmd_option opt_allow_def = {"allow", XLB_CMD_G_ALLOW, opt_allow};
 static const struct xlb_cmd_option opt_deny_def = {"deny", XLB_CMD_G_DENY, opt_deny};
 static const struct xlb_cmd_option opt_limit_def = {"limit", XLB_CMD_G_LIMIT, opt_limit};
@@ -177,10 +198,11 @@ static const struct xlb_cmd_option opt_limit_def = {"limit", XLB_CMD_G_LIMIT, op
 static const struct xlb_cmd_option opt_count_def = {"count", XLB_CMD_G_COUNT, opt_count};
 static const struct xlb_cmd_option *const top_options[] = {&opt_count_def, NULL};
 static const struct xlb_cmd_option *const vip_options[] = {
-    &opt_sched_def, &opt_conntrack_def, &opt_fail_open_def, &opt_allow_def,
-    &opt_deny_def,  &opt_limit_def,	&opt_check_def,	    NULL};
-static const struct xlb_cmd_option *const backend_options[] = {&opt_weight_def, &opt_check_def,
-							       NULL};
+    &opt_sched_def,	 &opt_conntrack_def, &opt_fail_open_def,
+    &opt_allow_def,	 &opt_deny_def,	     &opt_limit_def,
+    &opt_slow_start_def, &opt_check_def,     NULL};
+static const struct xlb_cmd_option *const backend_options[] = {&opt_weight_def, &opt_slow_start_def,
+							       &opt_check_def, NULL};
 
 static int arg_vip(struct xlb_cmd *c, int argc, char **argv, const char *verb, char *err,
 		   size_t errlen)
@@ -281,18 +303,18 @@ static int pos_file(struct xlb_cmd *c, int argc, char **argv, char *err, size_t 
 // clang-format off
 static const struct xlb_cmd_verb vip_verbs[] = {
 	{"add", XLB_CMD_VIP_ADD, pos_vip, vip_options, 0,
-	 "vip add VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [PROTECT] [CHECK]"},
+	 "vip add VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [PROTECT] [slow-start S] [CHECK]"},
 	{"set", XLB_CMD_VIP_SET, pos_vip, vip_options, 0,
-	 "vip set VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [PROTECT] [CHECK]"},
+	 "vip set VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [PROTECT] [slow-start S] [CHECK]"},
 	{"del", XLB_CMD_VIP_DEL, pos_vip, NULL, 0, "vip del VIP"},
 	{NULL},
 };
 
 static const struct xlb_cmd_verb backend_verbs[] = {
 	{"add", XLB_CMD_BACKEND_ADD, pos_vip_backend, backend_options, 0,
-	 "backend add VIP ADDR [weight N] [CHECK]"},
+	 "backend add VIP ADDR [weight N] [slow-start S] [CHECK]"},
 	{"set", XLB_CMD_BACKEND_SET, pos_vip_backend, backend_options, 0,
-	 "backend set VIP ADDR [weight N] [CHECK]"},
+	 "backend set VIP ADDR [weight N] [slow-start S] [CHECK]"},
 	{"del", XLB_CMD_BACKEND_DEL, pos_vip_backend, NULL, 0, "backend del VIP ADDR"},
 	{NULL},
 };
@@ -355,6 +377,10 @@ static const char usage_notes[] =
     "  list a client that matches neither list is denied. limit: new flows per\n"
     "  second and client (IPv6: per /64), N 1-1000000, burst B 1-1000000\n"
     "  (default N); needs conntrack on. Established flows are never limited.\n"
+    "slow-start S is 1-3600 seconds, 0 or off for none (default): a backend\n"
+    "  added, or up again after its checks failed, starts at a small share of\n"
+    "  its weight and ramps linearly to all of it in S seconds (ring rebuilt\n"
+    "  once a second). On a VIP it is its backends' default, on a backend its own.\n"
     "Objects and verbs may be abbreviated to a unique prefix (not detach).\n";
 
 const char *xlb_cmd_usage(const char *topic)
@@ -384,7 +410,7 @@ static int takes_value(const char *w)
 	static const char *const kw[] = {"weight",   "sched",	"conntrack", "fail-open", "port",
 					 "interval", "timeout", "rise",	     "fall",	  "path",
 					 "host",     "status",	"send",	     "expect",	  "allow",
-					 "deny",     "limit",	"burst"};
+					 "deny",     "limit",	"burst",     "slow-start"};
 
 	for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++)
 		if (!strcmp(w, kw[i]))
@@ -567,8 +593,10 @@ int xlb_cmd_parse(int argc, char **argv, struct xlb_cmd *c, char *err, size_t er
 	}
 	if (parse_options(c, v, what, argc, argv, err, errlen))
 		return -EINVAL;
-	if (c->op == XLB_CMD_BACKEND_SET && !(c->given & (XLB_CMD_G_WEIGHT | XLB_CMD_G_CHECK)))
-		return xlb_errf(-EINVAL, err, errlen, "'%s' needs weight or check, expected: %s",
-				what, v->usage);
+	if (c->op == XLB_CMD_BACKEND_SET &&
+	    !(c->given & (XLB_CMD_G_WEIGHT | XLB_CMD_G_CHECK | XLB_CMD_G_SLOW_START)))
+		return xlb_errf(-EINVAL, err, errlen,
+				"'%s' needs weight, slow-start or check, expected: %s", what,
+				v->usage);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include "xlb.h"
 #include "health_config.h"
 #include "protect.h"
+#include "slowstart.h"
 
 #define XLB_CMD_WEIGHT_DEFAULT 1
 
@@ -42,6 +43,7 @@ enum xlb_cmd_given {
 	XLB_CMD_G_DENY = 1 << 6,
 	XLB_CMD_G_LIMIT = 1 << 7,
 	XLB_CMD_G_COUNT = 1 << 8,
+	XLB_CMD_G_SLOW_START = 1 << 9,
 };
 
 /* One parsed, syntactically valid command. Pointers point into argv. */
@@ -55,6 +57,7 @@ struct xlb_cmd {
 	__be16 port;		/* lookup's and explain's client port, network order */
 	__u32 weight;		/* backend add/set */
 	int fail_close;		/* vip add/set: fail-open off */
+	__u32 slow_start;	/* vip/backend add/set: ramp in seconds, 0 = none */
 	struct xlb_hc_cfg hc;	/* vip/backend add/set: the check clause */
 	struct xlb_protect prot; /* vip add/set: allow, deny, limit (as given) */
 	const char *file;	/* restore FILE, NULL: the daemon's rules file */

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "maglev.h"
 #include "refusal.h"
+#include "slowstart.h"
 #include "xlb_hash.h"
 
 /* What the pinned maps held when this process started. */
@@ -229,6 +230,115 @@ static void log_all_down(struct xlb_lb_vip *v, int open, int dropping)
 	v->dropping = dropping;
 }
 
+static int rebuild_ring_now(struct xlb_lb *lb, struct xlb_lb_vip *v);
+static int rebuild_ring(struct xlb_lb *lb, struct xlb_lb_vip *v);
+
+__u32 xlb_lb_backend_slow_start(const struct xlb_lb *lb, const struct xlb_lb_backend *b)
+{
+	return b->ss_own >= 0 ? (__u32)b->ss_own : lb->vips[b->vip].slow_start;
+}
+
+/* The ring weight of each member: its weight, or while it ramps its share
+ * of it. Only while one ramps are the weights scaled, finely enough for
+ * a ramp of weight 1 among weights of 1; a ramp that is over ends here. */
+static void ring_weights(struct xlb_lb *lb, struct xlb_lb_vip *v, struct xlb_lb_scratch *sc,
+			 __u32 n)
+{
+	__u64 now = now_ms();
+	__u32 maxw = 0, scale = 1, ramping = 0;
+
+	for (__u32 k = 0; k < n; k++) {
+		struct xlb_lb_backend *b = &lb->backends[sc[k].idx];
+		__u32 ss = xlb_lb_backend_slow_start(lb, b);
+
+		if (b->ramp_ms && !xlb_slowstart_ramping(ss, now - b->ramp_ms))
+			b->ramp_ms = 0;
+		if (!sc[k].in_ring)
+			continue;
+		ramping += b->ramp_ms != 0;
+		if (b->weight > maxw)
+			maxw = b->weight;
+	}
+	if (ramping)
+		scale = xlb_slowstart_scale(maxw);
+	for (__u32 k = 0; k < n; k++) {
+		struct xlb_lb_backend *b = &lb->backends[sc[k].idx];
+		__u32 full = b->weight * scale;
+
+		b->ring_weight = b->ramp_ms
+				     ? xlb_slowstart_weight(full, xlb_lb_backend_slow_start(lb, b),
+							    now - b->ramp_ms)
+				     : full;
+	}
+	v->n_ramping = ramping;
+	v->ss_scale = scale;
+}
+
+int xlb_lb_backend_ramp(const struct xlb_lb *lb, const struct xlb_lb_backend *b, __u64 *eff_milli,
+			__u64 *remaining_ms)
+{
+	const struct xlb_lb_vip *v = &lb->vips[b->vip];
+	__u32 ss = xlb_lb_backend_slow_start(lb, b);
+	__u64 now = now_ms();
+
+	if (!b->ramp_ms || !b->in_ring || !v->n_ramping ||
+	    !xlb_slowstart_ramping(ss, now - b->ramp_ms))
+		return 0;
+	*eff_milli = (__u64)b->ring_weight * 1000 / (v->ss_scale ? v->ss_scale : 1);
+	*remaining_ms = (__u64)ss * 1000 - (now - b->ramp_ms);
+	return 1;
+}
+
+int xlb_lb_slowstart_tick(struct xlb_lb *lb)
+{
+	int ret = 0, n = 0;
+
+	for (__u32 i = 0; i < lb->dp->max_vips; i++) {
+		struct xlb_lb_vip *v = &lb->vips[i];
+		int err;
+
+		if (!v->used || !v->n_ramping)
+			continue;
+		err = rebuild_ring_now(lb, v);
+		if (err)
+			ret = ret ?: err;
+		else
+			n++;
+	}
+	return ret ?: n;
+}
+
+static int check_slow_start(__u32 seconds, char *err, size_t errlen)
+{
+	if (seconds <= XLB_SLOW_START_MAX)
+		return 0;
+	return xlb_errf(-EINVAL, err, errlen,
+			"bad slow-start '%u', expected 1-%u seconds, or 0 or off for none", seconds,
+			XLB_SLOW_START_MAX);
+}
+
+int xlb_lb_vip_set_slow_start(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 seconds,
+			      char *err, size_t errlen)
+{
+	struct xlb_lb_vip *v = xlb_lb_vip_find(lb, key);
+	__u32 old;
+	int ret;
+
+	if (!v)
+		return vip_not_found(key, err, errlen);
+	if (check_slow_start(seconds, err, errlen))
+		return -EINVAL;
+	old = v->slow_start;
+	v->slow_start = seconds;
+	ret = rebuild_ring(lb, v);
+	if (ret) {
+		v->slow_start = old;
+		rebuild_ring(lb, v);
+		return xlb_errf(ret, err, errlen, "cannot update the ring: %s", strerror(-ret));
+	}
+	return 0;
+}
+
 /* Recomputes the VIP's ring from its backends' weights and health, and the
  * validity of each. Order matters for packets in flight: backends that become
  * valid are marked before the new ring is swapped in, those that stop being
@@ -263,6 +373,7 @@ static int rebuild_ring_now(struct xlb_lb *lb, struct xlb_lb_vip *v)
 		dropping = weighted && !in;
 	}
 	log_all_down(v, open, dropping);
+	ring_weights(lb, v, sc, n);
 	for (__u32 k = 0; k < n; k++) {
 		struct xlb_lb_backend *b = &lb->backends[sc[k].idx];
 
@@ -275,7 +386,7 @@ static int rebuild_ring_now(struct xlb_lb *lb, struct xlb_lb_vip *v)
 		if (sc[k].in_ring) {
 			mb[in_n].addr = b->addr;
 			mb[in_n].family = b->family;
-			mb[in_n].weight = b->weight;
+			mb[in_n].weight = b->ring_weight;
 			mb[in_n].id = b->id;
 			in_n++;
 		}
@@ -645,12 +756,16 @@ int xlb_lb_backend_add(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 	b->weight = weight;
 	b->up = 1;
 	b->changed_ms = now_ms();
+	b->ss_own = -1;
+	/* A new backend ramps (an adopted one has been serving: it does not). */
+	b->ramp_ms = b->changed_ms;
 	xlb_hc_cfg_init(&b->hc);
 	if (id == adopted) {
 		/* Same id and generation: its connection-table entries stay
 		 * valid. Down when the last xlbd stopped: down until its
 		 * checks pass, not sent new flows in the meantime. */
 		lb->adopt[id].be_valid = 0;
+		b->ramp_ms = 0;
 		start_down = lb->adopt[id].be_down;
 		b->up = !start_down;
 	} else {
@@ -724,6 +839,33 @@ int xlb_lb_backend_set_weight(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 	ret = rebuild_ring(lb, v);
 	if (ret) {
 		b->weight = old;
+		rebuild_ring(lb, v);
+		return xlb_errf(ret, err, errlen, "cannot update the ring: %s", strerror(-ret));
+	}
+	return 0;
+}
+
+int xlb_lb_backend_set_slow_start(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
+				  const union xlb_addr *addr, __u8 family, int seconds, char *err,
+				  size_t errlen)
+{
+	struct xlb_lb_vip *v;
+	struct xlb_lb_backend *b = find_or_err(lb, vkey, addr, family, &v, err, errlen);
+	int old, ret;
+
+	if (!b)
+		return -ENOENT;
+	if (seconds < -1)
+		return xlb_errf(-EINVAL, err, errlen,
+				"bad slow-start %d, expected -1 (the VIP's), 0 (none) or 1-%u",
+				seconds, XLB_SLOW_START_MAX);
+	if (seconds >= 0 && check_slow_start((__u32)seconds, err, errlen))
+		return -EINVAL;
+	old = b->ss_own;
+	b->ss_own = seconds;
+	ret = rebuild_ring(lb, v);
+	if (ret) {
+		b->ss_own = old;
 		rebuild_ring(lb, v);
 		return xlb_errf(ret, err, errlen, "cannot update the ring: %s", strerror(-ret));
 	}
@@ -861,6 +1003,8 @@ int xlb_lb_backend_set_up(struct xlb_lb *lb, __u32 backend_id, int up)
 		return 0;
 	b->up = !!up;
 	b->changed_ms = now_ms();
+	/* Back after its checks failed: it ramps again from the start. */
+	b->ramp_ms = up ? b->changed_ms : 0;
 	ret = rebuild_ring(lb, vip);
 	xlb_vip_key_format(&vip->key, v, sizeof(v));
 	xlb_addr_format(&b->addr, b->family, a, sizeof(a));

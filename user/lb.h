@@ -27,6 +27,9 @@ struct xlb_lb_backend {
 	int in_ring;	      /* currently in the VIP's ring */
 	__u64 changed_ms;     /* CLOCK_MONOTONIC ms of the last health change */
 	struct xlb_hc_cfg hc; /* its own check options, over the VIP's */
+	int ss_own;	      /* its own slow start in seconds, -1: its VIP's */
+	__u64 ramp_ms;	      /* CLOCK_MONOTONIC ms its ramp began, 0: at full weight */
+	__u32 ring_weight;    /* its weight in the ring now, times its VIP's ss_scale */
 	int dp_written;	      /* its entry in xlb_backends was written ... */
 	__u8 dp_flags;	      /* ... with these flags */
 };
@@ -44,6 +47,9 @@ struct xlb_lb_vip {
 	__u32 n_in_ring;  /* backends in its ring now */
 	__u32 n_backends;
 	int announced;	      /* its address is in the announcement table (announce.h) */
+	__u32 slow_start;     /* seconds of its backends' ramp (their default), 0: none */
+	__u32 n_ramping;      /* backends ramping at the last build: the tick rebuilds */
+	__u32 ss_scale;	      /* ring weights = weights times this at the last build */
 	struct xlb_hc_cfg hc; /* check defaults of its backends */
 	struct xlb_protect prot; /* source ACLs and limit of new flows */
 };
@@ -156,6 +162,25 @@ void xlb_lb_flow(const struct xlb_lb_vip *v, const struct xlb_vip_key *vkey,
 int xlb_lb_lookup(struct xlb_lb *lb, const struct xlb_vip_key *vip, const union xlb_addr *src,
 		  __u8 src_family, __be16 sport, struct xlb_lb_backend **be, char *err,
 		  size_t errlen);
+
+/* Slow start (slowstart.h). The VIP's default ramp, in seconds (0: none,
+ * at most XLB_SLOW_START_MAX), and a backend's own (-1: its VIP's). A
+ * backend ramps after it was added or came back up. */
+int xlb_lb_vip_set_slow_start(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 seconds,
+			      char *err, size_t errlen);
+int xlb_lb_backend_set_slow_start(struct xlb_lb *lb, const struct xlb_vip_key *vip,
+				  const union xlb_addr *addr, __u8 family, int seconds, char *err,
+				  size_t errlen);
+/* The ramp a backend has: its own, else its VIP's. */
+__u32 xlb_lb_backend_slow_start(const struct xlb_lb *lb, const struct xlb_lb_backend *b);
+/* While b ramps: 1, its effective weight in thousandths of a weight unit
+ * and the ms left; else 0. */
+int xlb_lb_backend_ramp(const struct xlb_lb *lb, const struct xlb_lb_backend *b, __u64 *eff_milli,
+			__u64 *remaining_ms);
+/* One step of every ramp: rebuilds the ring of each VIP with a ramping
+ * backend (xlbd calls it once a second). Returns how many rings were
+ * rebuilt, or the first error (every VIP is tried). */
+int xlb_lb_slowstart_tick(struct xlb_lb *lb);
 
 /* Removes from the data plane every VIP and backend that was adopted from
  * pins but not configured again since (call after restoring the rules). */

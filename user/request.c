@@ -112,6 +112,18 @@ static json_t *health_json(struct xlb_lb *lb, const struct xlb_lb_backend *b)
 	return o;
 }
 
+/* Slow start of a backend: "effective_weight" (its weight, or its share
+ * of it while it ramps) and "slow_start" {seconds, own, remaining_s}. */
+static json_t *ramp_json(struct xlb_lb *lb, const struct xlb_lb_backend *b)
+{
+	__u64 milli = (__u64)b->weight * 1000, left = 0;
+
+	xlb_lb_backend_ramp(lb, b, &milli, &left);
+	return json_pack("{s:f, s:{s:I, s:b, s:f}}", "effective_weight", milli / 1000.0,
+			 "slow_start", "seconds", (json_int_t)xlb_lb_backend_slow_start(lb, b),
+			 "own", b->ss_own >= 0, "remaining_s", left / 1000.0);
+}
+
 static json_t *backend_json(struct xlb_lb *lb, const struct xlb_lb_vip *v,
 			    const struct xlb_lb_backend *b)
 {
@@ -122,6 +134,10 @@ static json_t *backend_json(struct xlb_lb *lb, const struct xlb_lb_vip *v,
 	o = json_pack("{s:s, s:i, s:I, s:s, s:b, s:I, s:o}", "address", a, "family", b->family,
 		      "weight", (json_int_t)b->weight, "state", backend_state(v, b), "in_ring",
 		      b->in_ring, "id", (json_int_t)b->id, "health", health_json(lb, b));
+	if (o && json_merge(o, ramp_json(lb, b))) {
+		json_decref(o);
+		return NULL;
+	}
 	if (o && json_merge(o, counter_json(lb->dp, xlb_dp_counter_backend, b->id))) {
 		json_decref(o);
 		return NULL;
@@ -192,13 +208,13 @@ static json_t *vip_json(struct xlb_lb *lb, const struct xlb_lb_vip *v)
 	}
 	xlb_vip_key_format(&v->key, name, sizeof(name));
 	xlb_addr_format(&v->key.addr, v->key.family, a, sizeof(a));
-	o = json_pack("{s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:s, s:b, s:o, s:I}", "vip", name,
-		      "address", a, "port", ntohs(v->key.port), "proto",
-		      xlb_proto_name(v->key.proto), "family", v->key.family, "sched",
-		      v->flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev", "conntrack",
-		      v->flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on", "fail_open",
-		      v->fail_close ? "off" : "on", "failing_open", v->failing_open, "check",
-		      check_json(&cfg), "id", (json_int_t)v->id);
+	o = json_pack(
+	    "{s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:s, s:b, s:o, s:I, s:I}", "vip", name, "address",
+	    a, "port", ntohs(v->key.port), "proto", xlb_proto_name(v->key.proto), "family",
+	    v->key.family, "sched", v->flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev", "conntrack",
+	    v->flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on", "fail_open",
+	    v->fail_close ? "off" : "on", "failing_open", v->failing_open, "check",
+	    check_json(&cfg), "id", (json_int_t)v->id, "slow_start", (json_int_t)v->slow_start);
 	if (o && (json_merge(o, counter_json(lb->dp, xlb_dp_counter_vip, v->id)) ||
 		  json_merge(o, protect_json(lb, v)))) {
 		json_decref(o);

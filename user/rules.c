@@ -143,6 +143,7 @@ int xlb_rules_from_lb(struct xlb_rules *r, struct xlb_lb *lb)
 		r->vips[r->n_vips].fail_close = lb->vips[i].fail_close;
 		r->vips[r->n_vips].hc = lb->vips[i].hc;
 		r->vips[r->n_vips].prot = lb->vips[i].prot;
+		r->vips[r->n_vips].slow_start = lb->vips[i].slow_start;
 		r->n_vips++;
 	}
 	for (__u32 i = 0; i < dp->max_backends; i++) {
@@ -160,6 +161,7 @@ int xlb_rules_from_lb(struct xlb_rules *r, struct xlb_lb *lb)
 		rb->addr = b->addr;
 		rb->family = b->family;
 		rb->weight = b->weight;
+		rb->slow_start = b->ss_own;
 		rb->hc = b->hc;
 	}
 	rules_sort(r);
@@ -297,6 +299,8 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 		xlb_hc_cfg_init(&rv->hc);
 		if (c->given & XLB_CMD_G_CHECK)
 			rv->hc = c->hc;
+		if (c->given & XLB_CMD_G_SLOW_START)
+			rv->slow_start = c->slow_start;
 		protect_take(&rv->prot, c);
 		if (check_vip_checks(r, rv, NULL, err, errlen) ||
 		    check_vip_protect(rv, err, errlen))
@@ -315,6 +319,8 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 			rv->fail_close = c->fail_close;
 		if (c->given & XLB_CMD_G_CHECK)
 			rv->hc = c->hc;
+		if (c->given & XLB_CMD_G_SLOW_START)
+			rv->slow_start = c->slow_start;
 		protect_take(&rv->prot, c);
 		if (check_vip_checks(r, rv, NULL, err, errlen) ||
 		    check_vip_protect(rv, err, errlen)) {
@@ -357,6 +363,7 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 		nb.addr = c->addr;
 		nb.family = c->family;
 		nb.weight = (c->given & XLB_CMD_G_WEIGHT) ? c->weight : XLB_CMD_WEIGHT_DEFAULT;
+		nb.slow_start = (c->given & XLB_CMD_G_SLOW_START) ? (int)c->slow_start : -1;
 		xlb_hc_cfg_init(&nb.hc);
 		if (c->given & XLB_CMD_G_CHECK)
 			nb.hc = c->hc;
@@ -385,6 +392,8 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 		old = *b;
 		if (c->given & XLB_CMD_G_WEIGHT)
 			b->weight = c->weight;
+		if (c->given & XLB_CMD_G_SLOW_START)
+			b->slow_start = (int)c->slow_start;
 		if (c->given & XLB_CMD_G_CHECK)
 			b->hc = c->hc;
 		if (check_vip_checks(r, rv, NULL, err, errlen)) {
@@ -579,12 +588,16 @@ static int apply_diff(struct xlb_lb *lb, const struct xlb_rules *from, const str
 			const struct xlb_rules_vip *f = &from->vips[j];
 			int health = f->fail_close != v->fail_close || !hc_same(&f->hc, &v->hc);
 			int prot = !xlb_protect_same(&f->prot, &v->prot);
+			int ss = f->slow_start != v->slow_start;
 
-			if (f->flags == v->flags && !health && !prot)
+			if (f->flags == v->flags && !health && !prot && !ss)
 				continue;
 			ret = 0;
+			if (ss)
+				ret = xlb_lb_vip_set_slow_start(lb, &v->key, v->slow_start, err,
+								errlen);
 			/* Protection first: a limit is lifted before conntrack goes off. */
-			if (prot)
+			if (!ret && prot)
 				ret = xlb_lb_vip_set_protect(lb, &v->key, &v->prot, err, errlen);
 			if (!ret && f->flags != v->flags)
 				ret = xlb_lb_vip_set_flags(lb, &v->key, v->flags, err, errlen);
@@ -607,6 +620,8 @@ static int apply_diff(struct xlb_lb *lb, const struct xlb_rules *from, const str
 		ret = xlb_lb_vip_add(lb, &v->key, v->flags, err, errlen);
 		if (!ret)
 			ret = xlb_lb_vip_set_protect(lb, &v->key, &v->prot, err, errlen);
+		if (!ret && v->slow_start)
+			ret = xlb_lb_vip_set_slow_start(lb, &v->key, v->slow_start, err, errlen);
 		if (!ret)
 			ret =
 			    xlb_lb_vip_set_health(lb, &v->key, v->fail_close, &v->hc, err, errlen);
@@ -624,11 +639,15 @@ static int apply_diff(struct xlb_lb *lb, const struct xlb_rules *from, const str
 		    find_vip(from, &b->vip)) {
 			const struct xlb_rules_backend *f = &from->backends[j];
 			int check = !hc_same(&f->hc, &b->hc);
+			int ss = f->slow_start != b->slow_start;
 
-			if (f->weight == b->weight && !check)
+			if (f->weight == b->weight && !check && !ss)
 				continue;
 			ret = 0;
-			if (f->weight != b->weight)
+			if (ss)
+				ret = xlb_lb_backend_set_slow_start(
+				    lb, &b->vip, &b->addr, b->family, b->slow_start, err, errlen);
+			if (!ret && f->weight != b->weight)
 				ret = xlb_lb_backend_set_weight(lb, &b->vip, &b->addr, b->family,
 								b->weight, err, errlen);
 			if (!ret && check)
@@ -640,6 +659,9 @@ static int apply_diff(struct xlb_lb *lb, const struct xlb_rules *from, const str
 			continue;
 		}
 		ret = xlb_lb_backend_add(lb, &b->vip, &b->addr, b->family, b->weight, err, errlen);
+		if (!ret && b->slow_start >= 0)
+			ret = xlb_lb_backend_set_slow_start(lb, &b->vip, &b->addr, b->family,
+							    b->slow_start, err, errlen);
 		if (!ret && b->hc.set)
 			ret = xlb_lb_backend_set_check(lb, &b->vip, &b->addr, b->family, &b->hc,
 						       err, errlen);
@@ -741,10 +763,14 @@ char *xlb_rules_format(const struct xlb_rules *r)
 			sb.err = -ENOSPC;
 		if (xlb_protect_format(&rv->prot, prot, sizeof(prot)) < 0)
 			sb.err = -ENOSPC;
-		sb_printf(&sb, "vip add %s sched %s conntrack %s fail-open %s%s%s%s\n", v,
+		sb_printf(&sb, "vip add %s sched %s conntrack %s fail-open %s%s", v,
 			  rv->flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev",
 			  rv->flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on",
-			  rv->fail_close ? "off" : "on", prot, chk[0] ? " " : "", chk);
+			  rv->fail_close ? "off" : "on", prot);
+		/* Only when set, so that rules without it read as before. */
+		if (rv->slow_start)
+			sb_printf(&sb, " slow-start %u", rv->slow_start);
+		sb_printf(&sb, "%s%s\n", chk[0] ? " " : "", chk);
 		while (j < s.n_backends && vip_key_cmp(&s.backends[j].vip, &rv->key) < 0)
 			j++;
 		for (; j < s.n_backends && !vip_key_cmp(&s.backends[j].vip, &rv->key); j++) {
@@ -753,8 +779,10 @@ char *xlb_rules_format(const struct xlb_rules *r)
 			xlb_addr_format(&b->addr, b->family, a, sizeof(a));
 			if (xlb_hc_cfg_format(&b->hc, chk, sizeof(chk)) < 0)
 				sb.err = -ENOSPC;
-			sb_printf(&sb, "backend add %s %s weight %u%s%s\n", v, a, b->weight,
-				  chk[0] ? " " : "", chk);
+			sb_printf(&sb, "backend add %s %s weight %u", v, a, b->weight);
+			if (b->slow_start >= 0)
+				sb_printf(&sb, " slow-start %d", b->slow_start);
+			sb_printf(&sb, "%s%s\n", chk[0] ? " " : "", chk);
 		}
 	}
 	xlb_rules_free(&s);

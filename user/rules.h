@@ -24,6 +24,7 @@ struct xlb_rules_vip {
 	int fail_close;		/* every backend down: drop (fail-open off) */
 	struct xlb_hc_cfg hc;	/* check defaults of its backends */
 	struct xlb_protect prot; /* source ACLs, limit of new flows */
+	__u32 slow_start;	/* seconds, its backends' default; 0: none */
 };
 
 struct xlb_rules_backend {
@@ -31,6 +32,7 @@ struct xlb_rules_backend {
 	union xlb_addr addr;	/* network order */
 	__u8 family;
 	__u32 weight;
+	int slow_start;	      /* its own, in seconds; -1: its VIP's */
 	struct xlb_hc_cfg hc; /* its own check options */
 };
 

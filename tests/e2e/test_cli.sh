@@ -199,7 +199,7 @@ check "-j save is JSON" test "$(ctl -j save | json_get 'len(d["rules"])')" = 8
 check "help" grep -q "backend add VIP ADDR" < <(ctl help)
 check "-h" grep -q "lookup VIP SRC_ADDR:SRC_PORT" < <(ctl -h)
 check "vip help" grep -q "vip set VIP" < <(ctl vip help)
-check "backend add --help" grep -q "backend set VIP ADDR \[weight N\] \[CHECK\]" < <(ctl backend add --help)
+check "backend add --help" grep -q "backend set VIP ADDR \[weight N\] \[slow-start S\] \[CHECK\]" < <(ctl backend add --help)
 check "help explains CHECK" grep -q "check \[tcp|http|udp|none\]" < <(ctl help)
 check "-j help is JSON" is_json < <(ctl -j help vip)
 

@@ -46,9 +46,19 @@ struct want {
 	const char *file;
 	const char *topic;
 	const char *prot; /* as xlb_protect_format prints it; NULL: none */
+	__u32 slow_start;
 };
 
 static const struct want good[] = {
+    {"vip add " V4 " slow-start 30", XLB_CMD_VIP_ADD, XLB_CMD_G_SLOW_START, .vip = V4, .check = "",
+     .slow_start = 30},
+    {"vip set " V4 " slow-start off", XLB_CMD_VIP_SET, XLB_CMD_G_SLOW_START, .vip = V4, .check = "",
+     .slow_start = 0},
+    {"backend add " V4 " 198.18.0.12 slow-start 3600 weight 2", XLB_CMD_BACKEND_ADD,
+     XLB_CMD_G_SLOW_START | G_W, .vip = V4, .family = XLB_AF_INET, .addr = "198.18.0.12",
+     .weight = 2, .check = "", .slow_start = 3600},
+    {"backend set " V4 " 198.18.0.12 slow-start 1", XLB_CMD_BACKEND_SET, XLB_CMD_G_SLOW_START,
+     .vip = V4, .family = XLB_AF_INET, .addr = "198.18.0.12", .check = "", .slow_start = 1},
     {"vip add " V4, XLB_CMD_VIP_ADD, .vip = V4, .check = ""},
     {"vip add " V6 " sched sh conntrack off", XLB_CMD_VIP_ADD, G_SCHED | G_CT, F_SH | F_NOCT, V6,
      .check = ""},
@@ -197,6 +207,7 @@ static void check_good(const struct want *w, const char *line)
 	}
 	expect_int(line, "port", ntohs(c.port), w->port);
 	expect_int(line, "weight", c.weight, w->weight);
+	expect_int(line, "slow_start", c.slow_start, w->slow_start);
 	expect_int(line, "fail_close", c.fail_close, w->fail_close);
 	expect_int(line, "check format", xlb_hc_cfg_format(&c.hc, chk, sizeof(chk)) >= 0, 1);
 	expect_str(line, "check", chk, w->check);
@@ -257,6 +268,16 @@ static const struct {
     {"vip add 2001:db8::9:80/tcp", "bad VIP '2001:db8::9:80/tcp', expected ADDR:PORT/PROTO, e.g. "
 				   "198.18.100.1:80/tcp or [2001:db8:100::1]:443/udp"},
     /* VIP options */
+    {"vip add " V4 " slow-start 3601",
+     "bad slow-start '3601', expected 1-3600 seconds, or 0 or off for none"},
+    {"vip set " V4 " slow-start -1",
+     "bad slow-start '-1', expected 1-3600 seconds, or 0 or off for none"},
+    {"backend add " V4 " 198.18.0.12 slow-start 6s",
+     "bad slow-start '6s', expected 1-3600 seconds, or 0 or off for none"},
+    {"backend set " V4 " 198.18.0.12 slow-start",
+     "'slow-start' needs a value, expected slow-start 1-3600 (seconds) or off"},
+    {"vip add " V4 " slow-start 5 slow-start 6",
+     "'slow-start' given twice, expected it at most once"},
     {"vip add " V4 " sched rr",
      "unknown scheduler 'rr', expected maglev (whole flow) or sh (source address)"},
     {"vip add " V4 " sched", "'sched' needs a value, expected sched maglev|sh"},
@@ -269,14 +290,17 @@ static const struct {
     {"vip add " V4 " fail-open", "'fail-open' needs a value, expected fail-open on|off"},
     {"vip add " V4 " frobnicate",
      "unknown keyword 'frobnicate' for 'vip add', expected sched or conntrack or fail-open or "
-     "allow or deny or limit or check (vip add VIP [sched maglev|sh] [conntrack on|off] "
-     "[fail-open on|off] [PROTECT] [CHECK])"},
+     "allow or deny or limit or slow-start or check (vip add VIP [sched maglev|sh] [conntrack "
+     "on|off] "
+     "[fail-open on|off] [PROTECT] [slow-start S] [CHECK])"},
     {"vip add " V4 " weight 3",
      "unknown keyword 'weight' for 'vip add', expected sched or conntrack or fail-open or allow "
-     "or deny or limit or check (vip add VIP [sched maglev|sh] [conntrack on|off] [fail-open "
-     "on|off] [PROTECT] [CHECK])"},
+     "or deny or limit or slow-start or check (vip add VIP [sched maglev|sh] [conntrack on|off] "
+     "[fail-open "
+     "on|off] [PROTECT] [slow-start S] [CHECK])"},
     /* source ACLs */
-    {"vip set " V4 " allow", "'allow' needs a value, expected allow PREFIX[,PREFIX...] or allow any"},
+    {"vip set " V4 " allow",
+     "'allow' needs a value, expected allow PREFIX[,PREFIX...] or allow any"},
     {"vip set " V4 " deny", "'deny' needs a value, expected deny PREFIX[,PREFIX...] or deny none"},
     {"vip set " V4 " allow frob",
      "allow: bad prefix 'frob', expected an IPv4 or IPv6 address with an optional /LEN, e.g. "
@@ -326,8 +350,9 @@ static const struct {
     {"vip set " V4 " limit 50/s burst", "'burst' needs a value, expected burst 1-1000000"},
     {"vip set " V4 " limit off burst 3",
      "unknown keyword 'burst' for 'vip set', expected sched or conntrack or fail-open or allow "
-     "or deny or limit or check (vip set VIP [sched maglev|sh] [conntrack on|off] [fail-open "
-     "on|off] [PROTECT] [CHECK])"},
+     "or deny or limit or slow-start or check (vip set VIP [sched maglev|sh] [conntrack on|off] "
+     "[fail-open "
+     "on|off] [PROTECT] [slow-start S] [CHECK])"},
     {"vip del " V4 " sched sh", "unexpected 'sched' after 'vip del', expected: vip del VIP"},
     /* check clauses, as far as the grammar adds to health.h's */
     {"vip add " V4 " check",
@@ -370,10 +395,11 @@ static const struct {
     {"backend add " V4 " 198.18.0.77 weight 1 weight 2",
      "'weight' given twice, expected it at most once"},
     {"backend add " V4 " 198.18.0.77 sched sh",
-     "unknown keyword 'sched' for 'backend add', expected weight or check (backend add VIP ADDR "
-     "[weight N] [CHECK])"},
-    {"backend set " V4 " 198.18.0.11",
-     "'backend set' needs weight or check, expected: backend set VIP ADDR [weight N] [CHECK]"},
+     "unknown keyword 'sched' for 'backend add', expected weight or slow-start or check (backend "
+     "add VIP ADDR "
+     "[weight N] [slow-start S] [CHECK])"},
+    {"backend set " V4 " 198.18.0.11", "'backend set' needs weight, slow-start or check, expected: "
+				       "backend set VIP ADDR [weight N] [slow-start S] [CHECK]"},
     {"backend del " V4 " 198.18.0.11 extra",
      "unexpected 'extra' after 'backend del', expected: backend del VIP ADDR"},
     {"backend del " V4 " 198.18.0.11 weight 3",
@@ -498,12 +524,12 @@ static void test_usage(void)
 {
 	static const char *const lines[] = {
 	    "  vip add VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [PROTECT] "
-	    "[CHECK]\n",
+	    "[slow-start S] [CHECK]\n",
 	    "  vip set VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [PROTECT] "
-	    "[CHECK]\n",
+	    "[slow-start S] [CHECK]\n",
 	    "  vip del VIP\n",
-	    "  backend add VIP ADDR [weight N] [CHECK]\n",
-	    "  backend set VIP ADDR [weight N] [CHECK]\n",
+	    "  backend add VIP ADDR [weight N] [slow-start S] [CHECK]\n",
+	    "  backend set VIP ADDR [weight N] [slow-start S] [CHECK]\n",
 	    "  backend del VIP ADDR\n",
 	    "  list\n",
 	    "  stats\n",

@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "slowstart.h"
 #include "xlb_test.h"
 #include "pkt.h"
 #include "bpf_env.h"
@@ -922,6 +923,81 @@ static void test_health_verdicts(void)
 	CU_ASSERT_FATAL(xlb_lb_vip_set_health(lb, &key, 0, &v->hc, err, sizeof(err)) == 0);
 }
 
+/* Slots of lb's last built ring that hold backend id. */
+static __u32 ring_slots(__u32 id)
+{
+	__u32 n = 0;
+
+	for (__u32 i = 0; i < lb->dp->ring_size; i++)
+		n += lb->ring[i] == id;
+	return n;
+}
+
+/* Slow start: a backend added to a VIP with slow-start starts with a tiny
+ * share of the ring, the tick rebuilds it with the share the elapsed time
+ * gives (half way: 1/2 of a weight among 3 others, 1/7 of the ring), full
+ * at the end and then no more ticks; a backend back up after its checks
+ * failed ramps again; its own slow-start 0 ends its ramp at once. */
+static void test_slow_start(void)
+{
+	const char *sv = "198.18.103.1:80/tcp";
+	const char *addrs[] = {"198.18.13.1", "198.18.13.2", "198.18.13.3", "198.18.13.4"};
+	__u32 m = lb->dp->ring_size, slots;
+	struct xlb_lb_backend *b;
+	struct xlb_vip_key key;
+	struct xlb_lb_vip *v;
+	union xlb_addr a;
+	__u8 fam;
+
+	CU_ASSERT_FATAL(vip(sv, 0) == 0);
+	xlb_vip_key_parse(sv, &key, err, sizeof(err));
+	v = xlb_lb_vip_find(lb, &key);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_FATAL(backend_add(sv, addrs[i]) == 0);
+	CU_ASSERT_EQUAL(v->n_ramping, 0); /* no slow start on the VIP: none ramps */
+	CU_ASSERT_EQUAL(
+	    xlb_lb_vip_set_slow_start(lb, &key, XLB_SLOW_START_MAX + 1, err, sizeof(err)), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(err, "bad slow-start '3601', expected 1-3600 seconds, or 0 or off "
+				    "for none");
+	CU_ASSERT_EQUAL(v->slow_start, 0);
+	CU_ASSERT_FATAL(xlb_lb_vip_set_slow_start(lb, &key, 6, err, sizeof(err)) == 0);
+	CU_ASSERT_FATAL(backend_add(sv, addrs[3]) == 0);
+	xlb_addr_parse(addrs[3], &a, &fam);
+	b = xlb_lb_backend_find(lb, v, &a, fam);
+	CU_ASSERT_FATAL(b != NULL);
+	CU_ASSERT_EQUAL(v->n_ramping, 1);
+	slots = ring_slots(b->id);
+	CU_ASSERT(slots >= 1 && slots < m / 100);
+
+	/* Half way: 500 of 3500 scaled weight, 1/7 of the slots. */
+	b->ramp_ms -= 3000;
+	CU_ASSERT(xlb_lb_slowstart_tick(lb) >= 1);
+	slots = ring_slots(b->id);
+	CU_ASSERT(slots > m / 7 - m / 50 && slots < m / 7 + m / 50);
+	/* Over: the whole weight, a quarter, and no more rebuilds. */
+	b->ramp_ms -= 3000;
+	CU_ASSERT(xlb_lb_slowstart_tick(lb) >= 1);
+	slots = ring_slots(b->id);
+	CU_ASSERT(slots > m / 4 - m / 50 && slots < m / 4 + m / 50);
+	CU_ASSERT_EQUAL(v->n_ramping, 0);
+	CU_ASSERT_EQUAL(b->ramp_ms, 0);
+	CU_ASSERT_EQUAL(xlb_lb_slowstart_tick(lb), 0);
+
+	/* Down, then up again: it ramps from the start. */
+	CU_ASSERT_FATAL(xlb_lb_backend_set_up(lb, b->id, 0) == 0);
+	CU_ASSERT_EQUAL(ring_slots(b->id), 0);
+	CU_ASSERT_FATAL(xlb_lb_backend_set_up(lb, b->id, 1) == 0);
+	CU_ASSERT_EQUAL(v->n_ramping, 1);
+	slots = ring_slots(b->id);
+	CU_ASSERT(slots >= 1 && slots < m / 100);
+	/* Its own slow-start 0: at its whole weight at once. */
+	CU_ASSERT_FATAL(xlb_lb_backend_set_slow_start(lb, &key, &a, fam, 0, err, sizeof(err)) == 0);
+	slots = ring_slots(b->id);
+	CU_ASSERT(slots > m / 4 - m / 50 && slots < m / 4 + m / 50);
+	CU_ASSERT_EQUAL(v->n_ramping, 0);
+	CU_ASSERT_EQUAL(xlb_lb_vip_del(lb, &key, err, sizeof(err)), 0);
+}
+
 /* A batch rebuilds each VIP's ring once, at the commit, and yields the same
  * ring as adding the backends one by one. */
 static void test_batch_one_rebuild(void)
@@ -1732,12 +1808,12 @@ XLB_SUITE(lb_bpf, suite_init, suite_cleanup,
 	   test_vip_addresses},
 	  {"every truncation of valid frames is passed and counted", test_truncation_sweep},
 	  {"same 5-tuple, same backend; agrees with lookup", test_same_flow_same_backend},
-	  {"conntrack keeps established flows across a backend add",
-	   test_conntrack_keeps_flows},
+	  {"conntrack keeps established flows across a backend add", test_conntrack_keeps_flows},
 	  {"stateless VIP follows the new ring", test_stateless_follows_ring},
 	  {"drain keeps flows, remove re-hashes only its own", test_remove_and_drain},
 	  {"health: down re-hashes its own, all down fails open or drops", test_health_verdicts},
 	  {"batch: one ring rebuild at the commit, same ring", test_batch_one_rebuild},
+	  {"slow start: ramped ring shares, tick, again after down, own 0", test_slow_start},
 	  {"next hop cached per backend: MTU, tagged frames, id reuse", test_nexthop_cache},
 	  {"IPv4 fragments follow their first fragment's backend", test_fragments},
 	  {"IPv6 fragments follow their first fragment's backend", test_fragments_v6},
@@ -1751,5 +1827,6 @@ XLB_SUITE(lb_bpf, suite_init, suite_cleanup,
 	  {"outer source varies per flow in the configured bits", test_outer_source_entropy},
 	  {"budget: insert under it, forward unrecorded above, refill a second later", test_budget},
 	  {"RST never inserts", test_rst_never_inserts},
-	  {"SYN-only entry: kept for retransmits, stale after the SYN timeout", test_syn_only_expiry},
+	  {"SYN-only entry: kept for retransmits, stale after the SYN timeout",
+	   test_syn_only_expiry},
 	  {"a random SYN/ACK flood evicts no established flow", test_flood_keeps_established})

@@ -659,6 +659,55 @@ static void test_round_trip(void)
 	xlb_rules_free(&r);
 }
 
+/* slow-start on a VIP (its backends' default) and on a backend (its own,
+ * 0 included, which differs from inheriting the VIP's): set and cleared by
+ * set, printed by save only where given, read back to the same text. */
+static void test_round_trip_slow_start(void)
+{
+	static const char *const lines[] = {
+	    "vip add " V4 " slow-start 30",
+	    "backend add " V4 " 198.18.0.11",
+	    "backend add " V4 " 198.18.0.12 slow-start 6 weight 3",
+	    "backend add " V4 " 198.18.0.13 slow-start off",
+	    "vip add " V6,
+	    "backend add " V6 " 2001:db8::1 slow-start 3600",
+	    "backend set " V6 " 2001:db8::1 slow-start 0",
+	    "vip add " VALL " slow-start 5",
+	    "vip set " VALL " slow-start off",
+	};
+	static const char want[] =
+	    "vip add " V4 " sched maglev conntrack on fail-open on slow-start 30\n"
+	    "backend add " V4 " 198.18.0.11 weight 1\n"
+	    "backend add " V4 " 198.18.0.12 weight 3 slow-start 6\n"
+	    "backend add " V4 " 198.18.0.13 weight 1 slow-start 0\n"
+	    "vip add " VALL " sched maglev conntrack on fail-open on\n"
+	    "vip add " V6 " sched maglev conntrack on fail-open on\n"
+	    "backend add " V6 " 2001:db8::1 weight 1 slow-start 0\n";
+	char err[XLB_ERRLEN] = "";
+	struct xlb_rules r, back;
+	char *text, *again;
+	const char *path;
+	int usage;
+
+	xlb_rules_init(&r, 8, 8);
+	for (size_t i = 0; i < ARRAY_SIZE(lines); i++)
+		expect_int(lines[i], "step", step(&r, lines[i], err, sizeof(err)), 0);
+	expect_int("vip add slow-start 30", "the VIP's default", r.vips[0].slow_start, 30);
+	expect_int("backend add, no slow-start", "the VIP's (-1)", r.backends[0].slow_start, -1);
+	text = saved(&r);
+	expect_str("save", "slow-start where given", text, want);
+	path = write_tmp("slow.rules", text, strlen(text));
+	xlb_rules_init(&back, 8, 8);
+	expect_int("read saved", "xlb_rules_read",
+		   xlb_rules_read(&back, path, &usage, err, sizeof(err)), 0);
+	again = saved(&back);
+	expect_str("format -> read -> format", "save", again, text);
+	free(again);
+	free(text);
+	xlb_rules_free(&back);
+	xlb_rules_free(&r);
+}
+
 /* The rules-file words help, -h and --help, a keyword, or an escape as the
  * value of a check option must come back as the same bytes. */
 static const char *const rt_words[] = {"help", "-h", "--help", "send", "check", "vip", "\\x41"};
@@ -851,4 +900,5 @@ XLB_SUITE(rules, suite_init, suite_cleanup, {"split: words, quotes, comments", t
 	  {"round trip: format -> read -> format", test_round_trip},
 	  {"round trip: random send/expect/path/host", test_round_trip_random},
 	  {"round trip: help words as values", test_round_trip_help},
+	  {"round trip: slow-start on VIPs and backends", test_round_trip_slow_start},
 	  {"write: atomic, mode 0644, errors", test_write_file});
