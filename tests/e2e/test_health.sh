@@ -239,6 +239,7 @@ sleep 2.5
 # to its old connection's entry, which may name be3 (draining keeps
 # established flows), and that is not what this checks.
 probe -n 60 -b 47000 198.18.100.1 80 >"$T/maint.json"
+json "$T/maint.json" '"\n".join("    failed flow %s: %s" % (f["sport"], f.get("error")) for f in j["flows"] if f.get("error"))'
 check "be3 in maintenance: 60 of 60 flows answered, none by be3 ($(json "$T/maint.json" 'j["backends"]'))" \
 	test "$(json "$T/maint.json" '(j["ok"], j["backends"].get("be3", 0))')" = "(60, 0)"
 check "list: draining, unchecked" grep -q "backend 198.18.0.13 weight 0 draining .* health unchecked" < <(ctl list)
