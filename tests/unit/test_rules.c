@@ -172,6 +172,16 @@ static void test_step(void)
 	     "first"},
 	    {"vip add 198.18.100.3:80/tcp", -ENOSPC,
 	     "cannot add VIP 198.18.100.3:80/tcp: all 3 VIPs are in use (xlbd --max-vips)"},
+	    {"vip set " V6 " sched rr", -EINVAL,
+	     "VIP " V6 ": sched rr needs conntrack on (a flow's backend is chosen in turn, not by "
+	     "hash: only its entry in the connection table keeps its later packets on it), "
+	     "expected conntrack on or sched maglev|sh"},
+	    {"vip set " V4 " sched wrr conntrack off", -EINVAL,
+	     "VIP " V4 ": sched wrr needs conntrack on (a flow's backend is chosen in turn, not by "
+	     "hash: only its entry in the connection table keeps its later packets on it), "
+	     "expected conntrack on or sched maglev|sh"},
+	    {"vip set " V4 " sched wrr", 0, NULL},
+	    {"vip set " V4 " sched maglev", 0, NULL},
 	    {"vip set 198.18.100.9:80/tcp sched sh", -ENOENT,
 	     "no VIP 198.18.100.9:80/tcp, add it first with 'vip add 198.18.100.9:80/tcp' (see "
 	     "'list')"},
