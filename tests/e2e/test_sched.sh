@@ -48,6 +48,17 @@ for i in $(seq "$NB"); do
 	check "rr: be$i served $n of 400 (100 +-1)" test "$n" -ge 99 -a "$n" -le 101
 done
 
+# Where the turns were taken: the cursors' non-zero per-CPU values (shown,
+# not checked: another xlb on this host may hold a map of the same name).
+echo "  cursors (vip id: cpu=next slot): $(bpftool -j map dump name xlb_cursors 2>/dev/null |
+	python3 -c 'import json,sys
+out=[]
+for e in json.load(sys.stdin):
+	f=e.get("formatted", {})
+	v=[(c["cpu"], c["value"]) for c in f.get("values", []) if c["value"]]
+	if v: out.append("%s: %s" % (f.get("key"), " ".join("cpu%d=%d" % x for x in v)))
+print("; ".join(out) or "none")' 2>/dev/null)"
+
 echo "== rr: a drained backend gets nothing, the others share evenly"
 ctl backend set $V 198.18.0.14 weight 0 >/dev/null || fail "drain be4"
 seq_probe -n 300 -b 21000 198.18.100.1 80 >"$T/drain.json"
