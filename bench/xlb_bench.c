@@ -74,6 +74,7 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 #define VIP_LIM_PROT	 "limit 1000000/s burst 1000000"
 #define VIP_LIM1	 "198.18.100.4:80/tcp"
 #define VIP_NOLIM	 "198.18.100.5:80/tcp" /* VIP_LIM's twin without a limit */
+#define VIP_RR		 "198.18.100.6:80/tcp" /* VIP_NOLIM's twin with sched rr */
 #define VIP_LIM1_PROT	 "limit 1/s burst 1"
 #define TPUT_BACKEND	 "198.18.64.11"
 #define CP_BACKEND_BASE	 0xc6120801U /* 198.18.8.1: backends of VIP_CP, and +0x400 new ones */
@@ -178,15 +179,20 @@ static int vip_key(const char *text, struct xlb_vip_key *key)
 	return xlb_vip_key_parse(text, key, err, sizeof(err)) ? -EINVAL : 0;
 }
 
-static int add_vip(const char *text)
+static int add_vip_flags(const char *text, __u32 flags)
 {
 	struct xlb_vip_key key;
 
-	if (vip_key(text, &key) || xlb_lb_vip_add(lb, &key, 0, err, sizeof(err))) {
+	if (vip_key(text, &key) || xlb_lb_vip_add(lb, &key, flags, err, sizeof(err))) {
 		pr_err("vip %s: %s", text, err);
 		return -1;
 	}
 	return 0;
+}
+
+static int add_vip(const char *text)
+{
+	return add_vip_flags(text, 0);
 }
 
 /* The VIP's protection as "vip set VIP <words>" gives it. */
@@ -406,7 +412,8 @@ static int setup_dataplane(void)
 	if (xlb_dp_config_set(dp, &cfg))
 		return -1;
 	if (add_vip(VIP4) || add_vip(VIP6) || add_vip(VIP_ACL) || add_vip(VIP_LIM) ||
-	    add_vip(VIP_LIM1) || add_vip(VIP_NOLIM) || set_protect(VIP_ACL, VIP_ACL_PROT) ||
+	    add_vip(VIP_LIM1) || add_vip(VIP_NOLIM) || add_vip_flags(VIP_RR, XLB_VIP_F_RR) ||
+	    set_protect(VIP_ACL, VIP_ACL_PROT) ||
 	    set_protect(VIP_LIM, VIP_LIM_PROT) || set_protect(VIP_LIM1, VIP_LIM1_PROT) ||
 	    spend_limit())
 		return -1;
@@ -416,7 +423,7 @@ static int setup_dataplane(void)
 		snprintf(a, sizeof(a), "198.18.0.%d", i);
 		if (add_backend_text(VIP4, a) || add_backend_text(VIP_ACL, a) ||
 		    add_backend_text(VIP_LIM, a) || add_backend_text(VIP_LIM1, a) ||
-		    add_backend_text(VIP_NOLIM, a))
+		    add_backend_text(VIP_NOLIM, a) || add_backend_text(VIP_RR, a))
 			return -1;
 		snprintf(a, sizeof(a), "2001:db8::%d", i);
 		if (add_backend_text(VIP6, a))
@@ -564,6 +571,12 @@ static const struct pp_case pp_cases[] = {
      "limit (v4_limit_new_flow's reference)",
      4, "198.18.1.5", "198.18.100.5", TCP_SYN, 1, 0, 0, 0, XDP_TX,
      BIT(CONN_MISS) | BIT(CONN_INSERT) | BIT(TX)},
+    {"v4_rr_new_flow", "IPv4 TCP SYN, new 5-tuple every packet, the same VIP with sched rr "
+     "(its turn from the per-CPU cursor)",
+     4, "198.18.1.5", "198.18.100.6", TCP_SYN, 1, 0, 0, 0, XDP_TX,
+     BIT(CONN_MISS) | BIT(CONN_INSERT) | BIT(TX)},
+    {"v4_rr_hit", "IPv4 TCP, conn-table hit, VIP with sched rr", 4, "198.18.1.2",
+     "198.18.100.6", TCP_ACK, 0, 0, 0, 0, XDP_TX, BIT(CONN_HIT) | BIT(TX)},
     {"v4_limit_new_flow", "IPv4 TCP SYN, new 5-tuple every packet, under the client's limit",
      4, "198.18.1.5", "198.18.100.3", TCP_SYN, 1, 0, 0, 0, XDP_TX,
      BIT(CONN_MISS) | BIT(CONN_INSERT) | BIT(TX)},

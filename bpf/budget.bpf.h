@@ -35,4 +35,19 @@ static __always_inline int budget_take(const struct xlb_config *cfg, __u64 now)
 	return 1;
 }
 
+/* 1 if budget_take() would admit an entry now; takes nothing. */
+static __always_inline int budget_left(const struct xlb_config *cfg, __u64 now)
+{
+	struct xlb_budget *b;
+	__u32 zero = 0;
+
+	if (!cfg->conn_budget)
+		return 1;
+	b = bpf_map_lookup_elem(&xlb_budget, &zero);
+	if (!b)
+		return 0;
+	return (__s64)(now - b->window_ns) >= (__s64)XLB_BUDGET_WINDOW_NS ||
+	       b->used < cfg->conn_budget;
+}
+
 #endif

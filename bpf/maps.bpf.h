@@ -67,6 +67,17 @@ struct {
 	__array(values, struct xlb_ring);
 } xlb_rings SEC(".maps");
 
+/* vip id -> this CPU's position in the VIP's sequence (rr, wrr: see
+ * sched.bpf.h). Per CPU: no atomic shared between CPUs on a new flow; each
+ * CPU goes through the whole sequence in turn. Not pinned: a new program
+ * starts every VIP at its first slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_MAX_VIPS_DEFAULT);
+	__type(key, __u32);
+	__type(value, __u32);
+} xlb_cursors SEC(".maps");
+
 /* backend id -> tunnel destination and validity. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -17,6 +17,7 @@
 #include "icmp.bpf.h"
 #include "acl.bpf.h"
 #include "limit.bpf.h"
+#include "sched.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -59,10 +60,13 @@ static __always_inline struct xlb_vip *find_vip(const struct xlb_flow *flow, int
 	return bpf_map_lookup_elem(&xlb_vips, &key);
 }
 
-/* The backend the VIP's Maglev ring gives this flow. */
+/* The backend the VIP's ring gives this flow: at its hash's slot (Maglev,
+ * sh) or, for a flow to be recorded (advance), at this CPU's turn in an rr
+ * or wrr sequence (sched.bpf.h). */
 static __always_inline struct xlb_backend *pick_from_ring(const struct xlb_vip *vip,
-							  const struct packet *pkt, __u32 hash,
-							  __u32 *backend_id)
+							  const struct packet *pkt,
+							  const struct xlb_config *cfg, __u32 hash,
+							  __u64 now, int advance, __u32 *backend_id)
 {
 	__u32 vip_id = vip->id, slot, id;
 	struct xlb_backend *be;
@@ -72,9 +76,7 @@ static __always_inline struct xlb_backend *pick_from_ring(const struct xlb_vip *
 	ring = bpf_map_lookup_elem(&xlb_rings, &vip_id);
 	if (!ring)
 		return NULL;
-	if (vip->flags & XLB_VIP_F_SRC_HASH)
-		hash = xlb_hash_source(&pkt->flow);
-	slot = xlb_ring_slot(hash, xlb_ring_size);
+	slot = sched_slot(vip, pkt, cfg, hash, now, advance);
 	slot_value = bpf_map_lookup_elem(ring, &slot);
 	if (!slot_value)
 		return NULL;
@@ -105,7 +107,7 @@ static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip *vi
 	struct xlb_backend *be;
 
 	if (vip->flags & XLB_VIP_F_NO_CONNTRACK)
-		return pick_from_ring(vip, pkt, hash, backend_id);
+		return pick_from_ring(vip, pkt, cfg, hash, now, 0, backend_id);
 	be = lookup_conn(vip, pkt, cfg, now, backend_id, &stale);
 	if (!be && !stale)
 		be = lookup_new_conn(vip, pkt, cfg, now, backend_id, &stale, record);
@@ -120,7 +122,7 @@ static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip *vi
 		*why = XLB_STAT_DROP_LIMIT;
 		return NULL;
 	}
-	be = pick_from_ring(vip, pkt, hash, backend_id);
+	be = pick_from_ring(vip, pkt, cfg, hash, now, record, backend_id);
 	if (!be || !record)
 		return be;
 	if (stale)

@@ -90,10 +90,19 @@ _Static_assert(sizeof(struct xlb_vip_addr) == 4, "xlb_vip_addr layout");
 enum xlb_vip_flags {
 	XLB_VIP_F_SRC_HASH = 1 << 0,     /* hash the client address only ("sh") */
 	XLB_VIP_F_NO_CONNTRACK = 1 << 1, /* stateless: never read or write xlb_conns */
+	/* New flows in turn from the VIP's sequence (its ring holds it) and
+	 * this CPU's cursor in xlb_cursors: rr (one slot per backend) or wrr
+	 * (slots by weight, smoothly interleaved). Needs the connection table. */
+	XLB_VIP_F_RR = 1 << 4,
+	XLB_VIP_F_WRR = 1 << 5,
 	/* Derived by userspace, never given as options: */
 	XLB_VIP_F_ACL = 1 << 2,   /* has source ACL entries in xlb_acl: look its clients up */
 	XLB_VIP_F_LIMIT = 1 << 3, /* new flows per client limited by xlb_limits[id] */
 };
+/* The schedulers that take new flows in turn rather than by hash. */
+#define XLB_VIP_F_IN_TURN (XLB_VIP_F_RR | XLB_VIP_F_WRR)
+/* The flags that name the scheduler (none of them: maglev). */
+#define XLB_VIP_F_SCHED (XLB_VIP_F_SRC_HASH | XLB_VIP_F_IN_TURN)
 
 /* xlb_vips value. */
 struct xlb_vip {

@@ -40,24 +40,47 @@ struct xlb_cmd_object {
 	int exact;			  /* no abbreviation: a typo must not do it */
 };
 
+const char *xlb_sched_name(__u32 vip_flags)
+{
+	if (vip_flags & XLB_VIP_F_RR)
+		return "rr";
+	if (vip_flags & XLB_VIP_F_WRR)
+		return "wrr";
+	return vip_flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev";
+}
+
 static int opt_sched(struct xlb_cmd *c, int argc, char **argv, int *consumed, char *err,
 		     size_t errlen)
 {
+	static const struct {
+		const char *name;
+		__u32 flag;
+	} scheds[] = {
+	    {"maglev", 0},
+	    {"sh", XLB_VIP_F_SRC_HASH},
+	    {"rr", XLB_VIP_F_RR},
+	    {"wrr", XLB_VIP_F_WRR},
+	};
+
 	if (argc < 2)
 		return xlb_errf(-EINVAL, err, errlen,
-				"'sched' needs a value, expected sched maglev|sh");
-	if (!strcmp(argv[1], "maglev"))
-		c->vip_flags &= ~XLB_VIP_F_SRC_HASH;
-	else if (!strcmp(argv[1], "sh"))
-		c->vip_flags |= XLB_VIP_F_SRC_HASH;
-	else
-		return xlb_errf(
-		    -EINVAL, err, errlen,
-		    "unknown scheduler '%s', expected maglev (whole flow) or sh (source "
-		    "address)",
-		    argv[1]);
-	*consumed = 2;
-	return 0;
+				"'sched' needs a value, expected sched " XLB_SCHED_NAMES);
+	if (!strcmp(argv[1], "lc") || !strcmp(argv[1], "wlc"))
+		return xlb_errf(-EINVAL, err, errlen,
+				"scheduler '%s' is not available yet (least connection needs "
+				"per-backend connection counts), expected " XLB_SCHED_NAMES,
+				argv[1]);
+	for (size_t i = 0; i < sizeof(scheds) / sizeof(scheds[0]); i++) {
+		if (strcmp(argv[1], scheds[i].name))
+			continue;
+		c->vip_flags = (c->vip_flags & ~XLB_VIP_F_SCHED) | scheds[i].flag;
+		*consumed = 2;
+		return 0;
+	}
+	return xlb_errf(-EINVAL, err, errlen,
+			"unknown scheduler '%s', expected maglev (whole flow), sh (source "
+			"address), rr (in turn) or wrr (in turn by weight)",
+			argv[1]);
 }
 
 /* An option that takes on or off: *is_on gets 1 or 0. */
@@ -303,9 +326,9 @@ static int pos_file(struct xlb_cmd *c, int argc, char **argv, char *err, size_t 
 // clang-format off
 static const struct xlb_cmd_verb vip_verbs[] = {
 	{"add", XLB_CMD_VIP_ADD, pos_vip, vip_options, 0,
-	 "vip add VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [PROTECT] [slow-start S] [CHECK]"},
+	 "vip add VIP [sched " XLB_SCHED_NAMES "] [conntrack on|off] [fail-open on|off] [PROTECT] [slow-start S] [CHECK]"},
 	{"set", XLB_CMD_VIP_SET, pos_vip, vip_options, 0,
-	 "vip set VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [PROTECT] [slow-start S] [CHECK]"},
+	 "vip set VIP [sched " XLB_SCHED_NAMES "] [conntrack on|off] [fail-open on|off] [PROTECT] [slow-start S] [CHECK]"},
 	{"del", XLB_CMD_VIP_DEL, pos_vip, NULL, 0, "vip del VIP"},
 	{NULL},
 };
@@ -362,7 +385,9 @@ static const char usage_notes[] =
     "  its family (--src4/--src6).\n"
     "weight N is 0-65535, default 1; weight 0 drains: established flows stay,\n"
     "  new flows go elsewhere. sched maglev (default) hashes the whole flow, sh\n"
-    "  the client address only; conntrack on (default) pins flows to backends.\n"
+    "  the client address only; rr gives new flows to backends in turn, wrr in\n"
+    "  turn by weight (smoothly interleaved); rr and wrr are per xlb instance\n"
+    "  and need conntrack on. conntrack on (default) pins flows to backends.\n"
     "CHECK is a health check: check [tcp|http|udp|none] [port N] [interval MS]\n"
     "  [timeout MS] [rise N] [fall N] [path /P] [host H] [status N] [send STR]\n"
     "  [expect STR], or check default. On a VIP it sets its backends' defaults,\n"

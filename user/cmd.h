@@ -71,6 +71,11 @@ int xlb_cmd_mutates(enum xlb_cmd_op op);
 /* Parses argv (argv[0] is the object, not a program name). Unique prefixes of
  * objects and verbs are accepted. Returns 0, or -EINVAL with "<what was
  * wrong>, <what is valid>" in err: a usage error. */
+/* The schedulers the grammar takes, as its usage lines spell them. */
+#define XLB_SCHED_NAMES "maglev|sh|rr|wrr"
+/* The scheduler's name in the grammar for a VIP's enum xlb_vip_flags. */
+const char *xlb_sched_name(__u32 vip_flags);
+
 int xlb_cmd_parse(int argc, char **argv, struct xlb_cmd *cmd, char *err, size_t errlen);
 
 /* The grammar, for help output; topic NULL or an object name ("vip"...). */

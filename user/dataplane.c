@@ -122,6 +122,7 @@ int xlb_dp_open(const struct xlb_dp_opts *opts, struct xlb_dp **out)
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_vip_addrs, dp->max_vips)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_rings, dp->max_vips)) ||
 	    (err = bpf_map__set_inner_map_fd(dp->skel->maps.xlb_rings, dp->ring_tmpl_fd)) ||
+	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_cursors, dp->max_vips)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_backends, dp->max_backends)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_nexthops, dp->max_backends)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_conns, dp->max_conns)) ||

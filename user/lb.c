@@ -15,6 +15,7 @@
 #include "health.h"
 #include "log.h"
 #include "maglev.h"
+#include "sequence.h"
 #include "refusal.h"
 #include "slowstart.h"
 #include "xlb_hash.h"
@@ -391,7 +392,11 @@ static int rebuild_ring_now(struct xlb_lb *lb, struct xlb_lb_vip *v)
 			in_n++;
 		}
 	}
-	err = xlb_maglev_build(mb, in_n, lb->dp->ring_size, lb->ring);
+	if (v->flags & XLB_VIP_F_IN_TURN)
+		err = xlb_sequence_build(mb, in_n, !!(v->flags & XLB_VIP_F_WRR), lb->dp->ring_size,
+					 lb->ring);
+	else
+		err = xlb_maglev_build(mb, in_n, lb->dp->ring_size, lb->ring);
 	if (err == -ENOENT)
 		err = xlb_dp_ring_clear(lb->dp, v->id);
 	else if (!err)
@@ -644,6 +649,15 @@ int xlb_lb_vip_set_flags(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32
 	if (ret) {
 		v->flags = old;
 		return xlb_errf(ret, err, errlen, "cannot update the VIP: %s", strerror(-ret));
+	}
+	/* Another scheduler: another ring. Established flows keep their
+	 * entries; for the moment between the two writes new flows find the
+	 * old ring, whose every slot names a backend of the VIP all the same. */
+	if (((old | flags) & XLB_VIP_F_IN_TURN) && ((old ^ flags) & XLB_VIP_F_SCHED)) {
+		ret = rebuild_ring(lb, v);
+		if (ret)
+			return xlb_errf(ret, err, errlen, "cannot rebuild the VIP's ring: %s",
+					strerror(-ret));
 	}
 	return 0;
 }

@@ -273,7 +273,7 @@ static int list_vips(struct xlb_lb *lb, const struct xlb_rules *t, struct xlb_pr
 		p->vips[p->n_vips].key = lb->vips[i].key;
 		p->vips[p->n_vips].change = tv ? XLB_PREVIEW_UNCHANGED : XLB_PREVIEW_REMOVED;
 		p->vips[p->n_vips].rehash =
-		    tv && (tv->flags ^ lb->vips[i].flags) & XLB_VIP_F_SRC_HASH;
+		    tv && (tv->flags ^ lb->vips[i].flags) & XLB_VIP_F_SCHED;
 		p->vips[p->n_vips].tracked =
 		    !((tv ? tv->flags : lb->vips[i].flags) & XLB_VIP_F_NO_CONNTRACK);
 		p->n_vips++;

@@ -211,7 +211,7 @@ static json_t *vip_json(struct xlb_lb *lb, const struct xlb_lb_vip *v)
 	o = json_pack(
 	    "{s:s, s:s, s:i, s:s, s:i, s:s, s:s, s:s, s:b, s:o, s:I, s:I}", "vip", name, "address",
 	    a, "port", ntohs(v->key.port), "proto", xlb_proto_name(v->key.proto), "family",
-	    v->key.family, "sched", v->flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev", "conntrack",
+	    v->key.family, "sched", xlb_sched_name(v->flags), "conntrack",
 	    v->flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on", "fail_open",
 	    v->fail_close ? "off" : "on", "failing_open", v->failing_open, "check",
 	    check_json(&cfg), "id", (json_int_t)v->id, "slow_start", (json_int_t)v->slow_start);
@@ -485,7 +485,7 @@ static int do_explain(struct xlb_lb *lb, const struct xlb_cmd *c, json_t **resul
 	return give(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:o, s:o, s:s, s:s*}",
 			      "vip", vip, "flow_vip", v, "client", src, "match",
 			      x.all_ports ? "all-ports" : "exact", "sched",
-			      x.vip->flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev", "conntrack",
+			      xlb_sched_name(x.vip->flags), "conntrack",
 			      x.vip->flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on", "hash",
 			      (json_int_t)x.hash, "slot", (json_int_t)x.slot, "ring_size",
 			      (json_int_t)lb->dp->ring_size, "ring", ring, "conn",

@@ -258,6 +258,13 @@ static int check_vip_protect(const struct xlb_rules_vip *rv, char *err, size_t e
 	xlb_vip_key_format(&rv->key, v, sizeof(v));
 	if (xlb_protect_check(&rv->prot, v, err, errlen))
 		return -EINVAL;
+	if ((rv->flags & XLB_VIP_F_IN_TURN) && (rv->flags & XLB_VIP_F_NO_CONNTRACK))
+		return xlb_errf(-EINVAL, err, errlen,
+				"VIP %s: sched %s needs conntrack on (a flow's backend is chosen "
+				"in turn, not by hash: only its entry in the connection table "
+				"keeps its later packets on it), expected conntrack on or sched "
+				"maglev|sh",
+				v, xlb_sched_name(rv->flags));
 	if (rv->prot.rate && (rv->flags & XLB_VIP_F_NO_CONNTRACK))
 		return xlb_errf(-EINVAL, err, errlen,
 				"VIP %s: limit needs conntrack on (without the connection table "
@@ -277,7 +284,7 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 	xlb_vip_key_format(&c->vip, v, sizeof(v));
 	xlb_addr_format(&c->addr, c->family, a, sizeof(a));
 	if (c->given & XLB_CMD_G_SCHED)
-		mask |= XLB_VIP_F_SRC_HASH;
+		mask |= XLB_VIP_F_SCHED;
 	if (c->given & XLB_CMD_G_CONNTRACK)
 		mask |= XLB_VIP_F_NO_CONNTRACK;
 
@@ -525,7 +532,7 @@ static void log_vip(const char *what, const struct xlb_rules_vip *rv)
 	if (xlb_protect_format(&rv->prot, prot, sizeof(prot)) < 0)
 		prot[0] = 0;
 	pr_info("vip %s: %s (sched %s, conntrack %s, fail-open %s%s%s%s)", v, what,
-		rv->flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev",
+		xlb_sched_name(rv->flags),
 		rv->flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on", rv->fail_close ? "off" : "on",
 		prot, chk[0] ? ", " : "", chk);
 }
@@ -764,7 +771,7 @@ char *xlb_rules_format(const struct xlb_rules *r)
 		if (xlb_protect_format(&rv->prot, prot, sizeof(prot)) < 0)
 			sb.err = -ENOSPC;
 		sb_printf(&sb, "vip add %s sched %s conntrack %s fail-open %s%s", v,
-			  rv->flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev",
+			  xlb_sched_name(rv->flags),
 			  rv->flags & XLB_VIP_F_NO_CONNTRACK ? "off" : "on",
 			  rv->fail_close ? "off" : "on", prot);
 		/* Only when set, so that rules without it read as before. */

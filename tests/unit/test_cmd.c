@@ -123,6 +123,8 @@ static const struct want good[] = {
     /* Unique prefixes of objects and verbs. */
     {"v a " V4, XLB_CMD_VIP_ADD, .vip = V4, .check = ""},
     {"vi s " V4 " sched sh", XLB_CMD_VIP_SET, G_SCHED, F_SH, V4, .check = ""},
+    {"vip set " V4 " sched rr", XLB_CMD_VIP_SET, G_SCHED, XLB_VIP_F_RR, V4, .check = ""},
+    {"vip add " V4 " sched wrr", XLB_CMD_VIP_ADD, G_SCHED, XLB_VIP_F_WRR, V4, .check = ""},
     {"b a " V4 " 198.18.0.11", XLB_CMD_BACKEND_ADD, .vip = V4, .family = XLB_AF_INET,
      .addr = "198.18.0.11", .check = ""},
     {"b d " V4 " 198.18.0.11", XLB_CMD_BACKEND_DEL, .vip = V4, .family = XLB_AF_INET,
@@ -278,9 +280,16 @@ static const struct {
      "'slow-start' needs a value, expected slow-start 1-3600 (seconds) or off"},
     {"vip add " V4 " slow-start 5 slow-start 6",
      "'slow-start' given twice, expected it at most once"},
-    {"vip add " V4 " sched rr",
-     "unknown scheduler 'rr', expected maglev (whole flow) or sh (source address)"},
-    {"vip add " V4 " sched", "'sched' needs a value, expected sched maglev|sh"},
+    {"vip add " V4 " sched random",
+     "unknown scheduler 'random', expected maglev (whole flow), sh (source address), rr (in "
+     "turn) or wrr (in turn by weight)"},
+    {"vip add " V4 " sched lc",
+     "scheduler 'lc' is not available yet (least connection needs per-backend connection "
+     "counts), expected maglev|sh|rr|wrr"},
+    {"vip add " V4 " sched wlc",
+     "scheduler 'wlc' is not available yet (least connection needs per-backend connection "
+     "counts), expected maglev|sh|rr|wrr"},
+    {"vip add " V4 " sched", "'sched' needs a value, expected sched maglev|sh|rr|wrr"},
     {"vip add " V4 " sched sh sched maglev", "'sched' given twice, expected it at most once"},
     {"vip add " V4 " conntrack maybe", "bad conntrack value 'maybe', expected on or off"},
     {"vip a " V4 " conntrack", "'conntrack' needs a value, expected conntrack on|off"},
@@ -290,12 +299,12 @@ static const struct {
     {"vip add " V4 " fail-open", "'fail-open' needs a value, expected fail-open on|off"},
     {"vip add " V4 " frobnicate",
      "unknown keyword 'frobnicate' for 'vip add', expected sched or conntrack or fail-open or "
-     "allow or deny or limit or slow-start or check (vip add VIP [sched maglev|sh] [conntrack "
+     "allow or deny or limit or slow-start or check (vip add VIP [sched maglev|sh|rr|wrr] [conntrack "
      "on|off] "
      "[fail-open on|off] [PROTECT] [slow-start S] [CHECK])"},
     {"vip add " V4 " weight 3",
      "unknown keyword 'weight' for 'vip add', expected sched or conntrack or fail-open or allow "
-     "or deny or limit or slow-start or check (vip add VIP [sched maglev|sh] [conntrack on|off] "
+     "or deny or limit or slow-start or check (vip add VIP [sched maglev|sh|rr|wrr] [conntrack on|off] "
      "[fail-open "
      "on|off] [PROTECT] [slow-start S] [CHECK])"},
     /* source ACLs */
@@ -350,7 +359,7 @@ static const struct {
     {"vip set " V4 " limit 50/s burst", "'burst' needs a value, expected burst 1-1000000"},
     {"vip set " V4 " limit off burst 3",
      "unknown keyword 'burst' for 'vip set', expected sched or conntrack or fail-open or allow "
-     "or deny or limit or slow-start or check (vip set VIP [sched maglev|sh] [conntrack on|off] "
+     "or deny or limit or slow-start or check (vip set VIP [sched maglev|sh|rr|wrr] [conntrack on|off] "
      "[fail-open "
      "on|off] [PROTECT] [slow-start S] [CHECK])"},
     {"vip del " V4 " sched sh", "unexpected 'sched' after 'vip del', expected: vip del VIP"},
@@ -523,9 +532,9 @@ static void test_acl_list_limit(void)
 static void test_usage(void)
 {
 	static const char *const lines[] = {
-	    "  vip add VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [PROTECT] "
+	    "  vip add VIP [sched maglev|sh|rr|wrr] [conntrack on|off] [fail-open on|off] [PROTECT] "
 	    "[slow-start S] [CHECK]\n",
-	    "  vip set VIP [sched maglev|sh] [conntrack on|off] [fail-open on|off] [PROTECT] "
+	    "  vip set VIP [sched maglev|sh|rr|wrr] [conntrack on|off] [fail-open on|off] [PROTECT] "
 	    "[slow-start S] [CHECK]\n",
 	    "  vip del VIP\n",
 	    "  backend add VIP ADDR [weight N] [slow-start S] [CHECK]\n",

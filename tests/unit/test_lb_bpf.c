@@ -1800,6 +1800,149 @@ static void test_flood_keeps_established(void)
 			moved, sent);
 }
 
+/* ---- schedulers that take turns (rr, wrr) ------------------------------ */
+
+/* Runs the rest of the test on the CPU it is on: the cursors are per CPU. */
+static int pin_cpu(cpu_set_t *old)
+{
+	cpu_set_t one;
+	int cpu = sched_getcpu();
+
+	if (cpu < 0 || sched_getaffinity(0, sizeof(*old), old))
+		return -1;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	return sched_setaffinity(0, sizeof(one), &one);
+}
+
+static int vip_sched(const char *text, __u32 flags)
+{
+	struct xlb_vip_key key;
+
+	if (xlb_vip_key_parse(text, &key, err, sizeof(err)))
+		return -1;
+	return xlb_lb_vip_set_flags(lb, &key, flags, err, sizeof(err));
+}
+
+/* A SYN of new flow i from client C4 to the VIP address, port 80. */
+static struct pkt_spec turn_flow(const char *vaddr, int i, __u8 flags)
+{
+	struct pkt_spec s = {V4(C4, vaddr, TCP, (__u16)(20000 + i), 80), .tcp_flags = flags};
+
+	return s;
+}
+
+/* rr: new flows go to the 4 backends in turn, whatever their weights;
+ * weight 0 gets none; a RST (never recorded) does not take a turn; every
+ * flow keeps its backend afterwards. */
+static void test_rr_in_turn(void)
+{
+	const char *v = "198.18.103.1:80/tcp";
+	char got[12][INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	cpu_set_t old;
+	struct pkt_spec s;
+
+	CU_ASSERT_FATAL(set_budget(0) == 0);
+	CU_ASSERT_FATAL(vip(v, XLB_VIP_F_RR) == 0);
+	CU_ASSERT_FATAL(backend_add(v, "198.18.0.21") == 0 && backend_add(v, "198.18.0.22") == 0 &&
+			backend_add(v, "198.18.0.23") == 0 && backend_add(v, "198.18.0.24") == 0 &&
+			backend_add(v, "198.18.0.25") == 0);
+	CU_ASSERT_FATAL(backend_weight(v, "198.18.0.22", 9) == 0);
+	CU_ASSERT_FATAL(backend_weight(v, "198.18.0.25", 0) == 0);
+	CU_ASSERT_FATAL(pin_cpu(&old) == 0);
+	for (int i = 0; i < 12; i++) {
+		s = turn_flow("198.18.103.1", i, 0x02);
+		send_flow(&s, got[i], sizeof(got[i]));
+		if (i == 5) {
+			/* A RST of a flow no table knows: hashed, no turn taken. */
+			s = turn_flow("198.18.103.1", 100, 0x04);
+			send_flow(&s, b, sizeof(b));
+			CU_ASSERT(b[0] != 0);
+		}
+	}
+	CU_ASSERT_FATAL(sched_setaffinity(0, sizeof(old), &old) == 0);
+	for (int i = 0; i < 4; i++)
+		for (int j = i + 1; j < 4; j++)
+			CU_ASSERT(strcmp(got[i], got[j]) != 0);
+	for (int i = 0; i < 12; i++) {
+		CU_ASSERT(got[i][0] && strcmp(got[i], "198.18.0.25") != 0);
+		if (i >= 4)
+			CU_ASSERT_STRING_EQUAL(got[i], got[i - 4]);
+	}
+	/* Established: each flow's ACK finds its backend, on any CPU. */
+	for (int i = 0; i < 12; i++) {
+		s = turn_flow("198.18.103.1", i, 0x10);
+		send_flow(&s, b, sizeof(b));
+		CU_ASSERT_STRING_EQUAL(b, got[i]);
+	}
+}
+
+/* wrr 1:2:3:4: any 20 new flows in a row are 2, 4, 6, 8 of them (two
+ * cycles), interleaved: the cycle is d c b d a c d b c d, so the same
+ * backend twice in a row only where a cycle ends and the next begins
+ * (bursts, d d d d c c c b b a, would repeat 6 times a cycle). */
+static void test_wrr_in_turn(void)
+{
+	const char *v = "198.18.103.2:80/tcp";
+	static const char *const addr[] = {"198.18.0.21", "198.18.0.22", "198.18.0.23",
+					   "198.18.0.24"};
+	char got[20][INET6_ADDRSTRLEN];
+	int count[4] = {0}, repeats = 0;
+	cpu_set_t old;
+	struct pkt_spec s;
+
+	CU_ASSERT_FATAL(set_budget(0) == 0);
+	CU_ASSERT_FATAL(vip(v, XLB_VIP_F_WRR) == 0);
+	for (int k = 0; k < 4; k++) {
+		CU_ASSERT_FATAL(backend_add(v, addr[k]) == 0);
+		CU_ASSERT_FATAL(backend_weight(v, addr[k], (__u32)k + 1) == 0);
+	}
+	CU_ASSERT_FATAL(pin_cpu(&old) == 0);
+	for (int i = 0; i < 20; i++) {
+		s = turn_flow("198.18.103.2", i, 0x02);
+		send_flow(&s, got[i], sizeof(got[i]));
+	}
+	CU_ASSERT_FATAL(sched_setaffinity(0, sizeof(old), &old) == 0);
+	for (int i = 0; i < 20; i++) {
+		for (int k = 0; k < 4; k++)
+			count[k] += !strcmp(got[i], addr[k]);
+		repeats += i && !strcmp(got[i], got[i - 1]);
+	}
+	for (int k = 0; k < 4; k++)
+		CU_ASSERT_EQUAL(count[k], 2 * (k + 1));
+	CU_ASSERT(repeats <= 2);
+}
+
+/* Switching a VIP between maglev, rr and wrr moves no established flow. */
+static void test_sched_switch_keeps_flows(void)
+{
+	const char *v = "198.18.103.3:80/tcp";
+	static const __u32 scheds[] = {XLB_VIP_F_RR, XLB_VIP_F_WRR, XLB_VIP_F_SRC_HASH, 0};
+	char first[16][INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	struct pkt_spec s;
+
+	CU_ASSERT_FATAL(set_budget(0) == 0);
+	CU_ASSERT_FATAL(vip(v, 0) == 0);
+	CU_ASSERT_FATAL(backend_add(v, "198.18.0.21") == 0 && backend_add(v, "198.18.0.22") == 0 &&
+			backend_add(v, "198.18.0.23") == 0);
+	CU_ASSERT_FATAL(backend_weight(v, "198.18.0.23", 3) == 0);
+	for (int i = 0; i < 16; i++) {
+		s = turn_flow("198.18.103.3", i, 0x02);
+		send_flow(&s, first[i], sizeof(first[i]));
+		s.tcp_flags = 0x10;
+		send_flow(&s, b, sizeof(b));
+		CU_ASSERT_STRING_EQUAL(b, first[i]);
+	}
+	for (size_t k = 0; k < sizeof(scheds) / sizeof(scheds[0]); k++) {
+		CU_ASSERT_FATAL(vip_sched(v, scheds[k]) == 0);
+		for (int i = 0; i < 16; i++) {
+			s = turn_flow("198.18.103.3", i, 0x10);
+			send_flow(&s, b, sizeof(b));
+			CU_ASSERT_STRING_EQUAL(b, first[i]);
+		}
+	}
+}
+
 XLB_SUITE(lb_bpf, suite_init, suite_cleanup,
 	  {"fixture table: encapsulation, next hop, pass and drop", test_fixtures},
 	  {"bytes after the IP packet are not forwarded", test_trailer_fixtures},
@@ -1827,6 +1970,8 @@ XLB_SUITE(lb_bpf, suite_init, suite_cleanup,
 	  {"outer source varies per flow in the configured bits", test_outer_source_entropy},
 	  {"budget: insert under it, forward unrecorded above, refill a second later", test_budget},
 	  {"RST never inserts", test_rst_never_inserts},
-	  {"SYN-only entry: kept for retransmits, stale after the SYN timeout",
-	   test_syn_only_expiry},
-	  {"a random SYN/ACK flood evicts no established flow", test_flood_keeps_established})
+	  {"SYN-only entry: kept for retransmits, stale after the SYN timeout", test_syn_only_expiry},
+	  {"a random SYN/ACK flood evicts no established flow", test_flood_keeps_established},
+	  {"rr: new flows in turn, weight 0 none, RST takes no turn, flows kept", test_rr_in_turn},
+	  {"wrr 1:2:3:4: proportional over two cycles, interleaved", test_wrr_in_turn},
+	  {"switching maglev/rr/wrr/sh moves no established flow", test_sched_switch_keeps_flows})

@@ -172,6 +172,16 @@ static void test_step(void)
 	     "first"},
 	    {"vip add 198.18.100.3:80/tcp", -ENOSPC,
 	     "cannot add VIP 198.18.100.3:80/tcp: all 3 VIPs are in use (xlbd --max-vips)"},
+	    {"vip set " V6 " sched rr", -EINVAL,
+	     "VIP " V6 ": sched rr needs conntrack on (a flow's backend is chosen in turn, not by "
+	     "hash: only its entry in the connection table keeps its later packets on it), "
+	     "expected conntrack on or sched maglev|sh"},
+	    {"vip set " V4 " sched wrr conntrack off", -EINVAL,
+	     "VIP " V4 ": sched wrr needs conntrack on (a flow's backend is chosen in turn, not by "
+	     "hash: only its entry in the connection table keeps its later packets on it), "
+	     "expected conntrack on or sched maglev|sh"},
+	    {"vip set " V4 " sched wrr", 0, NULL},
+	    {"vip set " V4 " sched maglev", 0, NULL},
 	    {"vip set 198.18.100.9:80/tcp sched sh", -ENOENT,
 	     "no VIP 198.18.100.9:80/tcp, add it first with 'vip add 198.18.100.9:80/tcp' (see "
 	     "'list')"},
@@ -458,7 +468,8 @@ static void test_read_good(void)
 	    "backend add " VALL " 198.18.0.31\n"
 	    /* Later lines change earlier ones, as the commands would. */
 	    "backend set " V4 " 198.18.0.11 weight 5\n"
-	    "vip set " V6 " sched maglev fail-open off\n"
+	    "vip set " V6 " sched wrr fail-open off\n"
+	    "vip set " V4 " sched rr\n"
 	    "backend del " VALL " 198.18.0.31\n"
 	    "backend add " VALL " 198.18.0.32"; /* no final newline */
 	char err[XLB_ERRLEN] = "", *text;
@@ -473,7 +484,7 @@ static void test_read_good(void)
 	expect_int("good file", "usage", usage, 0);
 	text = saved(&r);
 	expect_str("good file", "save", text,
-		   "vip add " V4 " sched maglev conntrack on fail-open on\n"
+		   "vip add " V4 " sched rr conntrack on fail-open on\n"
 		   "backend add " V4 " 198.18.0.11 weight 5\n"
 		   "backend add " V4 " 198.18.0.12 weight 1 check http path /healthz status 204\n"
 		   "backend add " V4 " 2001:db8::13 weight 1\n"
@@ -481,7 +492,7 @@ static void test_read_good(void)
 		   " sched maglev conntrack off fail-open on check udp port 53 send "
 		   "a\\x20b\\x23\\x22 expect pong\n"
 		   "backend add " VALL " 198.18.0.32 weight 1\n"
-		   "vip add " V6 " sched maglev conntrack on fail-open off\n"
+		   "vip add " V6 " sched wrr conntrack on fail-open off\n"
 		   "backend add " V6 " 2001:db8::21 weight 1\n");
 	free(text);
 	xlb_rules_free(&r);
