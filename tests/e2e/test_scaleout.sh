@@ -133,7 +133,12 @@ done
 
 t0=$(date +%s)
 echo "scaleout: lab $P, $NL load balancers, $NB backends"
-LAB_LBS=$NL bash "$ROOT/tests/lab/lab.sh" up "$P" $NB | cut -c1-120 || exit 1
+if ! LAB_LBS=$NL bash "$ROOT/tests/lab/lab.sh" up "$P" $NB >"$T/lab.out" 2>&1; then
+	echo "  FAIL: the scale-out lab did not come up (exit $?):"
+	sed 's/^/    | /' "$T/lab.out"
+	exit 1
+fi
+cut -c1-120 "$T/lab.out"
 
 cat >"$T/common.rules" <<EOF
 vip add $V1
