@@ -93,25 +93,7 @@ done
 
 echo "== switching the scheduler keeps established connections"
 ctl vip set $V sched maglev >/dev/null || fail "vip set sched maglev"
-HOLD_IN=$T/hold.in
-HOLD_OUT=$T/hold.out
-mkfifo "$HOLD_IN"
-nx client timeout 100 "$BUILD/xlb-probe" --hold -n 60 -b 23000 -T 90 198.18.100.1 80 \
-	<"$HOLD_IN" >"$HOLD_OUT" 2>&1 &
-HOLD_PID=$!
-exec 7>"$HOLD_IN"
-for _ in $(seq 100); do grep -q '^ready' "$HOLD_OUT" && break; sleep 0.1; done
-hold_check() {
-	local n before
-	before=$(grep -c '^check ' "$HOLD_OUT")
-	echo check >&7
-	for _ in $(seq 100); do
-		n=$(grep -c '^check ' "$HOLD_OUT")
-		[ "$n" -gt "$before" ] && break
-		sleep 0.1
-	done
-	grep '^check ' "$HOLD_OUT" | tail -n 1
-}
+hold_start 60 23000 100 198.18.100.1 80
 r=$(hold_check)
 check "60 held connections answer under maglev ($r)" grep -q 'kept 60,' <<<"$r"
 for s in rr wrr sh maglev wrr; do
