@@ -71,8 +71,16 @@ int xlb_fib_watch_tick(struct xlb_fib_watch *w, struct xlb_dp *dp, time_t now)
 		if (!s->unwarned ||
 		    (s->warned && now - s->warned < XLB_FIB_WARN_INTERVAL_S))
 			continue;
-		if (causes[i].per_iface)
-			snprintf(fix, sizeof(fix), causes[i].fix, w->ifname, w->ifname);
+		if (causes[i].per_iface) {
+			char name[32];
+			size_t j;
+
+			/* sysctl(8) writes a dot inside a name (eth0.100) as '/'. */
+			for (j = 0; w->ifname[j] && j + 1 < sizeof(name); j++)
+				name[j] = w->ifname[j] == '.' ? '/' : w->ifname[j];
+			name[j] = '\0';
+			snprintf(fix, sizeof(fix), causes[i].fix, name, name);
+		}
 		else
 			snprintf(fix, sizeof(fix), "%s", causes[i].fix);
 		pr_warn("interface %s: %llu packets dropped%s: %s. Fix: %s (`xlbctl stats` counts "

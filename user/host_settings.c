@@ -43,12 +43,14 @@ static const struct setting v6_force = {
 	"the kernel forwards the IPv6 packets xlb passes to it (next hop not resolved yet) "
 	"only when this interface is forced to forward or all interfaces forward"};
 
+/* The name sysctl(8) takes for a /proc/sys path: separators become dots
+ * and a dot inside a component (an interface such as eth0.100) a slash. */
 static void dotted(const char *path, char *out, size_t len)
 {
 	size_t i;
 
 	for (i = 0; path[i] && i + 1 < len; i++)
-		out[i] = path[i] == '/' ? '.' : path[i];
+		out[i] = path[i] == '/' ? '.' : path[i] == '.' ? '/' : path[i];
 	out[i] = '\0';
 }
 
@@ -56,13 +58,9 @@ int xlb_sysctl_read(const char *path, char *buf, size_t len)
 {
 	char file[256];
 	ssize_t n;
-	size_t i;
 	int fd;
 
 	snprintf(file, sizeof(file), "/proc/sys/%s", path);
-	for (i = strlen("/proc/sys/"); file[i]; i++)
-		if (file[i] == '.')
-			file[i] = '/';
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

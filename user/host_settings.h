@@ -13,7 +13,8 @@
  * logged). Settings that are not per interface are only warned about. */
 int xlb_host_settings_apply(const char *ifname, int fix, char *err, size_t errlen);
 
-/* Reads /proc/sys/PATH (dots or slashes) into buf, trimmed: 0, or -errno. */
+/* Reads /proc/sys/PATH (slashes: an interface name may hold dots) into
+ * buf, trimmed: 0, or -errno. */
 int xlb_sysctl_read(const char *path, char *buf, size_t len);
 
 #endif

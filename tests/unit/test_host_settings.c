@@ -16,6 +16,7 @@ static const char *const setup[] = {
 	"ip link add " IF " type veth peer name xlbh1",
 	"ip link add xlbh2 type veth peer name xlbh3",
 	"sysctl -qw net.ipv6.conf.xlbh2.disable_ipv6=1",
+	"ip link add xlbh.4 type veth peer name xlbh5",
 	NULL,
 };
 
@@ -79,6 +80,18 @@ static void test_no_ipv6(void)
 	CU_ASSERT_EQUAL(xlb_host_settings_apply("xlbh2", 0, err, sizeof(err)), 0);
 }
 
+/* A dot in the interface's name (VLAN devices: eth0.100) is part of the
+ * name, not a separator; the fix names it as sysctl(8) wants it. */
+static void test_dotted_interface(void)
+{
+	char err[XLB_ERRLEN] = "";
+
+	CU_ASSERT_EQUAL(xlb_host_settings_apply("xlbh.4", 0, err, sizeof(err)), -EPERM);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "sysctl -w net.ipv4.conf.xlbh/4.forwarding=1"));
+	CU_ASSERT_EQUAL(xlb_host_settings_apply("xlbh.4", 1, err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(value("net/ipv4/conf/xlbh.4/forwarding"), "1");
+}
+
 static void test_no_such_interface(void)
 {
 	char err[XLB_ERRLEN] = "";
@@ -92,4 +105,6 @@ XLB_SUITE(host_settings, suite_init, suite_cleanup,
 	   test_check_refuses_and_changes_nothing},
 	  {"fix: sets each per-interface setting, nothing global", test_fix_sets_each},
 	  {"interface without IPv6: IPv4 settings only", test_no_ipv6},
+	  {"interface name with a dot: read, set and named as sysctl(8) wants",
+	   test_dotted_interface},
 	  {"no such interface: an error naming the setting", test_no_such_interface})
