@@ -86,6 +86,23 @@ struct {
 	__type(value, struct xlb_backend);
 } xlb_backends SEC(".maps");
 
+/* backend id -> its open flows (lc, wlc: sched.bpf.h). Shared by all
+ * CPUs and changed atomically, on a flow's start and close only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_BACKENDS_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct xlb_backend_conns);
+} xlb_backend_conns SEC(".maps");
+
+/* vip id -> the backends an lc or wlc VIP may choose from. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_VIPS_DEFAULT);
+	__type(key, __u32);
+	__type(value, struct xlb_members);
+} xlb_members SEC(".maps");
+
 /* backend id -> its next hop, per CPU: a cache of bpf_fib_lookup(), which
  * costs more than the rest of the packet path. Not pinned: a new program
  * starts with an empty cache. */

@@ -28,6 +28,14 @@
 /* Seconds a TCP flow's entry stays usable in the new-flow table (no packet
  * but the SYN seen yet): SYN retransmits come after 1 and 3 s. */
 #define XLB_SYN_TIMEOUT_DEFAULT_S 5
+/* Idle seconds after which a tracked TCP flow's entry expires, by state
+ * (IPVS's defaults for established; closing is short because only the
+ * client's side is seen: its ACKs after a FIN keep the entry fresh). */
+#define XLB_TCP_TIMEOUT_DEFAULT_S 900
+#define XLB_FIN_TIMEOUT_DEFAULT_S 10
+/* Backends an lc or wlc VIP may have: the data plane scans them all for a
+ * new flow (xlb_members). */
+#define XLB_LC_MAX_BACKENDS 64
 /* The new-flow table is this fraction of --conns (at least a few entries
  * per CPU): it holds handshakes in flight, not established flows. */
 #define XLB_CONNS_NEW_SHIFT 2
@@ -95,6 +103,10 @@ enum xlb_vip_flags {
 	 * (slots by weight, smoothly interleaved). Needs the connection table. */
 	XLB_VIP_F_RR = 1 << 4,
 	XLB_VIP_F_WRR = 1 << 5,
+	/* New flows to the member (xlb_members) with the fewest open flows
+	 * (xlb_backend_conns): lc, or per unit of weight: wlc. */
+	XLB_VIP_F_LC = 1 << 6,
+	XLB_VIP_F_WLC = 1 << 7,
 	/* Derived by userspace, never given as options: */
 	XLB_VIP_F_ACL = 1 << 2,   /* has source ACL entries in xlb_acl: look its clients up */
 	XLB_VIP_F_LIMIT = 1 << 3, /* new flows per client limited by xlb_limits[id] */
@@ -102,7 +114,8 @@ enum xlb_vip_flags {
 /* The schedulers that take new flows in turn rather than by hash. */
 #define XLB_VIP_F_IN_TURN (XLB_VIP_F_RR | XLB_VIP_F_WRR)
 /* The flags that name the scheduler (none of them: maglev). */
-#define XLB_VIP_F_SCHED (XLB_VIP_F_SRC_HASH | XLB_VIP_F_IN_TURN)
+#define XLB_VIP_F_LEAST (XLB_VIP_F_LC | XLB_VIP_F_WLC)
+#define XLB_VIP_F_SCHED (XLB_VIP_F_SRC_HASH | XLB_VIP_F_IN_TURN | XLB_VIP_F_LEAST)
 
 /* xlb_vips value. */
 struct xlb_vip {
@@ -167,13 +180,47 @@ struct xlb_flow {
 _Static_assert(sizeof(struct xlb_flow) == 40, "xlb_flow layout");
 _Static_assert(__builtin_offsetof(struct xlb_flow, sport) == 32, "xlb_flow ports");
 
-/* xlb_conns value. */
+/* A tracked flow's state, from the client's packets only: with direct
+ * server return the backend's replies never pass the load balancer. */
+enum xlb_conn_state {
+	XLB_CONN_NEW = 0,	  /* first packet recorded (SYN, datagram, mid-flow ACK) */
+	XLB_CONN_ESTABLISHED = 1, /* a later packet that was neither SYN nor RST */
+	XLB_CONN_CLOSING = 2,	  /* FIN or RST from the client */
+};
+
+/* xlb_conns and xlb_conns_new value. Grew from 16 bytes (state, age): xlbd
+ * refuses pins of the old layout with a message (xlb_attach_check_pins). */
 struct xlb_conn {
 	__u32 backend_id;   /* index into xlb_backends */
 	__u32 backend_gen;  /* xlb_backend.gen when chosen; a mismatch re-hashes */
-	__u64 last_seen_ns; /* CLOCK_MONOTONIC (coarse); refreshed for UDP only */
+	__u64 last_seen_ns; /* CLOCK_MONOTONIC (coarse); written at most once a second */
+	__u32 created_s;    /* CLOCK_MONOTONIC (coarse) seconds when recorded */
+	__u32 state;	    /* enum xlb_conn_state; changed by compare-and-swap, so
+			     * that one CPU alone moves a flow out of the counts */
 };
-_Static_assert(sizeof(struct xlb_conn) == 16, "xlb_conn layout");
+_Static_assert(sizeof(struct xlb_conn) == 24, "xlb_conn layout");
+
+/* xlb_backend_conns value, indexed by backend id: the flows that count as
+ * open for lc/wlc (state new or established, not expired). The data plane
+ * adds and subtracts atomically as flows start and close; xlbd's sweep sets
+ * it from the tables, which also drop silently (LRU eviction, expiry). */
+struct xlb_backend_conns {
+	__s64 active;
+};
+_Static_assert(sizeof(struct xlb_backend_conns) == 8, "xlb_backend_conns layout");
+
+/* xlb_members value, indexed by VIP id: the backends an lc or wlc VIP may
+ * give new flows (up, weight > 0, not draining), written by userspace. */
+struct xlb_member {
+	__u32 id;     /* backend id */
+	__u32 weight; /* its weight now (slow start included); > 0 */
+};
+struct xlb_members {
+	__u32 count; /* entries of m in use, at most XLB_LC_MAX_BACKENDS */
+	__u32 pad;
+	struct xlb_member m[XLB_LC_MAX_BACKENDS];
+};
+_Static_assert(sizeof(struct xlb_members) == 8 + 8 * XLB_LC_MAX_BACKENDS, "xlb_members layout");
 
 /* xlb_frags key: one fragmented datagram (RFC 791 / 8200: source,
  * destination, protocol and identification name it). */
@@ -197,7 +244,7 @@ struct xlb_frag {
 _Static_assert(sizeof(struct xlb_frag) == 16, "xlb_frag layout");
 
 /* xlb_config value (one entry): runtime knobs read by the data plane. Its
- * size grew from 32 bytes: xlbd refuses pins of the old layout with a
+ * size grew from 32 and 40 bytes: xlbd refuses pins of the old layout with a
  * message (xlb_attach_check_pins), never reads them. */
 struct xlb_config {
 	__be32 src4;        /* outer IPv4 source, network order */
@@ -207,8 +254,10 @@ struct xlb_config {
 	__u32 udp_timeout_s; /* idle time after which a UDP flow re-hashes */
 	__u32 conn_budget;  /* new entries per CPU and second; 0 = no limit */
 	__u32 syn_timeout_s; /* lifetime of a TCP entry in the new-flow table */
+	__u32 tcp_timeout_s; /* idle time after which an established TCP flow re-hashes */
+	__u32 fin_timeout_s; /* idle time after which a closing TCP flow re-hashes */
 };
-_Static_assert(sizeof(struct xlb_config) == 40, "xlb_config layout");
+_Static_assert(sizeof(struct xlb_config) == 48, "xlb_config layout");
 
 /* xlb_budget value (per CPU, one entry): this CPU's new entries in the
  * current one-second window. A window older than a second starts anew at

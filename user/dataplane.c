@@ -125,6 +125,8 @@ int xlb_dp_open(const struct xlb_dp_opts *opts, struct xlb_dp **out)
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_cursors, dp->max_vips)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_backends, dp->max_backends)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_nexthops, dp->max_backends)) ||
+	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_backend_conns, dp->max_backends)) ||
+	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_members, dp->max_vips)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_conns, dp->max_conns)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_conns_new,
 					    xlb_conns_new_entries(dp->max_conns, dp->nr_cpus))) ||
@@ -169,6 +171,8 @@ int xlb_dp_loaded(struct xlb_dp *dp)
 	if (!cfg.udp_timeout_s) {
 		cfg.udp_timeout_s = XLB_UDP_TIMEOUT_DEFAULT_S;
 		cfg.syn_timeout_s = XLB_SYN_TIMEOUT_DEFAULT_S;
+		cfg.tcp_timeout_s = XLB_TCP_TIMEOUT_DEFAULT_S;
+		cfg.fin_timeout_s = XLB_FIN_TIMEOUT_DEFAULT_S;
 		cfg.conn_budget = XLB_CONN_BUDGET_DEFAULT;
 		return xlb_dp_config_set(dp, &cfg);
 	}
