@@ -448,6 +448,7 @@ static int setup_bench(void)
 	struct bpf_map *pairs[][2] = {
 	    {skel->maps.xlb_vips, dp->skel->maps.xlb_vips},
 	    {skel->maps.xlb_vip_addrs, dp->skel->maps.xlb_vip_addrs},
+	    {skel->maps.xlb_novip, dp->skel->maps.xlb_novip},
 	    {skel->maps.xlb_rings, dp->skel->maps.xlb_rings},
 	    {skel->maps.xlb_backends, dp->skel->maps.xlb_backends},
 	    {skel->maps.xlb_conns, dp->skel->maps.xlb_conns},

@@ -49,6 +49,18 @@ struct {
 	__type(value, struct xlb_vip_addr);
 } xlb_vip_addrs SEC(".maps");
 
+/* Bits of destination-address hashes no VIP address has (XLB_NOVIP_SHIFT
+ * in xlb.h): a set bit passes the packet before any hash lookup. Not
+ * pinned: all zero (every packet takes the exact lookups) until userspace
+ * fills it from xlb_vips after load, so a new program never passes a VIP's
+ * traffic while it starts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_NOVIP_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} xlb_novip SEC(".maps");
+
 /* One Maglev ring per VIP: slot -> backend id. Userspace fills a fresh inner
  * map (one batch update) and swaps it into xlb_rings in one update, so the
  * data plane never sees a half-written ring. */

@@ -18,6 +18,7 @@
 #include "acl.bpf.h"
 #include "limit.bpf.h"
 #include "sched.bpf.h"
+#include "novip.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -29,16 +30,22 @@ struct {
 	__uint(XDP_PASS, 1);
 } XDP_RUN_CONFIG(xlb_lb);
 
-static __always_inline int is_vip_addr(const struct xlb_flow *flow)
+/* The exact answer, for an address the prefilter let through. */
+static __always_inline int vip_addr_known(const struct xlb_flow *flow)
 {
 	struct xlb_vip_addr_key key = {.addr = flow->dst, .family = flow->family};
 
 	return bpf_map_lookup_elem(&xlb_vip_addrs, &key) != NULL;
 }
 
+static __always_inline int is_vip_addr(const struct xlb_flow *flow)
+{
+	return !surely_not_vip(flow) && vip_addr_known(flow);
+}
+
 /* Exact port first, then the all-ports VIP (port 0) of the address, if the
- * address is a VIP's at all (*vip_addr): a hit costs one lookup, traffic
- * that is not for a VIP address two, as without the address map. */
+ * address is a VIP's at all (*vip_addr): a hit costs the prefilter and one
+ * lookup, traffic for no VIP address the prefilter alone (novip.bpf.h). */
 static __always_inline struct xlb_vip *find_vip(const struct xlb_flow *flow, int *vip_addr)
 {
 	struct xlb_vip_key key = {
@@ -49,11 +56,14 @@ static __always_inline struct xlb_vip *find_vip(const struct xlb_flow *flow, int
 	};
 	struct xlb_vip *vip;
 
+	*vip_addr = 0;
+	if (surely_not_vip(flow))
+		return NULL;
 	*vip_addr = 1;
 	vip = bpf_map_lookup_elem(&xlb_vips, &key);
 	if (vip)
 		return vip;
-	*vip_addr = is_vip_addr(flow);
+	*vip_addr = vip_addr_known(flow);
 	if (!*vip_addr)
 		return NULL;
 	key.port = 0;

@@ -89,6 +89,14 @@ struct xlb_vip_addr_key {
 };
 _Static_assert(sizeof(struct xlb_vip_addr_key) == 20, "xlb_vip_addr_key layout");
 
+/* xlb_novip: one bit per hash of a destination address (xlb_novip_bit in
+ * xlb_hash.h), set when no VIP address has that hash, so that traffic for
+ * no VIP leaves after one array lookup. 2^16 bits: with the default 512
+ * VIP addresses, under 1% of other addresses share a VIP's bit and take
+ * the exact lookups. */
+#define XLB_NOVIP_SHIFT 16
+#define XLB_NOVIP_WORDS ((1U << XLB_NOVIP_SHIFT) / 64)
+
 /* xlb_vip_addrs value. */
 struct xlb_vip_addr {
 	__u32 vips; /* VIPs on the address (xlb_vips keys); the entry goes with the last */

@@ -13,6 +13,7 @@
 
 #include "dataplane.h"
 #include "maglev.h"
+#include "xlb_hash.h"
 #include "xlb.skel.h"
 
 const char *const xlb_stat_names[__XLB_STAT_MAX] = {
@@ -260,6 +261,75 @@ static int check(int err)
 	return err ? -errno : 0;
 }
 
+/* ---- xlb_novip: bits of address hashes no VIP address has -------------- */
+
+/* A bit is cleared before an address becomes a VIP's and set again only
+ * once no VIP address is left on it, so that no moment passes a VIP's
+ * traffic up. */
+
+static __u32 novip_bit(const struct xlb_vip_addr_key *key)
+{
+	return xlb_novip_bit(&key->addr, key->family);
+}
+
+/* Clears the address's bit: its traffic takes the exact lookups. */
+static int novip_clear(struct xlb_dp *dp, const struct xlb_vip_addr_key *key)
+{
+	int fd = map_fd(dp->skel->maps.xlb_novip);
+	__u32 bit = novip_bit(key), word = bit / 64;
+	__u64 w;
+
+	if (bpf_map_lookup_elem(fd, &word, &w))
+		return -errno;
+	if (!(w & (1ULL << (bit % 64))))
+		return 0;
+	w &= ~(1ULL << (bit % 64));
+	return check(bpf_map_update_elem(fd, &word, &w, BPF_ANY));
+}
+
+/* Rewrites the word of the address's bit from xlb_vip_addrs: set for every
+ * hash in it that no address left in the map has. */
+static int novip_recount(struct xlb_dp *dp, const struct xlb_vip_addr_key *gone)
+{
+	int fd = map_fd(dp->skel->maps.xlb_novip), afd = map_fd(dp->skel->maps.xlb_vip_addrs);
+	__u32 word = novip_bit(gone) / 64, n = 0;
+	struct xlb_vip_addr_key key, next;
+	void *prev = NULL;
+	__u64 w = ~0ULL;
+
+	/* No eviction in a plain hash: this walk ends after its entries. */
+	while (n++ < dp->max_vips && !bpf_map_get_next_key(afd, prev, &next)) {
+		__u32 bit = novip_bit(&next);
+
+		key = next;
+		prev = &key;
+		if (bit / 64 == word)
+			w &= ~(1ULL << (bit % 64));
+	}
+	return check(bpf_map_update_elem(fd, &word, &w, BPF_ANY));
+}
+
+/* Writes the whole map: every bit set but those of the addresses. */
+static int novip_fill(struct xlb_dp *dp, const struct xlb_vip_addr_key *addrs, size_t n)
+{
+	int fd = map_fd(dp->skel->maps.xlb_novip);
+	__u64 *words = malloc(XLB_NOVIP_WORDS * sizeof(*words));
+	int err = 0;
+
+	if (!words)
+		return -ENOMEM;
+	memset(words, 0xff, XLB_NOVIP_WORDS * sizeof(*words));
+	for (size_t i = 0; i < n; i++) {
+		__u32 bit = novip_bit(&addrs[i]);
+
+		words[bit / 64] &= ~(1ULL << (bit % 64));
+	}
+	for (__u32 i = 0; i < XLB_NOVIP_WORDS && !err; i++)
+		err = check(bpf_map_update_elem(fd, &i, &words[i], BPF_ANY));
+	free(words);
+	return err;
+}
+
 /* ---- xlb_vip_addrs: the addresses of xlb_vips' keys, with a count ----- */
 
 static void vip_addr_key(const struct xlb_vip_key *vip, struct xlb_vip_addr_key *key)
@@ -277,14 +347,19 @@ static int vip_addr_ref(struct xlb_dp *dp, const struct xlb_vip_key *vip, int de
 	struct xlb_vip_addr_key key;
 	struct xlb_vip_addr val = {0};
 
+	int err;
+
 	vip_addr_key(vip, &key);
 	if (bpf_map_lookup_elem(fd, &key, &val) && errno != ENOENT)
 		return -errno;
 	if (delta < 0 && val.vips <= 1) {
-		int err = check(bpf_map_delete_elem(fd, &key));
-
-		return err == -ENOENT ? 0 : err;
+		err = check(bpf_map_delete_elem(fd, &key));
+		if (err && err != -ENOENT)
+			return err;
+		return novip_recount(dp, &key);
 	}
+	if (delta > 0 && (err = novip_clear(dp, &key)))
+		return err;
 	val.vips += delta;
 	return check(bpf_map_update_elem(fd, &key, &val, BPF_ANY));
 }
@@ -295,8 +370,9 @@ static int cmp_vip_addr(const void *a, const void *b)
 }
 
 /* Recounts xlb_vip_addrs from xlb_vips (after load: the pins may come from
- * an xlbd that died between the two writes of a change). Never removes an
- * address a VIP is on, not even for a moment. */
+ * an xlbd that died between the two writes of a change), and fills the new
+ * program's xlb_novip from them. Never removes an address a VIP is on, not
+ * even for a moment. */
 static int vip_addr_sync_all(struct xlb_dp *dp)
 {
 	int vfd = map_fd(dp->skel->maps.xlb_vips), afd = map_fd(dp->skel->maps.xlb_vip_addrs);
@@ -335,6 +411,8 @@ static int vip_addr_sync_all(struct xlb_dp *dp)
 		err = check(bpf_map_update_elem(afd, &want[i], &val, BPF_ANY));
 		i = j;
 	}
+	if (!err)
+		err = novip_fill(dp, want, n);
 	for (size_t i = 0; i < n_stale && !err; i++) {
 		err = check(bpf_map_delete_elem(afd, &stale[i]));
 		if (err == -ENOENT)
