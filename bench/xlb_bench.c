@@ -767,6 +767,24 @@ static json_t *prog_size(int fd, const char *name)
 			 (int)info.verified_insns);
 }
 
+/* Entries in the new-flow table: a new-flow case's proof that it ran on a
+ * full table (every insert an eviction). No eviction happens while the
+ * walk runs (nothing else writes the table), so it ends. */
+static __u64 conns_new_entries(void)
+{
+	int fd = bpf_map__fd(dp->skel->maps.xlb_conns_new);
+	struct xlb_flow key, next;
+	void *prev = NULL;
+	__u64 n = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
 static int per_packet(json_t *root)
 {
 	int fd_lb = bpf_program__fd(skel->progs.bench_lb);
@@ -784,6 +802,9 @@ static int per_packet(json_t *root)
 	     {0, 0}},
 	};
 	json_t *jbase = json_array(), *jcases = json_array(), *jpp, *jstages;
+	/* The pinned CPU's share of the new-flow table (BPF_F_NO_COMMON_LRU). */
+	__u32 new_share = bpf_map__max_entries(dp->skel->maps.xlb_conns_new) /
+			  (__u32)libbpf_num_possible_cpus();
 	struct pkt frame;
 	double pushpop;
 	__u32 action;
@@ -851,6 +872,17 @@ static int per_packet(json_t *root)
 		ok = action == c->action && (!c->cycle || entries >= P.flows);
 		jcases_add(jcases, c->name, c->what, &tl, &tr, pushpop, action, before, after,
 			   c->expect, n, ok);
+		if (c->new_flow && (c->expect & BIT(CONN_INSERT))) {
+			json_t *jc = json_array_get(jcases, json_array_size(jcases) - 1);
+			__u64 fill = conns_new_entries();
+
+			json_object_set_new(jc, "conns_new_entries", json_integer((json_int_t)fill));
+			/* An LRU list frees entries in batches: full is within a
+			 * few hundred entries of the share. */
+			if (fill + 256 < new_share)
+				printf("   %s: new-flow table not full (%llu entries, %u per CPU)\n",
+				       c->name, (unsigned long long)fill, new_share);
+		}
 		if (c->cycle) {
 			json_t *jc = json_array_get(jcases, json_array_size(jcases) - 1);
 
@@ -876,6 +908,9 @@ static int per_packet(json_t *root)
 		return -1;
 	printf("   v4_1m_hits cycles over %u flows (conn table sized %u entries, %u per CPU)\n",
 	       P.flows, dp->max_conns, dp->max_conns / (__u32)libbpf_num_possible_cpus());
+	printf("   new-flow cases insert every packet into a full new-flow table (%u entries "
+	       "per CPU), each insert an eviction, unless said above\n",
+	       new_share);
 	jstages = breakdown();
 	if (!jstages)
 		return -1;
