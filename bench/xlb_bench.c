@@ -11,7 +11,7 @@
  * Runs in a private network namespace of its own (routes and permanent
  * neighbours for bpf_fib_lookup, veths for the throughput harness), pinned
  * to one CPU. Usage: xlb-bench [--quick] [--no-throughput] [--json FILE]
- *                               [--cpu N]
+ *                               [--cpu N] [--against OBJ]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +30,7 @@
 #include <linux/bpf.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <jansson.h>
 
@@ -119,6 +120,7 @@ struct params {
 	int throughput;
 	int cpu;
 	const char *json_path;
+	const char *against; /* another build's xlb_bench.bpf.o, timed paired with this one */
 };
 
 static struct params P;
@@ -924,6 +926,210 @@ static int per_packet(json_t *root)
 	return 0;
 }
 
+/* ---- paired comparison against another build --------------------------- */
+
+/* Whole runs of two builds, one after the other, differ by whatever else
+ * the machine did meanwhile. --against loads another build's bench object
+ * on this one's maps and alternates the two every PAIR_REPEAT packets, each
+ * net of its own restore wrapper: the median of the per-round ratios is
+ * what a change costs, to a few percent even on a shared machine. */
+#define PAIR_REPEAT 200000
+#define PAIR_ROUNDS 41
+
+static struct bpf_object *other;
+
+/* Writes a global of the other object's section (.rodata before load,
+ * .bss through the map after it) by its BTF offset; buf is the section. */
+static int other_var(const char *sec, void *buf, size_t size, const char *var, const void *val,
+		     size_t len)
+{
+	struct btf *btf = bpf_object__btf(other);
+	const struct btf_var_secinfo *vi;
+	const struct btf_type *t;
+	int id = btf ? btf__find_by_name_kind(btf, sec, BTF_KIND_DATASEC) : -1;
+
+	if (id < 0)
+		return -ENOENT;
+	t = btf__type_by_id(btf, id);
+	vi = btf_var_secinfos(t);
+	for (int i = 0; i < btf_vlen(t); i++, vi++) {
+		const struct btf_type *v = btf__type_by_id(btf, vi->type);
+
+		if (strcmp(btf__name_by_offset(btf, v->name_off), var))
+			continue;
+		if (vi->offset + len > size || len > vi->size)
+			return -EINVAL;
+		memcpy((char *)buf + vi->offset, val, len);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static struct bpf_map *other_section(const char *suffix)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, other) {
+		const char *n = bpf_map__name(m);
+		size_t nl = strlen(n), sl = strlen(suffix);
+
+		if (nl >= sl && !strcmp(n + nl - sl, suffix))
+			return m;
+	}
+	return NULL;
+}
+
+/* Opens and loads the other object on the data plane's maps (those it has:
+ * an older build may lack a newer map). */
+static int setup_other(void)
+{
+	static const char *const shared[] = {
+	    "xlb_vips",	    "xlb_vip_addrs", "xlb_novip",  "xlb_rings",	 "xlb_backends",
+	    "xlb_conns",    "xlb_conns_new", "xlb_budget", "xlb_stats",	 "xlb_config",
+	    "xlb_tx_ports", "xlb_acl",	     "xlb_limits", "xlb_buckets",
+	};
+	struct bpf_map *ro;
+	const void *init;
+	size_t size;
+	void *data;
+	int e;
+
+	other = bpf_object__open_file(P.against, NULL);
+	if (!other) {
+		pr_err("--against %s: cannot open it as a BPF object (want a build's "
+		       "build/xlb_bench.bpf.o): %s",
+		       P.against, strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(other, shared[i]);
+		struct bpf_map *mine = bpf_object__find_map_by_name(dp->skel->obj, shared[i]);
+
+		if (m && mine && (e = bpf_map__reuse_fd(m, bpf_map__fd(mine)))) {
+			pr_err("--against %s: its map %s differs from this build's: %s",
+			       P.against, shared[i], strerror(-e));
+			return -1;
+		}
+	}
+	ro = other_section(".rodata");
+	init = ro ? bpf_map__initial_value(ro, &size) : NULL;
+	data = init ? malloc(size) : NULL;
+	if (data)
+		memcpy(data, init, size);
+	e = !data || other_var(".rodata", data, size, "xlb_ring_size", &dp->ring_size, 4) ||
+	    other_var(".rodata", data, size, "xlb_max_vips", &dp->max_vips, 4) ||
+	    other_var(".rodata", data, size, "xlb_max_backends", &dp->max_backends, 4) ||
+	    bpf_map__set_initial_value(ro, data, size);
+	free(data);
+	if (e) {
+		pr_err("--against %s: no xlb_bench knobs in its .rodata", P.against);
+		return -1;
+	}
+	if ((e = bpf_object__load(other))) {
+		pr_err("--against %s: cannot load it on this build's maps: %s", P.against,
+		       strerror(-e));
+		return -1;
+	}
+	return 0;
+}
+
+/* The other object's frame: its .bss all zero (no rewrite mode) but the
+ * frame. */
+static int other_frame(const struct pkt *frame)
+{
+	struct bpf_map *bss = other_section(".bss");
+	__u32 zero = 0;
+	size_t size;
+	char *buf;
+	int ret;
+
+	if (!bss)
+		return -1;
+	size = bpf_map__value_size(bss);
+	buf = calloc(1, size);
+	if (!buf)
+		return -1;
+	ret = other_var(".bss", buf, size, "bench_frame", frame->data, FRAME_LEN) ||
+	      bpf_map_update_elem(bpf_map__fd(bss), &zero, buf, BPF_ANY);
+	free(buf);
+	return ret ? -1 : 0;
+}
+
+static int prog_of(struct bpf_object *obj, const char *name)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(obj, name);
+
+	return p ? bpf_program__fd(p) : -1;
+}
+
+/* The steady cases (one flow, no rewrite mode), each timed paired. */
+static int paired(json_t *root)
+{
+	int fds[4] = {prog_of(other, "bench_lb"), prog_of(other, "bench_restore"),
+		      bpf_program__fd(skel->progs.bench_lb),
+		      bpf_program__fd(skel->progs.bench_restore)};
+	int rounds = P.quick ? 3 : PAIR_ROUNDS;
+	__u32 repeat = P.quick ? 1000 : PAIR_REPEAT;
+	json_t *arr = json_array();
+
+	if (fds[0] < 0 || fds[1] < 0) {
+		pr_err("--against %s: no bench_lb/bench_restore in it", P.against);
+		return -1;
+	}
+	printf("\n5. Paired against %s: %d rounds of %u packets, alternating, each net of "
+	       "its own wrapper\n\n",
+	       P.against, rounds, repeat);
+	printf("%-16s %9s %9s %9s %9s %8s\n", "case", "other med", "this med", "other min",
+	       "this min", "this/other");
+	for (size_t i = 0; i < N_PP_CASES; i++) {
+		const struct pp_case *c = &pp_cases[i];
+		double o[PAIR_ROUNDS], t[PAIR_ROUNDS], r[PAIR_ROUNDS], om, tm, omin, tmin, rm;
+		struct pkt frame;
+
+		if (c->new_flow || c->cycle || c->stale_conn || c->over_budget)
+			continue;
+		if (build_frame(&frame, c->family, c->src, c->dst, 40000, c->tcp_flags) ||
+		    other_frame(&frame))
+			return -1;
+		set_knobs(&frame, 0, 0, 0, NULL, 0);
+		for (int k = 0; k < 4; k++)
+			if (test_run(fds[k], &frame, 10000, NULL, NULL, NULL))
+				return -1;
+		for (int n = 0; n < rounds; n++) {
+			double ns[4];
+			__u32 act[4];
+
+			for (int k = 0; k < 4; k++)
+				if (test_run(fds[k], &frame, repeat, &ns[k], &act[k], NULL))
+					return -1;
+			if (act[0] != act[2]) {
+				printf("%-16s the two builds differ: %s against %s  PATH MISMATCH\n",
+				       c->name, action_name(act[0]), action_name(act[2]));
+				invalid++;
+				break;
+			}
+			o[n] = ns[0] - ns[1];
+			t[n] = ns[2] - ns[3];
+			r[n] = o[n] > 0 ? t[n] / o[n] : 0;
+		}
+		omin = minimum(o, rounds);
+		tmin = minimum(t, rounds);
+		om = median(o, rounds);
+		tm = median(t, rounds);
+		rm = median(r, rounds);
+		printf("%-16s %9.1f %9.1f %9.1f %9.1f %8.3f\n", c->name, om, tm, omin, tmin, rm);
+		json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "name",
+						     c->name, "other_net_ns_median", jreal(om),
+						     "net_ns_median", jreal(tm), "other_net_ns_min",
+						     jreal(omin), "net_ns_min", jreal(tmin),
+						     "ratio_paired", jreal(rm)));
+	}
+	json_object_set_new(root, "paired",
+			    json_pack("{s:s, s:i, s:i, s:o}", "against", P.against, "rounds",
+				      rounds, "repeat", (int)repeat, "cases", arr));
+	return 0;
+}
+
 /* ---- 3. control plane ----------------------------------------------------- */
 
 static void synth_backends(struct xlb_maglev_backend *b, __u32 n, __u32 base)
@@ -1633,10 +1839,13 @@ out:
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: xlb-bench [--quick] [--no-throughput] [--json FILE] [--cpu N]\n"
+		   "                 [--against OBJ]\n"
 		   "  --quick          tiny counts: proves the benchmark works (make test)\n"
 		   "  --no-throughput  skip the veth throughput part\n"
 		   "  --json FILE      also write figures, ratios and the machine to FILE\n"
 		   "  --cpu N          the CPU to pin to (default: the last allowed one)\n"
+		   "  --against OBJ    also time the one-flow cases paired, alternating with\n"
+		   "                   another build's build/xlb_bench.bpf.o on the same maps\n"
 		   "Needs root: runs in a private network namespace of its own.\n");
 }
 
@@ -1645,7 +1854,8 @@ static int parse_args(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"quick", no_argument, NULL, 'q'},	    {"no-throughput", no_argument, NULL, 'T'},
 	    {"json", required_argument, NULL, 'j'}, {"cpu", required_argument, NULL, 'c'},
-	    {"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+	    {"help", no_argument, NULL, 'h'},	    {"against", required_argument, NULL, 'a'},
+	    {NULL, 0, NULL, 0},
 	};
 	int opt;
 
@@ -1669,6 +1879,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 'j':
 			P.json_path = optarg;
+			break;
+		case 'a':
+			P.against = optarg;
 			break;
 		case 'c': {
 			char *end;
@@ -1751,9 +1964,10 @@ int main(int argc, char **argv)
 		       : "",
 	       json_string_value(json_object_get(json_object_get(root, "machine"), "cpu")));
 
-	if (enter_netns() || setup_dataplane() || setup_bench())
+	if (enter_netns() || setup_dataplane() || setup_bench() || (P.against && setup_other()))
 		goto out;
-	if (per_packet(root) || control_plane(root) || maglev_quality(root))
+	if (per_packet(root) || (P.against && paired(root)) || control_plane(root) ||
+	    maglev_quality(root))
 		goto out;
 	if (P.throughput) {
 		if (throughput(root))
@@ -1776,6 +1990,7 @@ out:
 	       (now_ns() - t0) / 1e9, P.json_path ? ", wrote " : "",
 	       P.json_path ? P.json_path : "");
 	json_decref(root);
+	bpf_object__close(other);
 	xlb_bench_bpf__destroy(skel);
 	xlb_lb_free(lb);
 	xlb_dp_close(dp);
