@@ -16,10 +16,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/tests/e2e/lib.sh"
 e2e_init scaleout
 
-P=so$((RANDOM % 100000))
+P=${SCALEOUT_PREFIX:-so}$((RANDOM % 100000))
 NB=3
 NL=3
-HELD=${SCALEOUT_HELD:-300}
+HELD=${SCALEOUT_HELD:-1000}
 TABLE=100
 BIRD_DIR=/run/xlb-lab/$P/bird
 V1=198.18.100.1:80/tcp
