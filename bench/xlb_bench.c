@@ -75,6 +75,9 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 #define VIP_LIM1	 "198.18.100.4:80/tcp"
 #define VIP_NOLIM	 "198.18.100.5:80/tcp" /* VIP_LIM's twin without a limit */
 #define VIP_RR		 "198.18.100.6:80/tcp" /* VIP_NOLIM's twin with sched rr */
+/* A VIP whose ring moved every flow from 198.18.0.11 to .12 (weight 0,
+ * valid): each miss that is no SYN is hinted (the second chance). */
+#define VIP_SC		 "198.18.100.7:80/tcp"
 #define VIP_LIM1_PROT	 "limit 1/s burst 1"
 #define TPUT_BACKEND	 "198.18.64.11"
 #define CP_BACKEND_BASE	 0xc6120801U /* 198.18.8.1: backends of VIP_CP, and +0x400 new ones */
@@ -390,6 +393,28 @@ static int enter_netns(void)
 	return lb_ifindex ? 0 : -1;
 }
 
+/* VIP_SC: 198.18.0.11 alone, then in one rebuild .12 added and .11 set to
+ * weight 0: the previous ring names .11 for every flow, the current .12. */
+static int setup_second_chance(void)
+{
+	struct xlb_vip_key key;
+	union xlb_addr a11, a12;
+	__u8 family;
+
+	if (add_vip(VIP_SC) || add_backend_text(VIP_SC, "198.18.0.11") || vip_key(VIP_SC, &key) ||
+	    xlb_addr_parse("198.18.0.11", &a11, &family) ||
+	    xlb_addr_parse("198.18.0.12", &a12, &family))
+		return -1;
+	xlb_lb_batch_begin(lb);
+	if (xlb_lb_backend_add(lb, &key, &a12, family, 1, err, sizeof(err)) ||
+	    xlb_lb_backend_set_weight(lb, &key, &a11, family, 0, err, sizeof(err)) ||
+	    xlb_lb_batch_commit(lb)) {
+		pr_err("vip %s: %s", VIP_SC, err);
+		return -1;
+	}
+	return 0;
+}
+
 static int setup_dataplane(void)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -429,7 +454,12 @@ static int setup_dataplane(void)
 		if (add_backend_text(VIP6, a))
 			return -1;
 	}
-	return 0;
+	/* Every addition above changed a ring: the cases measure VIPs
+	 * without a previous ring, as after the second-chance window. */
+	for (__u32 id = 0; id < dp->max_vips; id++)
+		if (xlb_dp_ring_prev_drop(dp, id))
+			return -1;
+	return setup_second_chance();
 }
 
 /* Opens the wrapper object on the data plane's own maps, so that bench_lb
@@ -443,12 +473,13 @@ static int setup_bench(void)
 		pr_err("cannot open the bench object: %s", strerror(errno));
 		return -1;
 	}
-	/* xlb_rings: the reused outer map carries its inner-map template into
+	/* xlb_rings, xlb_rings_prev: the reused outer map carries its inner-map template into
 	 * the verifier, so libbpf needs no template of its own. */
 	struct bpf_map *pairs[][2] = {
 	    {skel->maps.xlb_vips, dp->skel->maps.xlb_vips},
 	    {skel->maps.xlb_vip_addrs, dp->skel->maps.xlb_vip_addrs},
 	    {skel->maps.xlb_rings, dp->skel->maps.xlb_rings},
+	    {skel->maps.xlb_rings_prev, dp->skel->maps.xlb_rings_prev},
 	    {skel->maps.xlb_backends, dp->skel->maps.xlb_backends},
 	    {skel->maps.xlb_conns, dp->skel->maps.xlb_conns},
 	    {skel->maps.xlb_conns_new, dp->skel->maps.xlb_conns_new},
@@ -583,6 +614,10 @@ static const struct pp_case pp_cases[] = {
     {"v4_limit_over", "IPv4 TCP SYN, new 5-tuple every packet, over the client's limit (drop)",
      4, "198.18.1.5", "198.18.100.4", TCP_SYN, 1, 0, 0, 0, XDP_DROP,
      BIT(CONN_MISS) | BIT(DROP_LIMIT)},
+    {"v4_hinted_miss", "IPv4 TCP non-SYN of an unknown flow every packet, the VIP's previous "
+     "ring chose another backend: hinted, not recorded (v4_unknown_ack's twin)",
+     4, "198.18.1.6", "198.18.100.7", TCP_ACK, 1, 0, 0, 0, XDP_TX,
+     BIT(CONN_MISS) | BIT(SECOND_CHANCE) | BIT(TX)},
     {"v4_not_vip", "IPv4 TCP to a non-VIP address (pass)", 4, "198.18.1.7", "198.18.200.1", TCP_ACK,
      0, 0, 0, 0, XDP_PASS, BIT(PASS_NOT_VIP)},
 };
