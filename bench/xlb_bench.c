@@ -43,6 +43,11 @@
 #include "maglev.h"
 #include "xlb.skel.h"
 #include "xlb_bench.skel.h"
+#include "xlb_decap.h"
+#include "xlb_decap.skel.h"
+#include "xlb_decap_bench.skel.h"
+#include "decap.h"
+#include <sys/socket.h>
 
 /* The fixture tests' packet builder (tests/lib/pkt.c, not part of libxlb): the
  * benchmark's frames come from the same code, written independently of the
@@ -120,6 +125,7 @@ struct params {
 	double tput_secs;  /* generator time per throughput mode and round */
 	int tput_rounds;
 	int throughput;
+	int decap_only; /* --decap-only: the backends' program alone */
 	int cpu;
 	const char *json_path;
 };
@@ -1394,6 +1400,167 @@ out:
 	return ret;
 }
 
+/* ---- 1b. the backends' program ----------------------------------------------- */
+
+#define DB_LEN 128 /* DECAP_BENCH_LEN of bench/xlb_decap_bench.bpf.c */
+
+/* Puts the load balancer's IPv4 hint naming hint after an IPIP frame's
+ * outer header (option 30, 8 bytes), fixing lengths and checksum. */
+static void ipip_add_hint(struct pkt *p, const char *hint)
+{
+	__u8 *ip = p->data + 14;
+	__u16 c;
+
+	memmove(ip + 28, ip + 20, p->len - 34);
+	memset(ip + 20, 0, 8);
+	ip[20] = XLB_HINT_OPT4;
+	ip[21] = XLB_HINT_LEN4;
+	inet_pton(AF_INET, hint, ip + 24);
+	ip[0] = 0x47;
+	c = (__u16)((ip[2] << 8 | ip[3]) + 8);
+	ip[2] = c >> 8;
+	ip[3] = c & 0xff;
+	ip[10] = ip[11] = 0;
+	c = htons(pkt_csum(ip, 28, 0));
+	memcpy(ip + 10, &c, 2);
+	p->len += 8;
+}
+
+struct db_case {
+	const char *name, *what;
+	__u8 proto;
+	__u16 sport;
+	int hinted;
+	int reason; /* what decap() must return */
+};
+
+/* One frame of 128 bytes: client 198.18.1.2:sport -> 198.18.100.1:80 in
+ * IPIP from the LB 198.18.0.2 to this backend 198.18.0.11. */
+static int db_frame(const struct db_case *c, struct pkt *p)
+{
+	static const __u8 mac[6] = {2, 0, 0, 0, 0, 1};
+	struct pkt_spec s = {.family = 4, .src = "198.18.1.2", .dst = "198.18.100.1",
+			     .proto = c->proto, .sport = c->sport, .dport = 80};
+	size_t hdr = 14 + 20 + (c->hinted ? 8 : 0) + 20 + (c->proto == IPPROTO_TCP ? 20 : 8);
+
+	s.payload_len = DB_LEN - hdr;
+	if (pkt_build(p, &s) || pkt_encap(p, 4, "198.18.0.2", "198.18.0.11", 0, mac, mac))
+		return -1;
+	if (c->hinted)
+		ipip_add_hint(p, "198.18.0.12");
+	return p->len == DB_LEN ? 0 : -1;
+}
+
+/* A listener on the VIP and one connection to it from the client's
+ * address, both on lo of the benchmark's namespace: the sockets
+ * bpf_skc_lookup_tcp finds. */
+static int db_sockets(int *l, int *c)
+{
+	struct sockaddr_in vip = {.sin_family = AF_INET, .sin_port = htons(80)};
+	struct sockaddr_in cli = {.sin_family = AF_INET, .sin_port = htons(40000)};
+
+	if (system("ip addr add 198.18.100.1/32 dev lo && ip addr add 198.18.1.2/32 dev lo"))
+		return -1;
+	inet_pton(AF_INET, "198.18.100.1", &vip.sin_addr);
+	inet_pton(AF_INET, "198.18.1.2", &cli.sin_addr);
+	*l = socket(AF_INET, SOCK_STREAM, 0);
+	*c = socket(AF_INET, SOCK_STREAM, 0);
+	if (*l < 0 || *c < 0 || bind(*l, (struct sockaddr *)&vip, sizeof(vip)) || listen(*l, 4) ||
+	    bind(*c, (struct sockaddr *)&cli, sizeof(cli)) ||
+	    connect(*c, (struct sockaddr *)&vip, sizeof(vip)))
+		return -1;
+	return 0;
+}
+
+static int db_prefixes(const struct xlb_decap_maps *m, const char *list,
+		       int (*set)(const struct xlb_decap_maps *, const struct xlb_prefix *, size_t))
+{
+	struct xlb_prefix pf[4];
+	int n = xlb_prefix_list_parse(list, pf, 4, err, sizeof(err));
+
+	return n < 0 ? -1 : set(m, pf, (size_t)n);
+}
+
+/* The backends' program on hinted and plain tunnels: what a hint costs
+ * there (the socket lookup, the forward). */
+static int decap_cost(json_t *root)
+{
+	static const struct db_case cases[] = {
+	    {"decap_tcp", "IPIP, TCP, no hint: stripped (the reference)", IPPROTO_TCP, 40000, 0,
+	     XLB_DECAP_STAT_DECAP},
+	    {"hint_udp", "IPIP with a hint, UDP: stripped without a lookup", IPPROTO_UDP, 40000, 1,
+	     XLB_DECAP_STAT_HINT_LOCAL},
+	    {"hint_local", "IPIP with a hint, TCP, established socket found: stripped",
+	     IPPROTO_TCP, 40000, 1, XLB_DECAP_STAT_HINT_LOCAL},
+	    {"hint_listener", "IPIP with a hint, TCP, only the listener found: forwarded",
+	     IPPROTO_TCP, 40001, 1, XLB_DECAP_STAT_FORWARD},
+	};
+	struct xlb_decap_bench_bpf *db = xlb_decap_bench_bpf__open_and_load();
+	struct xlb_decap_key key = {.family = XLB_AF_INET};
+	struct xlb_decap_addr val = {.ifindex = 1};
+	json_t *jcases = json_array();
+	struct xlb_decap_maps m;
+	int l = -1, c = -1, ret = -1, fd, fd_restore;
+	struct timing tr;
+	__u32 action;
+	struct pkt frame;
+
+	if (!db || !jcases) {
+		pr_err("cannot load the decap bench object: %s", strerror(errno));
+		goto out;
+	}
+	fd = bpf_program__fd(db->progs.bench_decap);
+	fd_restore = bpf_program__fd(db->progs.bench_decap_restore);
+	inet_pton(AF_INET, "198.18.0.11", &key.addr.v4);
+	if (xlb_decap_maps_from_obj(db->obj, &m) ||
+	    bpf_map_update_elem(bpf_map__fd(db->maps.xlb_decap_addrs), &key, &val, BPF_ANY) ||
+	    db_prefixes(&m, "198.18.0.2/32", xlb_decap_set_from) ||
+	    db_prefixes(&m, "198.18.100.0/24", xlb_decap_set_local) || db_sockets(&l, &c)) {
+		pr_err("cannot set up the decap bench: %s", strerror(errno));
+		goto out;
+	}
+	printf("\n1b. xlb-decap per packet: BPF_PROG_TEST_RUN, %d-byte IPIP frames, repeat %u x %d "
+	       "runs (net: minus the restore)\n\n",
+	       DB_LEN, P.repeat, P.runs);
+	printf("%-16s %8s %8s %8s %8s  %s\n", "case", "ns min", "ns med", "net min", "net med",
+	       "what");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct timing t;
+
+		if (db_frame(&cases[i], &frame)) {
+			pr_err("cannot build the %s frame", cases[i].name);
+			goto out;
+		}
+		memcpy(db->bss->decap_bench_frame, frame.data, DB_LEN);
+		if (time_prog(fd, &frame, &t, &action) || time_prog(fd_restore, &frame, &tr, NULL))
+			goto out;
+		if ((int)action != cases[i].reason)
+			invalid++;
+		printf("%-16s %8.2f %8.2f %8.2f %8.2f  %s%s\n", cases[i].name, t.min, t.med,
+		       t.min - tr.min, t.med - tr.med, cases[i].what,
+		       (int)action == cases[i].reason ? "" : "  PATH MISMATCH");
+		json_array_append_new(jcases,
+				      json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "name",
+						cases[i].name, "what", cases[i].what, "ns_min",
+						jreal(t.min), "ns_median", jreal(t.med), "net_min",
+						jreal(t.min - tr.min), "net_median",
+						jreal(t.med - tr.med), "ok",
+						(int)action == cases[i].reason));
+	}
+	json_object_set_new(root, "decap", jcases);
+	jcases = NULL;
+	xlb_decap_maps_close(&m);
+	ret = 0;
+out:
+	json_decref(jcases);
+	if (l >= 0)
+		close(l);
+	if (c >= 0)
+		close(c);
+	xlb_decap_bench_bpf__destroy(db);
+	return ret;
+}
+
 /* ---- 2. throughput over veth ---------------------------------------------- */
 
 struct tput_ns {
@@ -1631,9 +1798,11 @@ out:
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: xlb-bench [--quick] [--no-throughput] [--json FILE] [--cpu N]\n"
+	fprintf(f, "Usage: xlb-bench [--quick] [--no-throughput] [--decap-only] [--json FILE] "
+		   "[--cpu N]\n"
 		   "  --quick          tiny counts: proves the benchmark works (make test)\n"
 		   "  --no-throughput  skip the veth throughput part\n"
+		   "  --decap-only     time the backends' program (xlb-decap) only\n"
 		   "  --json FILE      also write figures, ratios and the machine to FILE\n"
 		   "  --cpu N          the CPU to pin to (default: the last allowed one)\n"
 		   "Needs root: runs in a private network namespace of its own.\n");
@@ -1644,7 +1813,8 @@ static int parse_args(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"quick", no_argument, NULL, 'q'},	    {"no-throughput", no_argument, NULL, 'T'},
 	    {"json", required_argument, NULL, 'j'}, {"cpu", required_argument, NULL, 'c'},
-	    {"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+	    {"decap-only", no_argument, NULL, 'D'}, {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int opt;
 
@@ -1665,6 +1835,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 'T':
 			P.throughput = 0;
+			break;
+		case 'D':
+			P.decap_only = 1;
 			break;
 		case 'j':
 			P.json_path = optarg;
@@ -1752,6 +1925,12 @@ int main(int argc, char **argv)
 
 	if (enter_netns() || setup_dataplane() || setup_bench())
 		goto out;
+	if (decap_cost(root))
+		goto out;
+	if (P.decap_only) {
+		ret = invalid ? EXIT_RUNTIME : EXIT_OK;
+		goto out;
+	}
 	if (per_packet(root) || control_plane(root) || maglev_quality(root))
 		goto out;
 	if (P.throughput) {
