@@ -425,6 +425,9 @@ static __always_inline __u32 balance(struct xdp_md *ctx, const struct packet *pk
 	if (fi) {
 		frag_remember(pkt, fi, backend_id, be, hash);
 		count_event(XLB_STAT_FRAG_FIRST);
+		/* Its later fragments carry no hint: a hinted first one could
+		 * be forwarded without them. */
+		hint.len = 0;
 	}
 	count_backend(backend_id, bytes);
 	return forward(ctx, pkt, be, backend_id, cfg, hash, now, 1, &hint);

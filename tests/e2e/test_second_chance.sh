@@ -138,6 +138,12 @@ kill_lb() {
 	gone "${LB_PID[$i]}"
 }
 
+# Refused before anything is touched.
+for bad in 0 86401 x -1; do
+	check "xlbd --second-chance-window $bad refused (exit 2, names the valid range)" \
+		bash -c "\"$XLBD\" -i eth0 --second-chance-window $bad 2>&1 | grep -q \"bad --second-chance-window '$bad', expected 1-86400 seconds\"; [ \${PIPESTATUS[0]} -eq 2 ]"
+done
+
 t0=$(date +%s)
 echo "second_chance: lab $P, $NL load balancers, $NB backends, $HELD held connections"
 if ! LAB_LBS=$NL bash "$ROOT/tests/lab/lab.sh" up "$P" $NB >"$T/lab.out" 2>&1; then
