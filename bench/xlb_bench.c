@@ -1404,28 +1404,6 @@ out:
 
 #define DB_LEN 128 /* DECAP_BENCH_LEN of bench/xlb_decap_bench.bpf.c */
 
-/* Puts the load balancer's IPv4 hint naming hint after an IPIP frame's
- * outer header (option 30, 8 bytes), fixing lengths and checksum. */
-static void ipip_add_hint(struct pkt *p, const char *hint)
-{
-	__u8 *ip = p->data + 14;
-	__u16 c;
-
-	memmove(ip + 28, ip + 20, p->len - 34);
-	memset(ip + 20, 0, 8);
-	ip[20] = XLB_HINT_OPT4;
-	ip[21] = XLB_HINT_LEN4;
-	inet_pton(AF_INET, hint, ip + 24);
-	ip[0] = 0x47;
-	c = (__u16)((ip[2] << 8 | ip[3]) + 8);
-	ip[2] = c >> 8;
-	ip[3] = c & 0xff;
-	ip[10] = ip[11] = 0;
-	c = htons(pkt_csum(ip, 28, 0));
-	memcpy(ip + 10, &c, 2);
-	p->len += 8;
-}
-
 struct db_case {
 	const char *name, *what;
 	__u8 proto;
@@ -1446,8 +1424,8 @@ static int db_frame(const struct db_case *c, struct pkt *p)
 	s.payload_len = DB_LEN - hdr;
 	if (pkt_build(p, &s) || pkt_encap(p, 4, "198.18.0.2", "198.18.0.11", 0, mac, mac))
 		return -1;
-	if (c->hinted)
-		ipip_add_hint(p, "198.18.0.12");
+	if (c->hinted && pkt_add_hint(p, "198.18.0.12"))
+		return -1;
 	return p->len == DB_LEN ? 0 : -1;
 }
 

@@ -817,40 +817,6 @@ static int inner_version6(struct pkt *in, struct pkt *want)
 
 /* ---- second chance ------------------------------------------------------ */
 
-/* Inserts the load balancer's hint naming `hint` after the outer header:
- * IPv4, option 30 of RFC 4727 (8 bytes); IPv6, a destination options header
- * with option 0x1e and a PadN (24 bytes). */
-static void add_hint(struct pkt *p, const char *hint)
-{
-	size_t l3 = pkt_l3_off(p);
-	__u8 *ip = p->data + l3;
-
-	if (ip[0] >> 4 == 4) {
-		memmove(ip + 28, ip + 20, p->len - l3 - 20);
-		memset(ip + 20, 0, 8);
-		ip[20] = 0x1e;
-		ip[21] = 8;
-		inet_pton(AF_INET, hint, ip + 24);
-		ip[0] = 0x47;
-		put16(ip + 2, (__u16)(get16(ip + 2) + 8));
-		refresh_csum4(ip);
-		p->len += 8;
-	} else {
-		memmove(ip + 64, ip + 40, p->len - l3 - 40);
-		memset(ip + 40, 0, 24);
-		ip[40] = ip[6];
-		ip[41] = 2;
-		ip[42] = 0x1e;
-		ip[43] = 16;
-		inet_pton(AF_INET6, hint, ip + 44);
-		ip[60] = 1;
-		ip[61] = 2;
-		ip[6] = 60;
-		put16(ip + 4, (__u16)(get16(ip + 4) + 24));
-		p->len += 24;
-	}
-}
-
 /* in = spec in a hinted tunnel from the LB to dst, naming hint; want = the
  * frame forwarded to hint: the tunnel without the hint, addressed to hint,
  * from the LB still, MACs swapped (back where it came from). */
@@ -863,8 +829,7 @@ static int hinted_forward(struct pkt *in, struct pkt *want, const struct pkt_spe
 	    pkt_encap(in, outer, lb, dst, 0x12345, lb_mac, backend_mac) ||
 	    pkt_encap(want, outer, lb, hint, 0x12345, backend_mac, lb_mac))
 		return -1;
-	add_hint(in, hint);
-	return 0;
+	return pkt_add_hint(in, hint);
 }
 
 /* No socket here for the flow (nothing listens on port 80 in the test's
@@ -906,8 +871,7 @@ static int hinted_local(struct pkt *in, struct pkt *want, const struct pkt_spec 
 {
 	int err = tunnel(in, want, spec, outer, outer == 6 ? OURS6 : OURS4);
 
-	add_hint(in, hint);
-	return err;
+	return err ? err : pkt_add_hint(in, hint);
 }
 
 static int hint4_udp(struct pkt *in, struct pkt *want)
@@ -931,7 +895,8 @@ static int hint4_stranger(struct pkt *in, struct pkt *want)
 	struct pkt_spec s = client(4, IPPROTO_TCP);
 	int err = tunnel_from(in, want, &s, 4, STRANGER4, OURS4);
 
-	add_hint(in, OTHER4);
+	if (err || pkt_add_hint(in, OTHER4))
+		return -1;
 	want->len = 0;
 	return err;
 }
@@ -940,7 +905,8 @@ static int hint4_not_local(struct pkt *in, struct pkt *want)
 {
 	int err = ipip_not_local(in, want);
 
-	add_hint(in, OTHER4);
+	if (err || pkt_add_hint(in, OTHER4))
+		return -1;
 	want->len = 0;
 	return err;
 }
@@ -951,7 +917,8 @@ static int dstopts6_other(struct pkt *in, struct pkt *want)
 {
 	int err = untouched(ip6ip6_tcp, in, want);
 
-	add_hint(in, OTHER6);
+	if (err || pkt_add_hint(in, OTHER6))
+		return -1;
 	in->data[pkt_l3_off(in) + 42] = 0x3e; /* another option type */
 	return err;
 }
@@ -963,7 +930,8 @@ static int ipip_other_opt8(struct pkt *in, struct pkt *want)
 	int err = ipip_tcp(in, want);
 	__u8 *ip = in->data + pkt_l3_off(in);
 
-	add_hint(in, OTHER4);
+	if (err || pkt_add_hint(in, OTHER4))
+		return -1;
 	ip[20] = 0x9e;
 	refresh_csum4(ip);
 	return err;
@@ -1154,7 +1122,7 @@ static void test_hint_socket(void)
 	s.sport = cport;
 	s.dport = lport;
 	CU_ASSERT_FATAL(tunnel(&in, &want, &s, 4, OURS4) == 0);
-	add_hint(&in, OTHER4);
+	CU_ASSERT_FATAL(pkt_add_hint(&in, OTHER4) == 0);
 	CU_ASSERT(!run_frame("hinted, established socket here -> stripped", in.data, in.len,
 			     XDP_PASS, want.data, want.len, XLB_DECAP_STAT_HINT_LOCAL));
 	/* Another client port: only the listener matches. */

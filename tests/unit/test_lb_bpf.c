@@ -1916,53 +1916,6 @@ static void test_wrr_in_turn(void)
 /* Switching a VIP between maglev, rr and wrr moves no established flow. */
 /* ---- second chance ------------------------------------------------------ */
 
-/* Puts the hint xlb adds after the outer header into an expected frame
- * (encapsulated by pkt_encap): IPv4, option 30 (RFC 4727), 8 bytes, the
- * header length, total length and checksum following; IPv6, a destination
- * options header (next header 60) with option 0x1e and a PadN, 24 bytes. */
-static void add_hint(struct pkt *p, const char *hint)
-{
-	size_t l3 = pkt_l3_off(p), olen, hlen;
-	__u8 h[24] = {0};
-
-	if ((p->data[l3] >> 4) == 4) {
-		olen = 20;
-		hlen = 8;
-		h[0] = 0x1e;
-		h[1] = 8;
-		inet_pton(AF_INET, hint, h + 4);
-	} else {
-		olen = 40;
-		hlen = 24;
-		h[0] = p->data[l3 + 6]; /* the tunnel's protocol moves here */
-		h[1] = 2;
-		h[2] = 0x1e;
-		h[3] = 16;
-		inet_pton(AF_INET6, hint, h + 4);
-		h[20] = 1; /* PadN, 2 bytes of zeros */
-		h[21] = 2;
-	}
-	memmove(p->data + l3 + olen + hlen, p->data + l3 + olen, p->len - l3 - olen);
-	memcpy(p->data + l3 + olen, h, hlen);
-	p->len += hlen;
-	if (olen == 20) {
-		__u16 tot = (__u16)((p->data[l3 + 2] << 8 | p->data[l3 + 3]) + hlen), c;
-
-		p->data[l3] = 0x47;
-		p->data[l3 + 2] = tot >> 8;
-		p->data[l3 + 3] = tot & 0xff;
-		p->data[l3 + 10] = p->data[l3 + 11] = 0;
-		c = htons(pkt_csum(p->data + l3, 28, 0));
-		memcpy(p->data + l3 + 10, &c, 2);
-	} else {
-		__u16 pl = (__u16)((p->data[l3 + 4] << 8 | p->data[l3 + 5]) + hlen);
-
-		p->data[l3 + 4] = pl >> 8;
-		p->data[l3 + 5] = pl & 0xff;
-		p->data[l3 + 6] = 60;
-	}
-}
-
 /* Runs one packet of spec and compares with its encapsulation to dst, with
  * the hint when hint is not NULL. */
 static void expect_encap(const char *desc, const struct pkt_spec *spec, int family,
@@ -1978,7 +1931,7 @@ static void expect_encap(const char *desc, const struct pkt_spec *spec, int fami
 	CU_ASSERT_FATAL(pkt_encap(&want, family, src, dst, xlb_hash_flow(&flow), pkt_lb_mac,
 				  dmac) == 0);
 	if (hint)
-		add_hint(&want, hint);
+		CU_ASSERT_FATAL(pkt_add_hint(&want, hint) == 0);
 	CU_ASSERT_FATAL(run(&in, &out, &action) == 0);
 	CU_ASSERT_EQUAL(action, XDP_TX);
 	CU_ASSERT_FALSE(pkt_diff(desc, out.data, out.len, want.data, want.len));
