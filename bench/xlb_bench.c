@@ -44,6 +44,11 @@
 #include "maglev.h"
 #include "xlb.skel.h"
 #include "xlb_bench.skel.h"
+#include "xlb_decap.h"
+#include "xlb_decap.skel.h"
+#include "xlb_decap_bench.skel.h"
+#include "decap.h"
+#include <sys/socket.h>
 
 /* The fixture tests' packet builder (tests/lib/pkt.c, not part of libxlb): the
  * benchmark's frames come from the same code, written independently of the
@@ -76,6 +81,9 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 #define VIP_LIM1	 "198.18.100.4:80/tcp"
 #define VIP_NOLIM	 "198.18.100.5:80/tcp" /* VIP_LIM's twin without a limit */
 #define VIP_RR		 "198.18.100.6:80/tcp" /* VIP_NOLIM's twin with sched rr */
+/* A VIP whose ring moved every flow from 198.18.0.11 to .12 (weight 0,
+ * valid): each miss that is no SYN is hinted (the second chance). */
+#define VIP_SC		 "198.18.100.7:80/tcp"
 #define VIP_LIM1_PROT	 "limit 1/s burst 1"
 #define TPUT_BACKEND	 "198.18.64.11"
 #define CP_BACKEND_BASE	 0xc6120801U /* 198.18.8.1: backends of VIP_CP, and +0x400 new ones */
@@ -118,6 +126,7 @@ struct params {
 	double tput_secs;  /* generator time per throughput mode and round */
 	int tput_rounds;
 	int throughput;
+	int decap_only; /* --decap-only: the backends' program alone */
 	int cpu;
 	const char *json_path;
 	const char *against; /* another build's xlb_bench.bpf.o, timed paired with this one */
@@ -392,6 +401,28 @@ static int enter_netns(void)
 	return lb_ifindex ? 0 : -1;
 }
 
+/* VIP_SC: 198.18.0.11 alone, then in one rebuild .12 added and .11 set to
+ * weight 0: the previous ring names .11 for every flow, the current .12. */
+static int setup_second_chance(void)
+{
+	struct xlb_vip_key key;
+	union xlb_addr a11, a12;
+	__u8 family;
+
+	if (add_vip(VIP_SC) || add_backend_text(VIP_SC, "198.18.0.11") || vip_key(VIP_SC, &key) ||
+	    xlb_addr_parse("198.18.0.11", &a11, &family) ||
+	    xlb_addr_parse("198.18.0.12", &a12, &family))
+		return -1;
+	xlb_lb_batch_begin(lb);
+	if (xlb_lb_backend_add(lb, &key, &a12, family, 1, err, sizeof(err)) ||
+	    xlb_lb_backend_set_weight(lb, &key, &a11, family, 0, err, sizeof(err)) ||
+	    xlb_lb_batch_commit(lb)) {
+		pr_err("vip %s: %s", VIP_SC, err);
+		return -1;
+	}
+	return 0;
+}
+
 static int setup_dataplane(void)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -431,7 +462,12 @@ static int setup_dataplane(void)
 		if (add_backend_text(VIP6, a))
 			return -1;
 	}
-	return 0;
+	/* Every addition above changed a ring: the cases measure VIPs
+	 * without a previous ring, as after the second-chance window. */
+	for (__u32 id = 0; id < dp->max_vips; id++)
+		if (xlb_dp_ring_prev_drop(dp, id))
+			return -1;
+	return setup_second_chance();
 }
 
 /* Opens the wrapper object on the data plane's own maps, so that bench_lb
@@ -445,13 +481,14 @@ static int setup_bench(void)
 		pr_err("cannot open the bench object: %s", strerror(errno));
 		return -1;
 	}
-	/* xlb_rings: the reused outer map carries its inner-map template into
+	/* xlb_rings, xlb_rings_prev: the reused outer map carries its inner-map template into
 	 * the verifier, so libbpf needs no template of its own. */
 	struct bpf_map *pairs[][2] = {
 	    {skel->maps.xlb_vips, dp->skel->maps.xlb_vips},
 	    {skel->maps.xlb_vip_addrs, dp->skel->maps.xlb_vip_addrs},
 	    {skel->maps.xlb_novip, dp->skel->maps.xlb_novip},
 	    {skel->maps.xlb_rings, dp->skel->maps.xlb_rings},
+	    {skel->maps.xlb_rings_prev, dp->skel->maps.xlb_rings_prev},
 	    {skel->maps.xlb_backends, dp->skel->maps.xlb_backends},
 	    {skel->maps.xlb_conns, dp->skel->maps.xlb_conns},
 	    {skel->maps.xlb_conns_new, dp->skel->maps.xlb_conns_new},
@@ -586,6 +623,10 @@ static const struct pp_case pp_cases[] = {
     {"v4_limit_over", "IPv4 TCP SYN, new 5-tuple every packet, over the client's limit (drop)",
      4, "198.18.1.5", "198.18.100.4", TCP_SYN, 1, 0, 0, 0, XDP_DROP,
      BIT(CONN_MISS) | BIT(DROP_LIMIT)},
+    {"v4_hinted_miss", "IPv4 TCP non-SYN of an unknown flow every packet, the VIP's previous "
+     "ring chose another backend: hinted, not recorded (v4_unknown_ack's twin)",
+     4, "198.18.1.6", "198.18.100.7", TCP_ACK, 1, 0, 0, 0, XDP_TX,
+     BIT(CONN_MISS) | BIT(SECOND_CHANCE) | BIT(TX)},
     {"v4_not_vip", "IPv4 TCP to a non-VIP address (pass)", 4, "198.18.1.7", "198.18.200.1", TCP_ACK,
      0, 0, 0, 0, XDP_PASS, BIT(PASS_NOT_VIP)},
 };
@@ -986,7 +1027,8 @@ static int setup_other(void)
 	static const char *const shared[] = {
 	    "xlb_vips",	    "xlb_vip_addrs", "xlb_novip",  "xlb_rings",	 "xlb_backends",
 	    "xlb_conns",    "xlb_conns_new", "xlb_budget", "xlb_stats",	 "xlb_config",
-	    "xlb_tx_ports", "xlb_acl",	     "xlb_limits", "xlb_buckets",
+	    "xlb_tx_ports", "xlb_acl",	     "xlb_limits", "xlb_buckets", "xlb_rings_prev",
+	    "xlb_backend_conns", "xlb_members",
 	};
 	struct bpf_map *ro;
 	const void *init;
@@ -1601,6 +1643,145 @@ out:
 	return ret;
 }
 
+/* ---- 1b. the backends' program ----------------------------------------------- */
+
+#define DB_LEN 128 /* DECAP_BENCH_LEN of bench/xlb_decap_bench.bpf.c */
+
+struct db_case {
+	const char *name, *what;
+	__u8 proto;
+	__u16 sport;
+	int hinted;
+	int reason; /* what decap() must return */
+};
+
+/* One frame of 128 bytes: client 198.18.1.2:sport -> 198.18.100.1:80 in
+ * IPIP from the LB 198.18.0.2 to this backend 198.18.0.11. */
+static int db_frame(const struct db_case *c, struct pkt *p)
+{
+	static const __u8 mac[6] = {2, 0, 0, 0, 0, 1};
+	struct pkt_spec s = {.family = 4, .src = "198.18.1.2", .dst = "198.18.100.1",
+			     .proto = c->proto, .sport = c->sport, .dport = 80};
+	size_t hdr = 14 + 20 + (c->hinted ? 8 : 0) + 20 + (c->proto == IPPROTO_TCP ? 20 : 8);
+
+	s.payload_len = DB_LEN - hdr;
+	if (pkt_build(p, &s) || pkt_encap(p, 4, "198.18.0.2", "198.18.0.11", 0, mac, mac))
+		return -1;
+	if (c->hinted && pkt_add_hint(p, "198.18.0.12"))
+		return -1;
+	return p->len == DB_LEN ? 0 : -1;
+}
+
+/* A listener on the VIP and one connection to it from the client's
+ * address, both on lo of the benchmark's namespace: the sockets
+ * bpf_skc_lookup_tcp finds. */
+static int db_sockets(int *l, int *c)
+{
+	struct sockaddr_in vip = {.sin_family = AF_INET, .sin_port = htons(80)};
+	struct sockaddr_in cli = {.sin_family = AF_INET, .sin_port = htons(40000)};
+
+	if (system("ip addr add 198.18.100.1/32 dev lo && ip addr add 198.18.1.2/32 dev lo"))
+		return -1;
+	inet_pton(AF_INET, "198.18.100.1", &vip.sin_addr);
+	inet_pton(AF_INET, "198.18.1.2", &cli.sin_addr);
+	*l = socket(AF_INET, SOCK_STREAM, 0);
+	*c = socket(AF_INET, SOCK_STREAM, 0);
+	if (*l < 0 || *c < 0 || bind(*l, (struct sockaddr *)&vip, sizeof(vip)) || listen(*l, 4) ||
+	    bind(*c, (struct sockaddr *)&cli, sizeof(cli)) ||
+	    connect(*c, (struct sockaddr *)&vip, sizeof(vip)))
+		return -1;
+	return 0;
+}
+
+static int db_prefixes(const struct xlb_decap_maps *m, const char *list,
+		       int (*set)(const struct xlb_decap_maps *, const struct xlb_prefix *, size_t))
+{
+	struct xlb_prefix pf[4];
+	int n = xlb_prefix_list_parse(list, pf, 4, err, sizeof(err));
+
+	return n < 0 ? -1 : set(m, pf, (size_t)n);
+}
+
+/* The backends' program on hinted and plain tunnels: what a hint costs
+ * there (the socket lookup, the forward). */
+static int decap_cost(json_t *root)
+{
+	static const struct db_case cases[] = {
+	    {"decap_tcp", "IPIP, TCP, no hint: stripped (the reference)", IPPROTO_TCP, 40000, 0,
+	     XLB_DECAP_STAT_DECAP},
+	    {"hint_udp", "IPIP with a hint, UDP: stripped without a lookup", IPPROTO_UDP, 40000, 1,
+	     XLB_DECAP_STAT_HINT_LOCAL},
+	    {"hint_local", "IPIP with a hint, TCP, established socket found: stripped",
+	     IPPROTO_TCP, 40000, 1, XLB_DECAP_STAT_HINT_LOCAL},
+	    {"hint_listener", "IPIP with a hint, TCP, only the listener found: forwarded",
+	     IPPROTO_TCP, 40001, 1, XLB_DECAP_STAT_FORWARD},
+	};
+	struct xlb_decap_bench_bpf *db = xlb_decap_bench_bpf__open_and_load();
+	struct xlb_decap_key key = {.family = XLB_AF_INET};
+	struct xlb_decap_addr val = {.ifindex = 1};
+	json_t *jcases = json_array();
+	struct xlb_decap_maps m;
+	int l = -1, c = -1, ret = -1, fd, fd_restore;
+	struct timing tr;
+	__u32 action;
+	struct pkt frame;
+
+	if (!db || !jcases) {
+		pr_err("cannot load the decap bench object: %s", strerror(errno));
+		goto out;
+	}
+	fd = bpf_program__fd(db->progs.bench_decap);
+	fd_restore = bpf_program__fd(db->progs.bench_decap_restore);
+	inet_pton(AF_INET, "198.18.0.11", &key.addr.v4);
+	if (xlb_decap_maps_from_obj(db->obj, &m) ||
+	    bpf_map_update_elem(bpf_map__fd(db->maps.xlb_decap_addrs), &key, &val, BPF_ANY) ||
+	    db_prefixes(&m, "198.18.0.2/32", xlb_decap_set_from) ||
+	    db_prefixes(&m, "198.18.100.0/24", xlb_decap_set_local) || db_sockets(&l, &c)) {
+		pr_err("cannot set up the decap bench: %s", strerror(errno));
+		goto out;
+	}
+	printf("\n1b. xlb-decap per packet: BPF_PROG_TEST_RUN, %d-byte IPIP frames, repeat %u x %d "
+	       "runs (net: minus the restore)\n\n",
+	       DB_LEN, P.repeat, P.runs);
+	printf("%-16s %8s %8s %8s %8s  %s\n", "case", "ns min", "ns med", "net min", "net med",
+	       "what");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct timing t;
+
+		if (db_frame(&cases[i], &frame)) {
+			pr_err("cannot build the %s frame", cases[i].name);
+			goto out;
+		}
+		memcpy(db->bss->decap_bench_frame, frame.data, DB_LEN);
+		if (time_prog(fd, &frame, &t, &action) || time_prog(fd_restore, &frame, &tr, NULL))
+			goto out;
+		if ((int)action != cases[i].reason)
+			invalid++;
+		printf("%-16s %8.2f %8.2f %8.2f %8.2f  %s%s\n", cases[i].name, t.min, t.med,
+		       t.min - tr.min, t.med - tr.med, cases[i].what,
+		       (int)action == cases[i].reason ? "" : "  PATH MISMATCH");
+		json_array_append_new(jcases,
+				      json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "name",
+						cases[i].name, "what", cases[i].what, "ns_min",
+						jreal(t.min), "ns_median", jreal(t.med), "net_min",
+						jreal(t.min - tr.min), "net_median",
+						jreal(t.med - tr.med), "ok",
+						(int)action == cases[i].reason));
+	}
+	json_object_set_new(root, "decap", jcases);
+	jcases = NULL;
+	xlb_decap_maps_close(&m);
+	ret = 0;
+out:
+	json_decref(jcases);
+	if (l >= 0)
+		close(l);
+	if (c >= 0)
+		close(c);
+	xlb_decap_bench_bpf__destroy(db);
+	return ret;
+}
+
 /* ---- 2. throughput over veth ---------------------------------------------- */
 
 struct tput_ns {
@@ -1838,10 +2019,12 @@ out:
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: xlb-bench [--quick] [--no-throughput] [--json FILE] [--cpu N]\n"
+	fprintf(f, "Usage: xlb-bench [--quick] [--no-throughput] [--decap-only] [--json FILE] "
+		   "[--cpu N]\n"
 		   "                 [--against OBJ]\n"
 		   "  --quick          tiny counts: proves the benchmark works (make test)\n"
 		   "  --no-throughput  skip the veth throughput part\n"
+		   "  --decap-only     time the backends' program (xlb-decap) only\n"
 		   "  --json FILE      also write figures, ratios and the machine to FILE\n"
 		   "  --cpu N          the CPU to pin to (default: the last allowed one)\n"
 		   "  --against OBJ    also time the one-flow cases paired, alternating with\n"
@@ -1854,7 +2037,8 @@ static int parse_args(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"quick", no_argument, NULL, 'q'},	    {"no-throughput", no_argument, NULL, 'T'},
 	    {"json", required_argument, NULL, 'j'}, {"cpu", required_argument, NULL, 'c'},
-	    {"help", no_argument, NULL, 'h'},	    {"against", required_argument, NULL, 'a'},
+	    {"decap-only", no_argument, NULL, 'D'}, {"help", no_argument, NULL, 'h'},
+	    {"against", required_argument, NULL, 'a'},
 	    {NULL, 0, NULL, 0},
 	};
 	int opt;
@@ -1876,6 +2060,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 'T':
 			P.throughput = 0;
+			break;
+		case 'D':
+			P.decap_only = 1;
 			break;
 		case 'j':
 			P.json_path = optarg;
@@ -1966,6 +2153,12 @@ int main(int argc, char **argv)
 
 	if (enter_netns() || setup_dataplane() || setup_bench() || (P.against && setup_other()))
 		goto out;
+	if (decap_cost(root))
+		goto out;
+	if (P.decap_only) {
+		ret = invalid ? EXIT_RUNTIME : EXIT_OK;
+		goto out;
+	}
 	if (per_packet(root) || (P.against && paired(root)) || control_plane(root) ||
 	    maglev_quality(root))
 		goto out;

@@ -79,6 +79,17 @@ struct {
 	__array(values, struct xlb_ring);
 } xlb_rings SEC(".maps");
 
+/* vip id -> its ring before its last change, for the second chance
+ * (second_chance.bpf.h). xlbd moves the replaced ring here (no copy) and
+ * deletes it after --second-chance-window; an empty slot: no hint. Not
+ * pinned: a new program has no change to remember. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, XLB_MAX_VIPS_DEFAULT);
+	__type(key, __u32);
+	__array(values, struct xlb_ring);
+} xlb_rings_prev SEC(".maps");
+
 /* vip id -> this CPU's position in the VIP's sequence (rr, wrr: see
  * sched.bpf.h). Per CPU: no atomic shared between CPUs on a new flow; each
  * CPU goes through the whole sequence in turn. Not pinned: a new program

@@ -81,6 +81,8 @@ int xlb_dp_open(const struct xlb_dp_opts *opts, struct xlb_dp **out)
 	dp->max_vips = opts->max_vips ? opts->max_vips : XLB_MAX_VIPS_DEFAULT;
 	dp->max_backends = opts->max_backends ? opts->max_backends : XLB_MAX_BACKENDS_DEFAULT;
 	dp->max_conns = opts->max_conns ? opts->max_conns : XLB_CONNS_DEFAULT;
+	dp->second_chance_s =
+	    opts->second_chance_s ? opts->second_chance_s : XLB_SECOND_CHANCE_WINDOW_DEFAULT_S;
 	if (!xlb_is_prime(dp->ring_size)) {
 		err = -EINVAL;
 		goto fail;
@@ -92,6 +94,12 @@ int xlb_dp_open(const struct xlb_dp_opts *opts, struct xlb_dp **out)
 	}
 	for (__u32 i = 0; i < dp->ring_size; i++)
 		dp->ring_keys[i] = i;
+	dp->ring_sums = calloc(dp->max_vips, sizeof(*dp->ring_sums));
+	dp->prev_until = calloc(dp->max_vips, sizeof(*dp->prev_until));
+	if (!dp->ring_sums || !dp->prev_until) {
+		err = -ENOMEM;
+		goto fail;
+	}
 	dp->nr_cpus = libbpf_num_possible_cpus();
 	if (dp->nr_cpus < 1) {
 		err = dp->nr_cpus ? dp->nr_cpus : -EINVAL;
@@ -123,6 +131,8 @@ int xlb_dp_open(const struct xlb_dp_opts *opts, struct xlb_dp **out)
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_vip_addrs, dp->max_vips)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_rings, dp->max_vips)) ||
 	    (err = bpf_map__set_inner_map_fd(dp->skel->maps.xlb_rings, dp->ring_tmpl_fd)) ||
+	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_rings_prev, dp->max_vips)) ||
+	    (err = bpf_map__set_inner_map_fd(dp->skel->maps.xlb_rings_prev, dp->ring_tmpl_fd)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_cursors, dp->max_vips)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_backends, dp->max_backends)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_nexthops, dp->max_backends)) ||
@@ -199,6 +209,8 @@ void xlb_dp_close(struct xlb_dp *dp)
 	if (dp->ring_tmpl_fd >= 0)
 		close(dp->ring_tmpl_fd);
 	free(dp->ring_keys);
+	free(dp->ring_sums);
+	free(dp->prev_until);
 	free(dp);
 }
 
@@ -484,14 +496,93 @@ int xlb_dp_backend_get(struct xlb_dp *dp, __u32 id, struct xlb_backend *be)
 	return check(bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_backends), &id, be));
 }
 
+/* FNV-1a over the ring's backend ids: tells a rebuild that changed nothing
+ * (a health flap elsewhere, an adoption) from a change, so that the first
+ * does not push the ring the second chance needs out of xlb_rings_prev.
+ * Never 0, which stands for "no ring". */
+static __u64 ring_sum(const __u32 *ring, __u32 n)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	for (__u32 i = 0; i < n; i++) {
+		h ^= ring[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h ? h : 1;
+}
+
+static long long mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Moves the VIP's current ring, if any, to xlb_rings_prev: the map itself,
+ * which the next update of xlb_rings no longer holds. */
+static int ring_keep_prev(struct xlb_dp *dp, __u32 vip_id)
+{
+	__u32 inner_id;
+	int fd, err;
+
+	if (dp->second_chance_s < 0)
+		return 0;
+	if (bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_rings), &vip_id, &inner_id))
+		return errno == ENOENT ? 0 : -errno;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return -errno;
+	err = check(
+	    bpf_map_update_elem(map_fd(dp->skel->maps.xlb_rings_prev), &vip_id, &fd, BPF_ANY));
+	close(fd);
+	if (!err)
+		dp->prev_until[vip_id] = mono_s() + dp->second_chance_s;
+	return err;
+}
+
+int xlb_dp_ring_prev_drop(struct xlb_dp *dp, __u32 vip_id)
+{
+	int err;
+
+	if (vip_id >= dp->max_vips)
+		return -ERANGE;
+	err = check(bpf_map_delete_elem(map_fd(dp->skel->maps.xlb_rings_prev), &vip_id));
+	if (err && err != -ENOENT)
+		return err;
+	dp->prev_until[vip_id] = 0;
+	return 0;
+}
+
+int xlb_dp_ring_prev_expire(struct xlb_dp *dp, long long now_s)
+{
+	int ret = 0, err;
+
+	for (__u32 i = 0; i < dp->max_vips; i++) {
+		if (!dp->prev_until[i] || dp->prev_until[i] > now_s)
+			continue;
+		err = xlb_dp_ring_prev_drop(dp, i);
+		ret = ret ?: err;
+	}
+	return ret;
+}
+
 int xlb_dp_ring_set(struct xlb_dp *dp, __u32 vip_id, const __u32 *ring)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, batch);
 	__u32 count = dp->ring_size;
+	__u64 sum;
 	int fd, err;
 
 	if (vip_id >= dp->max_vips)
 		return -ERANGE;
+	sum = ring_sum(ring, dp->ring_size);
+	/* A ring unknown to this process (adopted) counts as a change. */
+	if (sum != dp->ring_sums[vip_id]) {
+		err = ring_keep_prev(dp, vip_id);
+		if (err)
+			return err;
+	}
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_ring", sizeof(__u32), sizeof(__u32),
 			    dp->ring_size, NULL);
 	if (fd < 0)
@@ -505,13 +596,23 @@ int xlb_dp_ring_set(struct xlb_dp *dp, __u32 vip_id, const __u32 *ring)
 		err = check(bpf_map_update_elem(map_fd(dp->skel->maps.xlb_rings), &vip_id, &fd,
 						BPF_ANY));
 	close(fd);
+	if (!err)
+		dp->ring_sums[vip_id] = sum;
 	return err;
 }
 
 int xlb_dp_ring_clear(struct xlb_dp *dp, __u32 vip_id)
 {
-	int err = check(bpf_map_delete_elem(map_fd(dp->skel->maps.xlb_rings), &vip_id));
+	int err;
 
+	if (vip_id >= dp->max_vips)
+		return -ERANGE;
+	err = ring_keep_prev(dp, vip_id);
+	if (err)
+		return err;
+	err = check(bpf_map_delete_elem(map_fd(dp->skel->maps.xlb_rings), &vip_id));
+	if (!err || err == -ENOENT)
+		dp->ring_sums[vip_id] = 0;
 	return err == -ENOENT ? 0 : err;
 }
 
