@@ -24,8 +24,9 @@ struct hint {
 
 /* Whether the VIP's previous ring names another backend for this packet
  * than the current choice (backend_id, be): fills *hint and returns 1.
- * Never for a SYN (a new flow belongs to the current ring), a RST, UDP, or
- * an rr/wrr VIP (its ring is a sequence, not a function of the flow).
+ * Never for a SYN (a new flow belongs to the current ring), a RST, UDP, an
+ * rr/wrr VIP (its ring is a sequence, not a function of the flow) or an
+ * lc/wlc VIP (its flows were placed by counts, which no ring remembers).
  * The previous choice must still be a valid backend of this VIP and of the
  * current choice's family (the hint travels in the outer header). */
 static __always_inline int second_chance(const struct xlb_vip *vip, const struct packet *pkt,
@@ -38,7 +39,7 @@ static __always_inline int second_chance(const struct xlb_vip *vip, const struct
 	void *ring;
 
 	if (pkt->flow.proto != IPPROTO_TCP || (pkt->tcp_flags & (TCP_F_SYN | TCP_F_RST)) ||
-	    (vip->flags & XLB_VIP_F_IN_TURN))
+	    (vip->flags & (XLB_VIP_F_IN_TURN | XLB_VIP_F_LEAST)))
 		return 0;
 	ring = bpf_map_lookup_elem(&xlb_rings_prev, &vip_id);
 	if (!ring)
