@@ -109,9 +109,10 @@ static __always_inline struct xlb_backend *conn_backend(const struct xlb_vip *vi
 }
 
 /* A packet of a tracked flow moves its state on: a FIN or RST closes it, a
- * confirming packet establishes an entry recorded anew in place (a SYN
- * that reused a closing entry's 5-tuple). The state is read first, so that
- * an established flow's packet writes nothing. */
+ * confirming packet establishes an entry of xlb_conns that was recorded
+ * anew in place (stale, or a SYN that reused a closing entry's 5-tuple).
+ * The state is read first, so that an established flow's packet writes
+ * nothing. */
 static __always_inline void note_flow_packet(struct xlb_conn *conn, const struct packet *pkt)
 {
 	if (pkt->tcp_flags & (TCP_F_FIN | TCP_F_RST))
@@ -120,8 +121,9 @@ static __always_inline void note_flow_packet(struct xlb_conn *conn, const struct
 		conn_move(conn, XLB_CONN_NEW, XLB_CONN_ESTABLISHED);
 }
 
-/* The backend of an established flow, if its entry is still usable. An
- * entry that is not goes to *stale, for the caller to rewrite in place. */
+/* The backend of an established flow, if its entry is still usable, its
+ * state moved on by a packet of the flow (record). An entry that is not
+ * usable goes to *stale, for the caller to rewrite in place. */
 static __always_inline struct xlb_backend *lookup_conn(const struct xlb_vip *vip,
 						       const struct packet *pkt,
 						       const struct xlb_config *cfg, __u64 now,
