@@ -73,8 +73,9 @@ static __always_inline void note_close(struct xlb_conn *conn, const struct packe
 static __always_inline int conn_expired(struct xlb_conn *conn, const struct packet *pkt,
 					const struct xlb_config *cfg, __u64 now)
 {
-	__u64 timeout = (__u64)xlb_conn_timeout_s(cfg, pkt->flow.proto == IPPROTO_TCP, conn->state) *
-			NSEC_PER_SEC;
+	__u64 timeout =
+	    (__u64)xlb_conn_timeout_s(cfg, pkt->flow.proto == IPPROTO_TCP, conn->state) *
+	    NSEC_PER_SEC;
 	__u64 idle = now - conn->last_seen_ns;
 
 	if (idle > timeout)
@@ -124,11 +125,9 @@ static __always_inline void note_flow_packet(struct xlb_conn *conn, const struct
 /* The backend of an established flow, if its entry is still usable, its
  * state moved on by a packet of the flow (record). An entry that is not
  * usable goes to *stale, for the caller to rewrite in place. */
-static __always_inline struct xlb_backend *lookup_conn(const struct xlb_vip *vip,
-						       const struct packet *pkt,
-						       const struct xlb_config *cfg, __u64 now,
-						       __u32 *backend_id, struct xlb_conn **stale,
-						       int record)
+static __always_inline struct xlb_backend *
+lookup_conn(const struct xlb_vip *vip, const struct packet *pkt, const struct xlb_config *cfg,
+	    __u64 now, __u32 *backend_id, struct xlb_conn **stale, int record)
 {
 	struct xlb_backend *be;
 	struct xlb_conn *conn;

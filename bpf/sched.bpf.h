@@ -110,7 +110,7 @@ __attribute__((noinline)) int xlb_least_member(__u32 vip_id, __u32 weighted, __u
 /* The lc or wlc choice for a new flow as a backend of this VIP; NULL when
  * there is none (the ring decides). */
 static __always_inline struct xlb_backend *pick_least(const struct xlb_vip *vip, __u32 hash,
-						       __u32 *backend_id)
+						      __u32 *backend_id)
 {
 	int member = xlb_least_member(vip->id, !!(vip->flags & XLB_VIP_F_WLC), hash);
 	struct xlb_backend *be;

@@ -60,12 +60,8 @@ static int opt_sched(struct xlb_cmd *c, int argc, char **argv, int *consumed, ch
 		const char *name;
 		__u32 flag;
 	} scheds[] = {
-	    {"maglev", 0},
-	    {"sh", XLB_VIP_F_SRC_HASH},
-	    {"rr", XLB_VIP_F_RR},
-	    {"wrr", XLB_VIP_F_WRR},
-	    {"lc", XLB_VIP_F_LC},
-	    {"wlc", XLB_VIP_F_WLC},
+	    {"maglev", 0},	    {"sh", XLB_VIP_F_SRC_HASH}, {"rr", XLB_VIP_F_RR},
+	    {"wrr", XLB_VIP_F_WRR}, {"lc", XLB_VIP_F_LC},	{"wlc", XLB_VIP_F_WLC},
 	};
 
 	if (argc < 2)

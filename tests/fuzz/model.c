@@ -21,8 +21,8 @@ struct slot {
 	__u8 state; /* 0 empty, 1 used, 2 deleted */
 	__u8 key[KEY_LEN];
 	__u32 backend_id;
-	__u32 gen;  /* the backend's generation when it was chosen */
-	__u32 hash; /* fragments: the first fragment's flow hash */
+	__u32 gen;    /* the backend's generation when it was chosen */
+	__u32 hash;   /* fragments: the first fragment's flow hash */
 	__u8 closing; /* connections: the client sent a FIN or RST */
 };
 

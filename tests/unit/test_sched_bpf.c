@@ -22,31 +22,31 @@
 #include "lb.h"
 #include "xlb.skel.h"
 
-#define LB_IF "xlbs0"
+#define LB_IF  "xlbs0"
 #define SEC_NS 1000000000ULL
 
-#define SYN 0x02
-#define ACK 0x10
+#define SYN	0x02
+#define ACK	0x10
 #define FIN_ACK 0x11
-#define RST 0x04
+#define RST	0x04
 #define RST_ACK 0x14
 
-#define VLC "198.18.110.1:80/tcp"	/* lc, 4 backends */
-#define VWLC "198.18.110.2:80/tcp"	/* wlc, weights 1 2 3 4 */
-#define VST "198.18.110.3:80/tcp"	/* maglev, 1 backend: states and timeouts */
-#define VUDP "198.18.110.4:53/udp"	/* wlc over UDP, weights 1 and 3 */
-#define VSW "198.18.110.5:80/tcp"	/* lc, switched to other schedulers */
+#define VLC  "198.18.110.1:80/tcp" /* lc, 4 backends */
+#define VWLC "198.18.110.2:80/tcp" /* wlc, weights 1 2 3 4 */
+#define VST  "198.18.110.3:80/tcp" /* maglev, 1 backend: states and timeouts */
+#define VUDP "198.18.110.4:53/udp" /* wlc over UDP, weights 1 and 3 */
+#define VSW  "198.18.110.5:80/tcp" /* lc, switched to other schedulers */
 
 static const char *const setup[] = {
-	"ip link set lo up",
-	"ip link add " LB_IF " address 02:00:00:00:00:02 type veth peer name xlbs1",
-	"ip link set " LB_IF " up && ip link set xlbs1 up",
-	"sysctl -qw net.ipv4.conf.all.forwarding=1",
-	"ip addr add 198.18.0.2/24 dev " LB_IF,
-	"for i in 31 32 33 34 35 36 37 38 41 42 43 44 45 46 47 48 51 52 53; do "
-	"ip neigh add 198.18.0.$i lladdr 02:00:00:00:00:$i dev " LB_IF " nud permanent "
-	"|| exit 1; done",
-	NULL,
+    "ip link set lo up",
+    "ip link add " LB_IF " address 02:00:00:00:00:02 type veth peer name xlbs1",
+    "ip link set " LB_IF " up && ip link set xlbs1 up",
+    "sysctl -qw net.ipv4.conf.all.forwarding=1",
+    "ip addr add 198.18.0.2/24 dev " LB_IF,
+    "for i in 31 32 33 34 35 36 37 38 41 42 43 44 45 46 47 48 51 52 53; do "
+    "ip neigh add 198.18.0.$i lladdr 02:00:00:00:00:$i dev " LB_IF " nud permanent "
+    "|| exit 1; done",
+    NULL,
 };
 
 static const char *const lc_be[] = {"198.18.0.31", "198.18.0.32", "198.18.0.33", "198.18.0.34"};
@@ -134,8 +134,8 @@ static void set_active(const char *v, const char *addr, long long n)
 	struct xlb_backend_conns c = {.active = n};
 	__u32 id = backend_id(v, addr);
 
-	CU_ASSERT_FATAL(bpf_map_update_elem(bpf_map__fd(dp->skel->maps.xlb_backend_conns), &id,
-					    &c, BPF_ANY) == 0);
+	CU_ASSERT_FATAL(bpf_map_update_elem(bpf_map__fd(dp->skel->maps.xlb_backend_conns), &id, &c,
+					    BPF_ANY) == 0);
 }
 
 static __u64 counter(__u32 index)
@@ -262,10 +262,8 @@ static void close_flows(const char *v, __u16 first, __u16 last)
 static int suite_init(void)
 {
 	struct xlb_dp_opts opts = {.max_vips = 16, .max_backends = 64, .max_conns = 65536};
-	struct xlb_config cfg = {.udp_timeout_s = 30,
-				  .syn_timeout_s = 5,
-				  .tcp_timeout_s = 900,
-				  .fin_timeout_s = 10};
+	struct xlb_config cfg = {
+	    .udp_timeout_s = 30, .syn_timeout_s = 5, .tcp_timeout_s = 900, .fin_timeout_s = 10};
 
 	if (bpf_env_enter(setup))
 		return -1;
@@ -625,8 +623,8 @@ static void test_stale_moves_count(void)
 /* Switching the scheduler keeps established flows where they are. */
 static void test_switch_keeps_flows(void)
 {
-	static const __u32 scheds[] = {0, XLB_VIP_F_SRC_HASH, XLB_VIP_F_RR, XLB_VIP_F_WRR,
-				       XLB_VIP_F_WLC, XLB_VIP_F_LC};
+	static const __u32 scheds[] = {
+	    0, XLB_VIP_F_SRC_HASH, XLB_VIP_F_RR, XLB_VIP_F_WRR, XLB_VIP_F_WLC, XLB_VIP_F_LC};
 	char was[40][64];
 
 	for (__u16 p = 0; p < 40; p++) {
