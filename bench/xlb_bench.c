@@ -504,6 +504,8 @@ static int setup_bench(void)
 	    {skel->maps.xlb_acl, dp->skel->maps.xlb_acl},
 	    {skel->maps.xlb_limits, dp->skel->maps.xlb_limits},
 	    {skel->maps.xlb_buckets, dp->skel->maps.xlb_buckets},
+	    {skel->maps.xlb_backend_conns, dp->skel->maps.xlb_backend_conns},
+	    {skel->maps.xlb_members, dp->skel->maps.xlb_members},
 	};
 
 	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {

@@ -36,6 +36,7 @@
 #define VST  "198.18.110.3:80/tcp" /* maglev, 1 backend: states and timeouts */
 #define VUDP "198.18.110.4:53/udp" /* wlc over UDP, weights 1 and 3 */
 #define VSW  "198.18.110.5:80/tcp" /* lc, switched to other schedulers */
+#define V64  "198.18.110.6:80/tcp" /* lc and wlc over 64 backends */
 
 static const char *const setup[] = {
     "ip link set lo up",
@@ -261,7 +262,7 @@ static void close_flows(const char *v, __u16 first, __u16 last)
 
 static int suite_init(void)
 {
-	struct xlb_dp_opts opts = {.max_vips = 16, .max_backends = 64, .max_conns = 65536};
+	struct xlb_dp_opts opts = {.max_vips = 16, .max_backends = 128, .max_conns = 65536};
 	struct xlb_config cfg = {
 	    .udp_timeout_s = 30, .syn_timeout_s = 5, .tcp_timeout_s = 900, .fin_timeout_s = 10};
 
@@ -667,6 +668,42 @@ static void test_reused_id(void)
 	CU_ASSERT_EQUAL(active(VST, ST_BE), 0);
 }
 
+/* The scan covers every member: over 64 backends (of 198.18.3.0/24, no
+ * neighbour, so the frames are passed, but picked and counted all the
+ * same) 128 flows opened one after another are 2 each; with wlc and
+ * weights 1 and 2 in turn, 192 are 2 and 4. A 65th backend is refused by
+ * the rules (test_rules); the data plane would not see it. */
+static void test_scan_64(void)
+{
+	char a[32];
+
+	CU_ASSERT_FATAL(vip_add(V64, XLB_VIP_F_LC) == 0);
+	for (int b = 0; b < XLB_LC_MAX_BACKENDS; b++) {
+		snprintf(a, sizeof(a), "198.18.3.%d", 10 + b);
+		CU_ASSERT_FATAL(backend_add(V64, a, 1 + (__u32)(b % 2)) == 0);
+	}
+	for (__u16 p = 0; p < 128; p++) {
+		struct pkt_spec s = spec(V64, 10000 + p, SYN);
+
+		send_pkt(&s);
+	}
+	for (int b = 0; b < XLB_LC_MAX_BACKENDS; b++) {
+		snprintf(a, sizeof(a), "198.18.3.%d", 10 + b);
+		CU_ASSERT_EQUAL(active(V64, a), 2);
+		set_active(V64, a, 0);
+	}
+	CU_ASSERT_FATAL(vip_flags(V64, XLB_VIP_F_WLC) == 0);
+	for (__u16 p = 0; p < 192; p++) {
+		struct pkt_spec s = spec(V64, 20000 + p, SYN);
+
+		send_pkt(&s);
+	}
+	for (int b = 0; b < XLB_LC_MAX_BACKENDS; b++) {
+		snprintf(a, sizeof(a), "198.18.3.%d", 10 + b);
+		CU_ASSERT_EQUAL(active(V64, a), 2 * (1 + b % 2));
+	}
+}
+
 XLB_SUITE(sched_bpf, suite_init, suite_cleanup,
 	  {"lc: 40 flows over 4 backends 10 each, closed ones refilled first", test_lc_fewest},
 	  {"lc: equal counts share new flows (scan from the flow hash)", test_lc_ties},
@@ -677,4 +714,5 @@ XLB_SUITE(sched_bpf, suite_init, suite_cleanup,
 	  {"timeouts: syn, tcp, fin by state; stale recorded anew", test_timeouts},
 	  {"lc: a stale flow's count moves with it", test_stale_moves_count},
 	  {"switching the scheduler keeps established flows", test_switch_keeps_flows},
-	  {"a reused backend id counts from 0", test_reused_id});
+	  {"a reused backend id counts from 0", test_reused_id},
+	  {"lc and wlc scan all 64 backends", test_scan_64});
