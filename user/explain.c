@@ -39,9 +39,12 @@ static const char *conn_verdict(struct xlb_lb *lb, struct xlb_explain *x, __u64 
 		return "its backend is down or removed";
 	if (be.vip_id != x->vip->id)
 		return "its backend id serves another VIP now";
-	if (x->flow.proto == IPPROTO_UDP && !xlb_dp_config_get(lb->dp, &cfg) &&
-	    now - x->conn.last_seen_ns > (__u64)cfg.udp_timeout_s * 1000000000ULL)
-		return "UDP flow idle past the UDP timeout";
+	if (!xlb_dp_config_get(lb->dp, &cfg) &&
+	    now - x->conn.last_seen_ns >
+		(__u64)xlb_conn_timeout_s(&cfg, x->flow.proto == IPPROTO_TCP, x->conn.state) *
+		    1000000000ULL)
+		return x->flow.proto == IPPROTO_UDP ? "UDP flow idle past the UDP timeout"
+						    : "TCP flow idle past its state's timeout";
 	return NULL;
 }
 

@@ -153,7 +153,7 @@ struct walk_ctx {
 	struct xlb_lb *lb;
 	struct xlb_preview *p;
 	int *breaks; /* per backend id: index in p->vips, or -1 */
-	__u32 udp_timeout_s;
+	struct xlb_config cfg; /* the timeouts */
 	__u64 now_ns; /* coarse, as the data plane stamps entries */
 };
 
@@ -171,8 +171,8 @@ static int count_entry(const struct xlb_flow *f, const struct xlb_conn *c, void 
 	if (!b->used || !(b->dp_flags & XLB_BACKEND_F_VALID) ||
 	    c->backend_gen != w->lb->gens[b->id])
 		return 0;
-	if (f->proto == IPPROTO_UDP &&
-	    w->now_ns - c->last_seen_ns > (__u64)w->udp_timeout_s * 1000000000ULL)
+	if (w->now_ns - c->last_seen_ns >
+	    (__u64)xlb_conn_timeout_s(&w->cfg, f->proto == IPPROTO_TCP, c->state) * 1000000000ULL)
 		return 0;
 	w->p->vips[vi].conns_break++;
 	w->p->conns_break++;
@@ -183,7 +183,10 @@ static int count_breaks(struct xlb_lb *lb, const struct xlb_rules *t, struct xlb
 			char *err, size_t errlen)
 {
 	struct walk_ctx w = {.lb = lb, .p = p};
-	struct xlb_config cfg = {.udp_timeout_s = XLB_UDP_TIMEOUT_DEFAULT_S};
+	struct xlb_config cfg = {.udp_timeout_s = XLB_UDP_TIMEOUT_DEFAULT_S,
+				  .syn_timeout_s = XLB_SYN_TIMEOUT_DEFAULT_S,
+				  .tcp_timeout_s = XLB_TCP_TIMEOUT_DEFAULT_S,
+				  .fin_timeout_s = XLB_FIN_TIMEOUT_DEFAULT_S};
 	struct timespec ts;
 	long long t0;
 	int any = 0, ret;
@@ -212,7 +215,7 @@ static int count_breaks(struct xlb_lb *lb, const struct xlb_rules *t, struct xlb
 		return 0; /* nothing to count: no need to walk */
 	}
 	xlb_dp_config_get(lb->dp, &cfg);
-	w.udp_timeout_s = cfg.udp_timeout_s;
+	w.cfg = cfg;
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	w.now_ns = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	t0 = mono_us();

@@ -255,9 +255,8 @@ static int configure(struct fuzz *fz)
 	char err[XLB_ERRLEN];
 	struct xlb_config cfg = {
 	    /* timeouts no run reaches, no budget: time never decides */
-	    .udp_timeout_s = 1000000,
-	    .syn_timeout_s = 1000000,
-	    .conn_budget = 0,
+	    .udp_timeout_s = 1000000, .syn_timeout_s = 1000000, .tcp_timeout_s = 1000000,
+	    .fin_timeout_s = 1000000, .conn_budget = 0,
 	};
 	struct model_cfg mc = {0};
 
