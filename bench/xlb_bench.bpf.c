@@ -171,7 +171,7 @@ static __always_inline int run_stages(struct xdp_md *ctx, const enum bench_stage
 	if (upto == STAGE_VIP)
 		return XDP_TX;
 	hash = xlb_hash_flow(&pkt.flow);
-	be = lookup_conn(vip, &pkt, cfg, 0, &id, &stale);
+	be = lookup_conn(vip, &pkt, cfg, bpf_ktime_get_coarse_ns(), &id, &stale, 0);
 	if (!be)
 		return XDP_DROP;
 	if (upto == STAGE_CONN)

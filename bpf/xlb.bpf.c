@@ -108,7 +108,7 @@ static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip *vi
 
 	if (vip->flags & XLB_VIP_F_NO_CONNTRACK)
 		return pick_from_ring(vip, pkt, cfg, hash, now, 0, backend_id);
-	be = lookup_conn(vip, pkt, cfg, now, backend_id, &stale);
+	be = lookup_conn(vip, pkt, cfg, now, backend_id, &stale, record);
 	if (!be && !stale)
 		be = lookup_new_conn(vip, pkt, cfg, now, backend_id, &stale, record);
 	if (be) {
@@ -126,7 +126,7 @@ static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip *vi
 	if (!be || !record)
 		return be;
 	if (stale)
-		rewrite_conn(stale, *backend_id, be, now);
+		rewrite_conn(stale, pkt, *backend_id, be, now);
 	else
 		record_new_conn(pkt, cfg, now, *backend_id, be);
 	return be;

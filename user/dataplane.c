@@ -437,6 +437,25 @@ int xlb_dp_ring_clear(struct xlb_dp *dp, __u32 vip_id)
 	return err == -ENOENT ? 0 : err;
 }
 
+int xlb_dp_members_set(struct xlb_dp *dp, __u32 vip_id, const struct xlb_members *m)
+{
+	if (vip_id >= dp->max_vips)
+		return -ERANGE;
+	if (m->count > XLB_LC_MAX_BACKENDS)
+		return -E2BIG;
+	return check(bpf_map_update_elem(map_fd(dp->skel->maps.xlb_members), &vip_id, m, BPF_ANY));
+}
+
+int xlb_dp_backend_conns_reset(struct xlb_dp *dp, __u32 backend_id)
+{
+	struct xlb_backend_conns zero = {0};
+
+	if (backend_id >= dp->max_backends)
+		return -ERANGE;
+	return check(bpf_map_update_elem(map_fd(dp->skel->maps.xlb_backend_conns), &backend_id,
+					 &zero, BPF_ANY));
+}
+
 int xlb_dp_ring_slot(struct xlb_dp *dp, __u32 vip_id, __u32 slot, __u32 *backend_id)
 {
 	__u32 inner_id;
@@ -454,11 +473,18 @@ int xlb_dp_ring_slot(struct xlb_dp *dp, __u32 vip_id, __u32 slot, __u32 *backend
 	return err;
 }
 
-int xlb_dp_config_set(struct xlb_dp *dp, const struct xlb_config *cfg)
+int xlb_dp_config_set(struct xlb_dp *dp, const struct xlb_config *in)
 {
+	struct xlb_config cfg = *in;
 	__u32 zero = 0;
 
-	return check(bpf_map_update_elem(map_fd(dp->skel->maps.xlb_config), &zero, cfg, BPF_ANY));
+	/* 0 would expire every TCP flow at its next packet: no caller means
+	 * that (xlbd validates its options), so 0 is the default. */
+	if (!cfg.tcp_timeout_s)
+		cfg.tcp_timeout_s = XLB_TCP_TIMEOUT_DEFAULT_S;
+	if (!cfg.fin_timeout_s)
+		cfg.fin_timeout_s = XLB_FIN_TIMEOUT_DEFAULT_S;
+	return check(bpf_map_update_elem(map_fd(dp->skel->maps.xlb_config), &zero, &cfg, BPF_ANY));
 }
 
 int xlb_dp_conn_get(struct xlb_dp *dp, const struct xlb_flow *flow, struct xlb_conn *conn)

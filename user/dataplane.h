@@ -82,6 +82,12 @@ int xlb_dp_backend_get(struct xlb_dp *dp, __u32 id, struct xlb_backend *be);
  * update: the data plane sees the old ring or the new one, never a mix. */
 int xlb_dp_ring_set(struct xlb_dp *dp, __u32 vip_id, const __u32 *ring);
 int xlb_dp_ring_clear(struct xlb_dp *dp, __u32 vip_id);
+/* The backends an lc or wlc VIP picks new flows from (xlb_members); a
+ * count of 0 empties it (the VIP's ring alone then decides). */
+int xlb_dp_members_set(struct xlb_dp *dp, __u32 vip_id, const struct xlb_members *m);
+/* Zeroes a backend id's open-flow count (xlb_backend_conns): the id now
+ * names another backend, whose count starts at 0. */
+int xlb_dp_backend_conns_reset(struct xlb_dp *dp, __u32 backend_id);
 /* Reads one slot of the ring the data plane uses now (-ENOENT: no ring). */
 int xlb_dp_ring_slot(struct xlb_dp *dp, __u32 vip_id, __u32 slot, __u32 *backend_id);
 

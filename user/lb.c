@@ -786,6 +786,8 @@ int xlb_lb_backend_add(struct xlb_lb *lb, const struct xlb_vip_key *vkey,
 		lb->adopt[id].be_valid = 0; /* another backend's: it is gone */
 		lb->gens[id]++;
 		ret = xlb_dp_counter_reset(lb->dp, XLB_STATS_VIP_BASE + lb->dp->max_vips + id);
+		if (!ret)
+			ret = xlb_dp_backend_conns_reset(lb->dp, id);
 		if (ret)
 			goto fail;
 	}

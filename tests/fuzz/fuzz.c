@@ -257,6 +257,8 @@ static int configure(struct fuzz *fz)
 	    /* timeouts no run reaches, no budget: time never decides */
 	    .udp_timeout_s = 1000000,
 	    .syn_timeout_s = 1000000,
+	    .tcp_timeout_s = 1000000,
+	    .fin_timeout_s = 1000000,
 	    .conn_budget = 0,
 	};
 	struct model_cfg mc = {0};

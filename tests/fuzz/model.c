@@ -23,6 +23,7 @@ struct slot {
 	__u32 backend_id;
 	__u32 gen;  /* the backend's generation when it was chosen */
 	__u32 hash; /* fragments: the first fragment's flow hash */
+	__u8 closing; /* connections: the client sent a FIN or RST */
 };
 
 struct table {
@@ -77,6 +78,7 @@ static void table_put(struct table *t, const __u8 *key, __u32 backend_id, __u32 
 	s->backend_id = backend_id;
 	s->gen = gen;
 	s->hash = hash;
+	s->closing = 0;
 }
 
 static void table_del(struct table *t, const __u8 *key)
@@ -622,28 +624,38 @@ static int entry_usable(const struct model *m, const struct model_vip *v, const 
 	return be->valid && be->gen == s->gen && be->vip_id == v->id;
 }
 
+/* A packet that opens a flow: a TCP SYN without ACK or RST, any UDP. */
+static int opens_flow(const struct parsed *p)
+{
+	return p->proto != 6 || (p->tcp_flags & 0x16) == 0x02;
+}
+
 /* Established table first, then the new-flow table (whose entry moves to
  * the established one on a packet that is neither SYN nor RST), else the
  * ring, recorded in the new-flow table unless it is a RST. An entry that is
  * no longer usable is stale: the flow re-hashes and the entry, in whichever
- * table it is, is rewritten with the ring's choice. A VIP with conntrack
- * off uses the ring alone. Only the flow's own packets (record) write the
- * tables; an ICMP error about the flow reads them. Returns -1 when there is
- * no backend. */
+ * table it is, is rewritten with the ring's choice. A client's FIN or RST
+ * marks its flow's entry closing; a SYN that finds a closing entry opens a
+ * new flow: stale too. A VIP with conntrack off uses the ring alone. Only
+ * the flow's own packets (record) write the tables; an ICMP error about
+ * the flow reads them. Returns -1 when there is no backend. */
 static int choose_backend(struct model *m, const struct parsed *p, const struct model_vip *v,
 			  __u32 hash, int record, __u32 *id, struct model_result *r)
 {
 	__u8 key[KEY_LEN];
 	struct slot *s, *stale = NULL;
 	__u32 h = v->flags & XLB_VIP_F_SRC_HASH ? source_hash(p) : hash;
+	int closes = p->proto == 6 && (p->tcp_flags & 0x05);
 
 	if (v->flags & XLB_VIP_F_NO_CONNTRACK)
 		return ring_pick(m, v, h, id);
 	flow_key(p, key);
 	s = table_find(&m->tables[MODEL_CONNS], key);
-	if (s && entry_usable(m, v, s)) {
+	if (s && entry_usable(m, v, s) && !(s->closing && opens_flow(p))) {
 		r->events[XLB_STAT_CONN_HIT]++;
 		*id = s->backend_id;
+		if (record && closes)
+			s->closing = 1;
 		return 0;
 	}
 	if (s) {
@@ -651,14 +663,18 @@ static int choose_backend(struct model *m, const struct parsed *p, const struct 
 		r->events[XLB_STAT_CONN_STALE]++;
 	} else {
 		s = table_find(&m->tables[MODEL_CONNS_NEW], key);
-		if (s && entry_usable(m, v, s)) {
+		if (s && entry_usable(m, v, s) && !(s->closing && opens_flow(p))) {
 			r->events[XLB_STAT_CONN_HIT]++;
 			*id = s->backend_id;
+			if (record && closes)
+				s->closing = 1;
 			if (record && !(p->tcp_flags & 0x06)) {
 				__u32 gen = s->gen;
+				__u8 closing = s->closing;
 
 				table_del(&m->tables[MODEL_CONNS_NEW], key);
 				table_put(&m->tables[MODEL_CONNS], key, *id, gen, 0);
+				table_find(&m->tables[MODEL_CONNS], key)->closing = closing;
 				r->events[XLB_STAT_CONN_PROMOTE]++;
 			}
 			return 0;
@@ -676,8 +692,10 @@ static int choose_backend(struct model *m, const struct parsed *p, const struct 
 	if (stale) {
 		stale->backend_id = *id;
 		stale->gen = m->cfg.backends[*id].gen;
+		stale->closing = closes;
 	} else if (!(p->tcp_flags & 0x04)) {
 		table_put(&m->tables[MODEL_CONNS_NEW], key, *id, m->cfg.backends[*id].gen, 0);
+		table_find(&m->tables[MODEL_CONNS_NEW], key)->closing = closes;
 		r->events[XLB_STAT_CONN_INSERT]++;
 	}
 	return 0;
