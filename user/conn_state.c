@@ -20,32 +20,29 @@ const char *xlb_conn_state_name(__u32 state)
 	return "unknown";
 }
 
-/* A timeout of 0 is one a config left unset: its default, never "expire
- * at once", which would delete every flow. */
 static __u32 or_default(__u32 s, __u32 def)
 {
 	return s ? s : def;
 }
 
 __u32 xlb_conn_timeout_s(const struct xlb_flow *f, const struct xlb_conn *c,
-			 const struct xlb_config *cfg, int new_table)
+			 const struct xlb_config *cfg)
 {
 	if (f->proto != IPPROTO_TCP)
 		return or_default(cfg->udp_timeout_s, XLB_UDP_TIMEOUT_DEFAULT_S);
-	if (new_table)
+	if (c->state == XLB_CONN_ESTABLISHED)
+		return or_default(cfg->tcp_timeout_s, XLB_TCP_TIMEOUT_DEFAULT_S);
+	if (c->state == XLB_CONN_NEW)
 		return or_default(cfg->syn_timeout_s, XLB_SYN_TIMEOUT_DEFAULT_S);
-	if (c->state == XLB_CONN_CLOSING)
-		return or_default(cfg->fin_timeout_s, XLB_FIN_TIMEOUT_DEFAULT_S);
-	return or_default(cfg->tcp_timeout_s, XLB_TCP_TIMEOUT_DEFAULT_S);
+	return or_default(cfg->fin_timeout_s, XLB_FIN_TIMEOUT_DEFAULT_S);
 }
 
 int xlb_conn_expired(const struct xlb_flow *f, const struct xlb_conn *c,
-		     const struct xlb_config *cfg, int new_table, __u64 now_ns)
+		     const struct xlb_config *cfg, __u64 now_ns)
 {
 	if (now_ns <= c->last_seen_ns)
 		return 0;
-	return now_ns - c->last_seen_ns >
-	       (__u64)xlb_conn_timeout_s(f, c, cfg, new_table) * NSEC_PER_SEC;
+	return now_ns - c->last_seen_ns > (__u64)xlb_conn_timeout_s(f, c, cfg) * NSEC_PER_SEC;
 }
 
 __u64 xlb_conn_idle_ms(const struct xlb_conn *c, __u64 now_ns)

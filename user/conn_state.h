@@ -12,21 +12,19 @@
 /* "new", "established", "closing"; "unknown" for a value out of range. */
 const char *xlb_conn_state_name(__u32 state);
 
-/* Idle seconds after which the entry expires. In the new-flow table
- * (new_table 1) an entry is unconfirmed: a TCP one gets syn_timeout_s
- * whatever its state, as the data plane's new_conn_expired(). In
- * xlb_conns a TCP entry gets its state's: closing fin_timeout_s, else
- * tcp_timeout_s (a flow there was confirmed, even if a data plane that does
- * not track states left it new). UDP gets udp_timeout_s in both. A timeout
- * of 0 (unset) counts as its default. */
+/* Idle seconds after which the entry expires, as the data plane's
+ * conn_timeout_s(): UDP by udp_timeout_s, TCP by its state (new:
+ * syn_timeout_s, established: tcp_timeout_s, closing: fin_timeout_s), in
+ * either table. A timeout of 0 (a config that left it unset) counts as its
+ * default, never as "expire at once", which would delete every flow. */
 __u32 xlb_conn_timeout_s(const struct xlb_flow *f, const struct xlb_conn *c,
-			 const struct xlb_config *cfg, int new_table);
+			 const struct xlb_config *cfg);
 
 /* 1 when the entry has been idle longer than its timeout at now_ns (the
  * data plane's clock: CLOCK_MONOTONIC coarse). A stamp in the future (a
  * write racing the read) is not idle. */
 int xlb_conn_expired(const struct xlb_flow *f, const struct xlb_conn *c,
-		     const struct xlb_config *cfg, int new_table, __u64 now_ns);
+		     const struct xlb_config *cfg, __u64 now_ns);
 
 /* The entry's idle time and age in ms at now_ns (0 for stamps ahead). */
 __u64 xlb_conn_idle_ms(const struct xlb_conn *c, __u64 now_ns);

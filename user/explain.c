@@ -32,7 +32,7 @@ static const char *conn_verdict(struct xlb_lb *lb, struct xlb_explain *x, __u64 
 		return "its backend is down or removed";
 	if (be.vip_id != x->vip->id)
 		return "its backend id serves another VIP now";
-	if (!xlb_dp_config_get(lb->dp, &cfg) && xlb_conn_expired(&x->flow, &x->conn, &cfg, 0, now))
+	if (!xlb_dp_config_get(lb->dp, &cfg) && xlb_conn_expired(&x->flow, &x->conn, &cfg, now))
 		return x->flow.proto == IPPROTO_UDP ? "UDP flow idle past the UDP timeout"
 						     : "TCP flow idle past its state's timeout";
 	return NULL;

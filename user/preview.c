@@ -172,7 +172,7 @@ static int count_entry(const struct xlb_flow *f, const struct xlb_conn *c, void 
 	if (!b->used || !(b->dp_flags & XLB_BACKEND_F_VALID) ||
 	    c->backend_gen != w->lb->gens[b->id])
 		return 0;
-	if (xlb_conn_expired(f, c, &w->cfg, 0, w->now_ns))
+	if (xlb_conn_expired(f, c, &w->cfg, w->now_ns))
 		return 0;
 	w->p->vips[vi].conns_break++;
 	w->p->conns_break++;

@@ -55,11 +55,11 @@ static long long cpu_us(void)
 }
 
 enum xlb_sweep_verdict xlb_sweep_classify(const struct xlb_flow *f, const struct xlb_conn *c,
-					  const struct xlb_config *cfg, int new_table, __u64 now_ns,
+					  const struct xlb_config *cfg, __u64 now_ns,
 					  const __u32 *gens, __u32 n,
 					  struct xlb_sweep_count *counts)
 {
-	if (xlb_conn_expired(f, c, cfg, new_table, now_ns))
+	if (xlb_conn_expired(f, c, cfg, now_ns))
 		return XLB_SWEEP_DELETE;
 	if (c->backend_id >= n || gens[c->backend_id] != c->backend_gen)
 		return XLB_SWEEP_KEEP;
@@ -228,7 +228,7 @@ static int expire(struct xlb_sweep *s, int fd, const struct xlb_flow *f, __u64 n
 
 	if (bpf_map_lookup_elem(fd, f, &now))
 		return errno == ENOENT ? 0 : -errno;
-	if (!xlb_conn_expired(f, &now, &s->cfg, s->table == XLB_DP_CONNS_NEW, now_ns))
+	if (!xlb_conn_expired(f, &now, &s->cfg, now_ns))
 		return 0;
 	if (bpf_map_delete_elem(fd, f))
 		return errno == ENOENT ? 0 : -errno;
@@ -269,8 +269,7 @@ static int sweep_batch(struct xlb_sweep *s)
 	for (__u32 i = 0; i < count; i++) {
 		int ret;
 
-		if (xlb_sweep_classify(&s->keys[i], &s->vals[i], &s->cfg,
-				       s->table == XLB_DP_CONNS_NEW, now_ns, s->gens, s->n,
+		if (xlb_sweep_classify(&s->keys[i], &s->vals[i], &s->cfg, now_ns, s->gens, s->n,
 				       s->cur) == XLB_SWEEP_KEEP)
 			continue;
 		ret = expire(s, fd, &s->keys[i], now_ns);

@@ -66,13 +66,12 @@ enum xlb_sweep_verdict {
 	XLB_SWEEP_DELETE,
 };
 
-/* Pure rule of the pass: the entry's verdict at now_ns (new_table: it is
- * in xlb_conns_new, see xlb_conn_timeout_s()), counting a kept
+/* Pure rule of the pass: the entry's verdict at now_ns, counting a kept
  * entry into counts[backend_id] when its backend id is below n and its
  * generation is gens[backend_id] (an older generation's flow belongs to
  * no backend now). */
 enum xlb_sweep_verdict xlb_sweep_classify(const struct xlb_flow *f, const struct xlb_conn *c,
-					  const struct xlb_config *cfg, int new_table, __u64 now_ns,
+					  const struct xlb_config *cfg, __u64 now_ns,
 					  const __u32 *gens, __u32 n,
 					  struct xlb_sweep_count *counts);
 

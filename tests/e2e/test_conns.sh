@@ -120,6 +120,7 @@ conns_json $V
 echo "  after the close: $(json "$T/c.json" 'sorted(set(f["state"] for f in j["conns"]))'), inactive $(inactive $V)"
 check "the closed flows are listed as closing" json "$T/c.json" \
 	"j['matched'] == $N and all(f['state'] == 'closing' for f in j['conns']) or exit(1)"
+check "the sweep counts them inactive within 5 s (got $(inactive $V))" wait_for 5 is $N inactive $V
 
 echo "== conns flush"
 hold_start $N 32000 40 198.18.100.1 80
@@ -136,12 +137,8 @@ check "the other VIP kept its flows" is "$v2_before" eval "ctl -j conns $V2 | js
 r=$(hold_check)
 check "the flushed connections re-hash and still answer ($r)" grep -Eq "broken 0" <<<"$r"
 check "their next packets are tracked again" wait_for 5 is $N eval "ctl -j conns $V | json_get \"d['matched']\""
-exec 7>&-
-wait "$HOLD_PID"
-HOLD_PID=
-
 echo "== bad input is refused and changes nothing"
-before=$(ctl -j conns | json_get "d['matched']")
+before=$(ctl -j conns $V | json_get "d['matched']")
 refused() { # refused CODE PATTERN ARGS...: exit CODE, an error matching PATTERN
 	local code=$1 pat=$2
 	shift 2
@@ -160,7 +157,21 @@ refused 2 "unexpected 'limit' after 'conns flush $V'" conns flush $V limit 3
 refused 2 "bad VIP|expected ADDR:PORT/PROTO" conns 198.18.100.1
 out=$(ctl -j conns limit 0 2>/dev/null)
 check "-j: the error is JSON" json_get "d['error'] or exit(1)" <<<"$out"
-check "nothing was deleted ($before flows)" is "$before" eval "ctl -j conns | json_get \"d['matched']\""
+check "nothing was deleted ($before flows of $V)" is "$before" eval "ctl -j conns $V | json_get \"d['matched']\""
+
+exec 7>&-
+wait "$HOLD_PID"
+HOLD_PID=
+
+echo "== expired flows leave the table and the counts"
+# The 5 flows to $V2 closed at the start, the held ones just now: closing
+# entries expire fin_timeout (10 s) after their last packet.
+check "the sweep deletes every closed flow after the FIN timeout (left: $(ctl -j conns | json_get "d['matched']"))" \
+	wait_for 25 is 0 eval "ctl -j conns | json_get \"d['matched']\""
+check "inactive on $V back to 0 (got $(inactive $V)), active 0 (got $(active $V))" \
+	wait_for 5 is 0:0 eval 'echo "$(inactive $V):$(active $V)"'
+out=$(ctl stats)
+check "stats: the sweep's last pass ($(grep '^sweep:' <<<"$out"))" grep -Eq "^sweep: [0-9]+ entries in [0-9]+ ms .*[1-9][0-9]* expired|^sweep: .* expired" <<<"$out"
 
 echo "== pins of the old 16-byte connection entry are refused"
 # xlbd's pins in the lb's namespace: XLB_PIN_ROOT/netns-COOKIE/eth0 (netns.c).
