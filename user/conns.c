@@ -213,24 +213,29 @@ static int flush_entry(const struct xlb_flow *f, const struct xlb_conn *c, void 
 	return 0;
 }
 
-/* Deletes what flush_entry collected; each active flow deleted leaves its
- * backend's count (the data plane never sees it end). *deleted: how many
- * were still there. */
+/* Deletes what flush_entry collected, in batches (the kernel loops); each
+ * active flow deleted leaves its backend's count (the data plane never sees
+ * it end). A key already gone stops the kernel's loop: skip it, go on.
+ * *deleted: how many were still there. */
 static int flush_table(struct xlb_lb *lb, enum xlb_dp_conn_table t, struct flush_ctx *x,
 		       __s64 *delta, __u64 *deleted)
 {
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	int fd = xlb_dp_conn_table_fd(lb->dp, t);
+	size_t i = 0;
 
 	*deleted = 0;
-	for (size_t i = 0; i < x->n; i++) {
-		if (bpf_map_delete_elem(fd, &x->keys[i])) {
-			if (errno == ENOENT)
-				continue;
-			return -errno;
-		}
-		(*deleted)++;
-		if (x->ids[i] != UINT32_MAX)
-			delta[x->ids[i]]--;
+	while (i < x->n) {
+		__u32 count = x->n - i > 4096 ? 4096 : (__u32)(x->n - i), want = count;
+		int gone = bpf_map_delete_batch(fd, &x->keys[i], &count, &opts) ? errno : 0;
+
+		if (gone && (gone != ENOENT || count >= want))
+			return -gone;
+		for (__u32 k = 0; k < count; k++)
+			if (x->ids[i + k] != UINT32_MAX)
+				delta[x->ids[i + k]]--;
+		*deleted += count;
+		i += count + (gone ? 1 : 0);
 	}
 	return 0;
 }

@@ -220,19 +220,32 @@ static int grow(struct xlb_sweep *s, __u32 entries)
 	return 0;
 }
 
-/* Deletes an expired entry unless a packet refreshed it since the batch
- * was read (or it is gone). Returns 1 when deleted, 0, or a negative errno. */
-static int expire(struct xlb_sweep *s, int fd, const struct xlb_flow *f, __u64 now_ns)
+/* Deletes the batch's expired entries in one system call (the kernel
+ * loops), n of them at keys. A key already gone (evicted, or deleted by
+ * a flush) stops the kernel's loop: skip it and go on. Returns how many
+ * were deleted, or a negative errno. No entry is looked at again first: a
+ * packet that came within the slice since the batch was read found the
+ * entry expired too, and the data plane re-picked its flow, which it
+ * does again at the next packet (sweep.h). */
+static long long expire(int fd, struct xlb_flow *keys, __u32 n)
 {
-	struct xlb_conn now;
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	long long deleted = 0;
 
-	if (bpf_map_lookup_elem(fd, f, &now))
-		return errno == ENOENT ? 0 : -errno;
-	if (!xlb_conn_expired(f, &now, &s->cfg, now_ns))
-		return 0;
-	if (bpf_map_delete_elem(fd, f))
-		return errno == ENOENT ? 0 : -errno;
-	return 1;
+	while (n) {
+		__u32 count = n;
+
+		if (!bpf_map_delete_batch(fd, keys, &count, &opts)) {
+			deleted += count;
+			break;
+		}
+		if (errno != ENOENT || count >= n)
+			return -errno;
+		deleted += count;
+		keys += count + 1;
+		n -= count + 1;
+	}
+	return deleted;
 }
 
 /* One batch of the table under way. Returns 1 at its end, 0 when more
@@ -242,7 +255,7 @@ static int sweep_batch(struct xlb_sweep *s)
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	int fd = xlb_dp_conn_table_fd(s->dp, s->table);
 	__u64 now_ns;
-	__u32 count, next;
+	__u32 count, next, n_exp = 0;
 	int err;
 
 	for (;;) {
@@ -266,15 +279,16 @@ static int sweep_batch(struct xlb_sweep *s)
 	if (err && err != -ENOENT)
 		return err;
 	now_ns = xlb_conn_now_ns();
-	for (__u32 i = 0; i < count; i++) {
-		int ret;
-
+	/* The expired keys move to the front of the buffer, in place. */
+	for (__u32 i = 0; i < count; i++)
 		if (xlb_sweep_classify(&s->keys[i], &s->vals[i], &s->cfg, now_ns, s->gens, s->n,
-				       s->cur) == XLB_SWEEP_KEEP)
-			continue;
-		ret = expire(s, fd, &s->keys[i], now_ns);
+				       s->cur) == XLB_SWEEP_DELETE)
+			s->keys[n_exp++] = s->keys[i];
+	if (n_exp) {
+		long long ret = expire(fd, s->keys, n_exp);
+
 		if (ret < 0)
-			return ret;
+			return (int)ret;
 		s->run.expired += ret;
 	}
 	s->run.scanned += count;

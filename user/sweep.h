@@ -19,9 +19,10 @@
  * both); so the error after a pass is at most the flows that started or
  * ended during it, and the next pass repairs it. A data-plane update that
  * lands between the read and the write of one backend's value (two system
- * calls) is lost until the next pass as well. An expired entry is looked
- * up again just before it is deleted, so a packet that refreshed it since
- * the batch was read keeps it. */
+ * calls) is lost until the next pass as well. Expired entries are deleted
+ * a batch at a time, without a second look: a packet that came in the
+ * slice since found its entry expired as well, and its flow, re-picked by
+ * the data plane then, is re-picked once more at its next packet. */
 #ifndef XLB_SWEEP_H
 #define XLB_SWEEP_H
 
