@@ -145,6 +145,22 @@ echo "  $out"
 measure "live table"
 echo "  list: $(ctl -j list | python3 -c 'import json,sys; print(json.load(sys.stdin)["vips"][0]["backends"][0]["connections"])')"
 
+# timed CMD...: CMD's wall time in ms
+timed() {
+	local t0
+	t0=$(date +%s%N)
+	"$@" >"$T/timed.out" 2>&1
+	echo $((($(date +%s%N) - t0) / 1000000))
+}
+echo "== conns and conns flush on the full table"
+ms=$(timed ctl -j conns limit 100)
+echo "  conns limit 100: $ms ms ($(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("%d shown, %d matched of %d scanned, complete %s" % (j["shown"], j["matched"], j["scanned"], j["complete"]))' "$T/timed.out"))"
+ms=$(timed ctl -j conns $V backend 198.18.7.9)
+echo "  conns $V backend 198.18.7.9 (matches none): $ms ms ($(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("%d scanned, complete %s" % (j["scanned"], j["complete"]))' "$T/timed.out"))"
+ms=$(timed ctl -j conns flush $V)
+echo "  conns flush $V: $ms ms ($(cat "$T/timed.out"))"
+echo "  list: $(ctl -j list | python3 -c 'import json,sys; print(json.load(sys.stdin)["vips"][0]["backends"][0]["connections"])')"
+
 echo "== $CONNS expired flows: one pass deletes them"
 out=$(timeout 120 "$BUILD/xlb-connfill" "$PINS/xlb_conns" --fill "$CONNS" --backend "$id" \
 	--gen "$gen" --idle 1000 2>&1) || { echo "fill: $out"; exit 1; }
