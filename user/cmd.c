@@ -422,7 +422,7 @@ static const struct xlb_cmd_verb restore_cmd = {"restore", XLB_CMD_RESTORE, pos_
 static const struct xlb_cmd_verb detach_cmd = {"detach", XLB_CMD_DETACH, NULL, NULL, 0,
 					       "detach"};
 static const struct xlb_cmd_verb conns_cmd = {"conns", XLB_CMD_CONNS, pos_conns, conns_options, 0,
-					      "conns [VIP] [backend ADDR] [limit N] | conns flush VIP"};
+					      "conns [VIP] [backend ADDR] [limit N]\n  conns flush VIP"};
 static const struct xlb_cmd_verb help_cmd = {"help", XLB_CMD_HELP, NULL, NULL, 0,
 					     "help [OBJECT]"};
 
