@@ -20,6 +20,7 @@
 #include "rules.h"
 #include "xlb.skel.h"
 #include "xlb_test.h"
+#include "conn_state.h"
 
 #define V1 "198.18.100.1:80/tcp"
 #define V2 "198.18.100.2:80/tcp"
@@ -119,7 +120,10 @@ static void add_conns(const struct xlb_lb_backend *b, __u32 first, __u32 n)
 
 	for (__u32 i = 0; i < n; i++) {
 		struct xlb_flow f = {0};
-		struct xlb_conn c = {.backend_id = b->id, .backend_gen = lb->gens[b->id]};
+		struct xlb_conn c = {.backend_id = b->id,
+				     .backend_gen = lb->gens[b->id],
+				     .last_seen_ns = xlb_conn_now_ns(),
+				     .state = XLB_CONN_ESTABLISHED};
 
 		f.src.v4 = htonl(0xc6120000U + first + i);
 		f.dst = vip_of(V1)->key.addr;
