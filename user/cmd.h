@@ -46,14 +46,14 @@ enum xlb_cmd_given {
 	XLB_CMD_G_LIMIT = 1 << 7,
 	XLB_CMD_G_COUNT = 1 << 8,
 	XLB_CMD_G_SLOW_START = 1 << 9,
-	XLB_CMD_G_VIP = 1 << 10,     /* conns: a VIP to list the flows of */
-	XLB_CMD_G_BACKEND = 1 << 11, /* conns: backend ADDR */
+	XLB_CMD_G_VIP = 1 << 10,	 /* conns: a VIP to list the flows of */
+	XLB_CMD_G_BACKEND = 1 << 11,	 /* conns: backend ADDR */
 	XLB_CMD_G_CONNS_LIMIT = 1 << 12, /* conns: limit N */
 };
 
 /* Flows conns lists by default, and at most. */
 #define XLB_CMD_CONNS_LIMIT_DEFAULT 100
-#define XLB_CMD_CONNS_LIMIT_MAX 10000
+#define XLB_CMD_CONNS_LIMIT_MAX	    10000
 
 /* One parsed, syntactically valid command. Pointers point into argv. */
 struct xlb_cmd {

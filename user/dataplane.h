@@ -104,8 +104,7 @@ enum xlb_dp_conn_table {
 	XLB_DP_CONNS_NEW, /* xlb_conns_new */
 };
 /* As xlb_dp_conn_walk(), over either table. */
-int xlb_dp_conn_walk_table(struct xlb_dp *dp, enum xlb_dp_conn_table table,
-			   unsigned int budget_us,
+int xlb_dp_conn_walk_table(struct xlb_dp *dp, enum xlb_dp_conn_table table, unsigned int budget_us,
 			   int (*cb)(const struct xlb_flow *, const struct xlb_conn *, void *),
 			   void *ctx, __u64 *scanned, int *complete);
 int xlb_dp_conn_table_fd(struct xlb_dp *dp, enum xlb_dp_conn_table table);

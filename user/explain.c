@@ -17,7 +17,6 @@
 #include "refusal.h"
 #include "xlb_hash.h"
 
-
 /* lookup_conn()'s verdict on the entry: NULL when usable, else why not. */
 static const char *conn_verdict(struct xlb_lb *lb, struct xlb_explain *x, __u64 now)
 {
@@ -34,7 +33,7 @@ static const char *conn_verdict(struct xlb_lb *lb, struct xlb_explain *x, __u64 
 		return "its backend id serves another VIP now";
 	if (!xlb_dp_config_get(lb->dp, &cfg) && xlb_conn_expired(&x->flow, &x->conn, &cfg, now))
 		return x->flow.proto == IPPROTO_UDP ? "UDP flow idle past the UDP timeout"
-						     : "TCP flow idle past its state's timeout";
+						    : "TCP flow idle past its state's timeout";
 	return NULL;
 }
 

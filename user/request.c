@@ -140,8 +140,8 @@ static json_t *conns_json(struct xlb_lb *lb, const struct xlb_lb_backend *b)
 
 	if (xlb_dp_backend_conns_get(lb->dp, b->id, &active) || active < 0)
 		active = 0;
-	return json_pack("{s:{s:I, s:I}}", "connections", "active", (json_int_t)active,
-			 "inactive", (json_int_t)(sc ? sc[b->id].inactive : 0));
+	return json_pack("{s:{s:I, s:I}}", "connections", "active", (json_int_t)active, "inactive",
+			 (json_int_t)(sc ? sc[b->id].inactive : 0));
 }
 
 static json_t *backend_json(struct xlb_lb *lb, const struct xlb_lb_vip *v,
@@ -383,14 +383,13 @@ static json_t *sweep_json(struct xlb_lb *lb)
 		return json_null();
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "scanned",
-			 (json_int_t)r->scanned, "expired", (json_int_t)r->expired, "corrected",
-			 (json_int_t)r->corrected, "drift", (json_int_t)r->drift, "duration_ms",
-			 (json_int_t)(r->duration_us / 1000), "cpu_ms",
-			 (json_int_t)(r->cpu_us / 1000), "slices", (json_int_t)r->slices,
-			 "max_slice_us", (json_int_t)r->max_slice_us, "age_ms",
-			 (json_int_t)((now - r->done_us) / 1000), "running",
-			 xlb_sweep_pending(lb->dp->sweep));
+	return json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "scanned", (json_int_t)r->scanned,
+	    "expired", (json_int_t)r->expired, "corrected", (json_int_t)r->corrected, "drift",
+	    (json_int_t)r->drift, "duration_ms", (json_int_t)(r->duration_us / 1000), "cpu_ms",
+	    (json_int_t)(r->cpu_us / 1000), "slices", (json_int_t)r->slices, "max_slice_us",
+	    (json_int_t)r->max_slice_us, "age_ms", (json_int_t)((now - r->done_us) / 1000),
+	    "running", xlb_sweep_pending(lb->dp->sweep));
 }
 
 static int do_stats(struct xlb_lb *lb, json_t **result, char *err, size_t errlen)
@@ -503,12 +502,11 @@ static json_t *explain_conn_json(struct xlb_lb *lb, const struct xlb_explain *x)
 
 	if (!x->have_conn)
 		return json_null();
-	o = json_pack("{s:I, s:I, s:I, s:s, s:b, s:s*, s:o}", "backend_id",
-		      (json_int_t)x->conn.backend_id, "backend_gen",
-		      (json_int_t)x->conn.backend_gen, "age_ms", (json_int_t)x->conn_age_ms,
-		      "state", xlb_conn_state_name(x->conn.state),
-		      "usable", !x->conn_stale, "stale_reason", x->conn_stale, "backend",
-		      explain_backend_json(lb, x->vip, x->conn_be));
+	o = json_pack(
+	    "{s:I, s:I, s:I, s:s, s:b, s:s*, s:o}", "backend_id", (json_int_t)x->conn.backend_id,
+	    "backend_gen", (json_int_t)x->conn.backend_gen, "age_ms", (json_int_t)x->conn_age_ms,
+	    "state", xlb_conn_state_name(x->conn.state), "usable", !x->conn_stale, "stale_reason",
+	    x->conn_stale, "backend", explain_backend_json(lb, x->vip, x->conn_be));
 	return o;
 }
 

@@ -136,8 +136,9 @@ int main(int argc, char **argv)
 			else if (!strcmp(optarg, "closing"))
 				proto_conn.state = XLB_CONN_CLOSING;
 			else if (strcmp(optarg, "established")) {
-				fprintf(stderr, "Error: bad --state '%s', expected new, "
-						"established or closing\n",
+				fprintf(stderr,
+					"Error: bad --state '%s', expected new, "
+					"established or closing\n",
 					optarg);
 				return 2;
 			}
