@@ -76,6 +76,10 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 #define VIP_NOLIM	 "198.18.100.5:80/tcp" /* VIP_LIM's twin without a limit */
 #define VIP_RR		 "198.18.100.6:80/tcp" /* VIP_NOLIM's twin with sched rr */
 #define VIP_LIM1_PROT	 "limit 1/s burst 1"
+/* The new-flow cost of each scheduler over 4 and over 64 backends
+ * (sched_vips: 198.18.100.20-25 and .30-35). */
+#define SCHED_FEW	 4
+#define SCHED_MANY	 XLB_LC_MAX_BACKENDS
 #define TPUT_BACKEND	 "198.18.64.11"
 #define CP_BACKEND_BASE	 0xc6120801U /* 198.18.8.1: backends of VIP_CP, and +0x400 new ones */
 #define CYCLE_SRC_BASE	 0xc6130000U /* 198.19.0.0: sources of the established flows */
@@ -91,6 +95,10 @@ static const char *const setup_cmds[] = {
     "for i in 11 12 13 14 15 16 17 18 19 20; do "
     "ip neigh add 198.18.0.$i lladdr 02:00:00:00:00:$i dev " LB_IF " nud permanent && "
     "ip neigh add 2001:db8::$i lladdr 02:00:00:00:00:$i dev " LB_IF " nud permanent "
+    "|| exit 1; done",
+    /* The schedulers' 64 backends: 198.18.0.11-74. */
+    "for i in $(seq 21 74); do "
+    "ip neigh add 198.18.0.$i lladdr 02:00:00:00:00:$i dev " LB_IF " nud permanent "
     "|| exit 1; done",
     /* The control plane's 1000 backends: routed, no neighbour (fib_pass). */
     "ip route add 198.18.8.0/21 dev " LB_IF,
@@ -239,15 +247,21 @@ static int spend_limit(void)
 	return 0;
 }
 
-static int add_backend(const char *vip, const union xlb_addr *addr, __u8 family)
+static int add_backend_w(const char *vip, const union xlb_addr *addr, __u8 family, __u32 weight)
 {
 	struct xlb_vip_key key;
 
-	if (vip_key(vip, &key) || xlb_lb_backend_add(lb, &key, addr, family, 1, err, sizeof(err))) {
+	if (vip_key(vip, &key) ||
+	    xlb_lb_backend_add(lb, &key, addr, family, weight, err, sizeof(err))) {
 		pr_err("vip %s: backend: %s", vip, err);
 		return -1;
 	}
 	return 0;
+}
+
+static int add_backend(const char *vip, const union xlb_addr *addr, __u8 family)
+{
+	return add_backend_w(vip, addr, family, 1);
 }
 
 static int add_backend_text(const char *vip, const char *text)
@@ -374,6 +388,35 @@ static json_t *machine_json(void)
 
 /* ---- setup ---------------------------------------------------------------- */
 
+static const __u32 sched_flags[] = {0, XLB_VIP_F_SRC_HASH, XLB_VIP_F_RR, XLB_VIP_F_WRR,
+				    XLB_VIP_F_LC, XLB_VIP_F_WLC};
+
+/* One VIP per scheduler with SCHED_FEW backends (198.18.100.20 + i) and
+ * one with SCHED_MANY (198.18.100.30 + i); weights 1-4 in turn. */
+static int add_sched_vips(void)
+{
+	for (size_t i = 0; i < sizeof(sched_flags) / sizeof(sched_flags[0]); i++) {
+		for (int many = 0; many < 2; many++) {
+			char v[64], a[64];
+			int n = many ? SCHED_MANY : SCHED_FEW;
+
+			snprintf(v, sizeof(v), "198.18.100.%zu:80/tcp", (many ? 30 : 20) + i);
+			if (add_vip_flags(v, sched_flags[i]))
+				return -1;
+			for (int b = 0; b < n; b++) {
+				union xlb_addr addr;
+				__u8 family;
+
+				snprintf(a, sizeof(a), "198.18.0.%d", 11 + b);
+				if (xlb_addr_parse(a, &addr, &family) ||
+				    add_backend_w(v, &addr, family, 1 + (__u32)b % 4))
+					return -1;
+			}
+		}
+	}
+	return 0;
+}
+
 static int enter_netns(void)
 {
 	if (unshare(CLONE_NEWNET)) {
@@ -416,6 +459,8 @@ static int setup_dataplane(void)
 	    set_protect(VIP_ACL, VIP_ACL_PROT) ||
 	    set_protect(VIP_LIM, VIP_LIM_PROT) || set_protect(VIP_LIM1, VIP_LIM1_PROT) ||
 	    spend_limit())
+		return -1;
+	if (add_sched_vips())
 		return -1;
 	for (int i = 11; i <= 20; i++) {
 		char a[64];
@@ -577,6 +622,23 @@ static const struct pp_case pp_cases[] = {
      BIT(CONN_MISS) | BIT(CONN_INSERT) | BIT(TX)},
     {"v4_rr_hit", "IPv4 TCP, conn-table hit, VIP with sched rr", 4, "198.18.1.2",
      "198.18.100.6", TCP_ACK, 0, 0, 0, 0, XDP_TX, BIT(CONN_HIT) | BIT(TX)},
+#define SCHED_CASE(name, what, dst)                                                           \
+	{name, "IPv4 TCP SYN, new 5-tuple every packet, " what, 4, "198.18.1.5", dst, TCP_SYN, 1, \
+	 0, 0, 0, XDP_TX, BIT(CONN_MISS) | BIT(CONN_INSERT) | BIT(TX)}
+    SCHED_CASE("v4_new_flow_maglev_4", "sched maglev, 4 backends", "198.18.100.20"),
+    SCHED_CASE("v4_new_flow_sh_4", "sched sh, 4 backends", "198.18.100.21"),
+    SCHED_CASE("v4_new_flow_rr_4", "sched rr, 4 backends", "198.18.100.22"),
+    SCHED_CASE("v4_new_flow_wrr_4", "sched wrr, 4 backends", "198.18.100.23"),
+    SCHED_CASE("v4_new_flow_lc_4", "sched lc, 4 backends", "198.18.100.24"),
+    SCHED_CASE("v4_new_flow_wlc_4", "sched wlc, 4 backends", "198.18.100.25"),
+    SCHED_CASE("v4_new_flow_maglev_64", "sched maglev, 64 backends", "198.18.100.30"),
+    SCHED_CASE("v4_new_flow_sh_64", "sched sh, 64 backends", "198.18.100.31"),
+    SCHED_CASE("v4_new_flow_rr_64", "sched rr, 64 backends", "198.18.100.32"),
+    SCHED_CASE("v4_new_flow_wrr_64", "sched wrr, 64 backends", "198.18.100.33"),
+    SCHED_CASE("v4_new_flow_lc_64", "sched lc, 64 backends (exact scan)", "198.18.100.34"),
+    SCHED_CASE("v4_new_flow_wlc_64", "sched wlc, 64 backends (exact scan)", "198.18.100.35"),
+    {"v4_lc_hit", "IPv4 TCP, conn-table hit, VIP with sched lc", 4, "198.18.1.2",
+     "198.18.100.24", TCP_ACK, 0, 0, 0, 0, XDP_TX, BIT(CONN_HIT) | BIT(TX)},
     {"v4_limit_new_flow", "IPv4 TCP SYN, new 5-tuple every packet, under the client's limit",
      4, "198.18.1.5", "198.18.100.3", TCP_SYN, 1, 0, 0, 0, XDP_TX,
      BIT(CONN_MISS) | BIT(CONN_INSERT) | BIT(TX)},

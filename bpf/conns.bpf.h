@@ -10,7 +10,7 @@
  * Each entry has a state seen from the client's packets alone (with direct
  * server return the replies bypass xlb): new when recorded, established
  * once confirmed, closing from the client's FIN or RST; each state has its
- * idle timeout (conn_timeout_s). New and established flows count on their
+ * idle timeout (xlb_conn_timeout_s). New and established flows count on their
  * backend in xlb_backend_conns, which lc and wlc read (sched.bpf.h). */
 #ifndef XLB_CONNS_BPF_H
 #define XLB_CONNS_BPF_H
@@ -65,17 +65,6 @@ static __always_inline void note_close(struct xlb_conn *conn, const struct packe
 		count_conn(conn->backend_id, -1);
 }
 
-/* Idle seconds after which the entry is stale, by protocol and state. */
-static __always_inline __u32 conn_timeout_s(const struct xlb_conn *conn, const struct packet *pkt,
-					    const struct xlb_config *cfg)
-{
-	if (pkt->flow.proto != IPPROTO_TCP)
-		return cfg->udp_timeout_s;
-	if (conn->state == XLB_CONN_ESTABLISHED)
-		return cfg->tcp_timeout_s;
-	return conn->state == XLB_CONN_NEW ? cfg->syn_timeout_s : cfg->fin_timeout_s;
-}
-
 /* A flow idle for longer than its state's timeout is a new flow: re-pick
  * it. The timestamp is written at most once a second, to keep the shared
  * cache line clean on the hot path, and at least every half timeout: a
@@ -84,7 +73,8 @@ static __always_inline __u32 conn_timeout_s(const struct xlb_conn *conn, const s
 static __always_inline int conn_expired(struct xlb_conn *conn, const struct packet *pkt,
 					const struct xlb_config *cfg, __u64 now)
 {
-	__u64 timeout = (__u64)conn_timeout_s(conn, pkt, cfg) * NSEC_PER_SEC;
+	__u64 timeout = (__u64)xlb_conn_timeout_s(cfg, pkt->flow.proto == IPPROTO_TCP, conn->state) *
+			NSEC_PER_SEC;
 	__u64 idle = now - conn->last_seen_ns;
 
 	if (idle > timeout)

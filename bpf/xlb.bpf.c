@@ -90,6 +90,23 @@ static __always_inline struct xlb_backend *pick_from_ring(const struct xlb_vip *
 	return be;
 }
 
+/* The scheduler's backend for a flow no table knows: lc and wlc choose by
+ * open flows when the flow will be recorded, every other choice is the
+ * ring's (sched.bpf.h). */
+static __always_inline struct xlb_backend *pick_new(const struct xlb_vip *vip,
+						    const struct packet *pkt,
+						    const struct xlb_config *cfg, __u32 hash,
+						    __u64 now, int record, __u32 *backend_id)
+{
+	struct xlb_backend *be = NULL;
+
+	if (picks_least(vip, pkt, cfg, now, record))
+		be = pick_least(vip, hash, backend_id);
+	if (!be)
+		be = pick_from_ring(vip, pkt, cfg, hash, now, record, backend_id);
+	return be;
+}
+
 /* The flow's backend: its entry in the established table, else in the
  * new-flow table, else the ring's choice, recorded as conns.bpf.h says when
  * record (a constant: the flow's own packets). A flow no table knows is
@@ -122,7 +139,7 @@ static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip *vi
 		*why = XLB_STAT_DROP_LIMIT;
 		return NULL;
 	}
-	be = pick_from_ring(vip, pkt, cfg, hash, now, record, backend_id);
+	be = pick_new(vip, pkt, cfg, hash, now, record, backend_id);
 	if (!be || !record)
 		return be;
 	if (stale)
@@ -285,6 +302,11 @@ static __always_inline __u32 forward(struct xdp_md *ctx, const struct packet *pk
 	__u32 v;
 
 	outer_source(cfg, be->family, hash, &src);
+	/* Without this, clang 14 reloaded the outer source for the route
+	 * lookup from a stack slot it also used for a connection entry's
+	 * pointer, a 4-byte store of a spilled pointer that the verifier
+	 * rejects ("invalid size of register spill"), as in the benchmark. */
+	asm volatile("" : : "r"(&src) : "memory");
 	v = route_outer(ctx, pkt, be, backend_id, &src, now, &scratch, &nh);
 	if (verdict_action(v) == XDP_DROP) {
 		if (may_answer && nh && verdict_reason(v) == XLB_STAT_TOO_BIG)

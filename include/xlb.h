@@ -259,6 +259,19 @@ struct xlb_config {
 };
 _Static_assert(sizeof(struct xlb_config) == 48, "xlb_config layout");
 
+/* Idle seconds after which a connection entry expires, the data plane's
+ * rule (conns.bpf.h) that xlbd's views repeat: UDP by udp_timeout_s, TCP
+ * by the entry's state. */
+static inline __attribute__((always_inline)) __u32
+xlb_conn_timeout_s(const struct xlb_config *cfg, int tcp, __u32 state)
+{
+	if (!tcp)
+		return cfg->udp_timeout_s;
+	if (state == XLB_CONN_ESTABLISHED)
+		return cfg->tcp_timeout_s;
+	return state == XLB_CONN_NEW ? cfg->syn_timeout_s : cfg->fin_timeout_s;
+}
+
 /* xlb_budget value (per CPU, one entry): this CPU's new entries in the
  * current one-second window. A window older than a second starts anew at
  * the next new flow; tests rewrite window_ns to make time pass. */

@@ -57,6 +57,8 @@ struct xlbd_opts {
 	__u32 udp_timeout_s;	   /* --udp-timeout */
 	__u32 conn_budget;	   /* --conn-budget, 0: no limit */
 	__u32 syn_timeout_s;	   /* --syn-timeout */
+	__u32 tcp_timeout_s;	   /* --tcp-timeout */
+	__u32 fin_timeout_s;	   /* --fin-timeout */
 	int verbose;		   /* -v: debug logging */
 	int detach;		   /* --detach: take xlb off the interface, exit */
 	int reset;		   /* --reset: a missing or empty rules file may drop
@@ -93,6 +95,7 @@ static const char usage_text[] =
     "Usage: xlbd -i IFACE [-S SOCKET] [-r RULES] [-m native|generic] [--src4 ADDR[/LEN]]\n"
     "            [--src6 ADDR[/LEN]] [--max-vips N] [--max-backends N] [--conns N]\n"
     "            [--ring-size M] [--udp-timeout S] [--conn-budget N] [--syn-timeout S]\n"
+    "            [--tcp-timeout S] [--fin-timeout S]\n"
     "            [--icmp-rate N[/s]] [--announce-table N] [--reset] [--no-sysctl]\n"
     "            [--private-bpffs] [--metrics ADDR:PORT] [-v]\n"
     "       xlbd -i IFACE --detach [--announce-table N]\n"
@@ -119,6 +122,10 @@ static const char usage_text[] =
     "                         limit (default 100000)\n"
     "      --syn-timeout S    seconds a TCP flow seen only by its SYN keeps its\n"
     "                         entry, 1-3600 (default 5)\n"
+    "      --tcp-timeout S    idle seconds before an established TCP flow's entry\n"
+    "                         expires (it re-hashes), 1-604800 (default 900)\n"
+    "      --fin-timeout S    idle seconds a TCP flow keeps its entry after the\n"
+    "                         client's FIN or RST, 1-3600 (default 10)\n"
     "      --icmp-rate N[/s]  ICMP errors xlb may send per second and CPU (packet too\n"
     "                         big), bursts of 50; 0: none (default 1000)\n"
     "      --announce-table N keep a blackhole route (proto 250) per VIP address with a\n"
@@ -194,6 +201,8 @@ enum {
 	OPT_CONN_BUDGET,
 	OPT_SYN_TIMEOUT,
 	OPT_ICMP_RATE,
+	OPT_TCP_TIMEOUT,
+	OPT_FIN_TIMEOUT,
 	OPT_DETACH,
 	OPT_RESET,
 	OPT_NO_SYSCTL,
@@ -219,6 +228,8 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 	    {"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
 	    {"conn-budget", required_argument, NULL, OPT_CONN_BUDGET},
 	    {"syn-timeout", required_argument, NULL, OPT_SYN_TIMEOUT},
+	    {"tcp-timeout", required_argument, NULL, OPT_TCP_TIMEOUT},
+	    {"fin-timeout", required_argument, NULL, OPT_FIN_TIMEOUT},
 	    {"icmp-rate", required_argument, NULL, OPT_ICMP_RATE},
 	    {"detach", no_argument, NULL, OPT_DETACH},
 	    {"reset", no_argument, NULL, OPT_RESET},
@@ -236,6 +247,8 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 	o->udp_timeout_s = XLB_UDP_TIMEOUT_DEFAULT_S;
 	o->conn_budget = XLB_CONN_BUDGET_DEFAULT;
 	o->syn_timeout_s = XLB_SYN_TIMEOUT_DEFAULT_S;
+	o->tcp_timeout_s = XLB_TCP_TIMEOUT_DEFAULT_S;
+	o->fin_timeout_s = XLB_FIN_TIMEOUT_DEFAULT_S;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":i:S:r:m:vh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -299,6 +312,16 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 		case OPT_SYN_TIMEOUT:
 			if (parse_num(optarg, 1, 3600, &o->syn_timeout_s))
 				return usage_error("bad --syn-timeout '%s', expected 1-3600 seconds",
+						   optarg);
+			break;
+		case OPT_TCP_TIMEOUT:
+			if (parse_num(optarg, 1, 604800, &o->tcp_timeout_s))
+				return usage_error(
+				    "bad --tcp-timeout '%s', expected 1-604800 seconds", optarg);
+			break;
+		case OPT_FIN_TIMEOUT:
+			if (parse_num(optarg, 1, 3600, &o->fin_timeout_s))
+				return usage_error("bad --fin-timeout '%s', expected 1-3600 seconds",
 						   optarg);
 			break;
 		case OPT_ICMP_RATE:
@@ -440,8 +463,8 @@ static int outer_config(struct xlbd *d)
 	cfg->udp_timeout_s = d->o.udp_timeout_s;
 	cfg->conn_budget = d->o.conn_budget;
 	cfg->syn_timeout_s = d->o.syn_timeout_s;
-	cfg->tcp_timeout_s = XLB_TCP_TIMEOUT_DEFAULT_S;
-	cfg->fin_timeout_s = XLB_FIN_TIMEOUT_DEFAULT_S;
+	cfg->tcp_timeout_s = d->o.tcp_timeout_s;
+	cfg->fin_timeout_s = d->o.fin_timeout_s;
 	return 0;
 }
 
@@ -472,6 +495,8 @@ static int setup_config(struct xlbd *d)
 		pr_info("interface %s: new connection entries: no limit (--conn-budget 0), "
 			"SYN-only entries kept %us",
 			d->o.ifname, cfg->syn_timeout_s);
+	pr_info("interface %s: idle TCP entries expire after %us established, %us closing",
+		d->o.ifname, cfg->tcp_timeout_s, cfg->fin_timeout_s);
 	return 0;
 }
 

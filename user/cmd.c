@@ -46,6 +46,10 @@ const char *xlb_sched_name(__u32 vip_flags)
 		return "rr";
 	if (vip_flags & XLB_VIP_F_WRR)
 		return "wrr";
+	if (vip_flags & XLB_VIP_F_LC)
+		return "lc";
+	if (vip_flags & XLB_VIP_F_WLC)
+		return "wlc";
 	return vip_flags & XLB_VIP_F_SRC_HASH ? "sh" : "maglev";
 }
 
@@ -60,16 +64,13 @@ static int opt_sched(struct xlb_cmd *c, int argc, char **argv, int *consumed, ch
 	    {"sh", XLB_VIP_F_SRC_HASH},
 	    {"rr", XLB_VIP_F_RR},
 	    {"wrr", XLB_VIP_F_WRR},
+	    {"lc", XLB_VIP_F_LC},
+	    {"wlc", XLB_VIP_F_WLC},
 	};
 
 	if (argc < 2)
 		return xlb_errf(-EINVAL, err, errlen,
 				"'sched' needs a value, expected sched " XLB_SCHED_NAMES);
-	if (!strcmp(argv[1], "lc") || !strcmp(argv[1], "wlc"))
-		return xlb_errf(-EINVAL, err, errlen,
-				"scheduler '%s' is not available yet (least connection needs "
-				"per-backend connection counts), expected " XLB_SCHED_NAMES,
-				argv[1]);
 	for (size_t i = 0; i < sizeof(scheds) / sizeof(scheds[0]); i++) {
 		if (strcmp(argv[1], scheds[i].name))
 			continue;
@@ -79,7 +80,8 @@ static int opt_sched(struct xlb_cmd *c, int argc, char **argv, int *consumed, ch
 	}
 	return xlb_errf(-EINVAL, err, errlen,
 			"unknown scheduler '%s', expected maglev (whole flow), sh (source "
-			"address), rr (in turn) or wrr (in turn by weight)",
+			"address), rr (in turn), wrr (in turn by weight), lc (fewest "
+			"connections) or wlc (fewest connections per weight)",
 			argv[1]);
 }
 
@@ -455,8 +457,10 @@ static const char usage_notes[] =
     "weight N is 0-65535, default 1; weight 0 drains: established flows stay,\n"
     "  new flows go elsewhere. sched maglev (default) hashes the whole flow, sh\n"
     "  the client address only; rr gives new flows to backends in turn, wrr in\n"
-    "  turn by weight (smoothly interleaved); rr and wrr are per xlb instance\n"
-    "  and need conntrack on. conntrack on (default) pins flows to backends.\n"
+    "  turn by weight (smoothly interleaved); lc to the backend with the fewest\n"
+    "  open connections, wlc the fewest per unit of weight (at most 64\n"
+    "  backends). rr, wrr, lc and wlc are per xlb instance and need conntrack\n"
+    "  on. conntrack on (default) pins flows to backends.\n"
     "CHECK is a health check: check [tcp|http|udp|none] [port N] [interval MS]\n"
     "  [timeout MS] [rise N] [fall N] [path /P] [host H] [status N] [send STR]\n"
     "  [expect STR], or check default. On a VIP it sets its backends' defaults,\n"

@@ -82,7 +82,7 @@ int xlb_cmd_mutates(enum xlb_cmd_op op);
  * objects and verbs are accepted. Returns 0, or -EINVAL with "<what was
  * wrong>, <what is valid>" in err: a usage error. */
 /* The schedulers the grammar takes, as its usage lines spell them. */
-#define XLB_SCHED_NAMES "maglev|sh|rr|wrr"
+#define XLB_SCHED_NAMES "maglev|sh|rr|wrr|lc|wlc"
 /* The scheduler's name in the grammar for a VIP's enum xlb_vip_flags. */
 const char *xlb_sched_name(__u32 vip_flags);
 

@@ -25,16 +25,16 @@ static __u32 or_default(__u32 s, __u32 def)
 	return s ? s : def;
 }
 
-__u32 xlb_conn_timeout_s(const struct xlb_flow *f, const struct xlb_conn *c,
-			 const struct xlb_config *cfg)
+__u32 xlb_conn_limit_s(const struct xlb_flow *f, const struct xlb_conn *c,
+		       const struct xlb_config *cfg)
 {
-	if (f->proto != IPPROTO_TCP)
-		return or_default(cfg->udp_timeout_s, XLB_UDP_TIMEOUT_DEFAULT_S);
-	if (c->state == XLB_CONN_ESTABLISHED)
-		return or_default(cfg->tcp_timeout_s, XLB_TCP_TIMEOUT_DEFAULT_S);
-	if (c->state == XLB_CONN_NEW)
-		return or_default(cfg->syn_timeout_s, XLB_SYN_TIMEOUT_DEFAULT_S);
-	return or_default(cfg->fin_timeout_s, XLB_FIN_TIMEOUT_DEFAULT_S);
+	struct xlb_config set = *cfg;
+
+	set.udp_timeout_s = or_default(cfg->udp_timeout_s, XLB_UDP_TIMEOUT_DEFAULT_S);
+	set.syn_timeout_s = or_default(cfg->syn_timeout_s, XLB_SYN_TIMEOUT_DEFAULT_S);
+	set.tcp_timeout_s = or_default(cfg->tcp_timeout_s, XLB_TCP_TIMEOUT_DEFAULT_S);
+	set.fin_timeout_s = or_default(cfg->fin_timeout_s, XLB_FIN_TIMEOUT_DEFAULT_S);
+	return xlb_conn_timeout_s(&set, f->proto == IPPROTO_TCP, c->state);
 }
 
 int xlb_conn_expired(const struct xlb_flow *f, const struct xlb_conn *c,
@@ -42,7 +42,7 @@ int xlb_conn_expired(const struct xlb_flow *f, const struct xlb_conn *c,
 {
 	if (now_ns <= c->last_seen_ns)
 		return 0;
-	return now_ns - c->last_seen_ns > (__u64)xlb_conn_timeout_s(f, c, cfg) * NSEC_PER_SEC;
+	return now_ns - c->last_seen_ns > (__u64)xlb_conn_limit_s(f, c, cfg) * NSEC_PER_SEC;
 }
 
 __u64 xlb_conn_idle_ms(const struct xlb_conn *c, __u64 now_ns)

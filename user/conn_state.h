@@ -12,13 +12,13 @@
 /* "new", "established", "closing"; "unknown" for a value out of range. */
 const char *xlb_conn_state_name(__u32 state);
 
-/* Idle seconds after which the entry expires, as the data plane's
- * conn_timeout_s(): UDP by udp_timeout_s, TCP by its state (new:
- * syn_timeout_s, established: tcp_timeout_s, closing: fin_timeout_s), in
- * either table. A timeout of 0 (a config that left it unset) counts as its
- * default, never as "expire at once", which would delete every flow. */
-__u32 xlb_conn_timeout_s(const struct xlb_flow *f, const struct xlb_conn *c,
-			 const struct xlb_config *cfg);
+/* Idle seconds after which the entry expires: the data plane's rule
+ * (xlb_conn_timeout_s() in xlb.h: UDP by udp_timeout_s, TCP by its state,
+ * in either table), except that a timeout of 0 (a config that left it
+ * unset) counts as its default: the sweep must never read it as "expire at
+ * once", which would delete every flow. */
+__u32 xlb_conn_limit_s(const struct xlb_flow *f, const struct xlb_conn *c,
+		       const struct xlb_config *cfg);
 
 /* 1 when the entry has been idle longer than its timeout at now_ns (the
  * data plane's clock: CLOCK_MONOTONIC coarse). A stamp in the future (a

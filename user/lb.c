@@ -340,6 +340,25 @@ int xlb_lb_vip_set_slow_start(struct xlb_lb *lb, const struct xlb_vip_key *key, 
 	return 0;
 }
 
+/* The backends lc and wlc choose from: the ring's (up or failing open,
+ * weight > 0), at their ring weight (slow start included). Written for
+ * every VIP, so that a switch to lc or wlc finds them current; a VIP with
+ * more than the data plane scans gets none (it cannot be lc or wlc). */
+static int members_write(struct xlb_lb *lb, const struct xlb_lb_vip *v, __u32 in_n)
+{
+	const struct xlb_maglev_backend *mb = lb->members;
+	struct xlb_members ms = {0};
+
+	for (__u32 k = 0; in_n <= XLB_LC_MAX_BACKENDS && k < in_n; k++) {
+		if (!mb[k].weight)
+			continue;
+		ms.m[ms.count].id = mb[k].id;
+		ms.m[ms.count].weight = mb[k].weight;
+		ms.count++;
+	}
+	return xlb_dp_members_set(lb->dp, v->id, &ms);
+}
+
 /* Recomputes the VIP's ring from its backends' weights and health, and the
  * validity of each. Order matters for packets in flight: backends that become
  * valid are marked before the new ring is swapped in, those that stop being
@@ -392,6 +411,9 @@ static int rebuild_ring_now(struct xlb_lb *lb, struct xlb_lb_vip *v)
 			in_n++;
 		}
 	}
+	err = members_write(lb, v, in_n);
+	if (err)
+		return err;
 	if (v->flags & XLB_VIP_F_IN_TURN)
 		err = xlb_sequence_build(mb, in_n, !!(v->flags & XLB_VIP_F_WRR), lb->dp->ring_size,
 					 lb->ring);
@@ -673,6 +695,11 @@ int xlb_lb_vip_del(struct xlb_lb *lb, const struct xlb_vip_key *key, char *err, 
 	ret = xlb_dp_vip_del(lb->dp, key);
 	if (!ret)
 		ret = xlb_dp_ring_clear(lb->dp, v->id);
+	if (!ret) {
+		struct xlb_members none = {0};
+
+		ret = xlb_dp_members_set(lb->dp, v->id, &none);
+	}
 	if (!ret) {
 		struct xlb_protect none = {0};
 

@@ -335,12 +335,13 @@ static int conntrack_budget_json(struct xlb_lb *lb, json_t *ct, const struct xlb
 	if (xlb_dp_config_get(lb->dp, &cfg))
 		return -1;
 	return json_merge(
-	    ct, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "inserts",
+	    ct, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "inserts",
 			  (json_int_t)c[XLB_STAT_CONN_INSERT].packets, "promoted",
 			  (json_int_t)c[XLB_STAT_CONN_PROMOTE].packets, "skipped",
 			  (json_int_t)c[XLB_STAT_CONN_SKIP].packets, "budget",
 			  (json_int_t)cfg.conn_budget, "syn_timeout_s", (json_int_t)cfg.syn_timeout_s,
-			  "new_max",
+			  "tcp_timeout_s", (json_int_t)cfg.tcp_timeout_s, "fin_timeout_s",
+			  (json_int_t)cfg.fin_timeout_s, "new_max",
 			  (json_int_t)xlb_conns_new_entries(lb->dp->max_conns,
 							    (__u32)lb->dp->nr_cpus)));
 }

@@ -258,6 +258,13 @@ static int check_vip_protect(const struct xlb_rules_vip *rv, char *err, size_t e
 	xlb_vip_key_format(&rv->key, v, sizeof(v));
 	if (xlb_protect_check(&rv->prot, v, err, errlen))
 		return -EINVAL;
+	if ((rv->flags & XLB_VIP_F_LEAST) && (rv->flags & XLB_VIP_F_NO_CONNTRACK))
+		return xlb_errf(-EINVAL, err, errlen,
+				"VIP %s: sched %s needs conntrack on (it counts each backend's "
+				"open connections from the connection table, whose entry also "
+				"keeps a flow's later packets on the backend it chose), expected "
+				"conntrack on or sched maglev|sh",
+				v, xlb_sched_name(rv->flags));
 	if ((rv->flags & XLB_VIP_F_IN_TURN) && (rv->flags & XLB_VIP_F_NO_CONNTRACK))
 		return xlb_errf(-EINVAL, err, errlen,
 				"VIP %s: sched %s needs conntrack on (a flow's backend is chosen "
@@ -272,6 +279,31 @@ static int check_vip_protect(const struct xlb_rules_vip *rv, char *err, size_t e
 				"or limit off",
 				v);
 	return 0;
+}
+
+static size_t vip_backend_count(const struct xlb_rules *r, const struct xlb_vip_key *key)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n_backends; i++)
+		n += !vip_key_cmp(&r->backends[i].vip, key);
+	return n;
+}
+
+/* lc and wlc scan every backend of the VIP for each new flow: at most
+ * XLB_LC_MAX_BACKENDS of them (n: the VIP's backends, with one to add). */
+static int check_vip_least(const struct xlb_rules_vip *rv, size_t n, char *err, size_t errlen)
+{
+	char v[XLB_ADDR_STRLEN];
+
+	if (!(rv->flags & XLB_VIP_F_LEAST) || n <= XLB_LC_MAX_BACKENDS)
+		return 0;
+	xlb_vip_key_format(&rv->key, v, sizeof(v));
+	return xlb_errf(-EINVAL, err, errlen,
+			"VIP %s: sched %s takes at most %d backends (the data plane looks at "
+			"every one for each new flow), it would have %zu; expected at most %d "
+			"backends or sched maglev|sh|rr|wrr",
+			v, xlb_sched_name(rv->flags), XLB_LC_MAX_BACKENDS, n, XLB_LC_MAX_BACKENDS);
 }
 
 int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size_t errlen)
@@ -330,7 +362,8 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 			rv->slow_start = c->slow_start;
 		protect_take(&rv->prot, c);
 		if (check_vip_checks(r, rv, NULL, err, errlen) ||
-		    check_vip_protect(rv, err, errlen)) {
+		    check_vip_protect(rv, err, errlen) ||
+		    check_vip_least(rv, vip_backend_count(r, &rv->key), err, errlen)) {
 			*rv = old;
 			return -EINVAL;
 		}
@@ -365,6 +398,8 @@ int xlb_rules_step(struct xlb_rules *r, const struct xlb_cmd *c, char *err, size
 			return xlb_refuse_backend_exists(a, v, err, errlen);
 		if (r->n_backends >= r->max_backends)
 			return xlb_refuse_backends_full(a, r->max_backends, err, errlen);
+		if (check_vip_least(rv, vip_backend_count(r, &c->vip) + 1, err, errlen))
+			return -EINVAL;
 		memset(&nb, 0, sizeof(nb));
 		nb.vip = c->vip;
 		nb.addr = c->addr;

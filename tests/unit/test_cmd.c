@@ -301,14 +301,13 @@ static const struct {
      "'slow-start' given twice, expected it at most once"},
     {"vip add " V4 " sched random",
      "unknown scheduler 'random', expected maglev (whole flow), sh (source address), rr (in "
-     "turn) or wrr (in turn by weight)"},
-    {"vip add " V4 " sched lc",
-     "scheduler 'lc' is not available yet (least connection needs per-backend connection "
-     "counts), expected maglev|sh|rr|wrr"},
-    {"vip add " V4 " sched wlc",
-     "scheduler 'wlc' is not available yet (least connection needs per-backend connection "
-     "counts), expected maglev|sh|rr|wrr"},
-    {"vip add " V4 " sched", "'sched' needs a value, expected sched maglev|sh|rr|wrr"},
+     "turn), wrr (in turn by weight), lc (fewest connections) or wlc (fewest connections per "
+     "weight)"},
+    {"vip add " V4 " sched least",
+     "unknown scheduler 'least', expected maglev (whole flow), sh (source address), rr (in "
+     "turn), wrr (in turn by weight), lc (fewest connections) or wlc (fewest connections per "
+     "weight)"},
+    {"vip add " V4 " sched", "'sched' needs a value, expected sched maglev|sh|rr|wrr|lc|wlc"},
     {"vip add " V4 " sched sh sched maglev", "'sched' given twice, expected it at most once"},
     {"vip add " V4 " conntrack maybe", "bad conntrack value 'maybe', expected on or off"},
     {"vip a " V4 " conntrack", "'conntrack' needs a value, expected conntrack on|off"},
@@ -318,14 +317,12 @@ static const struct {
     {"vip add " V4 " fail-open", "'fail-open' needs a value, expected fail-open on|off"},
     {"vip add " V4 " frobnicate",
      "unknown keyword 'frobnicate' for 'vip add', expected sched or conntrack or fail-open or "
-     "allow or deny or limit or slow-start or check (vip add VIP [sched maglev|sh|rr|wrr] "
-     "[conntrack "
+     "allow or deny or limit or slow-start or check (vip add VIP [sched maglev|sh|rr|wrr|lc|wlc] [conntrack "
      "on|off] "
      "[fail-open on|off] [PROTECT] [slow-start S] [CHECK])"},
     {"vip add " V4 " weight 3",
      "unknown keyword 'weight' for 'vip add', expected sched or conntrack or fail-open or allow "
-     "or deny or limit or slow-start or check (vip add VIP [sched maglev|sh|rr|wrr] [conntrack "
-     "on|off] "
+     "or deny or limit or slow-start or check (vip add VIP [sched maglev|sh|rr|wrr|lc|wlc] [conntrack on|off] "
      "[fail-open "
      "on|off] [PROTECT] [slow-start S] [CHECK])"},
     /* source ACLs */
@@ -380,8 +377,7 @@ static const struct {
     {"vip set " V4 " limit 50/s burst", "'burst' needs a value, expected burst 1-1000000"},
     {"vip set " V4 " limit off burst 3",
      "unknown keyword 'burst' for 'vip set', expected sched or conntrack or fail-open or allow "
-     "or deny or limit or slow-start or check (vip set VIP [sched maglev|sh|rr|wrr] [conntrack "
-     "on|off] "
+     "or deny or limit or slow-start or check (vip set VIP [sched maglev|sh|rr|wrr|lc|wlc] [conntrack on|off] "
      "[fail-open "
      "on|off] [PROTECT] [slow-start S] [CHECK])"},
     {"vip del " V4 " sched sh", "unexpected 'sched' after 'vip del', expected: vip del VIP"},
@@ -555,11 +551,9 @@ static void test_acl_list_limit(void)
 static void test_usage(void)
 {
 	static const char *const lines[] = {
-	    "  vip add VIP [sched maglev|sh|rr|wrr] [conntrack on|off] [fail-open on|off] "
-	    "[PROTECT] "
+	    "  vip add VIP [sched maglev|sh|rr|wrr|lc|wlc] [conntrack on|off] [fail-open on|off] [PROTECT] "
 	    "[slow-start S] [CHECK]\n",
-	    "  vip set VIP [sched maglev|sh|rr|wrr] [conntrack on|off] [fail-open on|off] "
-	    "[PROTECT] "
+	    "  vip set VIP [sched maglev|sh|rr|wrr|lc|wlc] [conntrack on|off] [fail-open on|off] [PROTECT] "
 	    "[slow-start S] [CHECK]\n",
 	    "  vip del VIP\n",
 	    "  backend add VIP ADDR [weight N] [slow-start S] [CHECK]\n",

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -113,7 +114,16 @@ static void read_ring(const char *vip, __u32 *addr_v4)
 	}
 }
 
-/* n entries of flows from distinct clients, pinned to a backend. */
+static __u64 coarse_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+/* n entries of established flows from distinct clients, pinned to a
+ * backend, seen just now (an entry idle past its timeout breaks nothing). */
 static void add_conns(const struct xlb_lb_backend *b, __u32 first, __u32 n)
 {
 	int fd = bpf_map__fd(dp->skel->maps.xlb_conns);
@@ -122,7 +132,7 @@ static void add_conns(const struct xlb_lb_backend *b, __u32 first, __u32 n)
 		struct xlb_flow f = {0};
 		struct xlb_conn c = {.backend_id = b->id,
 				     .backend_gen = lb->gens[b->id],
-				     .last_seen_ns = xlb_conn_now_ns(),
+				     .last_seen_ns = coarse_now_ns(),
 				     .state = XLB_CONN_ESTABLISHED};
 
 		f.src.v4 = htonl(0xc6120000U + first + i);

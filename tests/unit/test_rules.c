@@ -899,9 +899,66 @@ static void test_write_file(void)
 		   1);
 }
 
+/* lc and wlc need the connection table and scan at most 64 backends. */
+static void test_step_least(void)
+{
+	static const struct step_case cases[] = {
+	    {"vip add " V4 " sched lc", 0, NULL},
+	    {"vip set " V4 " conntrack off", -EINVAL,
+	     "VIP " V4 ": sched lc needs conntrack on (it counts each backend's open "
+	     "connections from the connection table, whose entry also keeps a flow's later "
+	     "packets on the backend it chose), expected conntrack on or sched maglev|sh"},
+	    {"vip add " V6 " sched wlc conntrack off", -EINVAL,
+	     "VIP " V6 ": sched wlc needs conntrack on (it counts each backend's open "
+	     "connections from the connection table, whose entry also keeps a flow's later "
+	     "packets on the backend it chose), expected conntrack on or sched maglev|sh"},
+	    {"vip add " V6, 0, NULL},
+	};
+	char line[128], err[XLB_ERRLEN];
+	struct xlb_rules r;
+	char *before, *after;
+	int ret;
+
+	xlb_rules_init(&r, 3, 200);
+	run_steps(&r, cases, ARRAY_SIZE(cases));
+	for (int i = 0; i < XLB_LC_MAX_BACKENDS; i++) {
+		snprintf(line, sizeof(line), "backend add " V4 " 198.18.0.%d", 10 + i);
+		expect_int(line, "xlb_rules_step", step(&r, line, err, sizeof(err)), 0);
+		snprintf(line, sizeof(line), "backend add " V6 " 2001:db8::%x", 0x10 + i);
+		expect_int(line, "xlb_rules_step", step(&r, line, err, sizeof(err)), 0);
+	}
+	before = saved(&r);
+	ret = step(&r, "backend add " V4 " 198.18.0.200", err, sizeof(err));
+	expect_int("65th backend of an lc VIP", "xlb_rules_step", ret, -EINVAL);
+	expect_str("65th backend of an lc VIP", "error text", err,
+		   "VIP " V4 ": sched lc takes at most 64 backends (the data plane looks at every "
+		   "one for each new flow), it would have 65; expected at most 64 backends or sched "
+		   "maglev|sh|rr|wrr");
+	expect_int("a maglev VIP takes a 65th", "xlb_rules_step",
+		   step(&r, "backend add " V6 " 2001:db8::200", err, sizeof(err)), 0);
+	free(before);
+	before = saved(&r);
+	ret = step(&r, "vip set " V6 " sched wlc", err, sizeof(err));
+	expect_int("vip set sched wlc with 65 backends", "xlb_rules_step", ret, -EINVAL);
+	expect_str("vip set sched wlc with 65 backends", "error text", err,
+		   "VIP " V6 ": sched wlc takes at most 64 backends (the data plane looks at every "
+		   "one for each new flow), it would have 65; expected at most 64 backends or sched "
+		   "maglev|sh|rr|wrr");
+	after = saved(&r);
+	expect_str("vip set sched wlc with 65 backends", "rules unchanged", after, before);
+	free(before);
+	free(after);
+	expect_int("backend del, then wlc", "xlb_rules_step",
+		   step(&r, "backend del " V6 " 2001:db8::200", err, sizeof(err)) ||
+		       step(&r, "vip set " V6 " sched wlc", err, sizeof(err)),
+		   0);
+	xlb_rules_free(&r);
+}
+
 XLB_SUITE(rules, suite_init, suite_cleanup, {"split: words, quotes, comments", test_split},
 	  {"split: word limit", test_split_too_many},
 	  {"step: every refusal, exact text, nothing changed", test_step},
+	  {"step: lc and wlc need conntrack, at most 64 backends", test_step_least},
 	  {"step: allow, deny, limit; save and read them back", test_step_protect},
 	  {"step: refusals of commands the grammar never makes", test_step_refuses_unparsed},
 	  {"format: canonical order, copy", test_format_order},

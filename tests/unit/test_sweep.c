@@ -118,16 +118,16 @@ static void test_timeouts(void)
 	struct xlb_flow f = {.proto = IPPROTO_TCP};
 	struct xlb_conn c = {.state = XLB_CONN_ESTABLISHED};
 
-	CU_ASSERT_EQUAL(xlb_conn_timeout_s(&f, &c, &cfg), 900);
+	CU_ASSERT_EQUAL(xlb_conn_limit_s(&f, &c, &cfg), 900);
 	/* A config that left the TCP timeouts unset: their defaults, not 0
 	 * (which would delete every established flow at once). */
-	CU_ASSERT_EQUAL(xlb_conn_timeout_s(&f, &c, &unset), XLB_TCP_TIMEOUT_DEFAULT_S);
+	CU_ASSERT_EQUAL(xlb_conn_limit_s(&f, &c, &unset), XLB_TCP_TIMEOUT_DEFAULT_S);
 	c.state = XLB_CONN_CLOSING;
-	CU_ASSERT_EQUAL(xlb_conn_timeout_s(&f, &c, &unset), XLB_FIN_TIMEOUT_DEFAULT_S);
+	CU_ASSERT_EQUAL(xlb_conn_limit_s(&f, &c, &unset), XLB_FIN_TIMEOUT_DEFAULT_S);
 	c.state = XLB_CONN_NEW;
-	CU_ASSERT_EQUAL(xlb_conn_timeout_s(&f, &c, &unset), XLB_SYN_TIMEOUT_DEFAULT_S);
+	CU_ASSERT_EQUAL(xlb_conn_limit_s(&f, &c, &unset), XLB_SYN_TIMEOUT_DEFAULT_S);
 	f.proto = IPPROTO_UDP;
-	CU_ASSERT_EQUAL(xlb_conn_timeout_s(&f, &c, &unset), XLB_UDP_TIMEOUT_DEFAULT_S);
+	CU_ASSERT_EQUAL(xlb_conn_limit_s(&f, &c, &unset), XLB_UDP_TIMEOUT_DEFAULT_S);
 	CU_ASSERT_STRING_EQUAL(xlb_conn_state_name(XLB_CONN_NEW), "new");
 	CU_ASSERT_STRING_EQUAL(xlb_conn_state_name(XLB_CONN_ESTABLISHED), "established");
 	CU_ASSERT_STRING_EQUAL(xlb_conn_state_name(XLB_CONN_CLOSING), "closing");
