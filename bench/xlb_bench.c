@@ -637,6 +637,25 @@ static const struct pp_case pp_cases[] = {
     SCHED_CASE("v4_new_flow_wrr_64", "sched wrr, 64 backends", "198.18.100.33"),
     SCHED_CASE("v4_new_flow_lc_64", "sched lc, 64 backends (exact scan)", "198.18.100.34"),
     SCHED_CASE("v4_new_flow_wlc_64", "sched wlc, 64 backends (exact scan)", "198.18.100.35"),
+/* The scheduler's choice alone: the flow's entry goes stale before every
+ * packet, so that each SYN is re-picked and rewritten in place (no insert
+ * into the LRU table, whose cost varies with its fill). */
+#define REPICK_CASE(name, what, dst)                                                          \
+	{name, "IPv4 TCP SYN, its entry stale every packet (re-picked in place), " what, 4,     \
+	 "198.18.1.3", dst, TCP_SYN, 0, 0, 1, 0, XDP_TX,                                       \
+	 BIT(CONN_STALE) | BIT(CONN_MISS) | BIT(TX)}
+    REPICK_CASE("v4_repick_maglev_4", "sched maglev, 4 backends", "198.18.100.20"),
+    REPICK_CASE("v4_repick_sh_4", "sched sh, 4 backends", "198.18.100.21"),
+    REPICK_CASE("v4_repick_rr_4", "sched rr, 4 backends", "198.18.100.22"),
+    REPICK_CASE("v4_repick_wrr_4", "sched wrr, 4 backends", "198.18.100.23"),
+    REPICK_CASE("v4_repick_lc_4", "sched lc, 4 backends", "198.18.100.24"),
+    REPICK_CASE("v4_repick_wlc_4", "sched wlc, 4 backends", "198.18.100.25"),
+    REPICK_CASE("v4_repick_maglev_64", "sched maglev, 64 backends", "198.18.100.30"),
+    REPICK_CASE("v4_repick_sh_64", "sched sh, 64 backends", "198.18.100.31"),
+    REPICK_CASE("v4_repick_rr_64", "sched rr, 64 backends", "198.18.100.32"),
+    REPICK_CASE("v4_repick_wrr_64", "sched wrr, 64 backends", "198.18.100.33"),
+    REPICK_CASE("v4_repick_lc_64", "sched lc, 64 backends (exact scan)", "198.18.100.34"),
+    REPICK_CASE("v4_repick_wlc_64", "sched wlc, 64 backends (exact scan)", "198.18.100.35"),
     {"v4_lc_hit", "IPv4 TCP, conn-table hit, VIP with sched lc", 4, "198.18.1.2",
      "198.18.100.24", TCP_ACK, 0, 0, 0, 0, XDP_TX, BIT(CONN_HIT) | BIT(TX)},
     {"v4_limit_new_flow", "IPv4 TCP SYN, new 5-tuple every packet, under the client's limit",
