@@ -14,7 +14,7 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD=${XLB_BUILD:-$ROOT/build}
-P=${P:-cw$((RANDOM % 1000))}
+P=${P:-cv$((RANDOM % 1000))}
 CONNS=${CONNS:-1048576}
 T=$(mktemp -d /tmp/xlb-sweep.XXXXXX)
 SOCK=$T/xlbd.sock
@@ -24,22 +24,24 @@ PIDS=()
 cleanup() {
 	set +e
 	for pid in "${PIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null; done
-	ip netns exec "$P-lb" "$BUILD/xlbd" -i "$IF" --detach >/dev/null 2>&1
+	# nsenter, not ip netns exec: the pins are on the host's bpffs.
+	nsenter --net="/run/netns/$P-lb" "$BUILD/xlbd" -i "$IF" --detach >/dev/null 2>&1
+	[ -n "${PINS:-}" ] && rm -rf "$PINS" && rmdir "$(dirname "$PINS")" 2>/dev/null
 	ip netns del "$P-lb" 2>/dev/null
 	ip netns del "$P-be" 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-ctl() { ip netns exec "$P-lb" "$BUILD/xlbctl" -S "$SOCK" "$@"; }
+ctl() { "$BUILD/xlbctl" -S "$SOCK" "$@"; }
 nx() { local n=$1; shift; nsenter --net="/run/netns/$P-$n" "$@"; }
 
 ip netns add "$P-lb" && ip netns add "$P-be" || exit 1
-ip -n "$P-lb" link add "$IF" type veth peer name cw1 netns "$P-be" || exit 1
+ip -n "$P-lb" link add "$IF" type veth peer name "${P}b" netns "$P-be" || exit 1
 for n in lb be; do ip -n "$P-$n" link set lo up; done
-ip -n "$P-lb" link set "$IF" up && ip -n "$P-be" link set cw1 up
+ip -n "$P-lb" link set "$IF" up && ip -n "$P-be" link set "${P}b" up
 ip -n "$P-lb" addr add 198.18.7.1/24 dev "$IF"
-ip -n "$P-be" addr add 198.18.7.2/24 dev cw1
+ip -n "$P-be" addr add 198.18.7.2/24 dev "${P}b"
 setsid nsenter --net="/run/netns/$P-lb" "$BUILD/xlbd" -i "$IF" -S "$SOCK" -r "$T/rules" \
 	--conns "$CONNS" --ring-size 251 >"$T/xlbd.log" 2>&1 &
 PIDS+=($!)
