@@ -174,12 +174,16 @@ static void print_backend(json_t *b)
 		       json_real_value(json_object_get(b, "effective_weight")), left);
 	printf(" %s packets %lld bytes %lld", gets_(b, "state"), (long long)geti(b, "packets"),
 	       (long long)geti(b, "bytes"));
+	json_t *cn = json_object_get(b, "connections");
+
 	if (!strcmp(kind, "none"))
-		printf(" health unchecked\n");
+		printf(" health unchecked");
 	else
-		printf(" health %s %s (%s %s)\n",
+		printf(" health %s %s (%s %s)",
 		       json_is_true(json_object_get(h, "up")) ? "up" : "down", age, kind,
 		       gets_(h, "last"));
+	printf(" connections active %lld inactive %lld\n", (long long)geti(cn, "active"),
+	       (long long)geti(cn, "inactive"));
 }
 
 static void print_prefixes(const char *kw, json_t *list)
@@ -521,6 +525,14 @@ static void print_stats(json_t *r)
 	    printf("%-18s %16lld %18lld\n", name, (long long)geti(c, "packets"),
 		   (long long)geti(c, "bytes"));
 	print_conntrack(ct);
+	c = json_object_get(r, "sweep");
+	if (json_is_object(c))
+		printf("sweep: %lld entries in %lld ms (%lld ms CPU, longest slice %lld us), %lld "
+		       "expired, %lld backends' counts corrected, %.1f s ago\n",
+		       (long long)geti(c, "scanned"), (long long)geti(c, "duration_ms"),
+		       (long long)geti(c, "cpu_ms"), (long long)geti(c, "max_slice_us"),
+		       (long long)geti(c, "expired"), (long long)geti(c, "corrected"),
+		       geti(c, "age_ms") / 1000.0);
 	if (h)
 		printf("health: %lld backends up, %lld down; %lld checks started, %lld ok, %lld "
 		       "failed, %lld skipped, %lld state changes\n",
@@ -537,6 +549,36 @@ static void print_stats(json_t *r)
 	printf("vips %lld/%lld, backends %lld/%lld, ring size %lld\n", (long long)geti(lim, "vips"),
 	       (long long)geti(lim, "max_vips"), (long long)geti(lim, "backends"),
 	       (long long)geti(lim, "max_backends"), (long long)geti(lim, "ring_size"));
+}
+
+/* conns: one flow a line, then how many matched and whether the walk saw
+ * the whole tables. */
+static void print_conns(json_t *r)
+{
+	json_t *f;
+	size_t i;
+
+	if (json_array_size(json_object_get(r, "conns")))
+		printf("%-47s %-28s %-39s %-11s %8s %8s\n", "client", "vip", "backend", "state",
+		       "age", "idle");
+	json_array_foreach(json_object_get(r, "conns"), i, f)
+	{
+		char age[32], idle[32];
+		const char *be = json_string_value(json_object_get(f, "backend"));
+
+		format_age(geti(f, "age_ms"), age, sizeof(age));
+		format_age(geti(f, "idle_ms"), idle, sizeof(idle));
+		printf("%-47s %-28s %-39s %-11s %8s %8s\n", gets_(f, "client"), gets_(f, "vip"),
+		       be ? be : "(none)", gets_(f, "state"), age, idle);
+	}
+	printf("%lld flows shown", (long long)geti(r, "shown"));
+	if (geti(r, "more"))
+		printf(", %lld more matched (limit %lld)", (long long)geti(r, "more"),
+		       (long long)geti(r, "limit"));
+	if (!json_is_true(json_object_get(r, "complete")))
+		printf("; listing stopped after %lld entries in %lld ms: more may match",
+		       (long long)geti(r, "scanned"), (long long)geti(r, "scan_ms"));
+	printf("\n");
 }
 
 static void print_plain(enum xlb_cmd_op op, json_t *r)
@@ -562,6 +604,14 @@ static void print_plain(enum xlb_cmd_op op, json_t *r)
 	case XLB_CMD_SAVE:
 		json_array_foreach(json_object_get(r, "rules"), i, line)
 		    puts(json_string_value(line) ? json_string_value(line) : "");
+		break;
+	case XLB_CMD_CONNS:
+		print_conns(r);
+		break;
+	case XLB_CMD_CONNS_FLUSH:
+		printf("flushed %lld flows of VIP %s (%lld established, %lld new)\n",
+		       (long long)geti(r, "flushed"), gets_(r, "vip"),
+		       (long long)geti(r, "established"), (long long)geti(r, "new"));
 		break;
 	case XLB_CMD_RESTORE:
 		printf("restored %s: %lld VIPs, %lld backends\n", gets_(r, "file"),

@@ -40,6 +40,7 @@
 #include "netns.h"
 #include "request.h"
 #include "rules.h"
+#include "sweep.h"
 
 #define EXIT_USAGE 2
 
@@ -747,6 +748,40 @@ static void sample_pressure(struct xlbd *d)
 	}
 }
 
+/* At the second's tick: a pass of the sweep if the last one rested long
+ * enough (sweep.h); the loop runs its slices. */
+static void sweep_start(struct xlbd *d)
+{
+	int ret;
+
+	if (!xlb_sweep_due(d->dp->sweep, mono_ms() * 1000))
+		return;
+	ret = xlb_sweep_start(d->dp->sweep);
+	if (ret)
+		pr_warn("interface %s: cannot sweep the connection tables: %s", d->o.ifname,
+			strerror(-ret));
+}
+
+static void sweep_step(struct xlbd *d)
+{
+	const struct xlb_sweep_report *r;
+	int ret = xlb_sweep_step(d->dp->sweep, XLB_SWEEP_SLICE_US);
+
+	if (ret < 0) {
+		pr_warn("interface %s: cannot sweep the connection tables: %s", d->o.ifname,
+			strerror(-ret));
+		return;
+	}
+	if (ret)
+		return;
+	r = xlb_sweep_last(d->dp->sweep);
+	pr_debug("interface %s: swept %llu entries in %lld ms (%lld ms CPU, %u slices, longest "
+		 "%lld us): %llu expired, %llu backends' counts corrected by %llu",
+		 d->o.ifname, (unsigned long long)r->scanned, r->duration_us / 1000,
+		 r->cpu_us / 1000, r->slices, r->max_slice_us, (unsigned long long)r->expired,
+		 (unsigned long long)r->corrected, (unsigned long long)r->drift);
+}
+
 static int run_loop(struct xlbd *d, int sfd)
 {
 	struct itimerspec every_second = {.it_interval = {1, 0}, .it_value = {1, 0}};
@@ -784,9 +819,11 @@ static int run_loop(struct xlbd *d, int sfd)
 		/* A count of the connection table runs a slice between two
 		 * looks at the events, so nothing waits behind it for long. */
 		int counting = xlb_dp_conn_tally_pending(d->dp);
+		/* So does a pass of the sweep (sweep.h). */
+		int sweeping = xlb_sweep_pending(d->dp->sweep);
 		/* MHD may need a turn without an event (timeouts, a response
 		 * still to send): no longer than it says. */
-		int wait = counting ? 0 : d->metrics ? xlb_metrics_srv_timeout_ms(d->metrics) : -1;
+		int wait = counting || sweeping ? 0 : d->metrics ? xlb_metrics_srv_timeout_ms(d->metrics) : -1;
 		int n = epoll_wait(epfd, evs, 8, wait);
 
 		if (n < 0 && errno == EINTR)
@@ -800,6 +837,8 @@ static int run_loop(struct xlbd *d, int sfd)
 					d->o.ifname, strerror(-ret));
 			ret = 0;
 		}
+		if (sweeping)
+			sweep_step(d);
 		if (d->metrics) {
 			ret = xlb_metrics_srv_run(d->metrics);
 			if (ret)
@@ -820,6 +859,7 @@ static int run_loop(struct xlbd *d, int sfd)
 						d->o.ifname, strerror(-ret));
 				ret = 0;
 				sample_pressure(d);
+				sweep_start(d);
 				announce_sync(d);
 				/* One step of every slow start: at most one
 				 * ring rebuild a second per VIP. */
@@ -1134,6 +1174,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Error: cannot configure the data plane: %s\n", strerror(-ret));
 		goto out;
 	}
+	ret = xlb_sweep_new(d.dp, &d.dp->sweep);
+	if (ret) {
+		fprintf(stderr, "Error: cannot set up the sweep of the connection tables: %s\n",
+			strerror(-ret));
+		goto out;
+	}
 	ret = xlb_lb_new(d.dp, &d.lb);
 	if (ret) {
 		fprintf(stderr, "Error: cannot read the data plane's state: %s\n", strerror(-ret));
@@ -1226,6 +1272,8 @@ out:
 	xlb_hc_free(d.hc);
 	xlb_lock_release(d.rules_lock, d.rules_lock_fd);
 	xlb_attach_release(&d.at);
+	if (d.dp)
+		xlb_sweep_free(d.dp->sweep);
 	xlb_dp_close(d.dp);
 	return code;
 }

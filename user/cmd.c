@@ -216,6 +216,48 @@ static const struct xlb_cmd_option opt_allow_def = {"allow", XLB_CMD_G_ALLOW, op
 static const struct xlb_cmd_option opt_deny_def = {"deny", XLB_CMD_G_DENY, opt_deny};
 static const struct xlb_cmd_option opt_limit_def = {"limit", XLB_CMD_G_LIMIT, opt_limit};
 
+/* conns ... backend ADDR: the flows of that backend (of any VIP, unless
+ * one is given). */
+static int opt_conns_backend(struct xlb_cmd *c, int argc, char **argv, int *consumed, char *err,
+			     size_t errlen)
+{
+	char v[XLB_ADDR_STRLEN];
+
+	if (argc < 2)
+		return xlb_errf(-EINVAL, err, errlen,
+				"'backend' needs an address, expected backend ADDR (an IPv4 or "
+				"IPv6 address without a port)");
+	if (xlb_addr_parse(argv[1], &c->addr, &c->family))
+		return xlb_errf(-EINVAL, err, errlen,
+				"bad backend address '%s', expected an IPv4 or IPv6 address "
+				"without a port",
+				argv[1]);
+	if ((c->given & XLB_CMD_G_VIP) && !xlb_backend_family_fits(c->vip.family, c->family)) {
+		xlb_vip_key_format(&c->vip, v, sizeof(v));
+		return xlb_refuse_backend_family(argv[1], v, err, errlen);
+	}
+	*consumed = 2;
+	return 0;
+}
+
+static int opt_conns_limit(struct xlb_cmd *c, int argc, char **argv, int *consumed, char *err,
+			   size_t errlen)
+{
+	if (argc < 2 || xlb_uint_parse(argv[1], 1, XLB_CMD_CONNS_LIMIT_MAX, &c->limit))
+		return xlb_errf(-EINVAL, err, errlen,
+				"bad limit '%s', expected limit 1-%u (flows to list)",
+				argc < 2 ? "" : argv[1], XLB_CMD_CONNS_LIMIT_MAX);
+	*consumed = 2;
+	return 0;
+}
+
+static const struct xlb_cmd_option opt_conns_backend_def = {"backend", XLB_CMD_G_BACKEND,
+							    opt_conns_backend};
+static const struct xlb_cmd_option opt_conns_limit_def = {"limit", XLB_CMD_G_CONNS_LIMIT,
+							  opt_conns_limit};
+static const struct xlb_cmd_option *const conns_options[] = {&opt_conns_backend_def,
+							     &opt_conns_limit_def, NULL};
+
 static const struct xlb_cmd_option opt_count_def = {"count", XLB_CMD_G_COUNT, opt_count};
 static const struct xlb_cmd_option *const top_options[] = {&opt_count_def, NULL};
 static const struct xlb_cmd_option *const vip_options[] = {
@@ -320,6 +362,30 @@ static int pos_file(struct xlb_cmd *c, int argc, char **argv, char *err, size_t 
 	return 1;
 }
 
+/* conns [VIP] ..., or conns flush VIP (which takes nothing more). */
+static int pos_conns(struct xlb_cmd *c, int argc, char **argv, char *err, size_t errlen)
+{
+	c->limit = XLB_CMD_CONNS_LIMIT_DEFAULT;
+	if (argc >= 1 && !strcmp(argv[0], "flush")) {
+		c->op = XLB_CMD_CONNS_FLUSH;
+		if (arg_vip(c, argc - 1, argv + 1, "conns flush", err, errlen) < 0)
+			return -EINVAL;
+		c->given |= XLB_CMD_G_VIP;
+		if (argc > 2)
+			return xlb_errf(-EINVAL, err, errlen,
+					"unexpected '%s' after 'conns flush %s', expected: conns "
+					"flush VIP",
+					argv[2], argv[1]);
+		return 2;
+	}
+	if (argc < 1 || !strcmp(argv[0], "backend") || !strcmp(argv[0], "limit"))
+		return 0;
+	if (arg_vip(c, argc, argv, "conns", err, errlen) < 0)
+		return -EINVAL;
+	c->given |= XLB_CMD_G_VIP;
+	return 1;
+}
+
 /* One row per verb: clang-format would break the rows apart. */
 // clang-format off
 static const struct xlb_cmd_verb vip_verbs[] = {
@@ -353,6 +419,8 @@ static const struct xlb_cmd_verb restore_cmd = {"restore", XLB_CMD_RESTORE, pos_
 						"restore [FILE]"};
 static const struct xlb_cmd_verb detach_cmd = {"detach", XLB_CMD_DETACH, NULL, NULL, 0,
 					       "detach"};
+static const struct xlb_cmd_verb conns_cmd = {"conns", XLB_CMD_CONNS, pos_conns, conns_options, 0,
+					      "conns [VIP] [backend ADDR] [limit N]\n  conns flush VIP"};
 static const struct xlb_cmd_verb help_cmd = {"help", XLB_CMD_HELP, NULL, NULL, 0,
 					     "help [OBJECT]"};
 
@@ -367,6 +435,7 @@ static const struct xlb_cmd_object objects[] = {
 	{"save", NULL, &save_cmd, 0},
 	{"restore", NULL, &restore_cmd, 0},
 	{"detach", NULL, &detach_cmd, 1},
+	{"conns", NULL, &conns_cmd, 0},
 	{"help", NULL, &help_cmd, 0},
 	{NULL},
 };
@@ -406,6 +475,9 @@ static const char usage_notes[] =
     "  added, or up again after its checks failed, starts at a small share of\n"
     "  its weight and ramps linearly to all of it in S seconds (ring rebuilt\n"
     "  once a second). On a VIP it is its backends' default, on a backend its own.\n"
+    "conns lists tracked flows (client, VIP, backend, state new|established|\n"
+    "  closing, age, idle), at most limit N (1-10000, default 100); conns flush\n"
+    "  VIP deletes the VIP's entries, its flows then re-hash.\n"
     "Objects and verbs may be abbreviated to a unique prefix (not detach).\n";
 
 const char *xlb_cmd_usage(const char *topic)
@@ -551,7 +623,7 @@ int xlb_cmd_parse(int argc, char **argv, struct xlb_cmd *c, char *err, size_t er
 		return xlb_errf(
 		    -EINVAL, err, errlen,
 		    "missing command, expected vip, backend, list, stats, lookup, explain, "
-		    "top, save, restore, detach or help");
+		    "top, save, restore, detach, conns or help");
 	i = match_word(argv[0], &objects[0].name, sizeof(objects[0]), object_exact);
 	/* Help where a command or keyword stands ("help vip", "vip help",
 	 * "backend add -h"), never as an option's value: "send help" is a

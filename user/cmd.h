@@ -30,6 +30,8 @@ enum xlb_cmd_op {
 	XLB_CMD_SAVE,
 	XLB_CMD_RESTORE,
 	XLB_CMD_DETACH,
+	XLB_CMD_CONNS,	     /* conns [VIP] [backend ADDR] [limit N] */
+	XLB_CMD_CONNS_FLUSH, /* conns flush VIP */
 };
 
 /* Which options a command gave explicitly: set/add keep the rest. */
@@ -44,7 +46,14 @@ enum xlb_cmd_given {
 	XLB_CMD_G_LIMIT = 1 << 7,
 	XLB_CMD_G_COUNT = 1 << 8,
 	XLB_CMD_G_SLOW_START = 1 << 9,
+	XLB_CMD_G_VIP = 1 << 10,	 /* conns: a VIP to list the flows of */
+	XLB_CMD_G_BACKEND = 1 << 11,	 /* conns: backend ADDR */
+	XLB_CMD_G_CONNS_LIMIT = 1 << 12, /* conns: limit N */
 };
+
+/* Flows conns lists by default, and at most. */
+#define XLB_CMD_CONNS_LIMIT_DEFAULT 100
+#define XLB_CMD_CONNS_LIMIT_MAX	    10000
 
 /* One parsed, syntactically valid command. Pointers point into argv. */
 struct xlb_cmd {
@@ -63,6 +72,7 @@ struct xlb_cmd {
 	const char *file;	/* restore FILE, NULL: the daemon's rules file */
 	const char *topic;	/* help: the object asked about, NULL: all */
 	__u32 count;		/* top: intervals to show, 0: until interrupted */
+	__u32 limit;		/* conns: flows to show at most */
 };
 
 /* 1 for the commands that change the configuration (allowed in rules files). */

@@ -982,12 +982,58 @@ int xlb_dp_conn_count(struct xlb_dp *dp, __u64 *count)
 	return err;
 }
 
+int xlb_dp_conn_table_fd(struct xlb_dp *dp, enum xlb_dp_conn_table table)
+{
+	return map_fd(table == XLB_DP_CONNS_NEW ? dp->skel->maps.xlb_conns_new
+						: dp->skel->maps.xlb_conns);
+}
+
+int xlb_dp_conn_del(struct xlb_dp *dp, enum xlb_dp_conn_table table, const struct xlb_flow *flow)
+{
+	int err = check(bpf_map_delete_elem(xlb_dp_conn_table_fd(dp, table), flow));
+
+	return err == -ENOENT ? 0 : err;
+}
+
+int xlb_dp_backend_conns_get(struct xlb_dp *dp, __u32 id, __s64 *active)
+{
+	struct xlb_backend_conns v;
+	int err;
+
+	if (id >= dp->max_backends)
+		return -ERANGE;
+	err = check(bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_backend_conns), &id, &v));
+	*active = err ? 0 : v.active;
+	return err;
+}
+
+int xlb_dp_backend_conns_add(struct xlb_dp *dp, __u32 id, __s64 delta)
+{
+	int fd = map_fd(dp->skel->maps.xlb_backend_conns);
+	struct xlb_backend_conns v;
+
+	if (id >= dp->max_backends)
+		return -ERANGE;
+	if (bpf_map_lookup_elem(fd, &id, &v))
+		return -errno;
+	v.active += delta;
+	return check(bpf_map_update_elem(fd, &id, &v, BPF_EXIST));
+}
+
 int xlb_dp_conn_walk(struct xlb_dp *dp, unsigned int budget_us,
 		     int (*cb)(const struct xlb_flow *, const struct xlb_conn *, void *), void *ctx,
 		     __u64 *scanned, int *complete)
 {
+	return xlb_dp_conn_walk_table(dp, XLB_DP_CONNS, budget_us, cb, ctx, scanned, complete);
+}
+
+int xlb_dp_conn_walk_table(struct xlb_dp *dp, enum xlb_dp_conn_table table,
+			   unsigned int budget_us,
+			   int (*cb)(const struct xlb_flow *, const struct xlb_conn *, void *),
+			   void *ctx, __u64 *scanned, int *complete)
+{
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	int fd = map_fd(dp->skel->maps.xlb_conns);
+	int fd = xlb_dp_conn_table_fd(dp, table);
 	long long end = mono_us() + budget_us;
 	__u32 cap = BATCH_ENTRIES, cursor = 0, next, count;
 	struct xlb_flow *keys = NULL;

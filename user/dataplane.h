@@ -42,6 +42,8 @@ struct xlb_dp_tally {
 	__u32 cap;	       /* entries they hold */
 };
 
+struct xlb_sweep;
+
 struct xlb_dp {
 	struct xlb_bpf *skel;
 	__u32 ring_size, max_vips, max_backends, max_conns;
@@ -54,6 +56,7 @@ struct xlb_dp {
 	__u64 *ring_sums;      /* per VIP id: a hash of the ring last written, 0: none */
 	long long *prev_until; /* per VIP id: CLOCK_MONOTONIC s its previous ring goes, 0: none */
 	struct xlb_dp_tally tally;
+	struct xlb_sweep *sweep; /* xlbd's sweep of the tables (sweep.h), NULL: none */
 };
 
 /* Opens the skeleton and applies sizes and pin paths; does not load. */
@@ -108,6 +111,23 @@ int xlb_dp_ring_slot(struct xlb_dp *dp, __u32 vip_id, __u32 slot, __u32 *backend
 int xlb_dp_conn_walk(struct xlb_dp *dp, unsigned int budget_us,
 		     int (*cb)(const struct xlb_flow *, const struct xlb_conn *, void *), void *ctx,
 		     __u64 *scanned, int *complete);
+/* The two connection tables: established flows, and flows seen once. */
+enum xlb_dp_conn_table {
+	XLB_DP_CONNS,	  /* xlb_conns */
+	XLB_DP_CONNS_NEW, /* xlb_conns_new */
+};
+/* As xlb_dp_conn_walk(), over either table. */
+int xlb_dp_conn_walk_table(struct xlb_dp *dp, enum xlb_dp_conn_table table, unsigned int budget_us,
+			   int (*cb)(const struct xlb_flow *, const struct xlb_conn *, void *),
+			   void *ctx, __u64 *scanned, int *complete);
+int xlb_dp_conn_table_fd(struct xlb_dp *dp, enum xlb_dp_conn_table table);
+/* Removes one flow's entry from a table (0 also when it was gone). */
+int xlb_dp_conn_del(struct xlb_dp *dp, enum xlb_dp_conn_table table, const struct xlb_flow *flow);
+/* A backend's open flows as the data plane counts them (xlb_backend_conns),
+ * and a change of it by delta: read and written back, so a data-plane
+ * update between the two (microseconds) is lost; the sweep repairs it. */
+int xlb_dp_backend_conns_get(struct xlb_dp *dp, __u32 id, __s64 *active);
+int xlb_dp_backend_conns_add(struct xlb_dp *dp, __u32 id, __s64 delta);
 /* The connection-table entry of one flow (-ENOENT: none). */
 int xlb_dp_conn_get(struct xlb_dp *dp, const struct xlb_flow *flow, struct xlb_conn *conn);
 

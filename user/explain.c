@@ -10,20 +10,12 @@
 
 #include "explain.h"
 #include "addr.h"
+#include "conn_state.h"
 #include "dataplane.h"
 #include "lb.h"
 #include "log.h"
 #include "refusal.h"
 #include "xlb_hash.h"
-
-/* The clock the data plane stamps entries with (bpf_ktime_get_coarse_ns). */
-static __u64 coarse_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* lookup_conn()'s verdict on the entry: NULL when usable, else why not. */
 static const char *conn_verdict(struct xlb_lb *lb, struct xlb_explain *x, __u64 now)
@@ -39,10 +31,7 @@ static const char *conn_verdict(struct xlb_lb *lb, struct xlb_explain *x, __u64 
 		return "its backend is down or removed";
 	if (be.vip_id != x->vip->id)
 		return "its backend id serves another VIP now";
-	if (!xlb_dp_config_get(lb->dp, &cfg) &&
-	    now - x->conn.last_seen_ns >
-		(__u64)xlb_conn_timeout_s(&cfg, x->flow.proto == IPPROTO_TCP, x->conn.state) *
-		    1000000000ULL)
+	if (!xlb_dp_config_get(lb->dp, &cfg) && xlb_conn_expired(&x->flow, &x->conn, &cfg, now))
 		return x->flow.proto == IPPROTO_UDP ? "UDP flow idle past the UDP timeout"
 						    : "TCP flow idle past its state's timeout";
 	return NULL;
@@ -50,7 +39,7 @@ static const char *conn_verdict(struct xlb_lb *lb, struct xlb_explain *x, __u64 
 
 static int read_conn(struct xlb_lb *lb, struct xlb_explain *x, char *err, size_t errlen)
 {
-	__u64 now = coarse_now_ns();
+	__u64 now = xlb_conn_now_ns();
 	__u32 id;
 	int ret;
 
@@ -61,7 +50,7 @@ static int read_conn(struct xlb_lb *lb, struct xlb_explain *x, char *err, size_t
 		return xlb_errf(ret, err, errlen, "cannot read the connection table: %s",
 				strerror(-ret));
 	x->have_conn = 1;
-	x->conn_age_ms = now > x->conn.last_seen_ns ? (now - x->conn.last_seen_ns) / 1000000 : 0;
+	x->conn_age_ms = xlb_conn_idle_ms(&x->conn, now);
 	id = x->conn.backend_id;
 	if (id < lb->dp->max_backends && lb->backends[id].used)
 		x->conn_be = &lb->backends[id];

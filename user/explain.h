@@ -31,7 +31,7 @@ struct xlb_explain {
 	struct xlb_lb_backend *ring_be; /* its configuration, NULL if none */
 	int have_conn;			/* an xlb_conns entry exists (conntrack on) */
 	struct xlb_conn conn;		/* that entry */
-	__u64 conn_age_ms;		/* since it was written (TCP) or last refreshed (UDP) */
+	__u64 conn_age_ms; /* idle: since it was last refreshed (at most once a second) */
 	struct xlb_lb_backend *conn_be; /* the entry's backend, NULL if its id is free */
 	const char *conn_stale;		/* NULL: the data plane uses it; else why not */
 	enum xlb_explain_use use;	/* which of the two the next packet gets */

@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 
 #include "preview.h"
+#include "conn_state.h"
 #include "addr.h"
 #include "dataplane.h"
 #include "health_state.h"
@@ -154,7 +155,7 @@ struct walk_ctx {
 	struct xlb_preview *p;
 	int *breaks; /* per backend id: index in p->vips, or -1 */
 	struct xlb_config cfg; /* the timeouts */
-	__u64 now_ns; /* coarse, as the data plane stamps entries */
+	__u64 now_ns;	       /* coarse, as the data plane stamps entries */
 };
 
 /* An entry the data plane would use now (lookup_conn's rules), and that
@@ -171,8 +172,7 @@ static int count_entry(const struct xlb_flow *f, const struct xlb_conn *c, void 
 	if (!b->used || !(b->dp_flags & XLB_BACKEND_F_VALID) ||
 	    c->backend_gen != w->lb->gens[b->id])
 		return 0;
-	if (w->now_ns - c->last_seen_ns >
-	    (__u64)xlb_conn_timeout_s(&w->cfg, f->proto == IPPROTO_TCP, c->state) * 1000000000ULL)
+	if (xlb_conn_expired(f, c, &w->cfg, w->now_ns))
 		return 0;
 	w->p->vips[vi].conns_break++;
 	w->p->conns_break++;
@@ -184,10 +184,9 @@ static int count_breaks(struct xlb_lb *lb, const struct xlb_rules *t, struct xlb
 {
 	struct walk_ctx w = {.lb = lb, .p = p};
 	struct xlb_config cfg = {.udp_timeout_s = XLB_UDP_TIMEOUT_DEFAULT_S,
-				  .syn_timeout_s = XLB_SYN_TIMEOUT_DEFAULT_S,
-				  .tcp_timeout_s = XLB_TCP_TIMEOUT_DEFAULT_S,
-				  .fin_timeout_s = XLB_FIN_TIMEOUT_DEFAULT_S};
-	struct timespec ts;
+				 .syn_timeout_s = XLB_SYN_TIMEOUT_DEFAULT_S,
+				 .tcp_timeout_s = XLB_TCP_TIMEOUT_DEFAULT_S,
+				 .fin_timeout_s = XLB_FIN_TIMEOUT_DEFAULT_S};
 	long long t0;
 	int any = 0, ret;
 
@@ -216,8 +215,7 @@ static int count_breaks(struct xlb_lb *lb, const struct xlb_rules *t, struct xlb
 	}
 	xlb_dp_config_get(lb->dp, &cfg);
 	w.cfg = cfg;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	w.now_ns = (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	w.now_ns = xlb_conn_now_ns();
 	t0 = mono_us();
 	ret = xlb_dp_conn_walk(lb->dp, XLB_PREVIEW_BUDGET_US, count_entry, &w, &p->conns_scanned,
 			       &p->conns_complete);

@@ -6,11 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 
 #include "request.h"
 #include "addr.h"
 #include "cmd.h"
+#include "conns.h"
+#include "conn_state.h"
 #include "dataplane.h"
 #include "explain.h"
 #include "preview.h"
@@ -18,6 +21,7 @@
 #include "lb.h"
 #include "log.h"
 #include "rules.h"
+#include "sweep.h"
 
 static int nomem(char *err, size_t errlen)
 {
@@ -124,6 +128,22 @@ static json_t *ramp_json(struct xlb_lb *lb, const struct xlb_lb_backend *b)
 			 "own", b->ss_own >= 0, "remaining_s", left / 1000.0);
 }
 
+/* "connections": {"active", "inactive"}. Active is the data plane's count
+ * (what lc and wlc choose by, and it drops the moment a flow closes),
+ * clamped at 0: the sweep's correction races flows that end during its pass
+ * (sweep.h) and may leave it below for a pass. Inactive (closing flows) is
+ * counted by the sweep alone, as of its last pass. */
+static json_t *conns_json(struct xlb_lb *lb, const struct xlb_lb_backend *b)
+{
+	const struct xlb_sweep_count *sc = lb->dp->sweep ? xlb_sweep_counts(lb->dp->sweep) : NULL;
+	__s64 active = 0;
+
+	if (xlb_dp_backend_conns_get(lb->dp, b->id, &active) || active < 0)
+		active = 0;
+	return json_pack("{s:{s:I, s:I}}", "connections", "active", (json_int_t)active, "inactive",
+			 (json_int_t)(sc ? sc[b->id].inactive : 0));
+}
+
 static json_t *backend_json(struct xlb_lb *lb, const struct xlb_lb_vip *v,
 			    const struct xlb_lb_backend *b)
 {
@@ -139,6 +159,10 @@ static json_t *backend_json(struct xlb_lb *lb, const struct xlb_lb_vip *v,
 		return NULL;
 	}
 	if (o && json_merge(o, counter_json(lb->dp, xlb_dp_counter_backend, b->id))) {
+		json_decref(o);
+		return NULL;
+	}
+	if (o && json_merge(o, conns_json(lb, b))) {
 		json_decref(o);
 		return NULL;
 	}
@@ -348,6 +372,27 @@ static json_t *protection_stats_json(struct xlb_lb *lb)
 	return arr;
 }
 
+/* The last pass of xlbd's sweep (sweep.h); null before one completed or
+ * without a sweep. */
+static json_t *sweep_json(struct xlb_lb *lb)
+{
+	const struct xlb_sweep_report *r = lb->dp->sweep ? xlb_sweep_last(lb->dp->sweep) : NULL;
+	struct timespec ts;
+	long long now;
+
+	if (!r || !r->have)
+		return json_null();
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return json_pack(
+	    "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "scanned", (json_int_t)r->scanned,
+	    "expired", (json_int_t)r->expired, "corrected", (json_int_t)r->corrected, "drift",
+	    (json_int_t)r->drift, "duration_ms", (json_int_t)(r->duration_us / 1000), "cpu_ms",
+	    (json_int_t)(r->cpu_us / 1000), "slices", (json_int_t)r->slices, "max_slice_us",
+	    (json_int_t)r->max_slice_us, "age_ms", (json_int_t)((now - r->done_us) / 1000),
+	    "running", xlb_sweep_pending(lb->dp->sweep));
+}
+
 static int do_stats(struct xlb_lb *lb, json_t **result, char *err, size_t errlen)
 {
 	struct xlb_counter c[__XLB_STAT_MAX];
@@ -399,6 +444,10 @@ static int do_stats(struct xlb_lb *lb, json_t **result, char *err, size_t errlen
 	if (out && conntrack_budget_json(lb, json_object_get(out, "conntrack"), c)) {
 		json_decref(out);
 		return xlb_errf(-EIO, err, errlen, "cannot read the data plane's config");
+	}
+	if (out && json_object_set_new(out, "sweep", sweep_json(lb))) {
+		json_decref(out);
+		out = NULL;
 	}
 	if (out && json_object_set_new(out, "health", health_stats_json(lb))) {
 		json_decref(out);
@@ -454,11 +503,11 @@ static json_t *explain_conn_json(struct xlb_lb *lb, const struct xlb_explain *x)
 
 	if (!x->have_conn)
 		return json_null();
-	o = json_pack("{s:I, s:I, s:I, s:b, s:s*, s:o}", "backend_id",
-		      (json_int_t)x->conn.backend_id, "backend_gen",
-		      (json_int_t)x->conn.backend_gen, "age_ms", (json_int_t)x->conn_age_ms,
-		      "usable", !x->conn_stale, "stale_reason", x->conn_stale, "backend",
-		      explain_backend_json(lb, x->vip, x->conn_be));
+	o = json_pack(
+	    "{s:I, s:I, s:I, s:s, s:b, s:s*, s:o}", "backend_id", (json_int_t)x->conn.backend_id,
+	    "backend_gen", (json_int_t)x->conn.backend_gen, "age_ms", (json_int_t)x->conn_age_ms,
+	    "state", xlb_conn_state_name(x->conn.state), "usable", !x->conn_stale, "stale_reason",
+	    x->conn_stale, "backend", explain_backend_json(lb, x->vip, x->conn_be));
 	return o;
 }
 
@@ -681,6 +730,10 @@ int xlb_req_exec(struct xlb_req_env *env, int argc, char **argv, json_t **result
 		return do_save(env->lb, result, err, errlen);
 	case XLB_CMD_RESTORE:
 		return do_restore(env, &c, dry, result, usage, err, errlen);
+	case XLB_CMD_CONNS:
+		return xlb_conns_list(env->lb, &c, result, err, errlen);
+	case XLB_CMD_CONNS_FLUSH:
+		return xlb_conns_flush(env->lb, &c, result, err, errlen);
 	case XLB_CMD_DETACH:
 		if (!env->detach)
 			return xlb_errf(-EOPNOTSUPP, err, errlen, "detach is not available here");

@@ -27,10 +27,17 @@
 
 static const char usage_text[] =
     "Usage: xlb-connfill MAP_PIN --fill N [--churn SECONDS [--rate N]]\n"
+    "                    [--state new|established|closing] [--idle S] [--backend ID]\n"
+    "                    [--gen G]\n"
     "Inserts N random IPv4 TCP flows into the pinned xlb_conns map MAP_PIN, spread\n"
     "over every CPU (the table keeps one LRU list per CPU), then with --churn keeps\n"
     "inserting new flows at --rate per second (default 100000) for SECONDS, each\n"
-    "evicting the least recently used entry of a full table.\n";
+    "evicting the least recently used entry of a full table. Entries are in --state\n"
+    "(default established), last seen --idle seconds ago (default 0: now), of\n"
+    "backend --backend (default 0) at generation --gen (default 0).\n";
+
+/* What every entry holds besides its key. */
+static struct xlb_conn proto_conn = {.state = XLB_CONN_ESTABLISHED};
 
 static __u64 rng_state = 0x9e3779b97f4a7c15ULL;
 
@@ -51,14 +58,15 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* A flow from 198.18.0.0/15 to 198.18.100.1:80; backend 0, generation 0:
- * the data plane treats it as stale if it ever sees it, which it will not. */
+/* A flow from 198.18.0.0/15 to 198.18.100.1:80, its value proto_conn: with
+ * backend 0 and generation 0 the data plane treats it as stale if it ever
+ * sees it, which it will not. */
 static void random_flow(struct xlb_flow *k, struct xlb_conn *v)
 {
 	__u64 r = rng();
 
 	memset(k, 0, sizeof(*k));
-	memset(v, 0, sizeof(*v));
+	*v = proto_conn;
 	k->src.v4 = htonl(0xc6120000U | (__u32)(r & 0x1ffff));
 	k->dst.v4 = htonl(0xc6126401U);
 	k->sport = htons(1024 + (__u16)((r >> 17) % 64512));
@@ -98,10 +106,15 @@ int main(int argc, char **argv)
 	    {"fill", required_argument, NULL, 'f'},
 	    {"churn", required_argument, NULL, 'c'},
 	    {"rate", required_argument, NULL, 'r'},
+	    {"state", required_argument, NULL, 's'},
+	    {"idle", required_argument, NULL, 'i'},
+	    {"backend", required_argument, NULL, 'b'},
+	    {"gen", required_argument, NULL, 'g'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
-	unsigned long fill = 0, churn_s = 0, rate = 100000;
+	unsigned long fill = 0, churn_s = 0, rate = 100000, idle_s = 0;
+	struct timespec ts;
 	__u64 churned = 0;
 	int fd, c, ncpu, ret;
 	double t0, end;
@@ -116,6 +129,28 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			rate = strtoul(optarg, NULL, 10);
+			break;
+		case 's':
+			if (!strcmp(optarg, "new"))
+				proto_conn.state = XLB_CONN_NEW;
+			else if (!strcmp(optarg, "closing"))
+				proto_conn.state = XLB_CONN_CLOSING;
+			else if (strcmp(optarg, "established")) {
+				fprintf(stderr,
+					"Error: bad --state '%s', expected new, "
+					"established or closing\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'i':
+			idle_s = strtoul(optarg, NULL, 10);
+			break;
+		case 'b':
+			proto_conn.backend_id = strtoul(optarg, NULL, 10);
+			break;
+		case 'g':
+			proto_conn.backend_gen = strtoul(optarg, NULL, 10);
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -132,6 +167,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	rng_state ^= (__u64)getpid() << 32 ^ (__u64)time(NULL);
+	/* The data plane's clock (bpf_ktime_get_coarse_ns). */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	if ((unsigned long)ts.tv_sec <= idle_s) {
+		fprintf(stderr, "Error: --idle %lu is longer than the clock has run\n", idle_s);
+		return 2;
+	}
+	proto_conn.last_seen_ns = (ts.tv_sec - idle_s) * 1000000000ULL + ts.tv_nsec;
+	proto_conn.created_s = (__u32)(ts.tv_sec - idle_s);
 	fd = bpf_obj_get(argv[optind]);
 	if (fd < 0) {
 		fprintf(stderr, "Error: cannot open map %s: %s\n", argv[optind], strerror(errno));

@@ -50,6 +50,12 @@ struct want {
 };
 
 static const struct want good[] = {
+    {"conns", XLB_CMD_CONNS, 0, .check = ""},
+    {"conns " V4 " backend 198.18.0.12", XLB_CMD_CONNS, XLB_CMD_G_VIP | XLB_CMD_G_BACKEND,
+     .vip = V4, .family = XLB_AF_INET, .addr = "198.18.0.12", .check = ""},
+    {"conns backend 2001:db8::12 limit 5", XLB_CMD_CONNS, XLB_CMD_G_BACKEND | XLB_CMD_G_CONNS_LIMIT,
+     .family = XLB_AF_INET6, .addr = "2001:db8::12", .check = ""},
+    {"conns flush " V6, XLB_CMD_CONNS_FLUSH, XLB_CMD_G_VIP, .vip = V6, .check = ""},
     {"vip add " V4 " slow-start 30", XLB_CMD_VIP_ADD, XLB_CMD_G_SLOW_START, .vip = V4, .check = "",
      .slow_start = 30},
     {"vip set " V4 " slow-start off", XLB_CMD_VIP_SET, XLB_CMD_G_SLOW_START, .vip = V4, .check = "",
@@ -236,20 +242,33 @@ static const struct {
 } bad[] = {
     /* objects and verbs */
     {"", "missing command, expected vip, backend, list, stats, lookup, explain, top, save, "
-	 "restore, detach or help"},
+	 "restore, detach, conns or help"},
     {"''", "unknown command '', expected one of vip, backend, list, stats, lookup, explain, top, "
-	   "save, restore, detach, help"},
+	   "save, restore, detach, conns, help"},
     {"frob", "unknown command 'frob', expected one of vip, backend, list, stats, lookup, explain, "
-	     "top, save, restore, detach, help"},
+	     "top, save, restore, detach, conns, help"},
     {"s", "ambiguous command 's' (stats, save), expected a unique prefix"},
     {"l", "ambiguous command 'l' (list, lookup), expected a unique prefix"},
     /* detach must be written out: a typo must not take xlb off. */
     {"detac",
      "unknown command 'detac', expected one of vip, backend, list, stats, lookup, explain, "
-     "top, save, restore, detach, help"},
+     "top, save, restore, detach, conns, help"},
     {"d", "unknown command 'd', expected one of vip, backend, list, stats, lookup, explain, "
-	  "top, save, restore, detach, help"},
+	  "top, save, restore, detach, conns, help"},
     {"vip", "'vip' needs a verb, expected add, set, del"},
+    /* conns */
+    {"conns limit 0", "bad limit '0', expected limit 1-10000 (flows to list)"},
+    {"conns limit 10001", "bad limit '10001', expected limit 1-10000 (flows to list)"},
+    {"conns limit", "bad limit '', expected limit 1-10000 (flows to list)"},
+    {"conns backend 198.18.0.x",
+     "bad backend address '198.18.0.x', expected an IPv4 or IPv6 address without a port"},
+    {"conns backend", "'backend' needs an address, expected backend ADDR (an IPv4 or IPv6 address "
+		      "without a port)"},
+    {"conns flush",
+     "'conns flush' needs a VIP, expected ADDR:PORT/PROTO, e.g. 198.18.100.1:80/tcp"},
+    {"conns flush " V4 " limit 3",
+     "unexpected 'limit' after 'conns flush " V4 "', expected: conns flush VIP"},
+    {"conns limit 3 limit 4", "'limit' given twice, expected it at most once"},
     {"vip frob " V4, "unknown verb 'frob' for 'vip', expected add, set, del"},
     {"v x " V4, "unknown verb 'x' for 'vip', expected add, set, del"},
     {"backend", "'backend' needs a verb, expected add, set, del"},
@@ -511,7 +530,8 @@ static void test_acl_list_limit(void)
 		char buf[1024];
 
 		argc = expect_split(line, buf, sizeof(buf), argv);
-		expect_int("32 prefixes", "parse", xlb_cmd_parse(argc, argv, &c, err, sizeof(err)), 0);
+		expect_int("32 prefixes", "parse", xlb_cmd_parse(argc, argv, &c, err, sizeof(err)),
+			   0);
 		expect_int("32 prefixes", "n_deny", c.prot.n_deny, XLB_ACL_MAX_PREFIXES);
 	}
 	snprintf(line + off, sizeof(line) - off, ",198.18.200.0/24");
@@ -519,8 +539,8 @@ static void test_acl_list_limit(void)
 		char buf[1024];
 
 		argc = expect_split(line, buf, sizeof(buf), argv);
-		expect_int("33 prefixes", "parse",
-			   xlb_cmd_parse(argc, argv, &c, err, sizeof(err)), -EINVAL);
+		expect_int("33 prefixes", "parse", xlb_cmd_parse(argc, argv, &c, err, sizeof(err)),
+			   -EINVAL);
 		expect_str("33 prefixes", "error", err,
 			   "deny list has more than 32 prefixes ('198.18.200.0/24' is one too "
 			   "many), expected at most 32");
@@ -547,6 +567,8 @@ static void test_usage(void)
 	    "  save\n",
 	    "  restore [FILE]\n",
 	    "  detach\n",
+	    "  conns [VIP] [backend ADDR] [limit N]\n",
+	    "  conns flush VIP\n",
 	    "  help [OBJECT]\n",
 	};
 	char all[8192], head[4096];

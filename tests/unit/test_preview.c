@@ -21,6 +21,7 @@
 #include "rules.h"
 #include "xlb.skel.h"
 #include "xlb_test.h"
+#include "conn_state.h"
 
 #define V1 "198.18.100.1:80/tcp"
 #define V2 "198.18.100.2:80/tcp"
