@@ -227,7 +227,8 @@ expect_fail 2 vip add 198.18.100.9:-1/tcp
 expect_fail 2 vip add 198.18.100.9:80/sctp
 expect_fail 2 vip add 198.18.100.9:80
 expect_fail 2 vip add 2001:db8::9:80/tcp
-expect_fail 2 vip add 198.18.100.9:80/tcp sched lc
+expect_fail 1 vip add 198.18.100.9:80/tcp sched lc conntrack off
+expect_fail 2 vip add 198.18.100.9:80/tcp sched lcx
 expect_fail 2 vip add 198.18.100.9:80/tcp conntrack maybe
 expect_fail 2 vip add 198.18.100.9:80/tcp frobnicate
 expect_fail 2 vip add 198.18.100.9:80/tcp sched
