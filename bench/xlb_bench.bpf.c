@@ -181,14 +181,14 @@ static __always_inline int run_stages(struct xdp_md *ctx, const enum bench_stage
 	 * pointer here, which the verifier rejects ("invalid size of
 	 * register spill"). */
 	asm volatile("" : : "r"(&src) : "memory");
-	if (verdict_action(route_outer(ctx, &pkt, be, id, &src, bpf_ktime_get_coarse_ns(),
-				       &scratch, &nh)) != XDP_TX)
+	if (verdict_action(route_outer(ctx, &pkt, be, id, outer_len(be), &src,
+				       bpf_ktime_get_coarse_ns(), &scratch, &nh)) != XDP_TX)
 		return XDP_DROP;
 	if (upto == STAGE_FIB)
 		return XDP_TX;
 	if (trim_to_ip(ctx, &pkt))
 		return XDP_DROP;
-	return encap_packet(ctx, &pkt, be, &src, hash, nh) ? XDP_DROP : XDP_TX;
+	return encap_packet(ctx, &pkt, be, &src, hash, nh, NULL) ? XDP_DROP : XDP_TX;
 }
 
 SEC("xdp")

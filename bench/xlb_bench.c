@@ -11,7 +11,7 @@
  * Runs in a private network namespace of its own (routes and permanent
  * neighbours for bpf_fib_lookup, veths for the throughput harness), pinned
  * to one CPU. Usage: xlb-bench [--quick] [--no-throughput] [--json FILE]
- *                               [--cpu N]
+ *                               [--cpu N] [--against OBJ]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,6 +30,7 @@
 #include <linux/bpf.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <jansson.h>
 
@@ -43,6 +44,11 @@
 #include "maglev.h"
 #include "xlb.skel.h"
 #include "xlb_bench.skel.h"
+#include "xlb_decap.h"
+#include "xlb_decap.skel.h"
+#include "xlb_decap_bench.skel.h"
+#include "decap.h"
+#include <sys/socket.h>
 
 /* The fixture tests' packet builder (tests/lib/pkt.c, not part of libxlb): the
  * benchmark's frames come from the same code, written independently of the
@@ -75,6 +81,9 @@ enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 #define VIP_LIM1	 "198.18.100.4:80/tcp"
 #define VIP_NOLIM	 "198.18.100.5:80/tcp" /* VIP_LIM's twin without a limit */
 #define VIP_RR		 "198.18.100.6:80/tcp" /* VIP_NOLIM's twin with sched rr */
+/* A VIP whose ring moved every flow from 198.18.0.11 to .12 (weight 0,
+ * valid): each miss that is no SYN is hinted (the second chance). */
+#define VIP_SC		 "198.18.100.7:80/tcp"
 #define VIP_LIM1_PROT	 "limit 1/s burst 1"
 /* The new-flow cost of each scheduler over 4 and over 64 backends
  * (sched_vips: 198.18.100.20-25 and .30-35). */
@@ -125,8 +134,10 @@ struct params {
 	double tput_secs;  /* generator time per throughput mode and round */
 	int tput_rounds;
 	int throughput;
+	int decap_only; /* --decap-only: the backends' program alone */
 	int cpu;
 	const char *json_path;
+	const char *against; /* another build's xlb_bench.bpf.o, timed paired with this one */
 };
 
 static struct params P;
@@ -433,6 +444,28 @@ static int enter_netns(void)
 	return lb_ifindex ? 0 : -1;
 }
 
+/* VIP_SC: 198.18.0.11 alone, then in one rebuild .12 added and .11 set to
+ * weight 0: the previous ring names .11 for every flow, the current .12. */
+static int setup_second_chance(void)
+{
+	struct xlb_vip_key key;
+	union xlb_addr a11, a12;
+	__u8 family;
+
+	if (add_vip(VIP_SC) || add_backend_text(VIP_SC, "198.18.0.11") || vip_key(VIP_SC, &key) ||
+	    xlb_addr_parse("198.18.0.11", &a11, &family) ||
+	    xlb_addr_parse("198.18.0.12", &a12, &family))
+		return -1;
+	xlb_lb_batch_begin(lb);
+	if (xlb_lb_backend_add(lb, &key, &a12, family, 1, err, sizeof(err)) ||
+	    xlb_lb_backend_set_weight(lb, &key, &a11, family, 0, err, sizeof(err)) ||
+	    xlb_lb_batch_commit(lb)) {
+		pr_err("vip %s: %s", VIP_SC, err);
+		return -1;
+	}
+	return 0;
+}
+
 static int setup_dataplane(void)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -474,7 +507,12 @@ static int setup_dataplane(void)
 		if (add_backend_text(VIP6, a))
 			return -1;
 	}
-	return 0;
+	/* Every addition above changed a ring: the cases measure VIPs
+	 * without a previous ring, as after the second-chance window. */
+	for (__u32 id = 0; id < dp->max_vips; id++)
+		if (xlb_dp_ring_prev_drop(dp, id))
+			return -1;
+	return setup_second_chance();
 }
 
 /* Opens the wrapper object on the data plane's own maps, so that bench_lb
@@ -488,12 +526,14 @@ static int setup_bench(void)
 		pr_err("cannot open the bench object: %s", strerror(errno));
 		return -1;
 	}
-	/* xlb_rings: the reused outer map carries its inner-map template into
+	/* xlb_rings, xlb_rings_prev: the reused outer map carries its inner-map template into
 	 * the verifier, so libbpf needs no template of its own. */
 	struct bpf_map *pairs[][2] = {
 	    {skel->maps.xlb_vips, dp->skel->maps.xlb_vips},
 	    {skel->maps.xlb_vip_addrs, dp->skel->maps.xlb_vip_addrs},
+	    {skel->maps.xlb_novip, dp->skel->maps.xlb_novip},
 	    {skel->maps.xlb_rings, dp->skel->maps.xlb_rings},
+	    {skel->maps.xlb_rings_prev, dp->skel->maps.xlb_rings_prev},
 	    {skel->maps.xlb_backends, dp->skel->maps.xlb_backends},
 	    {skel->maps.xlb_conns, dp->skel->maps.xlb_conns},
 	    {skel->maps.xlb_conns_new, dp->skel->maps.xlb_conns_new},
@@ -666,6 +706,10 @@ static const struct pp_case pp_cases[] = {
     {"v4_limit_over", "IPv4 TCP SYN, new 5-tuple every packet, over the client's limit (drop)",
      4, "198.18.1.5", "198.18.100.4", TCP_SYN, 1, 0, 0, 0, XDP_DROP,
      BIT(CONN_MISS) | BIT(DROP_LIMIT)},
+    {"v4_hinted_miss", "IPv4 TCP non-SYN of an unknown flow every packet, the VIP's previous "
+     "ring chose another backend: hinted, not recorded (v4_unknown_ack's twin)",
+     4, "198.18.1.6", "198.18.100.7", TCP_ACK, 1, 0, 0, 0, XDP_TX,
+     BIT(CONN_MISS) | BIT(SECOND_CHANCE) | BIT(TX)},
     {"v4_not_vip", "IPv4 TCP to a non-VIP address (pass)", 4, "198.18.1.7", "198.18.200.1", TCP_ACK,
      0, 0, 0, 0, XDP_PASS, BIT(PASS_NOT_VIP)},
 };
@@ -849,6 +893,24 @@ static json_t *prog_size(int fd, const char *name)
 			 (int)info.verified_insns);
 }
 
+/* Entries in the new-flow table: a new-flow case's proof that it ran on a
+ * full table (every insert an eviction). No eviction happens while the
+ * walk runs (nothing else writes the table), so it ends. */
+static __u64 conns_new_entries(void)
+{
+	int fd = bpf_map__fd(dp->skel->maps.xlb_conns_new);
+	struct xlb_flow key, next;
+	void *prev = NULL;
+	__u64 n = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		n++;
+	}
+	return n;
+}
+
 static int per_packet(json_t *root)
 {
 	int fd_lb = bpf_program__fd(skel->progs.bench_lb);
@@ -866,6 +928,9 @@ static int per_packet(json_t *root)
 	     {0, 0}},
 	};
 	json_t *jbase = json_array(), *jcases = json_array(), *jpp, *jstages;
+	/* The pinned CPU's share of the new-flow table (BPF_F_NO_COMMON_LRU). */
+	__u32 new_share = bpf_map__max_entries(dp->skel->maps.xlb_conns_new) /
+			  (__u32)libbpf_num_possible_cpus();
 	struct pkt frame;
 	double pushpop;
 	__u32 action;
@@ -933,6 +998,17 @@ static int per_packet(json_t *root)
 		ok = action == c->action && (!c->cycle || entries >= P.flows);
 		jcases_add(jcases, c->name, c->what, &tl, &tr, pushpop, action, before, after,
 			   c->expect, n, ok);
+		if (c->new_flow && (c->expect & BIT(CONN_INSERT))) {
+			json_t *jc = json_array_get(jcases, json_array_size(jcases) - 1);
+			__u64 fill = conns_new_entries();
+
+			json_object_set_new(jc, "conns_new_entries", json_integer((json_int_t)fill));
+			/* An LRU list frees entries in batches: full is within a
+			 * few hundred entries of the share. */
+			if (fill + 256 < new_share)
+				printf("   %s: new-flow table not full (%llu entries, %u per CPU)\n",
+				       c->name, (unsigned long long)fill, new_share);
+		}
 		if (c->cycle) {
 			json_t *jc = json_array_get(jcases, json_array_size(jcases) - 1);
 
@@ -958,6 +1034,9 @@ static int per_packet(json_t *root)
 		return -1;
 	printf("   v4_1m_hits cycles over %u flows (conn table sized %u entries, %u per CPU)\n",
 	       P.flows, dp->max_conns, dp->max_conns / (__u32)libbpf_num_possible_cpus());
+	printf("   new-flow cases insert every packet into a full new-flow table (%u entries "
+	       "per CPU), each insert an eviction, unless said above\n",
+	       new_share);
 	jstages = breakdown();
 	if (!jstages)
 		return -1;
@@ -968,6 +1047,211 @@ static int per_packet(json_t *root)
 			"xlb_lb", prog_size(xlb_dp_prog_fd(dp), "xlb_lb"), "bench_lb",
 			prog_size(fd_lb, "bench_lb"));
 	json_object_set_new(root, "per_packet", jpp);
+	return 0;
+}
+
+/* ---- paired comparison against another build --------------------------- */
+
+/* Whole runs of two builds, one after the other, differ by whatever else
+ * the machine did meanwhile. --against loads another build's bench object
+ * on this one's maps and alternates the two every PAIR_REPEAT packets, each
+ * net of its own restore wrapper: the median of the per-round ratios is
+ * what a change costs, to a few percent even on a shared machine. */
+#define PAIR_REPEAT 200000
+#define PAIR_ROUNDS 41
+
+static struct bpf_object *other;
+
+/* Writes a global of the other object's section (.rodata before load,
+ * .bss through the map after it) by its BTF offset; buf is the section. */
+static int other_var(const char *sec, void *buf, size_t size, const char *var, const void *val,
+		     size_t len)
+{
+	struct btf *btf = bpf_object__btf(other);
+	const struct btf_var_secinfo *vi;
+	const struct btf_type *t;
+	int id = btf ? btf__find_by_name_kind(btf, sec, BTF_KIND_DATASEC) : -1;
+
+	if (id < 0)
+		return -ENOENT;
+	t = btf__type_by_id(btf, id);
+	vi = btf_var_secinfos(t);
+	for (int i = 0; i < btf_vlen(t); i++, vi++) {
+		const struct btf_type *v = btf__type_by_id(btf, vi->type);
+
+		if (strcmp(btf__name_by_offset(btf, v->name_off), var))
+			continue;
+		if (vi->offset + len > size || len > vi->size)
+			return -EINVAL;
+		memcpy((char *)buf + vi->offset, val, len);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static struct bpf_map *other_section(const char *suffix)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, other) {
+		const char *n = bpf_map__name(m);
+		size_t nl = strlen(n), sl = strlen(suffix);
+
+		if (nl >= sl && !strcmp(n + nl - sl, suffix))
+			return m;
+	}
+	return NULL;
+}
+
+/* Opens and loads the other object on the data plane's maps (those it has:
+ * an older build may lack a newer map). */
+static int setup_other(void)
+{
+	static const char *const shared[] = {
+	    "xlb_vips",	    "xlb_vip_addrs", "xlb_novip",  "xlb_rings",	 "xlb_backends",
+	    "xlb_conns",    "xlb_conns_new", "xlb_budget", "xlb_stats",	 "xlb_config",
+	    "xlb_tx_ports", "xlb_acl",	     "xlb_limits", "xlb_buckets", "xlb_rings_prev",
+	    "xlb_backend_conns", "xlb_members",
+	};
+	struct bpf_map *ro;
+	const void *init;
+	size_t size;
+	void *data;
+	int e;
+
+	other = bpf_object__open_file(P.against, NULL);
+	if (!other) {
+		pr_err("--against %s: cannot open it as a BPF object (want a build's "
+		       "build/xlb_bench.bpf.o): %s",
+		       P.against, strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(other, shared[i]);
+		struct bpf_map *mine = bpf_object__find_map_by_name(dp->skel->obj, shared[i]);
+
+		if (m && mine && (e = bpf_map__reuse_fd(m, bpf_map__fd(mine)))) {
+			pr_err("--against %s: its map %s differs from this build's: %s",
+			       P.against, shared[i], strerror(-e));
+			return -1;
+		}
+	}
+	ro = other_section(".rodata");
+	init = ro ? bpf_map__initial_value(ro, &size) : NULL;
+	data = init ? malloc(size) : NULL;
+	if (data)
+		memcpy(data, init, size);
+	e = !data || other_var(".rodata", data, size, "xlb_ring_size", &dp->ring_size, 4) ||
+	    other_var(".rodata", data, size, "xlb_max_vips", &dp->max_vips, 4) ||
+	    other_var(".rodata", data, size, "xlb_max_backends", &dp->max_backends, 4) ||
+	    bpf_map__set_initial_value(ro, data, size);
+	free(data);
+	if (e) {
+		pr_err("--against %s: no xlb_bench knobs in its .rodata", P.against);
+		return -1;
+	}
+	if ((e = bpf_object__load(other))) {
+		pr_err("--against %s: cannot load it on this build's maps: %s", P.against,
+		       strerror(-e));
+		return -1;
+	}
+	return 0;
+}
+
+/* The other object's frame: its .bss all zero (no rewrite mode) but the
+ * frame. */
+static int other_frame(const struct pkt *frame)
+{
+	struct bpf_map *bss = other_section(".bss");
+	__u32 zero = 0;
+	size_t size;
+	char *buf;
+	int ret;
+
+	if (!bss)
+		return -1;
+	size = bpf_map__value_size(bss);
+	buf = calloc(1, size);
+	if (!buf)
+		return -1;
+	ret = other_var(".bss", buf, size, "bench_frame", frame->data, FRAME_LEN) ||
+	      bpf_map_update_elem(bpf_map__fd(bss), &zero, buf, BPF_ANY);
+	free(buf);
+	return ret ? -1 : 0;
+}
+
+static int prog_of(struct bpf_object *obj, const char *name)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(obj, name);
+
+	return p ? bpf_program__fd(p) : -1;
+}
+
+/* The steady cases (one flow, no rewrite mode), each timed paired. */
+static int paired(json_t *root)
+{
+	int fds[4] = {prog_of(other, "bench_lb"), prog_of(other, "bench_restore"),
+		      bpf_program__fd(skel->progs.bench_lb),
+		      bpf_program__fd(skel->progs.bench_restore)};
+	int rounds = P.quick ? 3 : PAIR_ROUNDS;
+	__u32 repeat = P.quick ? 1000 : PAIR_REPEAT;
+	json_t *arr = json_array();
+
+	if (fds[0] < 0 || fds[1] < 0) {
+		pr_err("--against %s: no bench_lb/bench_restore in it", P.against);
+		return -1;
+	}
+	printf("\n5. Paired against %s: %d rounds of %u packets, alternating, each net of "
+	       "its own wrapper\n\n",
+	       P.against, rounds, repeat);
+	printf("%-16s %9s %9s %9s %9s %8s\n", "case", "other med", "this med", "other min",
+	       "this min", "this/other");
+	for (size_t i = 0; i < N_PP_CASES; i++) {
+		const struct pp_case *c = &pp_cases[i];
+		double o[PAIR_ROUNDS], t[PAIR_ROUNDS], r[PAIR_ROUNDS], om, tm, omin, tmin, rm;
+		struct pkt frame;
+
+		if (c->new_flow || c->cycle || c->stale_conn || c->over_budget)
+			continue;
+		if (build_frame(&frame, c->family, c->src, c->dst, 40000, c->tcp_flags) ||
+		    other_frame(&frame))
+			return -1;
+		set_knobs(&frame, 0, 0, 0, NULL, 0);
+		for (int k = 0; k < 4; k++)
+			if (test_run(fds[k], &frame, 10000, NULL, NULL, NULL))
+				return -1;
+		for (int n = 0; n < rounds; n++) {
+			double ns[4];
+			__u32 act[4];
+
+			for (int k = 0; k < 4; k++)
+				if (test_run(fds[k], &frame, repeat, &ns[k], &act[k], NULL))
+					return -1;
+			if (act[0] != act[2]) {
+				printf("%-16s the two builds differ: %s against %s  PATH MISMATCH\n",
+				       c->name, action_name(act[0]), action_name(act[2]));
+				invalid++;
+				break;
+			}
+			o[n] = ns[0] - ns[1];
+			t[n] = ns[2] - ns[3];
+			r[n] = o[n] > 0 ? t[n] / o[n] : 0;
+		}
+		omin = minimum(o, rounds);
+		tmin = minimum(t, rounds);
+		om = median(o, rounds);
+		tm = median(t, rounds);
+		rm = median(r, rounds);
+		printf("%-16s %9.1f %9.1f %9.1f %9.1f %8.3f\n", c->name, om, tm, omin, tmin, rm);
+		json_array_append_new(arr, json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "name",
+						     c->name, "other_net_ns_median", jreal(om),
+						     "net_ns_median", jreal(tm), "other_net_ns_min",
+						     jreal(omin), "net_ns_min", jreal(tmin),
+						     "ratio_paired", jreal(rm)));
+	}
+	json_object_set_new(root, "paired",
+			    json_pack("{s:s, s:i, s:i, s:o}", "against", P.against, "rounds",
+				      rounds, "repeat", (int)repeat, "cases", arr));
 	return 0;
 }
 
@@ -1442,6 +1726,145 @@ out:
 	return ret;
 }
 
+/* ---- 1b. the backends' program ----------------------------------------------- */
+
+#define DB_LEN 128 /* DECAP_BENCH_LEN of bench/xlb_decap_bench.bpf.c */
+
+struct db_case {
+	const char *name, *what;
+	__u8 proto;
+	__u16 sport;
+	int hinted;
+	int reason; /* what decap() must return */
+};
+
+/* One frame of 128 bytes: client 198.18.1.2:sport -> 198.18.100.1:80 in
+ * IPIP from the LB 198.18.0.2 to this backend 198.18.0.11. */
+static int db_frame(const struct db_case *c, struct pkt *p)
+{
+	static const __u8 mac[6] = {2, 0, 0, 0, 0, 1};
+	struct pkt_spec s = {.family = 4, .src = "198.18.1.2", .dst = "198.18.100.1",
+			     .proto = c->proto, .sport = c->sport, .dport = 80};
+	size_t hdr = 14 + 20 + (c->hinted ? 8 : 0) + 20 + (c->proto == IPPROTO_TCP ? 20 : 8);
+
+	s.payload_len = DB_LEN - hdr;
+	if (pkt_build(p, &s) || pkt_encap(p, 4, "198.18.0.2", "198.18.0.11", 0, mac, mac))
+		return -1;
+	if (c->hinted && pkt_add_hint(p, "198.18.0.12"))
+		return -1;
+	return p->len == DB_LEN ? 0 : -1;
+}
+
+/* A listener on the VIP and one connection to it from the client's
+ * address, both on lo of the benchmark's namespace: the sockets
+ * bpf_skc_lookup_tcp finds. */
+static int db_sockets(int *l, int *c)
+{
+	struct sockaddr_in vip = {.sin_family = AF_INET, .sin_port = htons(80)};
+	struct sockaddr_in cli = {.sin_family = AF_INET, .sin_port = htons(40000)};
+
+	if (system("ip addr add 198.18.100.1/32 dev lo && ip addr add 198.18.1.2/32 dev lo"))
+		return -1;
+	inet_pton(AF_INET, "198.18.100.1", &vip.sin_addr);
+	inet_pton(AF_INET, "198.18.1.2", &cli.sin_addr);
+	*l = socket(AF_INET, SOCK_STREAM, 0);
+	*c = socket(AF_INET, SOCK_STREAM, 0);
+	if (*l < 0 || *c < 0 || bind(*l, (struct sockaddr *)&vip, sizeof(vip)) || listen(*l, 4) ||
+	    bind(*c, (struct sockaddr *)&cli, sizeof(cli)) ||
+	    connect(*c, (struct sockaddr *)&vip, sizeof(vip)))
+		return -1;
+	return 0;
+}
+
+static int db_prefixes(const struct xlb_decap_maps *m, const char *list,
+		       int (*set)(const struct xlb_decap_maps *, const struct xlb_prefix *, size_t))
+{
+	struct xlb_prefix pf[4];
+	int n = xlb_prefix_list_parse(list, pf, 4, err, sizeof(err));
+
+	return n < 0 ? -1 : set(m, pf, (size_t)n);
+}
+
+/* The backends' program on hinted and plain tunnels: what a hint costs
+ * there (the socket lookup, the forward). */
+static int decap_cost(json_t *root)
+{
+	static const struct db_case cases[] = {
+	    {"decap_tcp", "IPIP, TCP, no hint: stripped (the reference)", IPPROTO_TCP, 40000, 0,
+	     XLB_DECAP_STAT_DECAP},
+	    {"hint_udp", "IPIP with a hint, UDP: stripped without a lookup", IPPROTO_UDP, 40000, 1,
+	     XLB_DECAP_STAT_HINT_LOCAL},
+	    {"hint_local", "IPIP with a hint, TCP, established socket found: stripped",
+	     IPPROTO_TCP, 40000, 1, XLB_DECAP_STAT_HINT_LOCAL},
+	    {"hint_listener", "IPIP with a hint, TCP, only the listener found: forwarded",
+	     IPPROTO_TCP, 40001, 1, XLB_DECAP_STAT_FORWARD},
+	};
+	struct xlb_decap_bench_bpf *db = xlb_decap_bench_bpf__open_and_load();
+	struct xlb_decap_key key = {.family = XLB_AF_INET};
+	struct xlb_decap_addr val = {.ifindex = 1};
+	json_t *jcases = json_array();
+	struct xlb_decap_maps m;
+	int l = -1, c = -1, ret = -1, fd, fd_restore;
+	struct timing tr;
+	__u32 action;
+	struct pkt frame;
+
+	if (!db || !jcases) {
+		pr_err("cannot load the decap bench object: %s", strerror(errno));
+		goto out;
+	}
+	fd = bpf_program__fd(db->progs.bench_decap);
+	fd_restore = bpf_program__fd(db->progs.bench_decap_restore);
+	inet_pton(AF_INET, "198.18.0.11", &key.addr.v4);
+	if (xlb_decap_maps_from_obj(db->obj, &m) ||
+	    bpf_map_update_elem(bpf_map__fd(db->maps.xlb_decap_addrs), &key, &val, BPF_ANY) ||
+	    db_prefixes(&m, "198.18.0.2/32", xlb_decap_set_from) ||
+	    db_prefixes(&m, "198.18.100.0/24", xlb_decap_set_local) || db_sockets(&l, &c)) {
+		pr_err("cannot set up the decap bench: %s", strerror(errno));
+		goto out;
+	}
+	printf("\n1b. xlb-decap per packet: BPF_PROG_TEST_RUN, %d-byte IPIP frames, repeat %u x %d "
+	       "runs (net: minus the restore)\n\n",
+	       DB_LEN, P.repeat, P.runs);
+	printf("%-16s %8s %8s %8s %8s  %s\n", "case", "ns min", "ns med", "net min", "net med",
+	       "what");
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct timing t;
+
+		if (db_frame(&cases[i], &frame)) {
+			pr_err("cannot build the %s frame", cases[i].name);
+			goto out;
+		}
+		memcpy(db->bss->decap_bench_frame, frame.data, DB_LEN);
+		if (time_prog(fd, &frame, &t, &action) || time_prog(fd_restore, &frame, &tr, NULL))
+			goto out;
+		if ((int)action != cases[i].reason)
+			invalid++;
+		printf("%-16s %8.2f %8.2f %8.2f %8.2f  %s%s\n", cases[i].name, t.min, t.med,
+		       t.min - tr.min, t.med - tr.med, cases[i].what,
+		       (int)action == cases[i].reason ? "" : "  PATH MISMATCH");
+		json_array_append_new(jcases,
+				      json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:b}", "name",
+						cases[i].name, "what", cases[i].what, "ns_min",
+						jreal(t.min), "ns_median", jreal(t.med), "net_min",
+						jreal(t.min - tr.min), "net_median",
+						jreal(t.med - tr.med), "ok",
+						(int)action == cases[i].reason));
+	}
+	json_object_set_new(root, "decap", jcases);
+	jcases = NULL;
+	xlb_decap_maps_close(&m);
+	ret = 0;
+out:
+	json_decref(jcases);
+	if (l >= 0)
+		close(l);
+	if (c >= 0)
+		close(c);
+	xlb_decap_bench_bpf__destroy(db);
+	return ret;
+}
+
 /* ---- 2. throughput over veth ---------------------------------------------- */
 
 struct tput_ns {
@@ -1679,11 +2102,16 @@ out:
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: xlb-bench [--quick] [--no-throughput] [--json FILE] [--cpu N]\n"
+	fprintf(f, "Usage: xlb-bench [--quick] [--no-throughput] [--decap-only] [--json FILE] "
+		   "[--cpu N]\n"
+		   "                 [--against OBJ]\n"
 		   "  --quick          tiny counts: proves the benchmark works (make test)\n"
 		   "  --no-throughput  skip the veth throughput part\n"
+		   "  --decap-only     time the backends' program (xlb-decap) only\n"
 		   "  --json FILE      also write figures, ratios and the machine to FILE\n"
 		   "  --cpu N          the CPU to pin to (default: the last allowed one)\n"
+		   "  --against OBJ    also time the one-flow cases paired, alternating with\n"
+		   "                   another build's build/xlb_bench.bpf.o on the same maps\n"
 		   "Needs root: runs in a private network namespace of its own.\n");
 }
 
@@ -1692,7 +2120,9 @@ static int parse_args(int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"quick", no_argument, NULL, 'q'},	    {"no-throughput", no_argument, NULL, 'T'},
 	    {"json", required_argument, NULL, 'j'}, {"cpu", required_argument, NULL, 'c'},
-	    {"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+	    {"decap-only", no_argument, NULL, 'D'}, {"help", no_argument, NULL, 'h'},
+	    {"against", required_argument, NULL, 'a'},
+	    {NULL, 0, NULL, 0},
 	};
 	int opt;
 
@@ -1714,8 +2144,14 @@ static int parse_args(int argc, char **argv)
 		case 'T':
 			P.throughput = 0;
 			break;
+		case 'D':
+			P.decap_only = 1;
+			break;
 		case 'j':
 			P.json_path = optarg;
+			break;
+		case 'a':
+			P.against = optarg;
 			break;
 		case 'c': {
 			char *end;
@@ -1798,9 +2234,16 @@ int main(int argc, char **argv)
 		       : "",
 	       json_string_value(json_object_get(json_object_get(root, "machine"), "cpu")));
 
-	if (enter_netns() || setup_dataplane() || setup_bench())
+	if (enter_netns() || setup_dataplane() || setup_bench() || (P.against && setup_other()))
 		goto out;
-	if (per_packet(root) || control_plane(root) || maglev_quality(root))
+	if (decap_cost(root))
+		goto out;
+	if (P.decap_only) {
+		ret = invalid ? EXIT_RUNTIME : EXIT_OK;
+		goto out;
+	}
+	if (per_packet(root) || (P.against && paired(root)) || control_plane(root) ||
+	    maglev_quality(root))
 		goto out;
 	if (P.throughput) {
 		if (throughput(root))
@@ -1823,6 +2266,7 @@ out:
 	       (now_ns() - t0) / 1e9, P.json_path ? ", wrote " : "",
 	       P.json_path ? P.json_path : "");
 	json_decref(root);
+	bpf_object__close(other);
 	xlb_bench_bpf__destroy(skel);
 	xlb_lb_free(lb);
 	xlb_dp_close(dp);

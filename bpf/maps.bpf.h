@@ -49,6 +49,18 @@ struct {
 	__type(value, struct xlb_vip_addr);
 } xlb_vip_addrs SEC(".maps");
 
+/* Bits of destination-address hashes no VIP address has (XLB_NOVIP_SHIFT
+ * in xlb.h): a set bit passes the packet before any hash lookup. Not
+ * pinned: all zero (every packet takes the exact lookups) until userspace
+ * fills it from xlb_vips after load, so a new program never passes a VIP's
+ * traffic while it starts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_NOVIP_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} xlb_novip SEC(".maps");
+
 /* One Maglev ring per VIP: slot -> backend id. Userspace fills a fresh inner
  * map (one batch update) and swaps it into xlb_rings in one update, so the
  * data plane never sees a half-written ring. */
@@ -66,6 +78,17 @@ struct {
 	__type(key, __u32);
 	__array(values, struct xlb_ring);
 } xlb_rings SEC(".maps");
+
+/* vip id -> its ring before its last change, for the second chance
+ * (second_chance.bpf.h). xlbd moves the replaced ring here (no copy) and
+ * deletes it after --second-chance-window; an empty slot: no hint. Not
+ * pinned: a new program has no change to remember. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, XLB_MAX_VIPS_DEFAULT);
+	__type(key, __u32);
+	__array(values, struct xlb_ring);
+} xlb_rings_prev SEC(".maps");
 
 /* vip id -> this CPU's position in the VIP's sequence (rr, wrr: see
  * sched.bpf.h). Per CPU: no atomic shared between CPUs on a new flow; each

@@ -18,6 +18,8 @@
 #include "acl.bpf.h"
 #include "limit.bpf.h"
 #include "sched.bpf.h"
+#include "novip.bpf.h"
+#include "second_chance.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -29,16 +31,22 @@ struct {
 	__uint(XDP_PASS, 1);
 } XDP_RUN_CONFIG(xlb_lb);
 
-static __always_inline int is_vip_addr(const struct xlb_flow *flow)
+/* The exact answer, for an address the prefilter let through. */
+static __always_inline int vip_addr_known(const struct xlb_flow *flow)
 {
 	struct xlb_vip_addr_key key = {.addr = flow->dst, .family = flow->family};
 
 	return bpf_map_lookup_elem(&xlb_vip_addrs, &key) != NULL;
 }
 
+static __always_inline int is_vip_addr(const struct xlb_flow *flow)
+{
+	return !surely_not_vip(flow) && vip_addr_known(flow);
+}
+
 /* Exact port first, then the all-ports VIP (port 0) of the address, if the
- * address is a VIP's at all (*vip_addr): a hit costs one lookup, traffic
- * that is not for a VIP address two, as without the address map. */
+ * address is a VIP's at all (*vip_addr): a hit costs the prefilter and one
+ * lookup, traffic for no VIP address the prefilter alone (novip.bpf.h). */
 static __always_inline struct xlb_vip *find_vip(const struct xlb_flow *flow, int *vip_addr)
 {
 	struct xlb_vip_key key = {
@@ -49,11 +57,14 @@ static __always_inline struct xlb_vip *find_vip(const struct xlb_flow *flow, int
 	};
 	struct xlb_vip *vip;
 
+	*vip_addr = 0;
+	if (surely_not_vip(flow))
+		return NULL;
 	*vip_addr = 1;
 	vip = bpf_map_lookup_elem(&xlb_vips, &key);
 	if (vip)
 		return vip;
-	*vip_addr = is_vip_addr(flow);
+	*vip_addr = vip_addr_known(flow);
 	if (!*vip_addr)
 		return NULL;
 	key.port = 0;
@@ -113,12 +124,14 @@ static __always_inline struct xlb_backend *pick_new(const struct xlb_vip *vip,
  * first charged to its client's limit (a VIP with XLB_VIP_F_LIMIT). An ICMP
  * error about the flow only reads: it is no packet of the flow, and a
  * spoofed one must neither create, confirm nor move an entry, nor spend a
- * client's limit. NULL with *why the reason to drop. */
+ * client's limit. NULL with *why the reason to drop. A packet that earns a
+ * second chance (second_chance.bpf.h) fills *hint and is not recorded. */
 static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip *vip,
 							const struct packet *pkt,
 							const struct xlb_config *cfg, __u32 hash,
 							__u64 now, __u32 *backend_id,
-							enum xlb_stat *why, int record)
+							enum xlb_stat *why, int record,
+							struct hint *hint)
 {
 	struct xlb_conn *stale = NULL;
 	struct xlb_backend *be;
@@ -141,6 +154,8 @@ static __always_inline struct xlb_backend *pick_backend(const struct xlb_vip *vi
 	}
 	be = pick_new(vip, pkt, cfg, hash, now, record, backend_id);
 	if (!be || !record)
+		return be;
+	if (second_chance(vip, pkt, hash, *backend_id, be, hint))
 		return be;
 	if (stale)
 		rewrite_conn(stale, pkt, *backend_id, be, now);
@@ -206,10 +221,10 @@ static __always_inline __u32 fib_failure_verdict(int rc)
  * encapsulate and let the kernel route (no neighbour entry yet, or an
  * egress xlb was not given); XDP_DROP has no route or MTU for it. */
 static __always_inline __u32 resolve_next_hop(struct xdp_md *ctx, const struct packet *pkt,
-					      const struct xlb_backend *be,
+					      const struct xlb_backend *be, __u32 olen,
 					      const union xlb_addr *src, struct xlb_nexthop *nh)
 {
-	__u16 len = pkt->l3_len + outer_len(be);
+	__u16 len = pkt->l3_len + olen;
 	struct bpf_fib_lookup fib;
 	int rc;
 
@@ -250,9 +265,10 @@ static __always_inline __u32 resolve_next_hop(struct xdp_md *ctx, const struct p
  * knows only the device the frame arrived on (the tag's parent), not the
  * VLAN device behind the tag, so its next hop and egress would be those of
  * the untagged link. Passed on with its tag, the frame enters the kernel
- * through that VLAN device, which routes it from there. */
+ * through that VLAN device, which routes it from there. olen: the outer
+ * header's length, a hint included. */
 static __always_inline __u32 route_outer(struct xdp_md *ctx, const struct packet *pkt,
-					 const struct xlb_backend *be, __u32 backend_id,
+					 const struct xlb_backend *be, __u32 backend_id, __u32 olen,
 					 const union xlb_addr *src, __u64 now,
 					 struct xlb_nexthop *scratch, const struct xlb_nexthop **nh)
 {
@@ -266,12 +282,12 @@ static __always_inline __u32 route_outer(struct xdp_md *ctx, const struct packet
 	if (cached && cached->expires_ns > now && cached->gen == be->gen &&
 	    cached->ingress == ctx->ingress_ifindex) {
 		*nh = cached;
-		if (pkt->l3_len + outer_len(be) > cached->mtu)
+		if (pkt->l3_len + olen > cached->mtu)
 			return verdict(XDP_DROP, XLB_STAT_TOO_BIG);
 		return forward_verdict(cached->action);
 	}
 	__builtin_memset(scratch, 0, sizeof(*scratch));
-	v = resolve_next_hop(ctx, pkt, be, src, scratch);
+	v = resolve_next_hop(ctx, pkt, be, olen, src, scratch);
 	action = verdict_action(v);
 	if (verdict_reason(v) == XLB_STAT_TOO_BIG)
 		*nh = scratch;
@@ -290,12 +306,14 @@ static __always_inline __u32 route_outer(struct xdp_md *ctx, const struct packet
 /* Encapsulates the packet for the backend and sends it on: addressed to
  * the next hop, or (XDP_PASS) still to this host, whose kernel accepts and
  * forwards it. One too big for the route is answered with an ICMP error to
- * its sender when may_answer (not for an ICMP error: RFC 1122 3.2.2). */
+ * its sender when may_answer (not for an ICMP error: RFC 1122 3.2.2). hint:
+ * a second chance's (NULL, a constant, where there is none). */
 static __always_inline __u32 forward(struct xdp_md *ctx, const struct packet *pkt,
 				     const struct xlb_backend *be, __u32 backend_id,
 				     const struct xlb_config *cfg, __u32 hash, __u64 now,
-				     int may_answer)
+				     int may_answer, const struct hint *hint)
 {
+	__u32 olen = outer_len(be) + (hint ? hint->len : 0);
 	const struct xlb_nexthop *nh = NULL;
 	struct xlb_nexthop scratch;
 	union xlb_addr src = {};
@@ -307,13 +325,13 @@ static __always_inline __u32 forward(struct xdp_md *ctx, const struct packet *pk
 	 * pointer, a 4-byte store of a spilled pointer that the verifier
 	 * rejects ("invalid size of register spill"), as in the benchmark. */
 	asm volatile("" : : "r"(&src) : "memory");
-	v = route_outer(ctx, pkt, be, backend_id, &src, now, &scratch, &nh);
+	v = route_outer(ctx, pkt, be, backend_id, olen, &src, now, &scratch, &nh);
 	if (verdict_action(v) == XDP_DROP) {
 		if (may_answer && nh && verdict_reason(v) == XLB_STAT_TOO_BIG)
-			return answer_too_big(ctx, pkt, nh->mtu, outer_len(be), now);
+			return answer_too_big(ctx, pkt, nh->mtu, olen, now);
 		return v;
 	}
-	if (trim_to_ip(ctx, pkt) || encap_packet(ctx, pkt, be, &src, hash, nh))
+	if (trim_to_ip(ctx, pkt) || encap_packet(ctx, pkt, be, &src, hash, nh, hint))
 		return verdict(XDP_DROP, XLB_STAT_ENCAP_FAIL);
 	if (verdict_action(v) == XDP_REDIRECT)
 		return verdict(bpf_redirect_map(&xlb_tx_ports, nh->ifindex, 0), XLB_STAT_REDIRECT);
@@ -382,12 +400,12 @@ static __always_inline __u32 icmp_verdict(struct xdp_md *ctx, struct packet *pkt
 	count_vip(vip->id, bytes);
 	now = bpf_ktime_get_coarse_ns();
 	hash = xlb_hash_flow(&pkt->flow);
-	be = pick_backend(vip, pkt, cfg, hash, now, &backend_id, &why, 0);
+	be = pick_backend(vip, pkt, cfg, hash, now, &backend_id, &why, 0, NULL);
 	if (!be)
 		return verdict(XDP_DROP, why);
 	count_event(XLB_STAT_ICMP_ERROR_FWD);
 	count_backend(backend_id, bytes);
-	return forward(ctx, pkt, be, backend_id, cfg, hash, now, 0);
+	return forward(ctx, pkt, be, backend_id, cfg, hash, now, 0, NULL);
 }
 
 /* A packet that did not parse to a flow: a fragment, not TCP/UDP (ICMP...),
@@ -415,6 +433,7 @@ static __always_inline __u32 balance(struct xdp_md *ctx, const struct packet *pk
 {
 	enum xlb_stat why = XLB_STAT_NO_BACKEND;
 	const struct xlb_config *cfg;
+	struct hint hint = {};
 	struct xlb_backend *be;
 	__u32 zero = 0, backend_id = 0, hash;
 	__u64 now;
@@ -432,15 +451,18 @@ static __always_inline __u32 balance(struct xdp_md *ctx, const struct packet *pk
 	/* One clock read for the packet: UDP idle time and next-hop age. */
 	now = bpf_ktime_get_coarse_ns();
 	hash = xlb_hash_flow(&pkt->flow);
-	be = pick_backend(vip, pkt, cfg, hash, now, &backend_id, &why, 1);
+	be = pick_backend(vip, pkt, cfg, hash, now, &backend_id, &why, 1, &hint);
 	if (!be)
 		return verdict(XDP_DROP, why);
 	if (fi) {
 		frag_remember(pkt, fi, backend_id, be, hash);
 		count_event(XLB_STAT_FRAG_FIRST);
+		/* Its later fragments carry no hint: a hinted first one could
+		 * be forwarded without them. */
+		hint.len = 0;
 	}
 	count_backend(backend_id, bytes);
-	return forward(ctx, pkt, be, backend_id, cfg, hash, now, 1);
+	return forward(ctx, pkt, be, backend_id, cfg, hash, now, 1, &hint);
 }
 
 /* A fragment (frag.bpf.h): the first is balanced as any packet; later ones
@@ -477,7 +499,7 @@ static __always_inline __u32 fragment_path(struct xdp_md *ctx, struct packet *pk
 	count_event(XLB_STAT_FRAG_FOLLOW);
 	count_vip(be->vip_id, bytes);
 	count_backend(backend_id, bytes);
-	return forward(ctx, pkt, be, backend_id, cfg, hash, bpf_ktime_get_coarse_ns(), 1);
+	return forward(ctx, pkt, be, backend_id, cfg, hash, bpf_ktime_get_coarse_ns(), 1, NULL);
 }
 
 /* The packet path, to its verdict. Per-VIP and per-backend traffic is

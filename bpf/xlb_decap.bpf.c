@@ -16,6 +16,17 @@
  * stripped leaves byte-identical with XDP_PASS, except outer CE over a not-ECT
  * inner packet, which RFC 6040 section 4.2 says to drop, and a load balancer's
  * tunnel to an inner destination that is not ours (see REFUSE_INNER).
+ *
+ * The second chance (docs/architecture.md): a tunnel whose outer header
+ * carries a hint (XLB_HINT_OPT4 / XLB_HINT_OPT6, xlb.h) names the backend the
+ * load balancer's previous ring chose. If the inner TCP flow has a socket here
+ * (established, request or time-wait: a listener alone does not count), it
+ * is stripped as any tunnel; if not, the flow lives on the hinted backend:
+ * the packet goes there, its outer destination rewritten, the hint removed,
+ * the outer source (the load balancer's, which the next backend accepts)
+ * kept, back out of the interface to the neighbour it came from, which
+ * routes it on. Without a hint it cannot be forwarded again: one extra hop
+ * at most, never a loop.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -31,13 +42,15 @@
 #include "l2.bpf.h"
 #include "csum.bpf.h"
 
-#define IP_MF	    0x2000
-#define IP_OFFSET   0x1fff
-#define ECN_MASK    0x3
-#define ECN_NOT_ECT 0x0
-#define ECN_ECT1    0x1
-#define ECN_ECT0    0x2
-#define ECN_CE	    0x3
+#define IP_MF		    0x2000
+#define IP_OFFSET	    0x1fff
+#define ECN_MASK	    0x3
+#define ECN_NOT_ECT	    0x0
+#define ECN_ECT1	    0x1
+#define ECN_ECT0	    0x2
+#define ECN_CE		    0x3
+#define IPPROTO_DSTOPTS_HDR 60 /* IPv6 destination options (RFC 8200 4.6) */
+#define TCP_STATE_LISTEN    10 /* BPF_TCP_LISTEN */
 
 /* Addresses of this host, filled by xlb-decap from getifaddrs(3). */
 struct {
@@ -85,13 +98,38 @@ struct {
 
 /* What the outer-header parsers found. */
 struct tunnel {
-	__u32 outer_len;   /* bytes of outer header to strip */
-	__u32 payload_len; /* bytes the outer header says follow it */
-	__u8 inner_family; /* enum xlb_family of the inner packet */
-	__u8 outer_ecn;	   /* ECN field of the outer header */
-	__u8 outer_family; /* enum xlb_family of the outer header */
+	__u32 outer_len;	  /* bytes of outer header to strip */
+	__u32 payload_len;	  /* bytes the outer header says follow it */
+	__u8 inner_family;	  /* enum xlb_family of the inner packet */
+	__u8 outer_ecn;		  /* ECN field of the outer header */
+	__u8 outer_family;	  /* enum xlb_family of the outer header */
+	__u8 hinted;		  /* the outer header carries a second-chance hint */
+	__u8 next;		  /* IPv6: the next header after the hint's header */
 	union xlb_addr outer_src; /* network order */
+	union xlb_addr hint;	  /* the hinted backend, network order */
 };
+
+/* The hint as xlb's load balancer writes it (encap.bpf.h): IPv4, one option
+ * right after the fixed header; IPv6, a destination options header. */
+struct hint_opt4 {
+	__u8 type;
+	__u8 len;
+	__u8 flags[2];
+	__be32 addr;
+};
+
+struct hint_dstopts6 {
+	__u8 nexthdr;
+	__u8 hdrlen;
+	__u8 type;
+	__u8 len;
+	__u8 addr[16];
+	__u8 pad_type;
+	__u8 pad_len;
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct hint_opt4) == XLB_HINT_LEN4, "hint_opt4 layout");
+_Static_assert(sizeof(struct hint_dstopts6) == XLB_HINT_LEN6, "hint_dstopts6 layout");
 
 static __always_inline void count(__u32 reason, __u64 bytes)
 {
@@ -159,6 +197,17 @@ static __always_inline int parse_outer4(struct iphdr *iph, void *data_end, struc
 	t->outer_ecn = iph->tos & ECN_MASK;
 	t->outer_family = XLB_AF_INET;
 	t->outer_src.v4 = iph->saddr;
+	/* Exactly the load balancer's layout: any other option is stripped
+	 * with the header, as before. */
+	if (hlen == sizeof(*iph) + XLB_HINT_LEN4) {
+		struct hint_opt4 *opt = (void *)(iph + 1);
+
+		if ((void *)(opt + 1) <= data_end && opt->type == XLB_HINT_OPT4 &&
+		    opt->len == XLB_HINT_LEN4) {
+			t->hinted = 1;
+			t->hint.v4 = opt->addr;
+		}
+	}
 	return XLB_DECAP_STAT_DECAP;
 }
 
@@ -168,13 +217,29 @@ static __always_inline int parse_outer4(struct iphdr *iph, void *data_end, struc
  * as not a tunnel. */
 static __always_inline int parse_outer6(struct ipv6hdr *ip6, void *data_end, struct tunnel *t)
 {
+	__u32 hlen = sizeof(*ip6);
 	__u8 nexthdr;
 	int frag = 0;
 
 	if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
 		return XLB_DECAP_STAT_MALFORMED;
 	nexthdr = ip6->nexthdr;
-	if (nexthdr == IPPROTO_FRAGMENT) {
+	/* A second-chance hint, in exactly the load balancer's layout; any
+	 * other destination options header is not xlb's (not a tunnel). */
+	if (nexthdr == IPPROTO_DSTOPTS_HDR) {
+		struct hint_dstopts6 *d = (void *)(ip6 + 1);
+
+		if ((void *)(d + 1) > data_end)
+			return XLB_DECAP_STAT_MALFORMED;
+		if (d->hdrlen != XLB_HINT_LEN6 / 8 - 1 || d->type != XLB_HINT_OPT6 ||
+		    d->len != sizeof(d->addr))
+			return XLB_DECAP_STAT_PASS_NOT_TUNNEL;
+		nexthdr = d->nexthdr;
+		t->hinted = 1;
+		t->next = nexthdr;
+		__builtin_memcpy(t->hint.bytes, d->addr, sizeof(t->hint.bytes));
+		hlen += XLB_HINT_LEN6;
+	} else if (nexthdr == IPPROTO_FRAGMENT) {
 		struct frag_hdr {
 			__u8 nexthdr;
 			__u8 reserved;
@@ -197,10 +262,12 @@ static __always_inline int parse_outer6(struct ipv6hdr *ip6, void *data_end, str
 		return XLB_DECAP_STAT_PASS_NOT_LOCAL;
 	if (frag)
 		return XLB_DECAP_STAT_PASS_FRAGMENT;
-	t->outer_len = sizeof(*ip6);
+	t->outer_len = hlen;
 	t->payload_len = bpf_ntohs(ip6->payload_len);
-	if (sizeof(*ip6) + t->payload_len > (__u64)(data_end - (void *)ip6))
+	if (sizeof(*ip6) + t->payload_len > (__u64)(data_end - (void *)ip6) ||
+	    t->payload_len < hlen - sizeof(*ip6))
 		return XLB_DECAP_STAT_MALFORMED;
+	t->payload_len -= hlen - sizeof(*ip6);
 	/* Traffic class straddles the first two bytes; ECN is its low 2 bits. */
 	t->outer_ecn = (ip6->flow_lbl[0] >> 4) & ECN_MASK;
 	t->outer_family = XLB_AF_INET6;
@@ -360,6 +427,127 @@ static __always_inline int strip_outer(struct xdp_md *ctx, __u32 l2_len, const s
 	return XLB_DECAP_STAT_DECAP;
 }
 
+/* Whether the inner packet's flow lives here: a TCP socket of exactly its
+ * 4-tuple, established, half-open (request) or in time-wait. A listener on
+ * the VIP's port is no sign: every backend has one. Anything but TCP lives
+ * here (the load balancer hints TCP only). */
+static __always_inline int flow_is_here(struct xdp_md *ctx, void *inner, void *data_end,
+					const struct tunnel *t)
+{
+	struct bpf_sock_tuple tuple = {};
+	struct bpf_sock *sk;
+	__u32 size, state;
+	__be16 *ports;
+
+	if (t->inner_family == XLB_AF_INET) {
+		struct iphdr *iph = inner;
+
+		if ((void *)(iph + 1) > data_end || iph->protocol != IPPROTO_TCP)
+			return 1;
+		/* Bounded for the verifier: IHL 15 at most. */
+		ports = inner + (iph->ihl & 0xf) * 4;
+		tuple.ipv4.saddr = iph->saddr;
+		tuple.ipv4.daddr = iph->daddr;
+		size = sizeof(tuple.ipv4);
+	} else {
+		struct ipv6hdr *ip6 = inner;
+
+		if ((void *)(ip6 + 1) > data_end || ip6->nexthdr != IPPROTO_TCP)
+			return 1;
+		ports = (void *)(ip6 + 1);
+		__builtin_memcpy(tuple.ipv6.saddr, &ip6->saddr, sizeof(tuple.ipv6.saddr));
+		__builtin_memcpy(tuple.ipv6.daddr, &ip6->daddr, sizeof(tuple.ipv6.daddr));
+		size = sizeof(tuple.ipv6);
+	}
+	if ((void *)(ports + 2) > data_end)
+		return 1;
+	if (t->inner_family == XLB_AF_INET) {
+		tuple.ipv4.sport = ports[0];
+		tuple.ipv4.dport = ports[1];
+	} else {
+		tuple.ipv6.sport = ports[0];
+		tuple.ipv6.dport = ports[1];
+	}
+	sk = bpf_skc_lookup_tcp(ctx, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return 0;
+	state = sk->state;
+	bpf_sk_release(sk);
+	return state != TCP_STATE_LISTEN;
+}
+
+/* Sends a hinted tunnel on to the hinted backend: the outer header without
+ * the hint, addressed to it, the MACs swapped (back to the neighbour that
+ * sent it, a router or the load balancer, whose kernel forwards it), any
+ * VLAN tag kept. The outer source stays the load balancer's. Returns
+ * XLB_DECAP_STAT_FORWARD (XDP_TX), or DECAP_FAIL with the frame as received. */
+static __always_inline int forward_hinted(struct xdp_md *ctx, __u32 l2_len, const struct tunnel *t)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data, eth_copy;
+	struct vlan_hdr *vh = (void *)(eth + 1), vh_copy = {};
+	int tagged = l2_len > sizeof(*eth);
+	struct ipv6hdr ip6_copy;
+	struct iphdr ip_copy;
+	__u32 cut;
+	void *l3;
+
+	if ((void *)(eth + 1) > data_end || (tagged && (void *)(vh + 1) > data_end))
+		return XLB_DECAP_STAT_DECAP_FAIL;
+	__builtin_memcpy(eth_copy.h_dest, eth->h_source, ETH_ALEN);
+	__builtin_memcpy(eth_copy.h_source, eth->h_dest, ETH_ALEN);
+	eth_copy.h_proto = eth->h_proto;
+	if (tagged)
+		vh_copy = *vh;
+	l3 = data + (tagged ? sizeof(*eth) + sizeof(*vh) : sizeof(*eth));
+	if (t->outer_family == XLB_AF_INET) {
+		struct iphdr *iph = l3;
+
+		if ((void *)(iph + 1) > data_end)
+			return XLB_DECAP_STAT_DECAP_FAIL;
+		ip_copy = *iph;
+		ip_copy.ihl = 5;
+		ip_copy.tot_len = bpf_htons(bpf_ntohs(iph->tot_len) - XLB_HINT_LEN4);
+		ip_copy.daddr = t->hint.v4;
+		ip_copy.check = 0;
+		ip_copy.check = csum_ipv4_header(&ip_copy);
+		cut = XLB_HINT_LEN4;
+	} else {
+		struct ipv6hdr *ip6 = l3;
+
+		if ((void *)(ip6 + 1) > data_end)
+			return XLB_DECAP_STAT_DECAP_FAIL;
+		ip6_copy = *ip6;
+		ip6_copy.nexthdr = t->next;
+		ip6_copy.payload_len = bpf_htons(bpf_ntohs(ip6->payload_len) - XLB_HINT_LEN6);
+		__builtin_memcpy(&ip6_copy.daddr, t->hint.bytes, sizeof(ip6_copy.daddr));
+		cut = XLB_HINT_LEN6;
+	}
+
+	if (bpf_xdp_adjust_head(ctx, (int)cut))
+		return XLB_DECAP_STAT_DECAP_FAIL;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	vh = (void *)(eth + 1);
+	l3 = data + (tagged ? sizeof(*eth) + sizeof(*vh) : sizeof(*eth));
+	/* Cannot fail (the inner packet followed the hint); the verifier
+	 * needs it. */
+	if (l3 + sizeof(struct ipv6hdr) > data_end) {
+		bpf_xdp_adjust_head(ctx, -(int)cut);
+		return XLB_DECAP_STAT_DECAP_FAIL;
+	}
+	*eth = eth_copy;
+	if (tagged)
+		*vh = vh_copy;
+	if (t->outer_family == XLB_AF_INET)
+		__builtin_memcpy(l3, &ip_copy, sizeof(ip_copy));
+	else
+		__builtin_memcpy(l3, &ip6_copy, sizeof(ip6_copy));
+	return XLB_DECAP_STAT_FORWARD;
+}
+
 static __always_inline int decap(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
@@ -386,8 +574,8 @@ static __always_inline int decap(struct xdp_md *ctx)
 	if (!in_prefixes(&xlb_decap_from, &t.outer_src, t.outer_family))
 		return XLB_DECAP_STAT_REFUSE_SOURCE;
 
-	/* Bounded for the verifier: IHL 15 at most. */
-	if (t.outer_len > 60)
+	/* Bounded for the verifier: IHL 15 at most, or IPv6 and a hint. */
+	if (t.outer_len > 64)
 		return XLB_DECAP_STAT_MALFORMED;
 	inner = l3 + t.outer_len;
 	if (check_inner(inner, data_end, &t))
@@ -396,10 +584,18 @@ static __always_inline int decap(struct xdp_md *ctx)
 	 * else, stripped or handed to a kernel tunnel device, would be relayed. */
 	if (!inner_is_local(inner, data_end, &t))
 		return XLB_DECAP_STAT_REFUSE_INNER;
+	/* The second chance: a hinted flow that is not here goes to the
+	 * hinted backend (never this host's own address: no loop). */
+	if (t.hinted && !is_local(&t.hint, t.outer_family) &&
+	    !flow_is_here(ctx, inner, data_end, &t))
+		return forward_hinted(ctx, l2_len, &t);
 	ecn = inner_ecn(inner, data_end, &t);
 	if (ecn < 0)
 		return XLB_DECAP_STAT_DROP_ECN;
-	return strip_outer(ctx, l2_len, &t, (__u8)ecn);
+	ret = strip_outer(ctx, l2_len, &t, (__u8)ecn);
+	if (ret == XLB_DECAP_STAT_DECAP && t.hinted)
+		return XLB_DECAP_STAT_HINT_LOCAL;
+	return ret;
 }
 
 SEC("xdp")
@@ -409,6 +605,8 @@ int xlb_decap(struct xdp_md *ctx)
 	int reason = decap(ctx);
 
 	count(reason, bytes);
+	if (reason == XLB_DECAP_STAT_FORWARD)
+		return XDP_TX;
 	return reason == XLB_DECAP_STAT_DROP_ECN || reason == XLB_DECAP_STAT_REFUSE_INNER
 		   ? XDP_DROP
 		   : XDP_PASS;

@@ -48,6 +48,25 @@
 /* Outer TTL / hop limit of encapsulated packets: the tunnel crosses one L2
  * segment or a routed fabric, never the internet (RFC 2003 section 3.1). */
 #define XLB_ENCAP_TTL 64
+/* The second chance (docs/architecture.md "Second chance"): a TCP packet
+ * that is no SYN and missed the connection tables, of a VIP whose previous
+ * ring chose another backend, is encapsulated to the current choice with
+ * the previous one's address as a hint, which the backend's xlb-decap
+ * follows when the flow has no socket there. IPv4 outer header: one IP
+ * option, RFC 4727's experimental option 30 (copy 0, class 0): type,
+ * length 8, two flag bytes (0), the address. IPv6: a destination options
+ * header holding RFC 4727's experimental option 0x1e (its two high bits 00:
+ * skip it if unknown), length 16, the address, then a PadN of 4 bytes up
+ * to 24. */
+#define XLB_HINT_OPT4 0x1e
+#define XLB_HINT_LEN4 8
+#define XLB_HINT_OPT6 0x1e
+#define XLB_HINT_LEN6 24
+/* How long a VIP's previous ring is kept after a change (xlbd
+ * --second-chance-window): a flow moved to another instance within it is
+ * kept; later, its packets follow the current ring alone. */
+#define XLB_SECOND_CHANCE_WINDOW_DEFAULT_S 300
+#define XLB_SECOND_CHANCE_WINDOW_MAX_S	   86400
 /* Seed of the flow hash. Every xlb instance behind one ECMP group must use the
  * same one, so it is a constant of the protocol, not a knob. */
 #define XLB_HASH_SEED 0x786c6221U
@@ -88,6 +107,14 @@ struct xlb_vip_addr_key {
 	__u8 pad[3];
 };
 _Static_assert(sizeof(struct xlb_vip_addr_key) == 20, "xlb_vip_addr_key layout");
+
+/* xlb_novip: one bit per hash of a destination address (xlb_novip_bit in
+ * xlb_hash.h), set when no VIP address has that hash, so that traffic for
+ * no VIP leaves after one array lookup. 2^16 bits: with the default 512
+ * VIP addresses, under 1% of other addresses share a VIP's bit and take
+ * the exact lookups. */
+#define XLB_NOVIP_SHIFT 16
+#define XLB_NOVIP_WORDS ((1U << XLB_NOVIP_SHIFT) / 64)
 
 /* xlb_vip_addrs value. */
 struct xlb_vip_addr {
@@ -413,7 +440,10 @@ _Static_assert(sizeof(struct xlb_bucket) == 16, "xlb_bucket layout");
 	X(ICMP_ERROR_FWD, "icmp_error_fwd",                                             \
 	  "ICMP error about a VIP flow: sent to the flow's backend (verdict: tx...)")  \
 	X(ICMP_RATE_LIMITED, "icmp_rate_limited",                                       \
-	  "ICMP xlb would have sent, suppressed by the per-CPU rate limit")
+	  "ICMP xlb would have sent, suppressed by the per-CPU rate limit")       \
+	X(SECOND_CHANCE, "second_chance",                                               \
+	  "TCP, not SYN/RST, missed the tables and the VIP's previous ring chose "      \
+	  "another backend: sent to the current one with the previous as a hint")
 
 enum xlb_stat {
 #define XLB_STAT_ENUM(name, str, help) XLB_STAT_##name,

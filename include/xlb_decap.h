@@ -72,9 +72,14 @@ _Static_assert(__builtin_offsetof(struct xlb_decap_prefix, addr) == 8, "xlb_deca
 	  "tunnel from --from whose inner destination is not local to this host: dropped")         \
 	X(PASS_FRAGMENT, "pass_fragment",                                                          \
 	  "outer IPv4 fragment or IPv6 fragment header: passed untouched")                         \
-	X(MALFORMED, "malformed", "truncated or inconsistent headers: passed untouched")          \
-	X(DROP_ECN, "drop_ecn", "outer CE over a not-ECT inner packet (RFC 6040): dropped")       \
-	X(DECAP_FAIL, "decap_fail", "bpf_xdp_adjust_head refused: passed untouched")
+	X(MALFORMED, "malformed", "truncated or inconsistent headers: passed untouched")           \
+	X(DROP_ECN, "drop_ecn", "outer CE over a not-ECT inner packet (RFC 6040): dropped")        \
+	X(DECAP_FAIL, "decap_fail", "bpf_xdp_adjust_head refused: passed untouched")               \
+	X(HINT_LOCAL, "hint_local",                                                                \
+	  "tunnel with a second-chance hint whose flow has a socket here: stripped, inner passed") \
+	X(FORWARD, "forward",                                                                      \
+	  "tunnel with a second-chance hint whose flow has no socket here: sent on to the hinted " \
+	  "backend without the hint (XDP_TX back to the neighbour it came from)")
 
 enum xlb_decap_stat {
 #define XLB_DECAP_STAT_ENUM(name, str, help) XLB_DECAP_STAT_##name,

@@ -78,6 +78,20 @@ static __always_inline __u32 xlb_hash_source(const struct xlb_flow *f)
 	return xlb_hash_final(h);
 }
 
+/* An address's bit in xlb_novip: the address folded to 32 bits (IPv6: its
+ * low 64 bits, where the VIP addresses of one prefix differ; two words, not
+ * four, on the path of every IPv6 packet), then multiply-shift (Fibonacci
+ * hashing, the top bits of the product). Shared by the data plane (the
+ * packet's destination) and userspace (the VIPs'). */
+static __always_inline __u32 xlb_novip_bit(const union xlb_addr *a, __u8 family)
+{
+	__u32 x = a->v4;
+
+	if (family == XLB_AF_INET6)
+		x = a->v6[2] ^ a->v6[3];
+	return (x * 0x9e3779b1U) >> (32 - XLB_NOVIP_SHIFT);
+}
+
 /* Maps a 32-bit hash onto [0, ring_size) by multiply-shift (Lemire): as
  * uniform as a modulo and no division on the per-packet path. */
 static __always_inline __u32 xlb_ring_slot(__u32 hash, __u32 ring_size)

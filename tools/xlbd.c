@@ -95,8 +95,9 @@ static const char usage_text[] =
     "            [--src6 ADDR[/LEN]] [--max-vips N] [--max-backends N] [--conns N]\n"
     "            [--ring-size M] [--udp-timeout S] [--conn-budget N] [--syn-timeout S]\n"
     "            [--tcp-timeout S] [--fin-timeout S]\n"
-    "            [--icmp-rate N[/s]] [--announce-table N] [--reset] [--no-sysctl]\n"
-    "            [--private-bpffs] [--metrics ADDR:PORT] [-v]\n"
+    "            [--icmp-rate N[/s]] [--announce-table N] [--second-chance-window S]\n"
+    "            [--no-second-chance] [--reset] [--no-sysctl] [--private-bpffs]\n"
+    "            [--metrics ADDR:PORT] [-v]\n"
     "       xlbd -i IFACE --detach [--announce-table N]\n"
     "Runs the xlb load balancer on IFACE in the foreground, logging to stderr.\n"
     "  -i, --interface IFACE  interface to attach the XDP program to\n"
@@ -131,6 +132,12 @@ static const char usage_text[] =
     "                         usable backend in routing table N, for a BGP daemon to\n"
     "                         announce (docs/bird/lb.conf); 1-4294967295 but not\n"
     "                         253-255 (default: off)\n"
+    "      --second-chance-window S  keep a VIP's ring for S seconds after it changed,\n"
+    "                         1-86400: a flow that ECMP moves here from another\n"
+    "                         instance in that time, and that the new ring sends\n"
+    "                         elsewhere, is sent with the old choice as a hint, which\n"
+    "                         xlb-decap follows (default 300)\n"
+    "      --no-second-chance keep no previous ring: no hints\n"
     "      --reset            start even when the rules file is missing or holds no\n"
     "                         VIPs while the pinned maps hold some: drop them\n"
     "      --no-sysctl        do not set the sysctls xlb needs on IFACE (forwarding,\n"
@@ -208,6 +215,8 @@ enum {
 	OPT_PRIVATE_BPFFS,
 	OPT_METRICS,
 	OPT_ANNOUNCE_TABLE,
+	OPT_SECOND_CHANCE_WINDOW,
+	OPT_NO_SECOND_CHANCE,
 };
 
 /* Returns -1 to go on, else the exit code. */
@@ -236,6 +245,8 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 	    {"private-bpffs", no_argument, NULL, OPT_PRIVATE_BPFFS},
 	    {"metrics", required_argument, NULL, OPT_METRICS},
 	    {"announce-table", required_argument, NULL, OPT_ANNOUNCE_TABLE},
+	    {"second-chance-window", required_argument, NULL, OPT_SECOND_CHANCE_WINDOW},
+	    {"no-second-chance", no_argument, NULL, OPT_NO_SECOND_CHANCE},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -356,6 +367,21 @@ static int parse_opts(int argc, char **argv, struct xlbd_opts *o)
 						   "table id 1-4294967295 other than 253-255 "
 						   "(default, main, local)",
 						   optarg);
+			break;
+		case OPT_SECOND_CHANCE_WINDOW: {
+			__u32 s;
+
+			if (parse_num(optarg, 1, XLB_SECOND_CHANCE_WINDOW_MAX_S, &s))
+				return usage_error(
+				    "bad --second-chance-window '%s', expected 1-86400 "
+				    "seconds",
+				    optarg);
+			if (o->dp.second_chance_s >= 0)
+				o->dp.second_chance_s = (__s32)s;
+			break;
+		}
+		case OPT_NO_SECOND_CHANCE:
+			o->dp.second_chance_s = -1;
 			break;
 		case 'v':
 			o->verbose = 1;
@@ -803,6 +829,11 @@ static int run_loop(struct xlbd *d, int sfd)
 					pr_warn(
 					    "interface %s: slow start: cannot rebuild a ring: %s",
 					    d->o.ifname, strerror(-ret));
+				ret = xlb_dp_ring_prev_expire(d->dp, mono_ms() / 1000);
+				if (ret < 0)
+					pr_warn("interface %s: cannot drop an expired previous "
+						"ring: %s",
+						d->o.ifname, strerror(-ret));
 				ret = 0;
 			} else if (evs[i].data.fd == sfd) {
 				struct signalfd_siginfo si;

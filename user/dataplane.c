@@ -13,6 +13,7 @@
 
 #include "dataplane.h"
 #include "maglev.h"
+#include "xlb_hash.h"
 #include "xlb.skel.h"
 
 const char *const xlb_stat_names[__XLB_STAT_MAX] = {
@@ -80,6 +81,8 @@ int xlb_dp_open(const struct xlb_dp_opts *opts, struct xlb_dp **out)
 	dp->max_vips = opts->max_vips ? opts->max_vips : XLB_MAX_VIPS_DEFAULT;
 	dp->max_backends = opts->max_backends ? opts->max_backends : XLB_MAX_BACKENDS_DEFAULT;
 	dp->max_conns = opts->max_conns ? opts->max_conns : XLB_CONNS_DEFAULT;
+	dp->second_chance_s =
+	    opts->second_chance_s ? opts->second_chance_s : XLB_SECOND_CHANCE_WINDOW_DEFAULT_S;
 	if (!xlb_is_prime(dp->ring_size)) {
 		err = -EINVAL;
 		goto fail;
@@ -91,6 +94,12 @@ int xlb_dp_open(const struct xlb_dp_opts *opts, struct xlb_dp **out)
 	}
 	for (__u32 i = 0; i < dp->ring_size; i++)
 		dp->ring_keys[i] = i;
+	dp->ring_sums = calloc(dp->max_vips, sizeof(*dp->ring_sums));
+	dp->prev_until = calloc(dp->max_vips, sizeof(*dp->prev_until));
+	if (!dp->ring_sums || !dp->prev_until) {
+		err = -ENOMEM;
+		goto fail;
+	}
 	dp->nr_cpus = libbpf_num_possible_cpus();
 	if (dp->nr_cpus < 1) {
 		err = dp->nr_cpus ? dp->nr_cpus : -EINVAL;
@@ -122,6 +131,8 @@ int xlb_dp_open(const struct xlb_dp_opts *opts, struct xlb_dp **out)
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_vip_addrs, dp->max_vips)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_rings, dp->max_vips)) ||
 	    (err = bpf_map__set_inner_map_fd(dp->skel->maps.xlb_rings, dp->ring_tmpl_fd)) ||
+	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_rings_prev, dp->max_vips)) ||
+	    (err = bpf_map__set_inner_map_fd(dp->skel->maps.xlb_rings_prev, dp->ring_tmpl_fd)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_cursors, dp->max_vips)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_backends, dp->max_backends)) ||
 	    (err = bpf_map__set_max_entries(dp->skel->maps.xlb_nexthops, dp->max_backends)) ||
@@ -198,6 +209,8 @@ void xlb_dp_close(struct xlb_dp *dp)
 	if (dp->ring_tmpl_fd >= 0)
 		close(dp->ring_tmpl_fd);
 	free(dp->ring_keys);
+	free(dp->ring_sums);
+	free(dp->prev_until);
 	free(dp);
 }
 
@@ -260,6 +273,75 @@ static int check(int err)
 	return err ? -errno : 0;
 }
 
+/* ---- xlb_novip: bits of address hashes no VIP address has -------------- */
+
+/* A bit is cleared before an address becomes a VIP's and set again only
+ * once no VIP address is left on it, so that no moment passes a VIP's
+ * traffic up. */
+
+static __u32 novip_bit(const struct xlb_vip_addr_key *key)
+{
+	return xlb_novip_bit(&key->addr, key->family);
+}
+
+/* Clears the address's bit: its traffic takes the exact lookups. */
+static int novip_clear(struct xlb_dp *dp, const struct xlb_vip_addr_key *key)
+{
+	int fd = map_fd(dp->skel->maps.xlb_novip);
+	__u32 bit = novip_bit(key), word = bit / 64;
+	__u64 w;
+
+	if (bpf_map_lookup_elem(fd, &word, &w))
+		return -errno;
+	if (!(w & (1ULL << (bit % 64))))
+		return 0;
+	w &= ~(1ULL << (bit % 64));
+	return check(bpf_map_update_elem(fd, &word, &w, BPF_ANY));
+}
+
+/* Rewrites the word of the address's bit from xlb_vip_addrs: set for every
+ * hash in it that no address left in the map has. */
+static int novip_recount(struct xlb_dp *dp, const struct xlb_vip_addr_key *gone)
+{
+	int fd = map_fd(dp->skel->maps.xlb_novip), afd = map_fd(dp->skel->maps.xlb_vip_addrs);
+	__u32 word = novip_bit(gone) / 64, n = 0;
+	struct xlb_vip_addr_key key, next;
+	void *prev = NULL;
+	__u64 w = ~0ULL;
+
+	/* No eviction in a plain hash: this walk ends after its entries. */
+	while (n++ < dp->max_vips && !bpf_map_get_next_key(afd, prev, &next)) {
+		__u32 bit = novip_bit(&next);
+
+		key = next;
+		prev = &key;
+		if (bit / 64 == word)
+			w &= ~(1ULL << (bit % 64));
+	}
+	return check(bpf_map_update_elem(fd, &word, &w, BPF_ANY));
+}
+
+/* Writes the whole map: every bit set but those of the addresses. */
+static int novip_fill(struct xlb_dp *dp, const struct xlb_vip_addr_key *addrs, size_t n)
+{
+	int fd = map_fd(dp->skel->maps.xlb_novip);
+	__u64 *words = malloc(XLB_NOVIP_WORDS * sizeof(*words));
+	int err = 0;
+
+	if (!words)
+		return -ENOMEM;
+	memset(words, 0xff, XLB_NOVIP_WORDS * sizeof(*words));
+	for (size_t i = 0; i < n; i++) {
+		__u32 bit = novip_bit(&addrs[i]);
+
+		words[bit / 64] &= ~(1ULL << (bit % 64));
+	}
+	for (__u32 i = 0; i < XLB_NOVIP_WORDS && !err; i++)
+		err = check(bpf_map_update_elem(fd, &i, &words[i], BPF_ANY));
+	free(words);
+	return err;
+}
+
 /* ---- xlb_vip_addrs: the addresses of xlb_vips' keys, with a count ----- */
 
 static void vip_addr_key(const struct xlb_vip_key *vip, struct xlb_vip_addr_key *key)
@@ -277,14 +359,19 @@ static int vip_addr_ref(struct xlb_dp *dp, const struct xlb_vip_key *vip, int de
 	struct xlb_vip_addr_key key;
 	struct xlb_vip_addr val = {0};
 
+	int err;
+
 	vip_addr_key(vip, &key);
 	if (bpf_map_lookup_elem(fd, &key, &val) && errno != ENOENT)
 		return -errno;
 	if (delta < 0 && val.vips <= 1) {
-		int err = check(bpf_map_delete_elem(fd, &key));
-
-		return err == -ENOENT ? 0 : err;
+		err = check(bpf_map_delete_elem(fd, &key));
+		if (err && err != -ENOENT)
+			return err;
+		return novip_recount(dp, &key);
 	}
+	if (delta > 0 && (err = novip_clear(dp, &key)))
+		return err;
 	val.vips += delta;
 	return check(bpf_map_update_elem(fd, &key, &val, BPF_ANY));
 }
@@ -295,8 +382,9 @@ static int cmp_vip_addr(const void *a, const void *b)
 }
 
 /* Recounts xlb_vip_addrs from xlb_vips (after load: the pins may come from
- * an xlbd that died between the two writes of a change). Never removes an
- * address a VIP is on, not even for a moment. */
+ * an xlbd that died between the two writes of a change), and fills the new
+ * program's xlb_novip from them. Never removes an address a VIP is on, not
+ * even for a moment. */
 static int vip_addr_sync_all(struct xlb_dp *dp)
 {
 	int vfd = map_fd(dp->skel->maps.xlb_vips), afd = map_fd(dp->skel->maps.xlb_vip_addrs);
@@ -335,6 +423,8 @@ static int vip_addr_sync_all(struct xlb_dp *dp)
 		err = check(bpf_map_update_elem(afd, &want[i], &val, BPF_ANY));
 		i = j;
 	}
+	if (!err)
+		err = novip_fill(dp, want, n);
 	for (size_t i = 0; i < n_stale && !err; i++) {
 		err = check(bpf_map_delete_elem(afd, &stale[i]));
 		if (err == -ENOENT)
@@ -406,14 +496,93 @@ int xlb_dp_backend_get(struct xlb_dp *dp, __u32 id, struct xlb_backend *be)
 	return check(bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_backends), &id, be));
 }
 
+/* FNV-1a over the ring's backend ids: tells a rebuild that changed nothing
+ * (a health flap elsewhere, an adoption) from a change, so that the first
+ * does not push the ring the second chance needs out of xlb_rings_prev.
+ * Never 0, which stands for "no ring". */
+static __u64 ring_sum(const __u32 *ring, __u32 n)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	for (__u32 i = 0; i < n; i++) {
+		h ^= ring[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h ? h : 1;
+}
+
+static long long mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Moves the VIP's current ring, if any, to xlb_rings_prev: the map itself,
+ * which the next update of xlb_rings no longer holds. */
+static int ring_keep_prev(struct xlb_dp *dp, __u32 vip_id)
+{
+	__u32 inner_id;
+	int fd, err;
+
+	if (dp->second_chance_s < 0)
+		return 0;
+	if (bpf_map_lookup_elem(map_fd(dp->skel->maps.xlb_rings), &vip_id, &inner_id))
+		return errno == ENOENT ? 0 : -errno;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return -errno;
+	err = check(
+	    bpf_map_update_elem(map_fd(dp->skel->maps.xlb_rings_prev), &vip_id, &fd, BPF_ANY));
+	close(fd);
+	if (!err)
+		dp->prev_until[vip_id] = mono_s() + dp->second_chance_s;
+	return err;
+}
+
+int xlb_dp_ring_prev_drop(struct xlb_dp *dp, __u32 vip_id)
+{
+	int err;
+
+	if (vip_id >= dp->max_vips)
+		return -ERANGE;
+	err = check(bpf_map_delete_elem(map_fd(dp->skel->maps.xlb_rings_prev), &vip_id));
+	if (err && err != -ENOENT)
+		return err;
+	dp->prev_until[vip_id] = 0;
+	return 0;
+}
+
+int xlb_dp_ring_prev_expire(struct xlb_dp *dp, long long now_s)
+{
+	int ret = 0, err;
+
+	for (__u32 i = 0; i < dp->max_vips; i++) {
+		if (!dp->prev_until[i] || dp->prev_until[i] > now_s)
+			continue;
+		err = xlb_dp_ring_prev_drop(dp, i);
+		ret = ret ?: err;
+	}
+	return ret;
+}
+
 int xlb_dp_ring_set(struct xlb_dp *dp, __u32 vip_id, const __u32 *ring)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, batch);
 	__u32 count = dp->ring_size;
+	__u64 sum;
 	int fd, err;
 
 	if (vip_id >= dp->max_vips)
 		return -ERANGE;
+	sum = ring_sum(ring, dp->ring_size);
+	/* A ring unknown to this process (adopted) counts as a change. */
+	if (sum != dp->ring_sums[vip_id]) {
+		err = ring_keep_prev(dp, vip_id);
+		if (err)
+			return err;
+	}
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_ring", sizeof(__u32), sizeof(__u32),
 			    dp->ring_size, NULL);
 	if (fd < 0)
@@ -427,13 +596,23 @@ int xlb_dp_ring_set(struct xlb_dp *dp, __u32 vip_id, const __u32 *ring)
 		err = check(bpf_map_update_elem(map_fd(dp->skel->maps.xlb_rings), &vip_id, &fd,
 						BPF_ANY));
 	close(fd);
+	if (!err)
+		dp->ring_sums[vip_id] = sum;
 	return err;
 }
 
 int xlb_dp_ring_clear(struct xlb_dp *dp, __u32 vip_id)
 {
-	int err = check(bpf_map_delete_elem(map_fd(dp->skel->maps.xlb_rings), &vip_id));
+	int err;
 
+	if (vip_id >= dp->max_vips)
+		return -ERANGE;
+	err = ring_keep_prev(dp, vip_id);
+	if (err)
+		return err;
+	err = check(bpf_map_delete_elem(map_fd(dp->skel->maps.xlb_rings), &vip_id));
+	if (!err || err == -ENOENT)
+		dp->ring_sums[vip_id] = 0;
 	return err == -ENOENT ? 0 : err;
 }
 

@@ -12,13 +12,16 @@ struct xlb_bpf;
 struct bpf_object;
 
 struct xlb_dp_opts {
-	__u32 ring_size;    /* Maglev M, a prime (0: XLB_RING_SIZE_DEFAULT) */
-	__u32 max_vips;     /* 0: XLB_MAX_VIPS_DEFAULT */
-	__u32 max_backends; /* 0: XLB_MAX_BACKENDS_DEFAULT */
-	__u32 max_conns;    /* 0: XLB_CONNS_DEFAULT */
-	__s32 icmp_rate;    /* ICMP errors xlb sends per second and CPU; 0:
-			     * XLB_ICMP_RATE_DEFAULT, negative: none */
-	const char *pin_dir; /* maps pinned (and adopted) here; NULL: not pinned */
+	__u32 ring_size;       /* Maglev M, a prime (0: XLB_RING_SIZE_DEFAULT) */
+	__u32 max_vips;	       /* 0: XLB_MAX_VIPS_DEFAULT */
+	__u32 max_backends;    /* 0: XLB_MAX_BACKENDS_DEFAULT */
+	__u32 max_conns;       /* 0: XLB_CONNS_DEFAULT */
+	__s32 icmp_rate;       /* ICMP errors xlb sends per second and CPU; 0:
+				* XLB_ICMP_RATE_DEFAULT, negative: none */
+	const char *pin_dir;   /* maps pinned (and adopted) here; NULL: not pinned */
+	__s32 second_chance_s; /* how long a replaced ring is kept for the second
+				* chance; 0: XLB_SECOND_CHANCE_WINDOW_DEFAULT_S,
+				* negative: none kept (--no-second-chance) */
 };
 
 /* A count of the connection table under way or done (dataplane.c). */
@@ -46,7 +49,10 @@ struct xlb_dp {
 	int ring_tmpl_fd; /* inner-map template until load, then -1 */
 	__u32 *ring_keys;  /* 0..ring_size-1, the keys of a batch ring write */
 	int loaded;
-	int adopted; /* the maps already existed as pins: state to adopt */
+	int adopted;	       /* the maps already existed as pins: state to adopt */
+	__s32 second_chance_s; /* as in xlb_dp_opts, 0 resolved */
+	__u64 *ring_sums;      /* per VIP id: a hash of the ring last written, 0: none */
+	long long *prev_until; /* per VIP id: CLOCK_MONOTONIC s its previous ring goes, 0: none */
 	struct xlb_dp_tally tally;
 };
 
@@ -85,6 +91,13 @@ int xlb_dp_members_set(struct xlb_dp *dp, __u32 vip_id, const struct xlb_members
 /* Zeroes a backend id's open-flow count (xlb_backend_conns): the id now
  * names another backend, whose count starts at 0. */
 int xlb_dp_backend_conns_reset(struct xlb_dp *dp, __u32 backend_id);
+/* The second chance: a ring replaced by xlb_dp_ring_set() with different
+ * contents, or removed by xlb_dp_ring_clear(), moves to xlb_rings_prev
+ * (no copy), where the data plane reads it for hints; it is deleted by
+ * xlb_dp_ring_prev_expire() once second_chance_s have passed, or by
+ * xlb_dp_ring_prev_drop() (the VIP is gone). */
+int xlb_dp_ring_prev_expire(struct xlb_dp *dp, long long now_s);
+int xlb_dp_ring_prev_drop(struct xlb_dp *dp, __u32 vip_id);
 /* Reads one slot of the ring the data plane uses now (-ENOENT: no ring). */
 int xlb_dp_ring_slot(struct xlb_dp *dp, __u32 vip_id, __u32 slot, __u32 *backend_id);
 

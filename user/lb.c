@@ -634,6 +634,8 @@ int xlb_lb_vip_add(struct xlb_lb *lb, const struct xlb_vip_key *key, __u32 flags
 	if (!lb->adopt[id].vip_valid) {
 		ret = xlb_dp_ring_clear(lb->dp, id);
 		if (!ret)
+			ret = xlb_dp_ring_prev_drop(lb->dp, id);
+		if (!ret)
 			ret = xlb_dp_counter_reset(lb->dp, XLB_STATS_VIP_BASE + id);
 		if (!ret)
 			ret = xlb_dp_counter_reset(
@@ -695,6 +697,8 @@ int xlb_lb_vip_del(struct xlb_lb *lb, const struct xlb_vip_key *key, char *err, 
 	ret = xlb_dp_vip_del(lb->dp, key);
 	if (!ret)
 		ret = xlb_dp_ring_clear(lb->dp, v->id);
+	if (!ret)
+		ret = xlb_dp_ring_prev_drop(lb->dp, v->id);
 	if (!ret) {
 		struct xlb_members none = {0};
 
@@ -1145,8 +1149,10 @@ int xlb_lb_prune_adopted(struct xlb_lb *lb)
 		    !memcmp(&lb->vips[i].key, &lb->adopt[i].vip_key, sizeof(lb->vips[i].key)))
 			continue;
 		ret = ret ?: xlb_dp_vip_del(lb->dp, &lb->adopt[i].vip_key);
-		if (!lb->vips[i].used)
+		if (!lb->vips[i].used) {
 			ret = ret ?: xlb_dp_ring_clear(lb->dp, i);
+			ret = ret ?: xlb_dp_ring_prev_drop(lb->dp, i);
+		}
 	}
 	for (__u32 i = 0; i < lb->dp->max_backends; i++) {
 		struct xlb_backend be;

@@ -104,5 +104,20 @@ check "throughput measured" \
 check "throughput: xlb frames arrive encapsulated" \
 	q '.throughput.modes[] | select(.mode == "xlb") | .received > 0 and .received_ipip == .received'
 
+# Paired comparison (--against): this build against its own object, the
+# one-flow cases timed alternately; the same code, so the same actions.
+if timeout 300 "$BENCH" --quick --no-throughput --against build/xlb_bench.bpf.o \
+	--json "$json" >"$log" 2>&1; then
+	passed=$((passed + 1))
+else
+	echo "FAIL: xlb-bench --quick --against exited $?; its output:"
+	cat "$log"
+	failed=$((failed + 1))
+fi
+check "paired: the seven one-flow cases, positive, valid" \
+	q '.valid and (.paired.cases | length == 7 and all(.net_ns_median > 0 and .ratio_paired > 0))'
+check "paired: a missing object is refused" \
+	bash -c "! timeout 60 $BENCH --quick --no-throughput --against /nonexistent.o"
+
 echo "test_bench: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -16,10 +16,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/tests/e2e/lib.sh"
 e2e_init scaleout
 
-P=so$((RANDOM % 100000))
+P=${SCALEOUT_PREFIX:-so}$((RANDOM % 100000))
 NB=3
 NL=3
-HELD=${SCALEOUT_HELD:-300}
+HELD=${SCALEOUT_HELD:-1000}
 TABLE=100
 BIRD_DIR=/run/xlb-lab/$P/bird
 V1=198.18.100.1:80/tcp
@@ -197,7 +197,7 @@ nx client timeout 150 "$BUILD/xlb-probe" --hold -n "$HELD" -b 20000 -c 32 -t 300
 	<"$T/hold.in" >"$T/hold.out" 2>&1 &
 HOLD_PID=$!
 exec 7>"$T/hold.in"
-for _ in $(seq 300); do grep -q '^ready' "$T/hold.out" && break; sleep 0.1; done
+for _ in $(seq 600); do grep -q '^ready' "$T/hold.out" && break; sleep 0.1; done
 r=$(hold_check)
 check "$HELD long-lived connections answer ($r)" grep -q "kept $HELD," <<<"$r"
 probe -n 150 -b 40000 -c 16 -t 3000 198.18.100.1 80 >"$T/new0.json"

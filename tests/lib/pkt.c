@@ -200,6 +200,55 @@ void pkt_swap_macs(struct pkt *p)
 	memcpy(p->data + 6, tmp, 6);
 }
 
+int pkt_add_hint(struct pkt *p, const char *hint)
+{
+	size_t l3 = pkt_l3_off(p), olen, hlen;
+	__u8 h[24] = {0}, *ip = p->data + l3;
+
+	if ((ip[0] >> 4) == 4) {
+		olen = 20;
+		hlen = 8;
+		h[0] = 0x1e;
+		h[1] = 8;
+		if (inet_pton(AF_INET, hint, h + 4) != 1)
+			return -1;
+	} else {
+		olen = 40;
+		hlen = 24;
+		h[0] = ip[6]; /* the tunnel's protocol moves here */
+		h[1] = 2;
+		h[2] = 0x1e;
+		h[3] = 16;
+		if (inet_pton(AF_INET6, hint, h + 4) != 1)
+			return -1;
+		h[20] = 1; /* PadN, 2 bytes of zeros */
+		h[21] = 2;
+	}
+	if (p->len + hlen > sizeof(p->data))
+		return -1;
+	memmove(ip + olen + hlen, ip + olen, p->len - l3 - olen);
+	memcpy(ip + olen, h, hlen);
+	p->len += hlen;
+	if (olen == 20) {
+		__u16 tot = (__u16)((ip[2] << 8 | ip[3]) + hlen), c;
+
+		ip[0] = 0x47;
+		ip[2] = tot >> 8;
+		ip[3] = tot & 0xff;
+		ip[10] = ip[11] = 0;
+		c = pkt_csum(ip, 28, 0);
+		ip[10] = c >> 8;
+		ip[11] = c & 0xff;
+	} else {
+		__u16 pl = (__u16)((ip[4] << 8 | ip[5]) + hlen);
+
+		ip[4] = pl >> 8;
+		ip[5] = pl & 0xff;
+		ip[6] = 60;
+	}
+	return 0;
+}
+
 int pkt_encap(struct pkt *p, int outer_family, const char *src, const char *dst,
 	      __u32 flow_label, const __u8 *smac, const __u8 *dmac)
 {

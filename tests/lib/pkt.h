@@ -52,6 +52,15 @@ size_t pkt_l3_off(const struct pkt *p);
 int pkt_encap(struct pkt *p, int outer_family, const char *src, const char *dst,
 	      __u32 flow_label, const __u8 *smac, const __u8 *dmac);
 
+/* Puts the load balancer's second-chance hint naming hint after the outer
+ * header of a frame pkt_encap made, as xlb must: IPv4, option 30 of RFC
+ * 4727 (8 bytes: type, length 8, two zero bytes, the address), IHL, total
+ * length and checksum following; IPv6, a destination options header (next
+ * header 60, 24 bytes: the tunnel's protocol, length 2, option 0x1e of
+ * length 16 with the address, PadN of 2 zeros), payload length following.
+ * 0, or -1 if it does not fit. */
+int pkt_add_hint(struct pkt *p, const char *hint);
+
 /* Builds an ICMP (spec->family 4) or ICMPv6 (6) message from spec's IP
  * fields (proto and payload_len are set here): type, code, the header's
  * last four bytes (rest, host order: echo id << 16 | seq, or the MTU), then

@@ -16,7 +16,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -813,6 +815,128 @@ static int inner_version6(struct pkt *in, struct pkt *want)
 		text, fn, XDP_PASS, XLB_DECAP_STAT_##stat                                          \
 	}
 
+/* ---- second chance ------------------------------------------------------ */
+
+/* in = spec in a hinted tunnel from the LB to dst, naming hint; want = the
+ * frame forwarded to hint: the tunnel without the hint, addressed to hint,
+ * from the LB still, MACs swapped (back where it came from). */
+static int hinted_forward(struct pkt *in, struct pkt *want, const struct pkt_spec *spec,
+			  int outer, const char *dst, const char *hint)
+{
+	const char *lb = outer == 6 ? LB6 : LB4;
+
+	if (pkt_build(in, spec) || pkt_build(want, spec) ||
+	    pkt_encap(in, outer, lb, dst, 0x12345, lb_mac, backend_mac) ||
+	    pkt_encap(want, outer, lb, hint, 0x12345, backend_mac, lb_mac))
+		return -1;
+	return pkt_add_hint(in, hint);
+}
+
+/* No socket here for the flow (nothing listens on port 80 in the test's
+ * namespace): forwarded. */
+static int hint4_forward(struct pkt *in, struct pkt *want)
+{
+	struct pkt_spec s = client(4, IPPROTO_TCP);
+
+	return hinted_forward(in, want, &s, 4, OURS4, OTHER4);
+}
+
+static int hint6_forward(struct pkt *in, struct pkt *want)
+{
+	struct pkt_spec s = client(6, IPPROTO_TCP);
+
+	return hinted_forward(in, want, &s, 6, OURS6, OTHER6);
+}
+
+static int hint4in6_forward(struct pkt *in, struct pkt *want)
+{
+	struct pkt_spec s = client(4, IPPROTO_TCP);
+
+	return hinted_forward(in, want, &s, 6, OURS6, OTHER6);
+}
+
+static int hint_vlan_forward(struct pkt *in, struct pkt *want)
+{
+	struct pkt_spec s = client(4, IPPROTO_TCP);
+
+	s.vlan = 100;
+	return hinted_forward(in, want, &s, 4, OURS4, OTHER4);
+}
+
+/* Hinted, but the stripped packet is what the host gets: a UDP flow (the
+ * LB never hints UDP; a hint on it is not followed), or a hint naming this
+ * host itself. */
+static int hinted_local(struct pkt *in, struct pkt *want, const struct pkt_spec *spec, int outer,
+			const char *hint)
+{
+	int err = tunnel(in, want, spec, outer, outer == 6 ? OURS6 : OURS4);
+
+	return err ? err : pkt_add_hint(in, hint);
+}
+
+static int hint4_udp(struct pkt *in, struct pkt *want)
+{
+	struct pkt_spec s = client(4, IPPROTO_UDP);
+
+	return hinted_local(in, want, &s, 4, OTHER4);
+}
+
+static int hint6_self(struct pkt *in, struct pkt *want)
+{
+	struct pkt_spec s = client(6, IPPROTO_TCP);
+
+	return hinted_local(in, want, &s, 6, OURS6);
+}
+
+/* The checks before the hint still hold: a stranger's hinted tunnel is
+ * refused, one to an inner destination not local dropped. */
+static int hint4_stranger(struct pkt *in, struct pkt *want)
+{
+	struct pkt_spec s = client(4, IPPROTO_TCP);
+	int err = tunnel_from(in, want, &s, 4, STRANGER4, OURS4);
+
+	if (err || pkt_add_hint(in, OTHER4))
+		return -1;
+	want->len = 0;
+	return err;
+}
+
+static int hint4_not_local(struct pkt *in, struct pkt *want)
+{
+	int err = ipip_not_local(in, want);
+
+	if (err || pkt_add_hint(in, OTHER4))
+		return -1;
+	want->len = 0;
+	return err;
+}
+
+/* Another IPv6 destination options header than the LB's: not a tunnel of
+ * xlb's, passed. */
+static int dstopts6_other(struct pkt *in, struct pkt *want)
+{
+	int err = untouched(ip6ip6_tcp, in, want);
+
+	if (err || pkt_add_hint(in, OTHER6))
+		return -1;
+	in->data[pkt_l3_off(in) + 42] = 0x3e; /* another option type */
+	return err;
+}
+
+/* An 8-byte IPv4 option that is not the hint: stripped with the header as
+ * any option is. */
+static int ipip_other_opt8(struct pkt *in, struct pkt *want)
+{
+	int err = ipip_tcp(in, want);
+	__u8 *ip = in->data + pkt_l3_off(in);
+
+	if (err || pkt_add_hint(in, OTHER4))
+		return -1;
+	ip[20] = 0x9e;
+	refresh_csum4(ip);
+	return err;
+}
+
 static const struct decap_case decap_cases[] = {
     DECAP(ipip_udp, "IPIP, inner UDP"),
     DECAP(ipip_tcp, "IPIP, inner TCP"),
@@ -882,6 +1006,23 @@ static const struct decap_case decap_cases[] = {
     PASS(outer6_len_long, "outer IPv6 payload length beyond the frame", MALFORMED),
     PASS(inner6_len_long, "inner IPv6 payload length beyond the outer payload", MALFORMED),
     PASS(outer6_jumbo, "outer IPv6 payload length 0", MALFORMED),
+    {"hinted IPIP, no socket for the flow -> forwarded to the hint, hint removed", hint4_forward,
+     XDP_TX, XLB_DECAP_STAT_FORWARD},
+    {"hinted IP6IP6, no socket -> forwarded, destination options removed", hint6_forward, XDP_TX,
+     XLB_DECAP_STAT_FORWARD},
+    {"hinted 4in6, no socket -> forwarded", hint4in6_forward, XDP_TX, XLB_DECAP_STAT_FORWARD},
+    {"hinted IPIP behind a VLAN tag, no socket -> forwarded, tag kept", hint_vlan_forward, XDP_TX,
+     XLB_DECAP_STAT_FORWARD},
+    {"hinted IPIP carrying UDP -> stripped here (hints are for TCP)", hint4_udp, XDP_PASS,
+     XLB_DECAP_STAT_HINT_LOCAL},
+    {"hinted IP6IP6 naming this host -> stripped here", hint6_self, XDP_PASS,
+     XLB_DECAP_STAT_HINT_LOCAL},
+    {"IPIP with another 8-byte option -> stripped as before", ipip_other_opt8, XDP_PASS,
+     XLB_DECAP_STAT_DECAP},
+    PASS(hint4_stranger, "hinted IPIP from a source outside --from", REFUSE_SOURCE),
+    {"hinted IPIP to an inner destination not local -> dropped", hint4_not_local, XDP_DROP,
+     XLB_DECAP_STAT_REFUSE_INNER},
+    PASS(dstopts6_other, "IPv6 destination options not the hint's", PASS_NOT_TUNNEL),
 };
 
 static int run_case(const struct decap_case *c)
@@ -904,7 +1045,8 @@ static void run_table(int decap)
 {
 	for (size_t i = 0; i < sizeof(decap_cases) / sizeof(decap_cases[0]); i++) {
 		const struct decap_case *c = &decap_cases[i];
-		int strips = c->stat == XLB_DECAP_STAT_DECAP || c->stat == XLB_DECAP_STAT_DROP_ECN;
+		int strips = c->stat == XLB_DECAP_STAT_DECAP || c->stat == XLB_DECAP_STAT_DROP_ECN ||
+			     c->stat == XLB_DECAP_STAT_HINT_LOCAL || c->stat == XLB_DECAP_STAT_FORWARD;
 
 		if (strips == decap)
 			CU_ASSERT(!run_case(c));
@@ -923,7 +1065,8 @@ static void test_passes_untouched(void)
 
 /* Every prefix of a valid tunnel frame (from the 14 bytes BPF_PROG_TEST_RUN
  * accepts at least) is malformed: passed byte-identical, counted once. */
-static void sweep(int (*build)(struct pkt *, struct pkt *), const char *what)
+static void sweep_to(int (*build)(struct pkt *, struct pkt *), const char *what, __u32 action,
+		     int stat)
 {
 	static struct pkt in, want;
 	char name[128];
@@ -936,9 +1079,59 @@ static void sweep(int (*build)(struct pkt *, struct pkt *), const char *what)
 			failures++;
 	}
 	/* And the whole frame still decapsulates. */
-	failures +=
-	    run_frame(what, in.data, in.len, XDP_PASS, want.data, want.len, XLB_DECAP_STAT_DECAP);
+	failures += run_frame(what, in.data, in.len, action, want.data, want.len, stat);
 	CU_ASSERT_EQUAL(failures, 0);
+}
+
+static void sweep(int (*build)(struct pkt *, struct pkt *), const char *what)
+{
+	sweep_to(build, what, XDP_PASS, XLB_DECAP_STAT_DECAP);
+}
+
+static void test_truncated_hinted(void)
+{
+	sweep_to(hint4_forward, "hinted IPIP", XDP_TX, XLB_DECAP_STAT_FORWARD);
+	sweep_to(hint6_forward, "hinted IP6IP6", XDP_TX, XLB_DECAP_STAT_FORWARD);
+}
+
+/* A hinted tunnel whose flow has a socket here is stripped (hint_local);
+ * a listener on the port alone does not hold the flow: forwarded. The
+ * socket is a real TCP connection over lo in the test's namespace (the
+ * inner destination 127.0.0.1 is in the local routes). */
+static void test_hint_socket(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	struct pkt in, want, fwd;
+	struct pkt_spec s = client(4, IPPROTO_TCP);
+	int l, c;
+	__u16 lport, cport;
+
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	CU_ASSERT_FATAL(l >= 0 && c >= 0);
+	CU_ASSERT_FATAL(bind(l, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(l, 4) == 0);
+	CU_ASSERT_FATAL(getsockname(l, (struct sockaddr *)&a, &alen) == 0);
+	lport = ntohs(a.sin_port);
+	CU_ASSERT_FATAL(connect(c, (struct sockaddr *)&a, sizeof(a)) == 0);
+	CU_ASSERT_FATAL(getsockname(c, (struct sockaddr *)&a, &alen) == 0);
+	cport = ntohs(a.sin_port);
+
+	/* The client's packet to the server: the server's socket holds it. */
+	s.src = s.dst = "127.0.0.1";
+	s.sport = cport;
+	s.dport = lport;
+	CU_ASSERT_FATAL(tunnel(&in, &want, &s, 4, OURS4) == 0);
+	CU_ASSERT_FATAL(pkt_add_hint(&in, OTHER4) == 0);
+	CU_ASSERT(!run_frame("hinted, established socket here -> stripped", in.data, in.len,
+			     XDP_PASS, want.data, want.len, XLB_DECAP_STAT_HINT_LOCAL));
+	/* Another client port: only the listener matches. */
+	s.sport = (__u16)(cport + 1 == lport ? cport + 2 : cport + 1);
+	CU_ASSERT_FATAL(hinted_forward(&in, &fwd, &s, 4, OURS4, OTHER4) == 0);
+	CU_ASSERT(!run_frame("hinted, only a listener here -> forwarded", in.data, in.len, XDP_TX,
+			     fwd.data, fwd.len, XLB_DECAP_STAT_FORWARD));
+	close(c);
+	close(l);
 }
 
 static void test_truncated_ipip(void)
@@ -1052,6 +1245,8 @@ XLB_SUITE(decap, suite_init, suite_cleanup,
 	  {"truncated 6in4 at every length", test_truncated_6in4},
 	  {"truncated VLAN-tagged tunnels at every length", test_truncated_vlan},
 	  {"truncated outer IPv4 with options at every length", test_truncated_options},
+	  {"truncated hinted tunnels at every length", test_truncated_hinted},
+	  {"hinted: a socket of the flow keeps it here, a listener does not", test_hint_socket},
 	  {"the address map decides what is ours", test_address_map},
 	  {"--from and the local routes decide, replaced as sets", test_from_and_local_maps},
 	  {"local routes: table local's type-local prefixes only", test_local_routes});

@@ -1914,9 +1914,164 @@ static void test_wrr_in_turn(void)
 }
 
 /* Switching a VIP between maglev, rr and wrr moves no established flow. */
+/* ---- second chance ------------------------------------------------------ */
+
+/* Runs one packet of spec and compares with its encapsulation to dst, with
+ * the hint when hint is not NULL. */
+static void expect_encap(const char *desc, const struct pkt_spec *spec, int family,
+			 const char *src, const char *dst, const __u8 *dmac, const char *hint)
+{
+	struct pkt in, out, want;
+	struct xlb_flow flow;
+	int action = -1;
+
+	CU_ASSERT_FATAL(pkt_build(&in, spec) == 0);
+	want = in;
+	flow_of(spec, &flow);
+	CU_ASSERT_FATAL(pkt_encap(&want, family, src, dst, xlb_hash_flow(&flow), pkt_lb_mac,
+				  dmac) == 0);
+	if (hint)
+		CU_ASSERT_FATAL(pkt_add_hint(&want, hint) == 0);
+	CU_ASSERT_FATAL(run(&in, &out, &action) == 0);
+	CU_ASSERT_EQUAL(action, XDP_TX);
+	CU_ASSERT_FALSE(pkt_diff(desc, out.data, out.len, want.data, want.len));
+}
+
+/* A port of client C whose flow the VIP's current ring gives to want. */
+static __u16 port_to(const char *v, struct pkt_spec s, const char *want, __u16 from)
+{
+	char got[INET6_ADDRSTRLEN];
+
+	for (s.sport = from; s.sport < from + 2000; s.sport++) {
+		lookup(v, &s, got, sizeof(got));
+		if (!strcmp(got, want))
+			return s.sport;
+	}
+	return 0;
+}
+
+/* One family of test_second_chance: VIP v with backend a, then b added. */
+static void second_chance_family(const char *v, struct pkt_spec s, int family, const char *src,
+				 const char *a, const char *b)
+{
+	__u64 hints = counter(XLB_STAT_SECOND_CHANCE), inserts;
+	__u16 moved, stays;
+
+	if (vip(v, 0) || backend_add(v, a)) {
+		fprintf(stderr, "\n%s: %s\n", v, err);
+		CU_FAIL_FATAL("VIP setup");
+	}
+	/* One ring only, none before it: no hint. */
+	s.sport = 42000;
+	expect_encap("first ring: no hint", &s, family, src, a, be11_mac, NULL);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_SECOND_CHANCE), hints);
+
+	CU_ASSERT_FATAL(backend_add(v, b) == 0);
+	moved = port_to(v, s, b, 43000);
+	stays = port_to(v, s, a, 43000);
+	CU_ASSERT_FATAL(moved && stays);
+	inserts = counter(XLB_STAT_CONN_INSERT);
+	/* A mid-connection packet of a flow the new ring moved: to b, hinted
+	 * with a; not recorded, so its next packet is hinted again. */
+	s.sport = moved;
+	expect_encap("ACK, ring changed: to the new choice, hinted with the old", &s, family, src,
+		     b, be12_mac, a);
+	expect_encap("its next packet: hinted again (not recorded)", &s, family, src, b, be12_mac,
+		     a);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_SECOND_CHANCE), hints + 2);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_CONN_INSERT), inserts);
+	/* A RST: never hinted. */
+	s.tcp_flags = 0x14;
+	expect_encap("RST: no hint", &s, family, src, b, be12_mac, NULL);
+	/* A SYN starts a flow on the current ring: no hint, recorded; from
+	 * then on its packets hit the table and are never hinted. */
+	s.tcp_flags = 0x02;
+	expect_encap("SYN: no hint", &s, family, src, b, be12_mac, NULL);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_CONN_INSERT), inserts + 1);
+	s.tcp_flags = 0;
+	expect_encap("ACK after the SYN: a hit, no hint", &s, family, src, b, be12_mac, NULL);
+	/* The flow recorded on the first ring keeps its backend: a hit. */
+	s.sport = 42000;
+	expect_encap("flow recorded before the change: kept, no hint", &s, family, src, a,
+		     be11_mac, NULL);
+	/* Same choice on both rings: no hint, recorded as before. */
+	s.sport = stays;
+	expect_encap("ring choice unchanged: no hint", &s, family, src, a, be11_mac, NULL);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_SECOND_CHANCE), hints + 2);
+}
+
+/* The hint counts in the MTU check (1500 on the test link): a packet that
+ * fits once encapsulated but not with its hint is answered with too big. */
+static void second_chance_mtu(const char *v, struct pkt_spec s)
+{
+	__u64 too_big = counter(XLB_STAT_ICMP_TOO_BIG);
+	struct pkt in, out;
+	int action = -1;
+
+	s.sport = port_to(v, s, "198.18.0.12", 46000);
+	CU_ASSERT_FATAL(s.sport);
+	s.payload_len = 1500 - 60 - 8;
+	expect_encap("hinted, exactly the MTU with the hint: forwarded", &s, 4, "198.18.0.2",
+		     "198.18.0.12", be12_mac, "198.18.0.11");
+	s.payload_len = 1500 - 60;
+	CU_ASSERT_FATAL(pkt_build(&in, &s) == 0);
+	CU_ASSERT_FATAL(run(&in, &out, &action) == 0);
+	CU_ASSERT_EQUAL(action, XDP_TX);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_ICMP_TOO_BIG), too_big + 1);
+}
+
+/* The previous ring of each VIP is kept for the window, then dropped (as
+ * xlbd's tick does); dropped, no hint. */
+static void second_chance_expiry(const char *v, struct pkt_spec s, int family, const char *src,
+				 const char *a, const char *b)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s.sport = port_to(v, s, b, 44000);
+	CU_ASSERT_FATAL(s.sport);
+	CU_ASSERT_EQUAL(xlb_dp_ring_prev_expire(dp, ts.tv_sec), 0);
+	expect_encap("inside the window: hinted", &s, family, src, b, be12_mac, a);
+	CU_ASSERT_EQUAL(xlb_dp_ring_prev_expire(dp, ts.tv_sec + XLB_SECOND_CHANCE_WINDOW_DEFAULT_S + 1),
+			0);
+	s.sport++;
+	s.sport = port_to(v, s, b, s.sport);
+	expect_encap("after the window: no hint", &s, family, src, b, be12_mac, NULL);
+}
+
+static void test_second_chance(void)
+{
+	struct pkt_spec s4 = {V4(C4, "198.18.105.1", TCP, 0, 80), .payload_len = 12};
+	struct pkt_spec s6 = {V6(C6, "2001:db8:105::1", TCP, 0, 80), .payload_len = 12};
+
+	second_chance_family("198.18.105.1:80/tcp", s4, 4, "198.18.0.2", "198.18.0.11",
+			     "198.18.0.12");
+	second_chance_family("[2001:db8:105::1]:80/tcp", s6, 6, "2001:db8::2", "2001:db8::11",
+			     "2001:db8::12");
+	second_chance_mtu("198.18.105.1:80/tcp", s4);
+	second_chance_expiry("198.18.105.1:80/tcp", s4, 4, "198.18.0.2", "198.18.0.11",
+			     "198.18.0.12");
+}
+
+/* A UDP VIP whose ring changed: never hinted. */
+static void test_second_chance_not_udp(void)
+{
+	struct pkt_spec s = {V4(C4, "198.18.105.2", UDP, 0, 53), .payload_len = 8};
+	__u64 hints = counter(XLB_STAT_SECOND_CHANCE);
+
+	CU_ASSERT_FATAL(vip("198.18.105.2:53/udp", 0) == 0 &&
+			backend_add("198.18.105.2:53/udp", "198.18.0.11") == 0 &&
+			backend_add("198.18.105.2:53/udp", "198.18.0.12") == 0);
+	s.sport = port_to("198.18.105.2:53/udp", s, "198.18.0.12", 45000);
+	CU_ASSERT_FATAL(s.sport);
+	expect_encap("UDP, ring changed: no hint", &s, 4, "198.18.0.2", "198.18.0.12", be12_mac,
+		     NULL);
+	CU_ASSERT_EQUAL(counter(XLB_STAT_SECOND_CHANCE), hints);
+}
+
 static void test_sched_switch_keeps_flows(void)
 {
-	const char *v = "198.18.103.3:80/tcp";
+	const char *v = "198.18.105.3:80/tcp";
 	static const __u32 scheds[] = {XLB_VIP_F_RR, XLB_VIP_F_WRR, XLB_VIP_F_SRC_HASH, 0};
 	char first[16][INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
 	struct pkt_spec s;
@@ -1927,7 +2082,7 @@ static void test_sched_switch_keeps_flows(void)
 			backend_add(v, "198.18.0.23") == 0);
 	CU_ASSERT_FATAL(backend_weight(v, "198.18.0.23", 3) == 0);
 	for (int i = 0; i < 16; i++) {
-		s = turn_flow("198.18.103.3", i, 0x02);
+		s = turn_flow("198.18.105.3", i, 0x02);
 		send_flow(&s, first[i], sizeof(first[i]));
 		s.tcp_flags = 0x10;
 		send_flow(&s, b, sizeof(b));
@@ -1936,7 +2091,7 @@ static void test_sched_switch_keeps_flows(void)
 	for (size_t k = 0; k < sizeof(scheds) / sizeof(scheds[0]); k++) {
 		CU_ASSERT_FATAL(vip_sched(v, scheds[k]) == 0);
 		for (int i = 0; i < 16; i++) {
-			s = turn_flow("198.18.103.3", i, 0x10);
+			s = turn_flow("198.18.105.3", i, 0x10);
 			send_flow(&s, b, sizeof(b));
 			CU_ASSERT_STRING_EQUAL(b, first[i]);
 		}
@@ -1974,4 +2129,7 @@ XLB_SUITE(lb_bpf, suite_init, suite_cleanup,
 	  {"a random SYN/ACK flood evicts no established flow", test_flood_keeps_established},
 	  {"rr: new flows in turn, weight 0 none, RST takes no turn, flows kept", test_rr_in_turn},
 	  {"wrr 1:2:3:4: proportional over two cycles, interleaved", test_wrr_in_turn},
-	  {"switching maglev/rr/wrr/sh moves no established flow", test_sched_switch_keeps_flows})
+	  {"switching maglev/rr/wrr/sh moves no established flow", test_sched_switch_keeps_flows},
+	  {"second chance: a moved flow's packets hinted with the old ring's choice, exact bytes",
+	   test_second_chance},
+	  {"second chance: never for UDP", test_second_chance_not_udp})
