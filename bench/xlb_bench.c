@@ -10,8 +10,9 @@
  *
  * Runs in a private network namespace of its own (routes and permanent
  * neighbours for bpf_fib_lookup, veths for the throughput harness), pinned
- * to one CPU. Usage: xlb-bench [--quick] [--no-throughput] [--json FILE]
- *                               [--cpu N] [--against OBJ]
+ * to one CPU; the throughput's two-CPU mode adds a sender on a second one.
+ * Usage: xlb-bench [--quick] [--no-throughput] [--throughput-only]
+ *                  [--tput-flows N] [--json FILE] [--cpu N] [--against OBJ]
  */
 #define _GNU_SOURCE
 #include <errno.h>
