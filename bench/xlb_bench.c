@@ -2128,8 +2128,8 @@ static void usage(FILE *f)
 		   "  --quick          tiny counts: proves the benchmark works (make test)\n"
 		   "  --no-throughput  skip the veth throughput part\n"
 		   "  --throughput-only  the veth throughput part alone\n"
-		   "  --tput-flows N   the throughput generator's flows (power of 2, 1-65536;\n"
-		   "                   default 4096)\n"
+		   "  --tput-flows N   flows per CPU of the throughput generator (power of 2,\n"
+		   "                   1-32768; default 4096)\n"
 		   "  --decap-only     time the backends' program (xlb-decap) only\n"
 		   "  --json FILE      also write figures, ratios and the machine to FILE\n"
 		   "  --cpu N          the CPU to pin to (default: the last allowed one)\n"
@@ -2180,10 +2180,10 @@ static int parse_args(int argc, char **argv)
 			char *end;
 			unsigned long n = strtoul(optarg, &end, 10);
 
-			if (*end || !n || n > 65536 || (n & (n - 1))) {
+			if (*end || !n || n > 32768 || (n & (n - 1))) {
 				fprintf(stderr,
 					"Error: bad --tput-flows '%s', expected a power of 2 "
-					"from 1 to 65536\n",
+					"from 1 to 32768 (each CPU sends its own, in one port space)\n",
 					optarg);
 				return -1;
 			}
