@@ -284,7 +284,10 @@ int bench_pushpop(struct xdp_md *ctx)
 SEC("xdp")
 int bench_gen(struct xdp_md *ctx)
 {
-	__u32 n = (__u32)next_seq(1) & bench_gen_mask;
+	/* Each CPU's generator sends flows of its own, as RSS would spread
+	 * them: the two-core mode shares no connection entry between CPUs. */
+	__u32 n = ((__u32)next_seq(1) & bench_gen_mask) +
+		  bpf_get_smp_processor_id() * (bench_gen_mask + 1);
 	void *data, *data_end;
 	__be16 *sport;
 

@@ -10,13 +10,15 @@
  *
  * Runs in a private network namespace of its own (routes and permanent
  * neighbours for bpf_fib_lookup, veths for the throughput harness), pinned
- * to one CPU. Usage: xlb-bench [--quick] [--no-throughput] [--json FILE]
- *                               [--cpu N] [--against OBJ]
+ * to one CPU; the throughput's two-CPU mode adds a sender on a second one.
+ * Usage: xlb-bench [--quick] [--no-throughput] [--throughput-only]
+ *                  [--tput-flows N] [--json FILE] [--cpu N] [--against OBJ]
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,8 +113,10 @@ static const char *const setup_cmds[] = {
     "|| exit 1; done",
     /* The control plane's 1000 backends: routed, no neighbour (fib_pass). */
     "ip route add 198.18.8.0/21 dev " LB_IF,
-    "ip link add " TPUT_LB_IF " address " TPUT_LB_MAC " type veth peer name " TPUT_GEN_IF
-    " address " TPUT_GEN_MAC,
+    /* Two queues each way: veth picks a queue by the sending CPU, so the
+     * two-core mode gets a NAPI per CPU on both ends. */
+    "ip link add " TPUT_LB_IF " address " TPUT_LB_MAC " numtxqueues 2 numrxqueues 2 type veth "
+    "peer name " TPUT_GEN_IF " address " TPUT_GEN_MAC " numtxqueues 2 numrxqueues 2",
     /* No IPv6 on the throughput veth: its ND and MLD frames would reach
      * the receiver's counter. */
     "sysctl -qw net.ipv6.conf." TPUT_LB_IF ".disable_ipv6=1",
@@ -135,7 +139,10 @@ struct params {
 	int tput_rounds;
 	int throughput;
 	int decap_only; /* --decap-only: the backends' program alone */
+	int tput_only;	/* --throughput-only: the veth throughput part alone */
+	__u32 tput_flows; /* --tput-flows: the generator's flows (power of 2) */
 	int cpu;
+	int cpu2; /* another allowed CPU for the two-core throughput, or -1 */
 	const char *json_path;
 	const char *against; /* another build's xlb_bench.bpf.o, timed paired with this one */
 };
@@ -1926,6 +1933,51 @@ static int generate(struct tput_ns *ns, const struct pkt *frame, double secs, do
 	return ret;
 }
 
+struct gen_job {
+	struct tput_ns *ns;
+	const struct pkt *frame;
+	double secs, secs_out;
+	__u64 sent;
+	int cpu, ret;
+};
+
+static void *gen_thread(void *arg)
+{
+	struct gen_job *j = arg;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(j->cpu, &set);
+	j->ret = sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+	if (!j->ret)
+		j->ret = generate(j->ns, j->frame, j->secs, &j->secs_out, &j->sent);
+	return NULL;
+}
+
+/* generate() on this CPU, and with cores 2 at the same time on P.cpu2 from
+ * a second thread: veth queues by the sending CPU, so each CPU carries its
+ * frames through both NAPIs and the LB's program by itself. */
+static int generate_on(int cores, struct tput_ns *ns, const struct pkt *frame, double secs,
+		       double *secs_out, __u64 *sent)
+{
+	struct gen_job j = {.ns = ns, .frame = frame, .secs = secs, .cpu = P.cpu2};
+	pthread_t t;
+	int ret;
+
+	if (cores == 1)
+		return generate(ns, frame, secs, secs_out, sent);
+	if ((ret = pthread_create(&t, NULL, gen_thread, &j)))
+		return -ret;
+	ret = generate(ns, frame, secs, secs_out, sent);
+	pthread_join(t, NULL);
+	if (!ret)
+		ret = j.ret;
+	*sent += j.sent;
+	if (j.secs_out > *secs_out)
+		*secs_out = j.secs_out;
+	return ret;
+}
+
 static int attach(unsigned int ifindex, int prog_fd)
 {
 	int e = bpf_xdp_attach((int)ifindex, prog_fd, XDP_FLAGS_DRV_MODE, NULL);
@@ -1985,20 +2037,24 @@ static int rx_reset(void)
 
 static int throughput(json_t *root)
 {
-	enum { MODE_SINK, MODE_REFLECT, MODE_XLB, N_MODES };
-	static const char *const names[] = {"sink", "reflector", "xlb"};
+	enum { MODE_SINK, MODE_REFLECT, MODE_XLB, MODE_XLB1, N_MODES };
+	static const char *const names[] = {"sink", "reflector", "xlb", "xlb-1flow"};
 	static const char *const what[] = {
 	    "generator -> veth -> XDP_DROP at the LB (harness ceiling)",
 	    "generator -> LB reflects (XDP_TX unchanged) -> receiver",
-	    "generator -> xlb (IPIP encap, XDP_TX) -> receiver"};
-	double pps[N_MODES][8] = {{0}}, sent_pps[N_MODES][8] = {{0}};
+	    "generator -> xlb (IPIP encap, XDP_TX) -> receiver",
+	    "the same, one flow per CPU: xlb's state stays in cache"};
+	double pps[N_MODES][2][8] = {{{0}}}, sent_pps[N_MODES][2][8] = {{{0}}};
 	__u64 ipip[N_MODES] = {0}, rx_tot[N_MODES] = {0}, xlb_tx = 0, xlb_rx_total = 0;
 	int rounds = P.tput_rounds < 8 ? P.tput_rounds : 8, ok = 1;
+	int ncores = P.cpu2 >= 0 ? 2 : 1;
 	struct tput_ns ns = {-1, -1, 0, 0};
-	__u64 before[__XLB_STAT_MAX], after[__XLB_STAT_MAX];
-	json_t *jt, *jmodes = json_array();
+	__u64 before[__XLB_STAT_MAX], after[__XLB_STAT_MAX], xlb_sum[__XLB_STAT_MAX] = {0};
+	__u64 zero[__XLB_STAT_MAX] = {0};
+	char cline[512];
+	json_t *jt, *jmodes = json_array(), *jcnt;
 	struct pkt frame;
-	double med[N_MODES];
+	double med[N_MODES][2], spread[N_MODES][2];
 	int ret = -1;
 
 	if (add_vip(VIP_TPUT) || add_backend_text(VIP_TPUT, TPUT_BACKEND))
@@ -2012,38 +2068,47 @@ static int throughput(json_t *root)
 	memcpy(frame.data, (const __u8[]){2, 0, 0, 0, 1, 2}, 6);     /* to the LB's veth */
 	memcpy(frame.data + 6, (const __u8[]){2, 0, 0, 0, 1, 1}, 6); /* from the generator's */
 	memcpy(skel->bss->bench_frame, frame.data, FRAME_LEN);
-	skel->bss->bench_gen_mask = 4096 - 1;
 
+	/* Modes and core counts interleaved within each round, so that the
+	 * machine's other work spreads over all of them alike. */
 	for (int r = 0; r < rounds; r++) {
 		for (int m = 0; m < N_MODES; m++) {
 			int prog = m == MODE_SINK      ? bpf_program__fd(skel->progs.bench_count)
 				   : m == MODE_REFLECT ? bpf_program__fd(skel->progs.bench_tx)
 						       : xlb_dp_prog_fd(dp);
-			double secs;
-			__u64 sent, rx[2];
 
+			/* xlb-1flow: what the flows' table entries cost
+			 * (memory misses) against the program itself. */
+			skel->bss->bench_gen_mask = m == MODE_XLB1 ? 0 : P.tput_flows - 1;
 			if (attach(ns.lb_if, prog))
 				goto out;
-			/* Warm up (conn entries, caches), then measure. */
-			if (generate(&ns, &frame, P.tput_secs / 10, &secs, &sent))
-				goto out;
-			usleep(20000);
-			if (rx_reset())
-				goto out;
-			counters(before);
-			if (generate(&ns, &frame, P.tput_secs, &secs, &sent))
-				goto out;
-			usleep(20000); /* let the last NAPI polls finish */
-			counters(after);
-			if (rx_read(rx))
-				goto out;
-			pps[m][r] = rx[0] / secs;
-			sent_pps[m][r] = sent / secs;
-			rx_tot[m] += rx[0];
-			ipip[m] += rx[1];
-			if (m == MODE_XLB) {
-				xlb_tx += after[XLB_STAT_TX] - before[XLB_STAT_TX];
-				xlb_rx_total += rx[0];
+			for (int c = 0; c < ncores; c++) {
+				double secs;
+				__u64 sent, rx[2];
+
+				/* Warm up (conn entries, caches), then measure. */
+				if (generate_on(c + 1, &ns, &frame, P.tput_secs / 10, &secs, &sent))
+					goto out;
+				usleep(20000);
+				if (rx_reset())
+					goto out;
+				counters(before);
+				if (generate_on(c + 1, &ns, &frame, P.tput_secs, &secs, &sent))
+					goto out;
+				usleep(20000); /* let the last NAPI polls finish */
+				counters(after);
+				if (rx_read(rx))
+					goto out;
+				pps[m][c][r] = rx[0] / secs;
+				sent_pps[m][c][r] = sent / secs;
+				rx_tot[m] += rx[0];
+				ipip[m] += rx[1];
+				if (m == MODE_XLB || m == MODE_XLB1) {
+					for (int i = 0; i < __XLB_STAT_MAX; i++)
+						xlb_sum[i] += after[i] - before[i];
+					xlb_tx += after[XLB_STAT_TX] - before[XLB_STAT_TX];
+					xlb_rx_total += rx[0];
+				}
 			}
 		}
 	}
@@ -2051,41 +2116,80 @@ static int throughput(json_t *root)
 		goto out;
 	/* The path: every frame counted after xlb arrived encapsulated and was
 	 * counted as tx by xlb; the reflector's never were. */
-	if (!rx_tot[MODE_XLB] || ipip[MODE_XLB] != rx_tot[MODE_XLB] || xlb_tx < xlb_rx_total ||
+	if (!rx_tot[MODE_XLB] || ipip[MODE_XLB] != rx_tot[MODE_XLB] || !rx_tot[MODE_XLB1] ||
+	    ipip[MODE_XLB1] != rx_tot[MODE_XLB1] || xlb_tx < xlb_rx_total ||
 	    ipip[MODE_REFLECT] || !rx_tot[MODE_REFLECT])
 		ok = 0;
 	if (!ok)
 		invalid++;
 
-	printf("\n2. Throughput over veth, one CPU (%d), %zu-byte frames, 4096 flows, %.1f s x %d "
-	       "round%s per mode\n\n",
-	       P.cpu, FRAME_LEN, P.tput_secs, rounds, rounds > 1 ? "s" : "");
-	printf("%-10s %12s %12s %12s  %s\n", "mode", "Mpps recv", "Mpps sent", "x reflector",
-	       "path");
 	for (int m = 0; m < N_MODES; m++)
-		med[m] = median(pps[m], rounds);
-	for (int m = 0; m < N_MODES; m++) {
-		double sp = median(sent_pps[m], rounds);
+		for (int c = 0; c < ncores; c++) {
+			double lo = minimum(pps[m][c], rounds), hi = 0;
 
-		printf("%-10s %12.3f %12.3f %12.2f  %s\n", names[m], med[m] / 1e6, sp / 1e6,
-		       ratio(med[m], med[MODE_REFLECT]), what[m]);
+			for (int r = 0; r < rounds; r++)
+				hi = pps[m][c][r] > hi ? pps[m][c][r] : hi;
+			med[m][c] = median(pps[m][c], rounds);
+			spread[m][c] = med[m][c] > 0 ? (hi - lo) / med[m][c] : 0;
+		}
+	printf("\n2. Throughput over veth, %zu-byte frames, %u flows per CPU, %.1f s x %d round%s "
+	       "per mode, medians\n\n",
+	       FRAME_LEN, P.tput_flows, P.tput_secs, rounds, rounds > 1 ? "s" : "");
+	printf("%-10s %10s %12s %7s", "mode", "Mpps 1 CPU", "x reflector", "spread");
+	if (ncores > 1)
+		printf(" %11s %12s %7s %8s", "Mpps 2 CPUs", "x reflector", "spread", "scaling");
+	printf("  path\n");
+	for (int m = 0; m < N_MODES; m++) {
+		json_t *jc = json_array();
+
+		printf("%-10s %10.3f %12.2f %6.0f%%", names[m], med[m][0] / 1e6,
+		       ratio(med[m][0], med[MODE_REFLECT][0]), 100 * spread[m][0]);
+		if (ncores > 1)
+			printf(" %11.3f %12.2f %6.0f%% %8.2f", med[m][1] / 1e6,
+			       ratio(med[m][1], med[MODE_REFLECT][1]), 100 * spread[m][1],
+			       ratio(med[m][1], med[m][0]));
+		printf("  %s\n", what[m]);
+		for (int c = 0; c < ncores; c++)
+			json_array_append_new(
+			    jc, json_pack("{s:i, s:o, s:o, s:o, s:o}", "cpus", c + 1, "pps_median",
+					  jreal(med[m][c]), "sent_pps_median",
+					  jreal(median(sent_pps[m][c], rounds)), "ratio_reflector",
+					  jreal(ratio(med[m][c], med[MODE_REFLECT][c])), "spread",
+					  jreal(spread[m][c])));
 		json_array_append_new(
-		    jmodes, json_pack("{s:s, s:s, s:o, s:o, s:o, s:I, s:I}", "mode", names[m],
-				      "what", what[m], "pps_median", jreal(med[m]),
-				      "sent_pps_median", jreal(sp), "ratio_reflector",
-				      jreal(ratio(med[m], med[MODE_REFLECT])), "received",
-				      (json_int_t)rx_tot[m], "received_ipip", (json_int_t)ipip[m]));
+		    jmodes,
+		    json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:I}", "mode", names[m], "what",
+			      what[m], "pps_median", jreal(med[m][0]), "ratio_reflector",
+			      jreal(ratio(med[m][0], med[MODE_REFLECT][0])), "scaling_2cpu",
+			      ncores > 1 ? jreal(ratio(med[m][1], med[m][0])) : json_null(),
+			      "by_cpus", jc, "received", (json_int_t)rx_tot[m], "received_ipip",
+			      (json_int_t)ipip[m]));
 	}
 	printf("   xlb: %llu frames received, %llu IPIP-encapsulated, xlb tx counter +%llu%s\n",
-	       (unsigned long long)rx_tot[MODE_XLB], (unsigned long long)ipip[MODE_XLB],
+	       (unsigned long long)(rx_tot[MODE_XLB] + rx_tot[MODE_XLB1]),
+	       (unsigned long long)(ipip[MODE_XLB] + ipip[MODE_XLB1]),
 	       (unsigned long long)xlb_tx, ok ? "" : "  PATH MISMATCH");
-	printf("   sender, both veths' NAPI and every XDP program run on CPU %d (process "
-	       "pinned; veth NAPI runs in the sender's softirq)\n",
+	jcnt = counters_json(zero, xlb_sum, cline, sizeof(cline));
+	/* What xlb's frames did: hits or new flows, cached next hop or not. */
+	printf("   xlb's counters over the measured runs: %s\n", cline);
+	printf("   1 CPU: sender, both veths' NAPI and every XDP program on CPU %d (veth NAPI "
+	       "runs in the sender's softirq)\n",
 	       P.cpu);
-	jt = json_pack("{s:i, s:i, s:i, s:o, s:i, s:o, s:b, s:I, s:o}", "cpu", P.cpu, "frame_len",
-		       (int)FRAME_LEN, "flows", 4096, "seconds", jreal(P.tput_secs), "rounds",
-		       rounds, "modes", jmodes, "path_ok", ok, "xlb_tx_counter", (json_int_t)xlb_tx,
-		       "ratio_xlb_reflector", jreal(ratio(med[MODE_XLB], med[MODE_REFLECT])));
+	if (ncores > 1)
+		printf("   2 CPUs: a second sender on CPU %d at the same time, its own flows and "
+		       "veth queues; scaling = 2-CPU Mpps / 1-CPU Mpps\n",
+		       P.cpu2);
+	else
+		printf("   2 CPUs: skipped, only CPU %d is allowed\n", P.cpu);
+	jt = json_pack("{s:i, s:i, s:i, s:i, s:o, s:i, s:o, s:b, s:I, s:o, s:o, s:o}", "cpu",
+		       P.cpu, "cpu2", P.cpu2, "frame_len", (int)FRAME_LEN, "flows_per_cpu",
+		       (int)P.tput_flows, "seconds", jreal(P.tput_secs), "rounds", rounds, "modes",
+		       jmodes, "path_ok", ok, "xlb_tx_counter", (json_int_t)xlb_tx, "xlb_counters",
+		       jcnt, "ratio_xlb_reflector",
+		       jreal(ratio(med[MODE_XLB][0], med[MODE_REFLECT][0])),
+		       "ratio_xlb_reflector_2cpu",
+		       ncores > 1 ? jreal(ratio(med[MODE_XLB][1], med[MODE_REFLECT][1]))
+				  : json_null());
 	json_object_set_new(root, "throughput", jt);
 	jmodes = NULL;
 	ret = 0;
@@ -2102,11 +2206,13 @@ out:
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: xlb-bench [--quick] [--no-throughput] [--decap-only] [--json FILE] "
-		   "[--cpu N]\n"
-		   "                 [--against OBJ]\n"
+	fprintf(f, "Usage: xlb-bench [--quick] [--no-throughput] [--decap-only] [--throughput-only]\n"
+		   "                 [--json FILE] [--cpu N] [--against OBJ]\n"
 		   "  --quick          tiny counts: proves the benchmark works (make test)\n"
 		   "  --no-throughput  skip the veth throughput part\n"
+		   "  --throughput-only  the veth throughput part alone\n"
+		   "  --tput-flows N   flows per CPU of the throughput generator (power of 2,\n"
+		   "                   1-32768; default 4096)\n"
 		   "  --decap-only     time the backends' program (xlb-decap) only\n"
 		   "  --json FILE      also write figures, ratios and the machine to FILE\n"
 		   "  --cpu N          the CPU to pin to (default: the last allowed one)\n"
@@ -2122,6 +2228,8 @@ static int parse_args(int argc, char **argv)
 	    {"json", required_argument, NULL, 'j'}, {"cpu", required_argument, NULL, 'c'},
 	    {"decap-only", no_argument, NULL, 'D'}, {"help", no_argument, NULL, 'h'},
 	    {"against", required_argument, NULL, 'a'},
+	    {"throughput-only", no_argument, NULL, 't'},
+	    {"tput-flows", required_argument, NULL, 'f'},
 	    {NULL, 0, NULL, 0},
 	};
 	int opt;
@@ -2134,6 +2242,7 @@ static int parse_args(int argc, char **argv)
 			    .cp_trials = 11,
 			    .tput_secs = 2.0,
 			    .tput_rounds = 3,
+			    .tput_flows = 4096,
 			    .throughput = 1,
 			    .cpu = -1};
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -2147,6 +2256,23 @@ static int parse_args(int argc, char **argv)
 		case 'D':
 			P.decap_only = 1;
 			break;
+		case 't':
+			P.tput_only = 1;
+			break;
+		case 'f': {
+			char *end;
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (*end || !n || n > 32768 || (n & (n - 1))) {
+				fprintf(stderr,
+					"Error: bad --tput-flows '%s', expected a power of 2 "
+					"from 1 to 32768 (each CPU sends its own, in one port space)\n",
+					optarg);
+				return -1;
+			}
+			P.tput_flows = (__u32)n;
+			break;
+		}
 		case 'j':
 			P.json_path = optarg;
 			break;
@@ -2204,6 +2330,11 @@ static int pin_cpu(void)
 		fprintf(stderr, "Error: CPU %d is not available to this process\n", P.cpu);
 		return -1;
 	}
+	/* The two-core throughput's second sender: the last other allowed CPU. */
+	P.cpu2 = -1;
+	for (int c = 0; c < CPU_SETSIZE; c++)
+		if (c != P.cpu && CPU_ISSET(c, &set))
+			P.cpu2 = c;
 	CPU_ZERO(&set);
 	CPU_SET(P.cpu, &set);
 	return sched_setaffinity(0, sizeof(set), &set);
@@ -2236,6 +2367,12 @@ int main(int argc, char **argv)
 
 	if (enter_netns() || setup_dataplane() || setup_bench() || (P.against && setup_other()))
 		goto out;
+	if (P.tput_only) {
+		if (throughput(root))
+			goto out;
+		ret = invalid ? EXIT_RUNTIME : EXIT_OK;
+		goto out;
+	}
 	if (decap_cost(root))
 		goto out;
 	if (P.decap_only) {

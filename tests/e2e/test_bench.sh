@@ -100,9 +100,20 @@ check "Maglev disruption" q '[.maglev.disruption[] | select(.moved_mean > 0 and 
 
 # Throughput: xlb forwarded (IPIP at the receiver), the reflector too.
 check "throughput measured" \
-	q '.throughput | .path_ok and ([.modes[] | select(.pps_median > 0)] | length == 3)'
+	q '.throughput | .path_ok and ([.modes[] | select(.pps_median > 0)] | length == 4)'
 check "throughput: xlb frames arrive encapsulated" \
-	q '.throughput.modes[] | select(.mode == "xlb") | .received > 0 and .received_ipip == .received'
+	q '[.throughput.modes[] | select(.mode == "xlb" or .mode == "xlb-1flow") |
+	    select(.received > 0 and .received_ipip == .received)] | length == 2'
+check "throughput: xlb's frames hit the connection table" \
+	q '.throughput.xlb_counters | .conn_hit > 0 and .tx >= .conn_hit'
+# Two CPUs where the machine has them: every mode measured on both, and
+# its scaling factor given.
+check "throughput: two-CPU mode where a second CPU is allowed" \
+	q '.throughput | if .cpu2 < 0 then [.modes[] | select(.scaling_2cpu == null)] | length == 4
+	   else [.modes[] | select(.scaling_2cpu > 0 and (.by_cpus | length == 2) and
+	         .by_cpus[1].pps_median > 0)] | length == 4 end'
+check "--tput-flows refuses a flow count that is not a power of 2" \
+	bash -c "! $BENCH --throughput-only --tput-flows 3"
 
 # Paired comparison (--against): this build against its own object, the
 # one-flow cases timed alternately; the same code, so the same actions.
