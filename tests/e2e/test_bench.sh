@@ -125,8 +125,8 @@ else
 	cat "$log"
 	failed=$((failed + 1))
 fi
-check "paired: the seven one-flow cases, positive, valid" \
-	q '.valid and (.paired.cases | length == 7 and all(.net_ns_median > 0 and .ratio_paired > 0))'
+check "paired: the eight one-flow cases, positive, valid" \
+	q '.valid and (.paired.cases | length == 8 and all(.net_ns_median > 0 and .ratio_paired > 0))'
 check "paired: a missing object is refused" \
 	bash -c "! timeout 60 $BENCH --quick --no-throughput --against /nonexistent.o"
 
