@@ -370,12 +370,14 @@ fail:
 
 static int setup(struct fuzz *fz)
 {
-	/* A small ring (a prime, as Maglev needs) that the model reads once. */
-	struct xlb_dp_opts opts = {
-	    .ring_size = 4093, .max_vips = 64, .max_backends = 256, .max_conns = 65536,
-	    /* kept rings outlive the run anyway (track_ring): pinned so that
-	     * a changed default cannot turn the second chance off here */
-	    .second_chance_s = XLB_SECOND_CHANCE_WINDOW_DEFAULT_S};
+	/* A small ring (a prime, as Maglev needs), read whole after every
+	 * change. The second chance's window pinned (kept rings outlive the
+	 * run anyway, track_ring): a changed default cannot turn it off. */
+	struct xlb_dp_opts opts = {.ring_size = 4093,
+				   .max_vips = 64,
+				   .max_backends = 256,
+				   .max_conns = 65536,
+				   .second_chance_s = XLB_SECOND_CHANCE_WINDOW_DEFAULT_S};
 	cpu_set_t set;
 
 	/* One CPU: the per-CPU tables and counters are then one consistent state. */

@@ -457,8 +457,8 @@ struct hint {
  * choice is a function of the flow (not rr/wrr/lc/wlc), whose previous ring
  * names at the same slot another backend, valid, of this VIP and of the
  * chosen one's family: it goes to the choice, hinted with the other. */
-static int second_chance(const struct model *m, const struct parsed *p,
-			 const struct model_vip *v, __u32 h, __u32 id, struct hint *hint)
+static int second_chance(const struct model *m, const struct parsed *p, const struct model_vip *v,
+			 __u32 h, __u32 id, struct hint *hint)
 {
 	__u32 slot = (__u32)(((__u64)h * m->cfg.ring_size) >> 32), prev;
 	const struct model_backend *pb, *be = &m->cfg.backends[id];
@@ -547,7 +547,8 @@ static void encapsulate(const struct model *m, const __u8 *f, const struct parse
 			const __u8 *smac, const struct hint *hint, struct model_result *r)
 {
 	__u8 *o = r->out, src[16];
-	size_t l2 = p->l3_off, hlen = hint ? hint->len : 0, olen = (be->family == 6 ? 40 : 20) + hlen;
+	size_t l2 = p->l3_off, hlen = hint ? hint->len : 0,
+	       olen = (be->family == 6 ? 40 : 20) + hlen;
 	__u8 inner = p->family == 6 ? 41 : 4;
 
 	memcpy(o, dmac, 6);
