@@ -114,8 +114,8 @@ struct fuzz {
 	int prog_fd, stats_fd, icmp_rl_fd, map_fd[__MODEL_TABLES];
 	unsigned int ifindex;
 	int nr_cpus;
-	__u32 **rings; /* per VIP id: the ring as read, lazily (~0: not read) */
-	int *ring_none;
+	__u32 **rings; /* per VIP id: the ring as read after every change (NULL: none) */
+	__u32 **prev;  /* per VIP id: the ring before its last change (NULL: none kept) */
 	struct model *model;
 	struct model_vip vips[N_VIPS];
 	struct gen_target targets[N_VIPS];
@@ -128,22 +128,69 @@ struct fuzz {
 static int ring_slot(void *ctx, __u32 vip_id, __u32 slot, __u32 *backend_id)
 {
 	struct fuzz *fz = ctx;
-	__u32 *ring;
 
-	if (fz->ring_none[vip_id])
+	if (!fz->rings[vip_id])
 		return -1;
-	if (!fz->rings[vip_id]) {
-		fz->rings[vip_id] = malloc(fz->dp->ring_size * sizeof(__u32));
-		if (!fz->rings[vip_id])
-			return -1;
-		memset(fz->rings[vip_id], 0xff, fz->dp->ring_size * sizeof(__u32));
-	}
-	ring = fz->rings[vip_id];
-	if (ring[slot] == ~0U && xlb_dp_ring_slot(fz->dp, vip_id, slot, &ring[slot])) {
-		fz->ring_none[vip_id] = 1;
+	*backend_id = fz->rings[vip_id][slot];
+	return 0;
+}
+
+static int prev_slot(void *ctx, __u32 vip_id, __u32 slot, __u32 *backend_id)
+{
+	struct fuzz *fz = ctx;
+
+	if (!fz->prev[vip_id])
+		return -1;
+	*backend_id = fz->prev[vip_id][slot];
+	return 0;
+}
+
+/* The VIP's whole ring as xlb_rings holds it now: *out NULL when it has
+ * none. Returns 0, or -1 when it cannot be read. */
+static int read_ring(struct fuzz *fz, __u32 vip_id, __u32 **out)
+{
+	__u32 inner_id, *ring;
+	int fd, ret = 0;
+
+	*out = NULL;
+	if (bpf_map_lookup_elem(bpf_map__fd(fz->dp->skel->maps.xlb_rings), &vip_id, &inner_id))
+		return errno == ENOENT ? 0 : -1;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return -1;
+	ring = malloc(fz->dp->ring_size * sizeof(__u32));
+	for (__u32 i = 0; ring && !ret && i < fz->dp->ring_size; i++)
+		ret = bpf_map_lookup_elem(fd, &i, &ring[i]) ? -1 : 0;
+	close(fd);
+	if (!ring || ret) {
+		free(ring);
 		return -1;
 	}
-	*backend_id = ring[slot];
+	*out = ring;
+	return 0;
+}
+
+/* The previous ring as userspace keeps it (user/dataplane.c): a ring that
+ * is replaced by a different one, or cleared, becomes the previous ring; a
+ * rebuild to the same ring keeps both; a ring set where there was none
+ * keeps the previous one. It lasts the whole run: the fuzzer never calls
+ * xlb_dp_ring_prev_expire, so the window never closes. */
+static int track_ring(struct fuzz *fz, __u32 vip_id)
+{
+	size_t bytes = fz->dp->ring_size * sizeof(__u32);
+	__u32 *now;
+
+	if (read_ring(fz, vip_id, &now)) {
+		fprintf(stderr, "xlb-fuzz: cannot read the ring of VIP %u\n", vip_id);
+		return -1;
+	}
+	if (fz->rings[vip_id] && (!now || memcmp(now, fz->rings[vip_id], bytes))) {
+		free(fz->prev[vip_id]);
+		fz->prev[vip_id] = fz->rings[vip_id];
+	} else {
+		free(fz->rings[vip_id]);
+	}
+	fz->rings[vip_id] = now;
 	return 0;
 }
 
@@ -201,11 +248,9 @@ static int sync_backends(struct fuzz *fz)
 		if (m->used)
 			route_of(m);
 	}
-	for (__u32 v = 0; v < fz->dp->max_vips; v++) {
-		free(fz->rings[v]);
-		fz->rings[v] = NULL;
-		fz->ring_none[v] = 0;
-	}
+	for (size_t i = 0; i < N_VIPS; i++)
+		if (track_ring(fz, fz->vips[i].id))
+			return -1;
 	return 0;
 }
 
@@ -276,6 +321,12 @@ static int configure(struct fuzz *fz)
 		if (xlb_vip_key_parse(vip_defs[i].vip, &key, err, sizeof(err)) ||
 		    xlb_lb_vip_add(fz->lb, &key, vip_defs[i].flags, err, sizeof(err)))
 			goto fail;
+		v = xlb_lb_vip_find(fz->lb, &key);
+		/* a new VIP: its ring cleared and no previous one kept */
+		if (track_ring(fz, v->id))
+			return -1;
+		free(fz->prev[v->id]);
+		fz->prev[v->id] = NULL;
 		for (int b = 0; vip_defs[i].backends[b]; b++) {
 			union xlb_addr a;
 			__u8 fam;
@@ -287,8 +338,10 @@ static int configure(struct fuzz *fz)
 			}
 			if (xlb_lb_backend_add(fz->lb, &key, &a, fam, 1 + b % 2, err, sizeof(err)))
 				goto fail;
+			/* each addition rebuilds the ring: the one before is kept */
+			if (track_ring(fz, v->id))
+				return -1;
 		}
-		v = xlb_lb_vip_find(fz->lb, &key);
 		fz->vips[i].key = key;
 		fz->vips[i].id = v->id;
 		fz->vips[i].flags = v->flags;
@@ -306,6 +359,7 @@ static int configure(struct fuzz *fz)
 	mc.n_backends = fz->dp->max_backends;
 	mc.ring_size = fz->dp->ring_size;
 	mc.ring = ring_slot;
+	mc.prev_ring = prev_slot;
 	mc.ring_ctx = fz;
 	mc.outer = cfg;
 	return model_new(&mc, &fz->model);
@@ -316,9 +370,14 @@ fail:
 
 static int setup(struct fuzz *fz)
 {
-	/* A small ring (a prime, as Maglev needs) that the model reads once. */
-	struct xlb_dp_opts opts = {
-	    .ring_size = 4093, .max_vips = 64, .max_backends = 256, .max_conns = 65536};
+	/* A small ring (a prime, as Maglev needs), read whole after every
+	 * change. The second chance's window pinned (kept rings outlive the
+	 * run anyway, track_ring): a changed default cannot turn it off. */
+	struct xlb_dp_opts opts = {.ring_size = 4093,
+				   .max_vips = 64,
+				   .max_backends = 256,
+				   .max_conns = 65536,
+				   .second_chance_s = XLB_SECOND_CHANCE_WINDOW_DEFAULT_S};
 	cpu_set_t set;
 
 	/* One CPU: the per-CPU tables and counters are then one consistent state. */
@@ -343,10 +402,10 @@ static int setup(struct fuzz *fz)
 	fz->map_fd[MODEL_FRAGS] = bpf_map__fd(fz->dp->skel->maps.xlb_frags);
 	fz->nr_cpus = libbpf_num_possible_cpus();
 	fz->rings = calloc(fz->dp->max_vips, sizeof(*fz->rings));
-	fz->ring_none = calloc(fz->dp->max_vips, sizeof(*fz->ring_none));
+	fz->prev = calloc(fz->dp->max_vips, sizeof(*fz->prev));
 	fz->snap = calloc((size_t)__XLB_STAT_MAX * fz->nr_cpus, sizeof(*fz->snap));
 	fz->now = calloc((size_t)__XLB_STAT_MAX * fz->nr_cpus, sizeof(*fz->now));
-	if (fz->nr_cpus <= 0 || !fz->rings || !fz->ring_none || !fz->snap || !fz->now)
+	if (fz->nr_cpus <= 0 || !fz->rings || !fz->prev || !fz->snap || !fz->now)
 		return -1;
 	fz->backends = calloc(fz->dp->max_backends, sizeof(*fz->backends));
 	if (!fz->backends)

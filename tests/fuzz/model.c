@@ -446,6 +446,38 @@ static int ring_pick(const struct model *m, const struct model_vip *v, __u32 has
 	return 0;
 }
 
+/* A second chance's hint (docs/architecture.md): len bytes after the outer
+ * header (0: none) naming addr, the previous ring's backend. */
+struct hint {
+	size_t len;
+	__u8 addr[16];
+};
+
+/* A TCP packet neither SYN nor RST that no table knows, of a VIP whose
+ * choice is a function of the flow (not rr/wrr/lc/wlc), whose previous ring
+ * names at the same slot another backend, valid, of this VIP and of the
+ * chosen one's family: it goes to the choice, hinted with the other. */
+static int second_chance(const struct model *m, const struct parsed *p, const struct model_vip *v,
+			 __u32 h, __u32 id, struct hint *hint)
+{
+	__u32 slot = (__u32)(((__u64)h * m->cfg.ring_size) >> 32), prev;
+	const struct model_backend *pb, *be = &m->cfg.backends[id];
+
+	if (p->proto != 6 || (p->tcp_flags & 0x06) ||
+	    (v->flags & (XLB_VIP_F_IN_TURN | XLB_VIP_F_LEAST)))
+		return 0;
+	if (!m->cfg.prev_ring || m->cfg.prev_ring(m->cfg.ring_ctx, v->id, slot, &prev))
+		return 0;
+	if (prev == id || prev >= m->cfg.n_backends)
+		return 0;
+	pb = &m->cfg.backends[prev];
+	if (!pb->valid || pb->vip_id != v->id || pb->family != be->family)
+		return 0;
+	hint->len = be->family == 6 ? XLB_HINT_LEN6 : XLB_HINT_LEN4;
+	memcpy(hint->addr, pb->addr.bytes, 16);
+	return 1;
+}
+
 static void flow_key(const struct parsed *p, __u8 *key)
 {
 	struct xlb_flow k;
@@ -512,10 +544,11 @@ static void outer_source(const struct model *m, int family, __u32 hash, __u8 *sr
  * cut to its declared length. */
 static void encapsulate(const struct model *m, const __u8 *f, const struct parsed *p,
 			const struct model_backend *be, __u32 hash, const __u8 *dmac,
-			const __u8 *smac, struct model_result *r)
+			const __u8 *smac, const struct hint *hint, struct model_result *r)
 {
 	__u8 *o = r->out, src[16];
-	size_t l2 = p->l3_off, olen = be->family == 6 ? 40 : 20;
+	size_t l2 = p->l3_off, hlen = hint ? hint->len : 0,
+	       olen = (be->family == 6 ? 40 : 20) + hlen;
 	__u8 inner = p->family == 6 ? 41 : 4;
 
 	memcpy(o, dmac, 6);
@@ -532,17 +565,32 @@ static void encapsulate(const struct model *m, const __u8 *f, const struct parse
 		h[1] = (w >> 16) & 0xff;
 		h[2] = (w >> 8) & 0xff;
 		h[3] = w & 0xff;
-		wr16(h + 4, (__u16)p->l3_len);
+		wr16(h + 4, (__u16)(p->l3_len + hlen));
 		h[6] = inner;
 		h[7] = XLB_ENCAP_TTL;
 		memcpy(h + 8, src, 16);
 		memcpy(h + 24, be->addr.bytes, 16);
+		if (hlen) {
+			/* destination options (60): the hint option, then PadN */
+			__u8 *d = h + 40;
+
+			h[6] = 60;
+			d[0] = inner;
+			d[1] = XLB_HINT_LEN6 / 8 - 1;
+			d[2] = XLB_HINT_OPT6;
+			d[3] = 16;
+			memcpy(d + 4, hint->addr, 16);
+			d[20] = 1;
+			d[21] = 2;
+			d[22] = 0;
+			d[23] = 0;
+		}
 	} else {
 		__u8 *h = o + l2;
 
-		h[0] = 0x45;
+		h[0] = (__u8)(0x40 | olen / 4);
 		h[1] = p->tos;
-		wr16(h + 2, (__u16)(p->l3_len + 20));
+		wr16(h + 2, (__u16)(p->l3_len + olen));
 		memcpy(h + 4, p->id, 2);
 		wr16(h + 6, p->df ? 0x4000 : 0);
 		h[8] = XLB_ENCAP_TTL;
@@ -550,7 +598,15 @@ static void encapsulate(const struct model *m, const __u8 *f, const struct parse
 		wr16(h + 10, 0);
 		memcpy(h + 12, src, 4);
 		memcpy(h + 16, be->addr.bytes, 4);
-		wr16(h + 10, csum16(h, 20));
+		if (hlen) {
+			/* one option: type, length, two zero bytes, the address */
+			h[20] = XLB_HINT_OPT4;
+			h[21] = XLB_HINT_LEN4;
+			h[22] = 0;
+			h[23] = 0;
+			memcpy(h + 24, hint->addr, 4);
+		}
+		wr16(h + 10, csum16(h, olen));
 	}
 	memcpy(o + l2 + olen, f + p->l3_off, p->l3_len);
 	r->out_len = l2 + olen + p->l3_len;
@@ -569,14 +625,14 @@ static int answer_too_big(const __u8 *f, const struct parsed *p, size_t mtu,
  * encapsulated and passed for the kernel to route (fib_no_neigh: the
  * neighbour unknown; fib_pass: an interface not xlb's). */
 static void forward(const struct model *m, const __u8 *f, const struct parsed *p, __u32 backend_id,
-		    __u32 hash, int may_answer, struct model_result *r)
+		    __u32 hash, int may_answer, const struct hint *hint, struct model_result *r)
 {
 	const struct model_backend *be = &m->cfg.backends[backend_id];
-	size_t olen = be->family == 6 ? 40 : 20;
+	size_t olen = (be->family == 6 ? 40 : 20) + (hint ? hint->len : 0);
 
 	if (p->l3_off != 14) {
 		set_verdict(r, XDP_PASS, XLB_STAT_FIB_PASS);
-		encapsulate(m, f, p, be, hash, f, f + 6, r);
+		encapsulate(m, f, p, be, hash, f, f + 6, hint, r);
 		return;
 	}
 	if (be->route == MODEL_ROUTE_UNREACHABLE) {
@@ -595,11 +651,11 @@ static void forward(const struct model *m, const __u8 *f, const struct parsed *p
 	switch (be->route) {
 	case MODEL_ROUTE_NO_NEIGH:
 		set_verdict(r, XDP_PASS, XLB_STAT_FIB_NO_NEIGH);
-		encapsulate(m, f, p, be, hash, f, f + 6, r);
+		encapsulate(m, f, p, be, hash, f, f + 6, hint, r);
 		return;
 	case MODEL_ROUTE_OTHER_DEV:
 		set_verdict(r, XDP_PASS, XLB_STAT_FIB_PASS);
-		encapsulate(m, f, p, be, hash, f, f + 6, r);
+		encapsulate(m, f, p, be, hash, f, f + 6, hint, r);
 		return;
 	case MODEL_ROUTE_REDIRECT:
 		set_verdict(r, XDP_REDIRECT, XLB_STAT_REDIRECT);
@@ -607,7 +663,7 @@ static void forward(const struct model *m, const __u8 *f, const struct parsed *p
 	default:
 		set_verdict(r, XDP_TX, XLB_STAT_TX);
 	}
-	encapsulate(m, f, p, be, hash, be->dmac, be->smac, r);
+	encapsulate(m, f, p, be, hash, be->dmac, be->smac, hint, r);
 }
 
 /* ---- the connection tables (README Protection, bpf/conns.bpf.h) -------- */
@@ -640,7 +696,8 @@ static int opens_flow(const struct parsed *p)
  * the flow's own packets (record) write the tables; an ICMP error about
  * the flow reads them. Returns -1 when there is no backend. */
 static int choose_backend(struct model *m, const struct parsed *p, const struct model_vip *v,
-			  __u32 hash, int record, __u32 *id, struct model_result *r)
+			  __u32 hash, int record, __u32 *id, struct hint *hint,
+			  struct model_result *r)
 {
 	__u8 key[KEY_LEN];
 	struct slot *s, *stale = NULL;
@@ -689,6 +746,11 @@ static int choose_backend(struct model *m, const struct parsed *p, const struct 
 		return -1;
 	if (!record)
 		return 0;
+	/* hinted: not recorded, so that the flow's next packets are hinted too */
+	if (second_chance(m, p, v, h, *id, hint)) {
+		r->events[XLB_STAT_SECOND_CHANCE]++;
+		return 0;
+	}
 	if (stale) {
 		stale->backend_id = *id;
 		stale->gen = m->cfg.backends[*id].gen;
@@ -707,8 +769,9 @@ static void balance(struct model *m, const __u8 *f, const struct parsed *p,
 		    const struct model_vip *v, int first_fragment, struct model_result *r)
 {
 	__u32 hash = flow_hash(p), id;
+	struct hint hint = {0};
 
-	if (choose_backend(m, p, v, hash, 1, &id, r)) {
+	if (choose_backend(m, p, v, hash, 1, &id, &hint, r)) {
 		set_verdict(r, XDP_DROP, XLB_STAT_NO_BACKEND);
 		return;
 	}
@@ -718,8 +781,10 @@ static void balance(struct model *m, const __u8 *f, const struct parsed *p,
 		frag_key(p, f, key);
 		table_put(&m->tables[MODEL_FRAGS], key, id, m->cfg.backends[id].gen, hash);
 		r->events[XLB_STAT_FRAG_FIRST]++;
+		/* no hint: the datagram's later fragments would go without it */
+		hint.len = 0;
 	}
-	forward(m, f, p, id, hash, 1, r);
+	forward(m, f, p, id, hash, 1, &hint, r);
 }
 
 /* ---- ICMP (one place: the rules for ICMP and ICMPv6 frames) ------------- */
@@ -932,12 +997,12 @@ static void model_icmp(struct model *m, const __u8 *f, const struct parsed *p,
 		return;
 	}
 	hash = flow_hash(&q);
-	if (choose_backend(m, &q, v, hash, 0, &id, r)) {
+	if (choose_backend(m, &q, v, hash, 0, &id, NULL, r)) {
 		set_verdict(r, XDP_DROP, XLB_STAT_NO_BACKEND);
 		return;
 	}
 	r->events[XLB_STAT_ICMP_ERROR_FWD]++;
-	forward(m, f, &q, id, hash, 0, r);
+	forward(m, f, &q, id, hash, 0, NULL, r);
 }
 
 /* ---- fragments (bpf/frag.bpf.h's rule, README) ------------------------- */
@@ -987,7 +1052,7 @@ static void model_fragment(struct model *m, const __u8 *f, struct parsed *p, str
 		return;
 	}
 	r->events[XLB_STAT_FRAG_FOLLOW]++;
-	forward(m, f, p, s->backend_id, s->hash, 1, r);
+	forward(m, f, p, s->backend_id, s->hash, 1, NULL, r);
 }
 
 /* ---- the packet path --------------------------------------------------- */

@@ -60,6 +60,10 @@ struct model_cfg {
 	size_t n_backends;
 	__u32 ring_size;
 	model_ring_fn ring;
+	/* The ring the VIP had before its last change, which userspace keeps
+	 * for the second chance (user/dataplane.c ring_keep_prev); non-zero:
+	 * none kept. Same ctx as ring. */
+	model_ring_fn prev_ring;
 	void *ring_ctx;
 	struct xlb_config outer; /* src4/src6 and their vary bits; timeouts unused */
 };
