@@ -443,7 +443,8 @@ _Static_assert(sizeof(struct xlb_bucket) == 16, "xlb_bucket layout");
 	  "ICMP xlb would have sent, suppressed by the per-CPU rate limit")       \
 	X(SECOND_CHANCE, "second_chance",                                               \
 	  "TCP, not SYN/RST, missed the tables and the VIP's previous ring chose "      \
-	  "another backend: sent to the current one with the previous as a hint")
+	  "another backend: sent to the current one with the previous as a hint "      \
+	  "(a first fragment without one: its later fragments could not follow)")
 
 enum xlb_stat {
 #define XLB_STAT_ENUM(name, str, help) XLB_STAT_##name,
