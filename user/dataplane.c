@@ -204,8 +204,7 @@ void xlb_dp_close(struct xlb_dp *dp)
 	if (!dp)
 		return;
 	xlb_bpf__destroy(dp->skel);
-	free(dp->tally.keys);
-	free(dp->tally.vals);
+	xlb_dp_batch_free(&dp->tally.buf);
 	if (dp->ring_tmpl_fd >= 0)
 		close(dp->ring_tmpl_fd);
 	free(dp->ring_keys);
@@ -823,57 +822,75 @@ static int conn_misses(struct xlb_dp *dp, __u64 *misses)
 	return err;
 }
 
-static int tally_buffers(struct xlb_dp_tally *t, __u32 entries)
+static int batch_grow(struct xlb_dp_batch *b, __u32 entries)
 {
 	void *keys, *vals;
 
-	if (t->cap >= entries)
+	if (b->cap >= entries)
 		return 0;
-	keys = realloc(t->keys, (size_t)entries * sizeof(struct xlb_flow));
+	keys = realloc(b->keys, (size_t)entries * sizeof(*b->keys));
 	if (!keys)
 		return -ENOMEM;
-	t->keys = keys;
-	vals = realloc(t->vals, (size_t)entries * sizeof(struct xlb_conn));
+	b->keys = keys;
+	vals = realloc(b->vals, (size_t)entries * sizeof(*b->vals));
 	if (!vals)
 		return -ENOMEM;
-	t->vals = vals;
-	t->cap = entries;
+	b->vals = vals;
+	b->cap = entries;
 	return 0;
 }
 
-/* One batch of the walk. Returns 1 at the end of the table, 0 when more
- * remains, or a negative errno. */
-static int tally_batch(struct xlb_dp *dp, struct xlb_dp_tally *t)
+void xlb_dp_batch_free(struct xlb_dp_batch *b)
+{
+	free(b->keys);
+	free(b->vals);
+	b->keys = NULL;
+	b->vals = NULL;
+	b->cap = 0;
+}
+
+int xlb_dp_batch_read(int fd, struct xlb_dp_batch *b, const __u32 *cursor, __u32 *next,
+		      __u32 *count)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	int fd = map_fd(dp->skel->maps.xlb_conns);
-	__u32 count, next;
 	int err;
 
 	for (;;) {
-		err = tally_buffers(t, t->cap ? t->cap : BATCH_ENTRIES);
+		err = batch_grow(b, b->cap ? b->cap : BATCH_ENTRIES);
 		if (err)
 			return err;
-		count = t->cap;
-		err = bpf_map_lookup_batch(fd, t->started ? &t->cursor : NULL, &next, t->keys,
-					   t->vals, &count, &opts)
+		*count = b->cap;
+		err = bpf_map_lookup_batch(fd, (void *)cursor, next, b->keys, b->vals, count, &opts)
 			  ? -errno
 			  : 0;
 		/* One bucket holds more entries than the buffer: grow it. */
-		if (err == -ENOSPC && t->cap < BATCH_MAX) {
-			err = tally_buffers(t, t->cap * 2);
+		if (err == -ENOSPC && b->cap < BATCH_MAX) {
+			err = batch_grow(b, b->cap * 2);
 			if (err)
 				return err;
 			continue;
 		}
 		break;
 	}
-	if (err && err != -ENOENT)
-		return err;
+	if (err == -ENOENT)
+		return 1;
+	return err;
+}
+
+/* One batch of the walk. Returns 1 at the end of the table, 0 when more
+ * remains, or a negative errno. */
+static int tally_batch(struct xlb_dp *dp, struct xlb_dp_tally *t)
+{
+	__u32 count, next;
+	int ret = xlb_dp_batch_read(map_fd(dp->skel->maps.xlb_conns), &t->buf,
+				    t->started ? &t->cursor : NULL, &next, &count);
+
+	if (ret < 0)
+		return ret;
 	t->partial += count;
 	t->cursor = next;
 	t->started = 1;
-	return err == -ENOENT;
+	return ret;
 }
 
 static void tally_finish(struct xlb_dp *dp, struct xlb_dp_tally *t)
@@ -1027,54 +1044,29 @@ int xlb_dp_conn_walk(struct xlb_dp *dp, unsigned int budget_us,
 	return xlb_dp_conn_walk_table(dp, XLB_DP_CONNS, budget_us, cb, ctx, scanned, complete);
 }
 
-int xlb_dp_conn_walk_table(struct xlb_dp *dp, enum xlb_dp_conn_table table,
-			   unsigned int budget_us,
+int xlb_dp_conn_walk_table(struct xlb_dp *dp, enum xlb_dp_conn_table table, unsigned int budget_us,
 			   int (*cb)(const struct xlb_flow *, const struct xlb_conn *, void *),
 			   void *ctx, __u64 *scanned, int *complete)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	int fd = xlb_dp_conn_table_fd(dp, table);
+	int fd = xlb_dp_conn_table_fd(dp, table), started = 0, ret = 0;
 	long long end = mono_us() + budget_us;
-	__u32 cap = BATCH_ENTRIES, cursor = 0, next, count;
-	struct xlb_flow *keys = NULL;
-	struct xlb_conn *vals = NULL;
-	int started = 0, err = 0;
+	struct xlb_dp_batch b = {0};
+	__u32 cursor = 0, next, count;
 
 	*scanned = 0;
 	*complete = 0;
 	for (;;) {
-		if (!keys) {
-			keys = calloc(cap, sizeof(*keys));
-			vals = calloc(cap, sizeof(*vals));
-			if (!keys || !vals) {
-				err = -ENOMEM;
-				break;
-			}
-		}
-		count = cap;
-		err = bpf_map_lookup_batch(fd, started ? &cursor : NULL, &next, keys, vals, &count,
-					   &opts)
-			  ? -errno
-			  : 0;
-		/* One bucket holds more entries than the buffer: grow it. */
-		if (err == -ENOSPC && cap < BATCH_MAX) {
-			free(keys);
-			free(vals);
-			keys = NULL;
-			vals = NULL;
-			cap *= 2;
-			continue;
-		}
-		if (err && err != -ENOENT)
+		ret = xlb_dp_batch_read(fd, &b, started ? &cursor : NULL, &next, &count);
+		if (ret < 0)
 			break;
 		for (__u32 i = 0; i < count; i++)
-			if (cb(&keys[i], &vals[i], ctx)) {
-				err = 0;
+			if (cb(&b.keys[i], &b.vals[i], ctx)) {
+				ret = 0;
 				goto out;
 			}
 		*scanned += count;
-		if (err == -ENOENT) {
-			err = 0;
+		if (ret == 1) {
+			ret = 0;
 			*complete = 1;
 			break;
 		}
@@ -1084,7 +1076,6 @@ int xlb_dp_conn_walk_table(struct xlb_dp *dp, enum xlb_dp_conn_table table,
 			break;
 	}
 out:
-	free(keys);
-	free(vals);
-	return err;
+	xlb_dp_batch_free(&b);
+	return ret;
 }

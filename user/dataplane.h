@@ -24,6 +24,13 @@ struct xlb_dp_opts {
 				* negative: none kept (--no-second-chance) */
 };
 
+/* Buffers of batch reads of a connection table, grown as a read needs. */
+struct xlb_dp_batch {
+	struct xlb_flow *keys;
+	struct xlb_conn *vals;
+	__u32 cap; /* entries each holds */
+};
+
 /* A count of the connection table under way or done (dataplane.c). */
 struct xlb_dp_tally {
 	int running;	       /* a walk is under way */
@@ -38,8 +45,7 @@ struct xlb_dp_tally {
 	int exact;	       /* no flow was inserted while it ran */
 	long long done_us;     /* when it completed */
 	long long duration_us; /* how long it took, loop time in between included */
-	void *keys, *vals;     /* batch buffers */
-	__u32 cap;	       /* entries they hold */
+	struct xlb_dp_batch buf;
 };
 
 struct xlb_sweep;
@@ -178,6 +184,14 @@ int xlb_dp_conn_tally_pending(const struct xlb_dp *dp);
  * remains, 0 when done (or nothing runs), or a negative errno (the count is
  * abandoned). */
 int xlb_dp_conn_tally_step(struct xlb_dp *dp, unsigned int budget_us);
+/* One batch read of a connection table (fd) from cursor (NULL: its start)
+ * into b, of about 0.1 ms of system call: b grows when one hash bucket holds
+ * more entries than it. *count: the entries read; *next: where the next read
+ * starts. Returns 1 at the table's end, 0 when more remains, or a negative
+ * errno. A batch cursor is a bucket index, which no eviction moves. */
+int xlb_dp_batch_read(int fd, struct xlb_dp_batch *b, const __u32 *cursor, __u32 *next,
+		      __u32 *count);
+void xlb_dp_batch_free(struct xlb_dp_batch *b);
 /* Counts the whole table now, however long it takes (benchmark, tests). */
 int xlb_dp_conn_count(struct xlb_dp *dp, __u64 *count);
 

@@ -15,9 +15,6 @@
 #include "dataplane.h"
 #include "xlb.skel.h"
 
-#define BATCH_ENTRIES 256	 /* a lookup of some 0.1 ms: slices end near their budget */
-#define BATCH_MAX     (1U << 16) /* a bucket longer than this is not a hash table */
-
 struct xlb_sweep {
 	struct xlb_dp *dp;
 	__u32 n;		      /* backend ids */
@@ -33,9 +30,7 @@ struct xlb_sweep {
 	struct xlb_sweep_report run;  /* the pass under way */
 	struct xlb_sweep_report rep;  /* the last complete one */
 	long long start_us;
-	struct xlb_flow *keys;
-	struct xlb_conn *vals;
-	__u32 cap;
+	struct xlb_dp_batch buf;
 };
 
 static long long mono_us(void)
@@ -98,8 +93,7 @@ void xlb_sweep_free(struct xlb_sweep *s)
 	free(s->at_start);
 	free(s->cur);
 	free(s->last);
-	free(s->keys);
-	free(s->vals);
+	xlb_dp_batch_free(&s->buf);
 	free(s);
 }
 
@@ -202,24 +196,6 @@ int xlb_sweep_start(struct xlb_sweep *s)
 	return 0;
 }
 
-static int grow(struct xlb_sweep *s, __u32 entries)
-{
-	void *k, *v;
-
-	if (s->cap >= entries)
-		return 0;
-	k = realloc(s->keys, (size_t)entries * sizeof(*s->keys));
-	if (!k)
-		return -ENOMEM;
-	s->keys = k;
-	v = realloc(s->vals, (size_t)entries * sizeof(*s->vals));
-	if (!v)
-		return -ENOMEM;
-	s->vals = v;
-	s->cap = entries;
-	return 0;
-}
-
 /* Deletes the batch's expired entries in one system call (the kernel
  * loops), n of them at keys. A key already gone (evicted, or deleted by
  * a flush) stops the kernel's loop: skip it and go on. Returns how many
@@ -252,40 +228,21 @@ static long long expire(int fd, struct xlb_flow *keys, __u32 n)
  * remains, or a negative errno. */
 static int sweep_batch(struct xlb_sweep *s)
 {
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	int fd = xlb_dp_conn_table_fd(s->dp, s->table);
 	__u64 now_ns;
 	__u32 count, next, n_exp = 0;
-	int err;
+	int end = xlb_dp_batch_read(fd, &s->buf, s->started ? &s->cursor : NULL, &next, &count);
 
-	for (;;) {
-		err = grow(s, s->cap ? s->cap : BATCH_ENTRIES);
-		if (err)
-			return err;
-		count = s->cap;
-		err = bpf_map_lookup_batch(fd, s->started ? &s->cursor : NULL, &next, s->keys,
-					   s->vals, &count, &opts)
-			  ? -errno
-			  : 0;
-		/* One bucket holds more entries than the buffer: grow it. */
-		if (err == -ENOSPC && s->cap < BATCH_MAX) {
-			err = grow(s, s->cap * 2);
-			if (err)
-				return err;
-			continue;
-		}
-		break;
-	}
-	if (err && err != -ENOENT)
-		return err;
+	if (end < 0)
+		return end;
 	now_ns = xlb_conn_now_ns();
 	/* The expired keys move to the front of the buffer, in place. */
 	for (__u32 i = 0; i < count; i++)
-		if (xlb_sweep_classify(&s->keys[i], &s->vals[i], &s->cfg, now_ns, s->gens, s->n,
-				       s->cur) == XLB_SWEEP_DELETE)
-			s->keys[n_exp++] = s->keys[i];
+		if (xlb_sweep_classify(&s->buf.keys[i], &s->buf.vals[i], &s->cfg, now_ns, s->gens,
+				       s->n, s->cur) == XLB_SWEEP_DELETE)
+			s->buf.keys[n_exp++] = s->buf.keys[i];
 	if (n_exp) {
-		long long ret = expire(fd, s->keys, n_exp);
+		long long ret = expire(fd, s->buf.keys, n_exp);
 
 		if (ret < 0)
 			return (int)ret;
@@ -294,7 +251,7 @@ static int sweep_batch(struct xlb_sweep *s)
 	s->run.scanned += count;
 	s->cursor = next;
 	s->started = 1;
-	return err == -ENOENT;
+	return end;
 }
 
 /* The end of a pass: each backend's value moves by what the walk found it
