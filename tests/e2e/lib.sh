@@ -183,3 +183,58 @@ lab_cleanup() {
 	bash "$ROOT/tests/lab/lab.sh" down "$P" >/dev/null 2>&1
 	rm -rf "$T"
 }
+
+# ---- the scale-out lab (LAB_LBS=N: lb1..lbN behind a router) ---------------
+# The scripts set TABLE (the announcement table) and declare -A LB_PID.
+
+lctl() { # lctl I ARGS...: xlbctl of instance I
+	local i=$1
+	shift
+	"$XLBCTL" -S "$T/lb$i.sock" "$@"
+}
+# start_lb I [XLBD OPTIONS]: xlbd on lbI with its own socket, rules file (a
+# copy of the common rules: the same rings everywhere) and the announcement
+# table.
+start_lb() {
+	local i=$1
+	shift
+	setsid nsenter --net="/run/netns/$P-lb$i" "$XLBD" -i eth0 -S "$T/lb$i.sock" \
+		-r "$T/lb$i.rules" --announce-table "$TABLE" "$@" >>"$T/lb$i.log" 2>&1 &
+	LB_PID[$i]=$!
+	XLBD_PIDS+=("$!")
+	disown # killed on purpose by the tests: no job notices
+}
+gone() { # gone PID: waits up to 5 s for PID to exit
+	for _ in $(seq 100); do alive "$1" || return 0; sleep 0.05; done
+	return 1
+}
+wait_lb() { # wait_lb I: until lbI's xlbd answers, 15 s at most
+	local i=$1
+	for _ in $(seq 150); do
+		lctl "$i" list >/dev/null 2>&1 && return 0
+		alive "${LB_PID[$i]}" || break
+		sleep 0.1
+	done
+	echo "xlbd on lb$i did not come up:"
+	tail -n 20 "$T/lb$i.log"
+	return 1
+}
+# nexthops ADDR: the router's next hops for ADDR, one per line, sorted.
+nexthops() {
+	local ip=(ip)
+	[[ $1 == *:* ]] && ip=(ip -6)
+	nx router "${ip[@]}" route show "$1" | awk '{for (i = 1; i < NF; i++) if ($i == "via") print $(i + 1)}' | sort
+}
+# wait_nexthops ADDR WANT SECONDS: until the router's next hops of ADDR are
+# WANT (space separated), polled every 20 ms.
+wait_nexthops() {
+	local addr=$1 want=$2 end=$(($(date +%s%N) + $3 * 1000000000)) got
+	while (($(date +%s%N) < end)); do
+		got=$(nexthops "$addr" | tr '\n' ' ')
+		[ "${got% }" = "$want" ] && return 0
+		sleep 0.02
+	done
+	echo "router's next hops for $addr: '${got% }', expected '$want'"
+	nx router ip route show "$addr"
+	return 1
+}

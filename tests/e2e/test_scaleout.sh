@@ -35,11 +35,6 @@ for b in bird birdc; do
 	command -v $b >/dev/null || { echo "scaleout: $b missing, apt-get install bird2 (make deps)"; exit 1; }
 done
 
-lctl() { # lctl I ARGS...: xlbctl of instance I
-	local i=$1
-	shift
-	"$XLBCTL" -S "$T/lb$i.sock" "$@"
-}
 bctl() { # bctl NODE ARGS...: birdc of NODE
 	local node=$1
 	shift
@@ -64,53 +59,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# start_lb I: xlbd on lbI with its own socket, rules file (a copy of the
-# common rules: the same rings everywhere) and the announcement table.
-start_lb() {
-	local i=$1
-	setsid nsenter --net="/run/netns/$P-lb$i" "$XLBD" -i eth0 -S "$T/lb$i.sock" \
-		-r "$T/lb$i.rules" --announce-table $TABLE >>"$T/lb$i.log" 2>&1 &
-	LB_PID[$i]=$!
-	XLBD_PIDS+=("$!")
-	disown # killed on purpose below: no job notices
-}
-gone() { # gone PID: waits up to 5 s for PID to exit
-	for _ in $(seq 100); do alive "$1" || return 0; sleep 0.05; done
-	return 1
-}
-wait_lb() {
-	local i=$1
-	for _ in $(seq 150); do
-		lctl "$i" list >/dev/null 2>&1 && return 0
-		alive "${LB_PID[$i]}" || break
-		sleep 0.1
-	done
-	echo "xlbd on lb$i did not come up:"
-	tail -n 20 "$T/lb$i.log"
-	return 1
-}
-
-# nexthops ADDR: the router's next hops for ADDR, one per line, sorted.
-nexthops() {
-	nx router ip route show "$1" | awk '{for (i = 1; i < NF; i++) if ($i == "via") print $(i + 1)}' | sort
-}
-nexthops6() {
-	nx router ip -6 route show "$1" | awk '{for (i = 1; i < NF; i++) if ($i == "via") print $(i + 1)}' | sort
-}
-# wait_nexthops ADDR WANT SECONDS: until the router's next hops of ADDR are
-# WANT (space separated), polled every 20 ms.
-wait_nexthops() {
-	local addr=$1 want=$2 end=$(($(date +%s%N) + $3 * 1000000000)) got fn=nexthops
-	[[ $addr == *:* ]] && fn=nexthops6
-	while (($(date +%s%N) < end)); do
-		got=$($fn "$addr" | tr '\n' ' ')
-		[ "${got% }" = "$want" ] && return 0
-		sleep 0.02
-	done
-	echo "router's next hops for $addr: '${got% }', expected '$want'"
-	nx router ip route show "$addr"
-	return 1
-}
 tx() { lctl "$1" -j stats | json_get "d['counters'].get('tx', {}).get('packets', 0)"; }
 
 hold_check() {

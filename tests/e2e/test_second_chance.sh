@@ -34,12 +34,6 @@ for b in bird birdc; do
 	command -v $b >/dev/null || { echo "second_chance: $b missing, apt-get install bird2 (make deps)"; exit 1; }
 done
 
-lctl() { # lctl I ARGS...: xlbctl of instance I
-	local i=$1
-	shift
-	"$XLBCTL" -S "$T/lb$i.sock" "$@"
-}
-
 stop_hold() {
 	exec 7>&- 2>/dev/null
 	[ -n "$HOLD_PID" ] && kill "$HOLD_PID" 2>/dev/null && wait "$HOLD_PID" 2>/dev/null
@@ -62,44 +56,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# start_lb I [XLBD OPTIONS]: xlbd on lbI with its own socket and rules file.
-start_lb() {
-	local i=$1
-	shift
-	setsid nsenter --net="/run/netns/$P-lb$i" "$XLBD" -i eth0 -S "$T/lb$i.sock" \
-		-r "$T/lb$i.rules" --announce-table $TABLE "$@" >>"$T/lb$i.log" 2>&1 &
-	LB_PID[$i]=$!
-	XLBD_PIDS+=("$!")
-	disown
-}
-gone() { # gone PID: waits up to 5 s for PID to exit
-	for _ in $(seq 100); do alive "$1" || return 0; sleep 0.05; done
-	return 1
-}
-wait_lb() {
-	local i=$1
-	for _ in $(seq 150); do
-		lctl "$i" list >/dev/null 2>&1 && return 0
-		alive "${LB_PID[$i]}" || break
-		sleep 0.1
-	done
-	echo "xlbd on lb$i did not come up:"
-	tail -n 20 "$T/lb$i.log"
-	return 1
-}
-nexthops() {
-	nx router ip route show "$1" | awk '{for (i = 1; i < NF; i++) if ($i == "via") print $(i + 1)}' | sort
-}
-wait_nexthops() { # wait_nexthops ADDR WANT SECONDS
-	local addr=$1 want=$2 end=$(($(date +%s%N) + $3 * 1000000000)) got
-	while (($(date +%s%N) < end)); do
-		got=$(nexthops "$addr" | tr '\n' ' ')
-		[ "${got% }" = "$want" ] && return 0
-		sleep 0.02
-	done
-	echo "router's next hops for $addr: '${got% }', expected '$want'"
-	return 1
-}
 counter() { lctl "$1" -j stats | json_get "d['counters'].get('$2', {}).get('packets', 0)"; }
 decap_counter() { # decap_counter NAME: summed over the backends
 	local i n=0 c
