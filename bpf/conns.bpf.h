@@ -78,6 +78,10 @@ static __always_inline int conn_expired(struct xlb_conn *conn, const struct pack
 	    NSEC_PER_SEC;
 	__u64 idle = now - conn->last_seen_ns;
 
+	/* Another CPU may have refreshed the entry after this one read its
+	 * clock: a stamp ahead of now is fresh, not an idle time wrapped. */
+	if ((__s64)idle <= 0)
+		return 0;
 	if (idle > timeout)
 		return 1;
 	if (idle > (timeout / 2 < NSEC_PER_SEC ? timeout / 2 : NSEC_PER_SEC))

@@ -444,6 +444,10 @@ static __always_inline int flow_is_here(struct xdp_md *ctx, void *inner, void *d
 
 		if ((void *)(iph + 1) > data_end || iph->protocol != IPPROTO_TCP)
 			return 1;
+		/* A later fragment has no ports to look up (xlb never hints a
+		 * fragment: this guards a forged one). */
+		if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))
+			return 1;
 		/* Bounded for the verifier: IHL 15 at most. */
 		ports = inner + (iph->ihl & 0xf) * 4;
 		tuple.ipv4.saddr = iph->saddr;
