@@ -126,15 +126,16 @@ hold_start() {
 	exec 7>"$HOLD_IN"
 	for _ in $(seq 100); do grep -q '^ready' "$HOLD_OUT" && break; sleep 0.1; done
 }
-# hold_check: asks every held connection again, waits for the summary line
-# "check N: kept K, moved M, broken B" and prints it. The per-connection lines
-# of that check ("SPORT BEFORE AFTER VERDICT") are left in $T/last_check.
+# hold_check: asks every held connection again, waits (HOLD_WAIT_S, 10 s by
+# default) for the summary line "check N: kept K, moved M, broken B" and
+# prints it. The per-connection lines of that check ("SPORT BEFORE AFTER
+# VERDICT", with xlb-probe -v) are left in $T/last_check.
 hold_check() {
 	local n before lines
 	before=$(grep -c '^check ' "$HOLD_OUT")
 	lines=$(wc -l <"$HOLD_OUT")
 	echo check >&7
-	for _ in $(seq 100); do
+	for _ in $(seq $((${HOLD_WAIT_S:-10} * 10))); do
 		n=$(grep -c '^check ' "$HOLD_OUT")
 		[ "$n" -gt "$before" ] && break
 		sleep 0.1
@@ -218,6 +219,20 @@ wait_lb() { # wait_lb I: until lbI's xlbd answers, 15 s at most
 	echo "xlbd on lb$i did not come up:"
 	tail -n 20 "$T/lb$i.log"
 	return 1
+}
+# scaleout_teardown: takes xlb off every lb and backend, tears the lab down
+# and removes T; works whatever state a failed test left behind (the
+# script stops its own traffic first).
+scaleout_teardown() {
+	local i
+	for i in $(seq "$NL"); do
+		[ -S "$T/lb$i.sock" ] && lctl "$i" detach >/dev/null 2>&1
+	done
+	stop_xlbds
+	for i in $(seq "$NL"); do nx "lb$i" "$XLBD" -i eth0 --detach >/dev/null 2>&1; done
+	for i in $(seq "$NB"); do nx "be$i" "$BUILD/xlb-decap" detach eth0 >/dev/null 2>&1; done
+	bash "$ROOT/tests/lab/lab.sh" down "$P" >/dev/null 2>&1
+	rm -rf "$T"
 }
 # nexthops ADDR: the router's next hops for ADDR, one per line, sorted.
 nexthops() {

@@ -15,6 +15,8 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/tests/e2e/lib.sh"
 e2e_init scaleout
+HOLD_OUT=$T/hold.out
+HOLD_WAIT_S=15 # 1,000 connections answer a check
 
 P=${SCALEOUT_PREFIX:-so}$((RANDOM % 100000))
 NB=3
@@ -42,18 +44,10 @@ bctl() { # bctl NODE ARGS...: birdc of NODE
 }
 
 cleanup() {
-	local i
 	exec 7>&- 2>/dev/null
 	[ -n "$HOLD_PID" ] && kill "$HOLD_PID" 2>/dev/null
 	[ -n "$NEW_PID" ] && kill "$NEW_PID" 2>/dev/null
-	for i in $(seq $NL); do
-		[ -S "$T/lb$i.sock" ] && lctl "$i" detach >/dev/null 2>&1
-	done
-	stop_xlbds
-	for i in $(seq $NL); do nx "lb$i" "$XLBD" -i eth0 --detach >/dev/null 2>&1; done
-	for i in $(seq $NB); do nx "be$i" "$BUILD/xlb-decap" detach eth0 >/dev/null 2>&1; done
-	bash "$ROOT/tests/lab/lab.sh" down "$P" >/dev/null 2>&1
-	rm -rf "$T"
+	scaleout_teardown
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -61,17 +55,6 @@ trap 'exit 143' TERM
 
 tx() { lctl "$1" -j stats | json_get "d['counters'].get('tx', {}).get('packets', 0)"; }
 
-hold_check() {
-	local n before
-	before=$(grep -c '^check ' "$T/hold.out")
-	echo check >&7
-	for _ in $(seq 150); do
-		n=$(grep -c '^check ' "$T/hold.out")
-		[ "$n" -gt "$before" ] && break
-		sleep 0.1
-	done
-	grep '^check ' "$T/hold.out" | tail -n 1
-}
 
 # Refused before anything is touched.
 for bad in 0 253 254 255 4294967296 x; do

@@ -18,6 +18,8 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/tests/e2e/lib.sh"
 e2e_init second_chance
+HOLD_OUT=$T/hold.out
+HOLD_WAIT_S=30 # 1,000 connections answer a check, some forwarded once more
 
 P=${SECOND_CHANCE_PREFIX:-sc}$((RANDOM % 100000))
 NB=3
@@ -41,16 +43,8 @@ stop_hold() {
 }
 
 cleanup() {
-	local i
 	stop_hold
-	for i in $(seq $NL); do
-		[ -S "$T/lb$i.sock" ] && lctl "$i" detach >/dev/null 2>&1
-	done
-	stop_xlbds
-	for i in $(seq $NL); do nx "lb$i" "$XLBD" -i eth0 --detach >/dev/null 2>&1; done
-	for i in $(seq $NB); do nx "be$i" "$BUILD/xlb-decap" detach eth0 >/dev/null 2>&1; done
-	bash "$ROOT/tests/lab/lab.sh" down "$P" >/dev/null 2>&1
-	rm -rf "$T"
+	scaleout_teardown
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -73,17 +67,6 @@ hold_start() { # hold_start SPORT_BASE: HELD connections to V1, wait for ready
 	HOLD_PID=$!
 	exec 7>"$T/hold.in.$1"
 	for _ in $(seq 600); do grep -q '^ready' "$T/hold.out" && break; sleep 0.1; done
-}
-hold_check() {
-	local n before
-	before=$(grep -c '^check ' "$T/hold.out")
-	echo check >&7
-	for _ in $(seq 300); do
-		n=$(grep -c '^check ' "$T/hold.out")
-		[ "$n" -gt "$before" ] && break
-		sleep 0.1
-	done
-	grep '^check ' "$T/hold.out" | tail -n 1
 }
 # kill_lb I: as a host dies: its link first (BFD notices), then xlbd, BIRD.
 kill_lb() {
