@@ -126,7 +126,7 @@ else
 	failed=$((failed + 1))
 fi
 check "paired: the eight one-flow cases, positive, valid" \
-	q '.valid and (.paired.cases | length == 8 and all(.net_ns_median > 0 and .ratio_paired > 0))'
+	q '.valid and (.paired.cases | length == 8 and all(.net_ns_median > 0 and .ratio_paired > 0 and .ratio_of_means > 0))'
 check "paired: a missing object is refused" \
 	bash -c "! timeout 60 $BENCH --quick --no-throughput --against /nonexistent.o"
 
