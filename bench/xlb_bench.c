@@ -810,7 +810,9 @@ static void jcases_add(json_t *jcases, const char *name, const char *what, const
 		int expected = !!(expect & (1ULL << k));
 
 		if (k == XLB_STAT_NEXTHOP_MISS && !expected) {
-			if (after[k] - before[k] > 16 + n / 10000)
+			/* A refill of every backend of the widest case (64) can fall
+			 * in even a short run. */
+			if (after[k] - before[k] > 64 + n / 10000)
 				ok = 0;
 			continue;
 		}
@@ -1127,7 +1129,7 @@ static int setup_other(void)
 	    "xlb_vips",	    "xlb_vip_addrs", "xlb_novip",  "xlb_rings",	 "xlb_backends",
 	    "xlb_conns",    "xlb_conns_new", "xlb_budget", "xlb_stats",	 "xlb_config",
 	    "xlb_tx_ports", "xlb_acl",	     "xlb_limits", "xlb_buckets", "xlb_rings_prev",
-	    "xlb_backend_conns", "xlb_members",
+	    "xlb_backend_conns", "xlb_members", "bench_seq",
 	};
 	struct bpf_map *ro;
 	const void *init;
@@ -1174,11 +1176,28 @@ static int setup_other(void)
 	return 0;
 }
 
-/* The other object's frame: its .bss all zero (no rewrite mode) but the
- * frame. */
-static int other_frame(const struct pkt *frame)
+/* Sets a knob of the other object's .bss in buf; a knob it lacks (an older
+ * build) is fine while it is zero, for then the build never needed it. */
+static int other_knob(void *buf, size_t size, const char *name, const void *val, size_t len)
+{
+	static const char zeros[64];
+	int e = other_var(".bss", buf, size, name, val, len);
+
+	if (e == -ENOENT && len <= sizeof(zeros) && !memcmp(val, zeros, len))
+		return 0;
+	if (e)
+		pr_err("--against %s: its .bss has no %s of %zu bytes, which this case needs",
+		       P.against, name, len);
+	return e;
+}
+
+/* The other object's knobs, as set_knobs() sets this one's: same frame, same
+ * rewrite mode. Its sequence counter is this one's (bench_seq is shared), so
+ * that the new-flow modes of the two never repeat each other's flows. */
+static int other_knobs(const struct pkt *frame)
 {
 	struct bpf_map *bss = other_section(".bss");
+	const struct xlb_bench_bpf__bss *k = skel->bss;
 	__u32 zero = 0;
 	size_t size;
 	char *buf;
@@ -1190,7 +1209,13 @@ static int other_frame(const struct pkt *frame)
 	buf = calloc(1, size);
 	if (!buf)
 		return -1;
-	ret = other_var(".bss", buf, size, "bench_frame", frame->data, FRAME_LEN) ||
+	ret = other_knob(buf, size, "bench_frame", frame->data, FRAME_LEN) ||
+	      other_knob(buf, size, "bench_new_flow", &k->bench_new_flow, 4) ||
+	      other_knob(buf, size, "bench_cycle_mask", &k->bench_cycle_mask, 4) ||
+	      other_knob(buf, size, "bench_stale_conn", &k->bench_stale_conn, 4) ||
+	      other_knob(buf, size, "bench_conn_key", &k->bench_conn_key,
+			 sizeof(k->bench_conn_key)) ||
+	      other_knob(buf, size, "bench_src_base", &k->bench_src_base, 4) ||
 	      bpf_map_update_elem(bpf_map__fd(bss), &zero, buf, BPF_ANY);
 	free(buf);
 	return ret ? -1 : 0;
@@ -1203,7 +1228,8 @@ static int prog_of(struct bpf_object *obj, const char *name)
 	return p ? bpf_program__fd(p) : -1;
 }
 
-/* The steady cases (one flow, no rewrite mode), each timed paired. */
+/* Every case of section 1, each timed paired: the two builds alternate on
+ * the same maps, in the same rewrite mode. */
 static int paired(json_t *root)
 {
 	int fds[4] = {prog_of(other, "bench_lb"), prog_of(other, "bench_restore"),
@@ -1225,14 +1251,25 @@ static int paired(json_t *root)
 	for (size_t i = 0; i < N_PP_CASES; i++) {
 		const struct pp_case *c = &pp_cases[i];
 		double o[PAIR_ROUNDS], t[PAIR_ROUNDS], r[PAIR_ROUNDS], om, tm, omin, tmin, rm, omean, tmean;
+		/* A rewrite mode costs ~10x a hit: fewer packets a round. */
+		int heavy = c->new_flow || c->cycle || c->stale_conn;
+		__u32 mask = c->cycle ? P.flows - 1 : 0, n_pkts = heavy ? repeat / 4 : repeat;
+		struct xlb_flow key;
 		struct pkt frame;
 
-		if (c->new_flow || c->cycle || c->stale_conn || c->over_budget)
-			continue;
 		if (build_frame(&frame, c->family, c->src, c->dst, 40000, c->tcp_flags) ||
-		    other_frame(&frame))
+		    flow_key(c, &key))
 			return -1;
-		set_knobs(&frame, 0, 0, 0, NULL, 0);
+		set_knobs(&frame, c->new_flow, mask, c->stale_conn, &key,
+			  c->cycle ? CYCLE_SRC_BASE : NEWFLOW_SRC_BASE);
+		if (other_knobs(&frame) || spend_budget(c->over_budget))
+			return -1;
+		/* The cycling case's flows, established as in section 1 (the
+		 * new-flow cases since may have evicted some). */
+		skel->bss->bench_pair = c->cycle;
+		if (c->cycle && test_run(fds[2], &frame, 2 * P.flows, NULL, NULL, NULL))
+			return -1;
+		skel->bss->bench_pair = 0;
 		for (int k = 0; k < 4; k++)
 			if (test_run(fds[k], &frame, 10000, NULL, NULL, NULL))
 				return -1;
@@ -1241,7 +1278,7 @@ static int paired(json_t *root)
 			__u32 act[4];
 
 			for (int k = 0; k < 4; k++)
-				if (test_run(fds[k], &frame, repeat, &ns[k], &act[k], NULL))
+				if (test_run(fds[k], &frame, n_pkts, &ns[k], &act[k], NULL))
 					return -1;
 			if (act[0] != act[2]) {
 				printf("%-16s the two builds differ: %s against %s  PATH MISMATCH\n",
@@ -1272,6 +1309,8 @@ static int paired(json_t *root)
 				   "ratio_paired", jreal(rm), "ratio_of_means",
 				   jreal(ratio(tmean, omean))));
 	}
+	if (spend_budget(0))
+		return -1;
 	json_object_set_new(root, "paired",
 			    json_pack("{s:s, s:i, s:i, s:o}", "against", P.against, "rounds",
 				      rounds, "repeat", (int)repeat, "cases", arr));
