@@ -13,6 +13,7 @@
  * to one CPU; the throughput's two-CPU mode adds a sender on a second one.
  * Usage: xlb-bench [--quick] [--no-throughput] [--throughput-only]
  *                  [--tput-flows N] [--json FILE] [--cpu N] [--against OBJ]
+ *                  [--paired-only]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -140,6 +141,9 @@ struct params {
 	int throughput;
 	int decap_only; /* --decap-only: the backends' program alone */
 	int tput_only;	/* --throughput-only: the veth throughput part alone */
+	int paired_only; /* --paired-only: the comparison with --against alone */
+	int pair_rounds; /* --pair-rounds: rounds of each paired case (0: PAIR_ROUNDS) */
+	const char *pair_case; /* --pair-case: the one case to pair (NULL: all) */
 	__u32 tput_flows; /* --tput-flows: the generator's flows (power of 2) */
 	int cpu;
 	int cpu2; /* another allowed CPU for the two-core throughput, or -1 */
@@ -1077,6 +1081,7 @@ static int per_packet(json_t *root)
  * what a change costs, to a few percent even on a shared machine. */
 #define PAIR_REPEAT 200000
 #define PAIR_ROUNDS 41
+#define PAIR_ROUNDS_MAX 1001
 
 static struct bpf_object *other;
 
@@ -1216,6 +1221,7 @@ static int other_knobs(const struct pkt *frame)
 	      other_knob(buf, size, "bench_conn_key", &k->bench_conn_key,
 			 sizeof(k->bench_conn_key)) ||
 	      other_knob(buf, size, "bench_src_base", &k->bench_src_base, 4) ||
+	      other_knob(buf, size, "bench_pair", &k->bench_pair, 4) ||
 	      bpf_map_update_elem(bpf_map__fd(bss), &zero, buf, BPF_ANY);
 	free(buf);
 	return ret ? -1 : 0;
@@ -1235,9 +1241,12 @@ static int paired(json_t *root)
 	int fds[4] = {prog_of(other, "bench_lb"), prog_of(other, "bench_restore"),
 		      bpf_program__fd(skel->progs.bench_lb),
 		      bpf_program__fd(skel->progs.bench_restore)};
-	int rounds = P.quick ? 3 : PAIR_ROUNDS;
+	int rounds = P.quick ? 3 : P.pair_rounds ? P.pair_rounds : PAIR_ROUNDS;
 	__u32 repeat = P.quick ? 1000 : PAIR_REPEAT;
+	/* Twice the new-flow table: every CPU's share, and then some. */
+	__u32 fill_pkts = 2 * bpf_map__max_entries(dp->skel->maps.xlb_conns_new);
 	json_t *arr = json_array();
+	int filled = 0;
 
 	if (fds[0] < 0 || fds[1] < 0) {
 		pr_err("--against %s: no bench_lb/bench_restore in it", P.against);
@@ -1250,26 +1259,41 @@ static int paired(json_t *root)
 	       "other min", "this min", "other mean", "this mean", "this/other", "of means");
 	for (size_t i = 0; i < N_PP_CASES; i++) {
 		const struct pp_case *c = &pp_cases[i];
-		double o[PAIR_ROUNDS], t[PAIR_ROUNDS], r[PAIR_ROUNDS], om, tm, omin, tmin, rm, omean, tmean;
+		double o[PAIR_ROUNDS_MAX], t[PAIR_ROUNDS_MAX], r[PAIR_ROUNDS_MAX], om, tm, omin, tmin, rm, omean, tmean;
 		/* A rewrite mode costs ~10x a hit: fewer packets a round. */
 		int heavy = c->new_flow || c->cycle || c->stale_conn;
 		__u32 mask = c->cycle ? P.flows - 1 : 0, n_pkts = heavy ? repeat / 4 : repeat;
 		struct xlb_flow key;
 		struct pkt frame;
 
+		if (P.pair_case && strcmp(P.pair_case, c->name))
+			continue;
 		if (build_frame(&frame, c->family, c->src, c->dst, 40000, c->tcp_flags) ||
 		    flow_key(c, &key))
 			return -1;
 		set_knobs(&frame, c->new_flow, mask, c->stale_conn, &key,
 			  c->cycle ? CYCLE_SRC_BASE : NEWFLOW_SRC_BASE);
-		if (other_knobs(&frame) || spend_budget(c->over_budget))
-			return -1;
 		/* The cycling case's flows, established as in section 1 (the
-		 * new-flow cases since may have evicted some). */
+		 * new-flow cases since may have evicted some), by each build:
+		 * one whose table differs has its own. */
 		skel->bss->bench_pair = c->cycle;
-		if (c->cycle && test_run(fds[2], &frame, 2 * P.flows, NULL, NULL, NULL))
+		if (other_knobs(&frame))
+			return -1;
+		if (c->cycle && (test_run(fds[0], &frame, 2 * P.flows, NULL, NULL, NULL) ||
+				 test_run(fds[2], &frame, 2 * P.flows, NULL, NULL, NULL)))
 			return -1;
 		skel->bss->bench_pair = 0;
+		if (other_knobs(&frame) || spend_budget(c->over_budget))
+			return -1;
+		/* A new-flow case inserts into a full new-flow table, each
+		 * insert an eviction, as in section 1 after its first cases:
+		 * fill it first (an LRU inserting into free entries costs
+		 * less, and whichever build filled it would gain). */
+		if (c->new_flow && !filled) {
+			if (test_run(fds[2], &frame, fill_pkts, NULL, NULL, NULL))
+				return -1;
+			filled = 1;
+		}
 		for (int k = 0; k < 4; k++)
 			if (test_run(fds[k], &frame, 10000, NULL, NULL, NULL))
 				return -1;
@@ -2262,7 +2286,7 @@ out:
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: xlb-bench [--quick] [--no-throughput] [--decap-only] [--throughput-only]\n"
-		   "                 [--json FILE] [--cpu N] [--against OBJ]\n"
+		   "                 [--json FILE] [--cpu N] [--against OBJ] [--paired-only]\n"
 		   "  --quick          tiny counts: proves the benchmark works (make test)\n"
 		   "  --no-throughput  skip the veth throughput part\n"
 		   "  --throughput-only  the veth throughput part alone\n"
@@ -2271,8 +2295,11 @@ static void usage(FILE *f)
 		   "  --decap-only     time the backends' program (xlb-decap) only\n"
 		   "  --json FILE      also write figures, ratios and the machine to FILE\n"
 		   "  --cpu N          the CPU to pin to (default: the last allowed one)\n"
-		   "  --against OBJ    also time the one-flow cases paired, alternating with\n"
-		   "                   another build's build/xlb_bench.bpf.o on the same maps\n"
+		   "  --against OBJ    also time every per-packet case paired, alternating\n"
+		   "                   with another build's build/xlb_bench.bpf.o on the same maps\n"
+		   "  --paired-only    with --against: the paired comparison alone\n"
+		   "  --pair-case NAME with --against: pair that case only\n"
+		   "  --pair-rounds N  with --against: N rounds a case (3-1001; default 41)\n"
 		   "Needs root: runs in a private network namespace of its own.\n");
 }
 
@@ -2285,6 +2312,9 @@ static int parse_args(int argc, char **argv)
 	    {"against", required_argument, NULL, 'a'},
 	    {"throughput-only", no_argument, NULL, 't'},
 	    {"tput-flows", required_argument, NULL, 'f'},
+	    {"paired-only", no_argument, NULL, 'p'},
+	    {"pair-rounds", required_argument, NULL, 'r'},
+	    {"pair-case", required_argument, NULL, 'C'},
 	    {NULL, 0, NULL, 0},
 	};
 	int opt;
@@ -2314,6 +2344,24 @@ static int parse_args(int argc, char **argv)
 		case 't':
 			P.tput_only = 1;
 			break;
+		case 'p':
+			P.paired_only = 1;
+			break;
+		case 'C':
+			P.pair_case = optarg;
+			break;
+		case 'r': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+
+			if (*end || n < 3 || n > PAIR_ROUNDS_MAX) {
+				fprintf(stderr, "Error: bad --pair-rounds '%s', expected 3-%d\n",
+					optarg, PAIR_ROUNDS_MAX);
+				return -1;
+			}
+			P.pair_rounds = (int)n;
+			break;
+		}
 		case 'f': {
 			char *end;
 			unsigned long n = strtoul(optarg, &end, 10);
@@ -2356,6 +2404,23 @@ static int parse_args(int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "Error: unexpected argument '%s', see --help\n", argv[optind]);
+		return -1;
+	}
+	if (P.pair_case) {
+		size_t i;
+
+		for (i = 0; i < N_PP_CASES && strcmp(pp_cases[i].name, P.pair_case); i++)
+			;
+		if (i == N_PP_CASES) {
+			fprintf(stderr, "Error: no case '%s' to pair; the cases are section 1's "
+					"(v4_hit, v6_hit, v4_new_flow, ...)\n", P.pair_case);
+			return -1;
+		}
+	}
+	if ((P.paired_only || P.pair_case || P.pair_rounds) && !P.against) {
+		fprintf(stderr, "Error: --paired-only, --pair-case and --pair-rounds need "
+				"--against OBJ, the other build's "
+				"build/xlb_bench.bpf.o\n");
 		return -1;
 	}
 	if (P.quick) {
@@ -2422,6 +2487,12 @@ int main(int argc, char **argv)
 
 	if (enter_netns() || setup_dataplane() || setup_bench() || (P.against && setup_other()))
 		goto out;
+	if (P.paired_only) {
+		if (paired(root))
+			goto out;
+		ret = invalid ? EXIT_RUNTIME : EXIT_OK;
+		goto out;
+	}
 	if (P.tput_only) {
 		if (throughput(root))
 			goto out;

@@ -129,6 +129,10 @@ check "paired: every case of section 1, positive, valid" \
 	q '.valid and ((.per_packet.cases | map(select(.name != "v4_insert_room")) | length) as $n | .paired.cases | (length == $n) and all(.net_ns_median > 0 and .ratio_paired > 0 and .ratio_of_means > 0))'
 check "paired: a missing object is refused" \
 	bash -c "! timeout 60 $BENCH --quick --no-throughput --against /nonexistent.o"
+check "paired: an unknown --pair-case is refused" \
+	bash -c "! $BENCH --pair-case no_such_case --against build/xlb_bench.bpf.o"
+check "paired: --paired-only without --against is refused" \
+	bash -c "! $BENCH --paired-only"
 
 echo "test_bench: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
