@@ -20,6 +20,7 @@ P=xp$((RANDOM % 10000))
 NB=5
 HELD=100
 FLOOD_N=200000
+FLOOD_PPS=40000
 LEGIT_N=300
 MEASURE=${PRESSURE_MEASURE:-0}
 
@@ -67,7 +68,10 @@ flood_round() {
 	local label=$1 be=$2 legit ok_n overlap=no ins0 skip0 ins skip r moved broken
 	ins0=$(counter conn_insert)
 	skip0=$(counter conn_skip)
-	nx client timeout 90 "$FLOOD" -n $FLOOD_N -T 60 198.18.100.1 80 >"$T/flood.$label" 2>&1 &
+	# Paced (5 s) so that it outlasts the legitimate connections on a fast
+	# machine too: unpaced it took ~1 s, and the probe may take longer.
+	nx client timeout 90 "$FLOOD" -n $FLOOD_N -r $FLOOD_PPS -T 60 198.18.100.1 80 \
+		>"$T/flood.$label" 2>&1 &
 	FLOOD_PID=$!
 	sleep 0.2
 	probe -n $LEGIT_N -b 30000 -c 16 -t 3000 198.18.100.1 80 >"$T/legit.$label.json"

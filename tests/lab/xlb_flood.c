@@ -24,11 +24,11 @@
 #define MAX_SECONDS 600UL
 
 static const char usage_text[] =
-    "Usage: xlb-flood [-n COUNT] [-T SECONDS] [-s NET] [-f syn|ack|mix] ADDR PORT\n"
+    "Usage: xlb-flood [-n COUNT] [-T SECONDS] [-r PPS] [-s NET] [-f syn|ack|mix] ADDR PORT\n"
     "Sends COUNT (default 200000, at most 10000000) TCP packets to ADDR:PORT from\n"
     "random sources in NET.0.0/16 (default 198.19) and random ports, as fast as the\n"
-    "socket takes them, stopping after SECONDS (default 60, at most 600) whatever\n"
-    "is left. -f: SYNs, ACKs, or both alternating (default mix). Prints\n"
+    "socket takes them or at PPS packets a second (1-10000000), stopping after\n"
+    "SECONDS (default 60, at most 600) whatever is left. -f: SYNs, ACKs, or both alternating (default mix). Prints\n"
     "\"sent N in S s\". Needs CAP_NET_RAW; run it in a lab namespace only.\n";
 
 static __u64 rng_state = 0x2545f4914f6cdd1dULL;
@@ -124,7 +124,7 @@ static void fill(struct frame *f, __be32 net, __be32 dst, __be16 dport, int syn)
 
 int main(int argc, char **argv)
 {
-	unsigned long count = 200000, seconds = 60, port, sent = 0;
+	unsigned long count = 200000, seconds = 60, rate = 0, port, sent = 0;
 	const char *net_text = "198.19", *mode = "mix";
 	struct sockaddr_in to = {.sin_family = AF_INET};
 	char net_full[32];
@@ -132,7 +132,7 @@ int main(int argc, char **argv)
 	double start, deadline;
 	int c, fd, one = 1;
 
-	while ((c = getopt(argc, argv, "n:T:s:f:h")) != -1) {
+	while ((c = getopt(argc, argv, "n:T:r:s:f:h")) != -1) {
 		switch (c) {
 		case 'n':
 			if (parse_ul(optarg, 1, MAX_COUNT, &count))
@@ -140,6 +140,10 @@ int main(int argc, char **argv)
 			break;
 		case 'T':
 			if (parse_ul(optarg, 1, MAX_SECONDS, &seconds))
+				goto usage;
+			break;
+		case 'r':
+			if (parse_ul(optarg, 1, MAX_COUNT, &rate))
 				goto usage;
 			break;
 		case 's':
@@ -176,9 +180,16 @@ int main(int argc, char **argv)
 		struct frame f;
 		int syn = !strcmp(mode, "syn") || (!strcmp(mode, "mix") && (sent & 1) == 0);
 
-		/* The clock every 1024 packets: cheap, and bounded all the same. */
-		if ((sent & 1023) == 0 && now_s() > deadline)
-			break;
+		/* The clock every 1024 packets: cheap, and bounded all the same;
+		 * with a rate, ahead of it sleeps until it is due. */
+		if ((sent & 1023) == 0) {
+			double t = now_s(), due = rate ? start + (double)sent / rate : t;
+
+			if (t > deadline)
+				break;
+			if (due > t)
+				usleep((useconds_t)((due - t) * 1e6));
+		}
 		fill(&f, net.s_addr, to.sin_addr.s_addr, htons((__u16)port), syn);
 		if (sendto(fd, &f, sizeof(f), 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
 			/* A full queue: back off a little, it is a flood. */
