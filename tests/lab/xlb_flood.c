@@ -28,8 +28,9 @@ static const char usage_text[] =
     "Sends COUNT (default 200000, at most 10000000) TCP packets to ADDR:PORT from\n"
     "random sources in NET.0.0/16 (default 198.19) and random ports, as fast as the\n"
     "socket takes them or at PPS packets a second (1-10000000), stopping after\n"
-    "SECONDS (default 60, at most 600) whatever is left. -f: SYNs, ACKs, or both alternating (default mix). Prints\n"
-    "\"sent N in S s\". Needs CAP_NET_RAW; run it in a lab namespace only.\n";
+    "SECONDS (default 60, at most 600) whatever is left. -f: SYNs, ACKs, or both\n"
+    "alternating (default mix). Prints \"sent N in S s\". Needs CAP_NET_RAW; run it\n"
+    "in a lab namespace only.\n";
 
 static __u64 rng_state = 0x2545f4914f6cdd1dULL;
 
