@@ -868,7 +868,7 @@ static int run_loop(struct xlbd *d, int sfd)
 					pr_warn(
 					    "interface %s: slow start: cannot rebuild a ring: %s",
 					    d->o.ifname, strerror(-ret));
-				ret = xlb_dp_ring_prev_expire(d->dp, mono_ms() / 1000);
+				ret = xlb_dp_ring_prev_expire(d->dp, mono_ms());
 				if (ret < 0)
 					pr_warn("interface %s: cannot drop an expired previous "
 						"ring: %s",

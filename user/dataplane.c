@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "dataplane.h"
+#include "log.h"
 #include "maglev.h"
 #include "xlb_hash.h"
 #include "xlb.skel.h"
@@ -510,12 +511,12 @@ static __u64 ring_sum(const __u32 *ring, __u32 n)
 	return h ? h : 1;
 }
 
-static long long mono_s(void)
+static long long mono_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 }
 
 /* Moves the VIP's current ring, if any, to xlb_rings_prev: the map itself,
@@ -535,8 +536,12 @@ static int ring_keep_prev(struct xlb_dp *dp, __u32 vip_id)
 	err = check(
 	    bpf_map_update_elem(map_fd(dp->skel->maps.xlb_rings_prev), &vip_id, &fd, BPF_ANY));
 	close(fd);
-	if (!err)
-		dp->prev_until[vip_id] = mono_s() + dp->second_chance_s;
+	if (!err) {
+		/* In ms, not whole seconds: a ring kept at x.9 s for a 1 s
+		 * window lasted 0.1 s when its end was rounded down. */
+		dp->prev_until[vip_id] = mono_ms() + dp->second_chance_s * 1000LL;
+		pr_debug("VIP id %u: previous ring kept for %d s", vip_id, dp->second_chance_s);
+	}
 	return err;
 }
 
@@ -549,21 +554,31 @@ int xlb_dp_ring_prev_drop(struct xlb_dp *dp, __u32 vip_id)
 	err = check(bpf_map_delete_elem(map_fd(dp->skel->maps.xlb_rings_prev), &vip_id));
 	if (err && err != -ENOENT)
 		return err;
+	if (!err)
+		pr_debug("VIP id %u: previous ring dropped", vip_id);
 	dp->prev_until[vip_id] = 0;
 	return 0;
 }
 
-int xlb_dp_ring_prev_expire(struct xlb_dp *dp, long long now_s)
+int xlb_dp_ring_prev_expire(struct xlb_dp *dp, long long now_ms)
 {
 	int ret = 0, err;
 
 	for (__u32 i = 0; i < dp->max_vips; i++) {
-		if (!dp->prev_until[i] || dp->prev_until[i] > now_s)
+		if (!dp->prev_until[i] || dp->prev_until[i] > now_ms)
 			continue;
 		err = xlb_dp_ring_prev_drop(dp, i);
 		ret = ret ?: err;
 	}
 	return ret;
+}
+
+long long xlb_dp_ring_prev_left_ms(const struct xlb_dp *dp, __u32 vip_id, long long now_ms)
+{
+	if (vip_id >= dp->max_vips || !dp->prev_until[vip_id])
+		return 0;
+	/* Due but not yet dropped (the next tick does): still there. */
+	return dp->prev_until[vip_id] > now_ms ? dp->prev_until[vip_id] - now_ms : 1;
 }
 
 int xlb_dp_ring_set(struct xlb_dp *dp, __u32 vip_id, const __u32 *ring)

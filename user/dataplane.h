@@ -60,7 +60,7 @@ struct xlb_dp {
 	int adopted;	       /* the maps already existed as pins: state to adopt */
 	__s32 second_chance_s; /* as in xlb_dp_opts, 0 resolved */
 	__u64 *ring_sums;      /* per VIP id: a hash of the ring last written, 0: none */
-	long long *prev_until; /* per VIP id: CLOCK_MONOTONIC s its previous ring goes, 0: none */
+	long long *prev_until; /* per VIP id: CLOCK_MONOTONIC ms its previous ring goes, 0: none */
 	struct xlb_dp_tally tally;
 	struct xlb_sweep *sweep; /* xlbd's sweep of the tables (sweep.h), NULL: none */
 };
@@ -99,7 +99,10 @@ int xlb_dp_ring_clear(struct xlb_dp *dp, __u32 vip_id);
  * (no copy), where the data plane reads it for hints; it is deleted by
  * xlb_dp_ring_prev_expire() once second_chance_s have passed, or by
  * xlb_dp_ring_prev_drop() (the VIP is gone). */
-int xlb_dp_ring_prev_expire(struct xlb_dp *dp, long long now_s);
+int xlb_dp_ring_prev_expire(struct xlb_dp *dp, long long now_ms);
+/* How long the VIP's previous ring is still kept, in ms (CLOCK_MONOTONIC
+ * now_ms); 0: it has none. */
+long long xlb_dp_ring_prev_left_ms(const struct xlb_dp *dp, __u32 vip_id, long long now_ms);
 int xlb_dp_ring_prev_drop(struct xlb_dp *dp, __u32 vip_id);
 /* The backends an lc or wlc VIP picks new flows from (xlb_members); a
  * count of 0 empties it (the VIP's ring alone then decides). */

@@ -248,6 +248,14 @@ static json_t *vip_json(struct xlb_lb *lb, const struct xlb_lb_vip *v)
 		json_decref(o);
 		return NULL;
 	}
+	/* How much longer the ring before the last change hints moved flows
+	 * (the second chance); 0: no hints. */
+	if (o && json_object_set_new(o, "second_chance_ms",
+				     json_integer(xlb_dp_ring_prev_left_ms(lb->dp, v->id,
+									   (long long)xlb_hc_now_ms())))) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 

@@ -56,7 +56,8 @@ echo "== lab and daemon"
 # A flow hinted by the second chance is not recorded (its entry would lose
 # the hint): with the default window the flushed flows below would stay
 # untracked for 300 s after the backends were added. A 1 s window keeps the
-# previous ring only for the setup.
+# previous ring only for the setup; the flush waits until it is gone (the
+# part before it can take less than a second).
 lab_up --second-chance-window 1
 ctl vip add $V >/dev/null || fail "vip add $V"
 ctl backend add $V $BE1 >/dev/null || fail "backend add $BE1"
@@ -132,6 +133,9 @@ r=$(hold_check)
 check "$N new held connections answer ($r)" grep -q "kept $N," <<<"$r"
 check "active on $V is $N within 5 s (got $(active $V))" wait_for 5 is $N active $V
 v2_before=$(ctl -j conns $V2 | json_get "d['matched']")
+prev_ms() { ctl -j list | json_get "[v['second_chance_ms'] for v in d['vips'] if v['vip'] == '$V'][0]"; }
+check "the setup's previous ring of $V is dropped within 3 s (second_chance_ms before: $(prev_ms))" \
+	wait_for 3 is 0 prev_ms
 out=$(ctl -j conns flush $V)
 check "flush reports the flows it deleted ($out)" json_get "d['flushed'] >= $N or exit(1)" <<<"$out"
 check "conns flush (text) says so" grep -q "^flushed 0 flows of VIP $V (0 established, 0 new)$" < <(ctl conns flush $V)

@@ -2025,15 +2025,26 @@ static void second_chance_mtu(const char *v, struct pkt_spec s)
 static void second_chance_expiry(const char *v, struct pkt_spec s, int family, const char *src,
 				 const char *a, const char *b)
 {
+	const long long window_ms = XLB_SECOND_CHANCE_WINDOW_DEFAULT_S * 1000LL;
+	struct xlb_vip_key key;
+	struct xlb_lb_vip *lv;
 	struct timespec ts;
+	long long now;
 
+	CU_ASSERT_FATAL(xlb_vip_key_parse(v, &key, err, sizeof(err)) == 0);
+	lv = xlb_lb_vip_find(lb, &key);
+	CU_ASSERT_FATAL(lv != NULL);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
 	s.sport = port_to(v, s, b, 44000);
 	CU_ASSERT_FATAL(s.sport);
-	CU_ASSERT_EQUAL(xlb_dp_ring_prev_expire(dp, ts.tv_sec), 0);
+	CU_ASSERT_EQUAL(xlb_dp_ring_prev_expire(dp, now), 0);
+	/* Kept for the whole window from its change, to the ms. */
+	CU_ASSERT(xlb_dp_ring_prev_left_ms(dp, lv->id, now) > window_ms - 60000);
+	CU_ASSERT(xlb_dp_ring_prev_left_ms(dp, lv->id, now) <= window_ms);
 	expect_encap("inside the window: hinted", &s, family, src, b, be12_mac, a);
-	CU_ASSERT_EQUAL(xlb_dp_ring_prev_expire(dp, ts.tv_sec + XLB_SECOND_CHANCE_WINDOW_DEFAULT_S + 1),
-			0);
+	CU_ASSERT_EQUAL(xlb_dp_ring_prev_expire(dp, now + window_ms + 1000), 0);
+	CU_ASSERT_EQUAL(xlb_dp_ring_prev_left_ms(dp, lv->id, now + window_ms + 1000), 0);
 	s.sport++;
 	s.sport = port_to(v, s, b, s.sport);
 	expect_encap("after the window: no hint", &s, family, src, b, be12_mac, NULL);
