@@ -14,6 +14,7 @@
  * Usage: xlb-bench [--quick] [--no-throughput] [--throughput-only]
  *                  [--tput-flows N] [--json FILE] [--cpu N] [--against OBJ]
  *                  [--paired-only] [--pair-case NAME] [--pair-rounds N]
+ *                  [--pair-copies N]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -143,6 +144,7 @@ struct params {
 	int tput_only;	/* --throughput-only: the veth throughput part alone */
 	int paired_only; /* --paired-only: the comparison with --against alone */
 	int pair_rounds; /* --pair-rounds: rounds of each paired case (0: PAIR_ROUNDS) */
+	int pair_copies; /* --pair-copies: loads of each build (0: PAIR_COPIES) */
 	const char *pair_case; /* --pair-case: the one case to pair (NULL: all) */
 	__u32 tput_flows; /* --tput-flows: the generator's flows (power of 2) */
 	int cpu;
@@ -1078,19 +1080,30 @@ static int per_packet(json_t *root)
  * the machine did meanwhile. --against loads another build's bench object
  * on this one's maps and alternates the two every PAIR_REPEAT packets, each
  * net of its own restore wrapper: the median of the per-round ratios is
- * what a change costs, to a few percent even on a shared machine. */
+ * what a change costs, to a few percent even on a shared machine.
+ *
+ * Where a program's JIT image lands (its alignment against the branch
+ * predictor's and the instruction cache's sets) moves a 60 ns path by a
+ * few percent: one build against itself read 0.97-1.02 over 401 rounds.
+ * So each build is loaded --pair-copies times, and round n times copy
+ * n % copies of each, the two in turn first: an image's luck averages out
+ * instead of deciding the comparison. */
 #define PAIR_REPEAT 200000
 #define PAIR_ROUNDS 41
 #define PAIR_ROUNDS_MAX 1001
+#define PAIR_COPIES 4
+#define PAIR_COPIES_MAX 8
 
-static struct bpf_object *other;
+enum { OTHER, THIS }; /* the two builds, as copies[][] is indexed */
+static struct bpf_object *copies[2][PAIR_COPIES_MAX];
+static int n_copies;
 
 /* Writes a global of the other object's section (.rodata before load,
  * .bss through the map after it) by its BTF offset; buf is the section. */
-static int other_var(const char *sec, void *buf, size_t size, const char *var, const void *val,
-		     size_t len)
+static int other_var(struct bpf_object *obj, const char *sec, void *buf, size_t size,
+		     const char *var, const void *val, size_t len)
 {
-	struct btf *btf = bpf_object__btf(other);
+	struct btf *btf = bpf_object__btf(obj);
 	const struct btf_var_secinfo *vi;
 	const struct btf_type *t;
 	int id = btf ? btf__find_by_name_kind(btf, sec, BTF_KIND_DATASEC) : -1;
@@ -1112,11 +1125,11 @@ static int other_var(const char *sec, void *buf, size_t size, const char *var, c
 	return -ENOENT;
 }
 
-static struct bpf_map *other_section(const char *suffix)
+static struct bpf_map *other_section(struct bpf_object *obj, const char *suffix)
 {
 	struct bpf_map *m;
 
-	bpf_object__for_each_map(m, other) {
+	bpf_object__for_each_map(m, obj) {
 		const char *n = bpf_map__name(m);
 		size_t nl = strlen(n), sl = strlen(suffix);
 
@@ -1126,9 +1139,10 @@ static struct bpf_map *other_section(const char *suffix)
 	return NULL;
 }
 
-/* Opens and loads the other object on the data plane's maps (those it has:
- * an older build may lack a newer map). */
-static int setup_other(void)
+/* Opens and loads one copy of a build's object on the data plane's maps
+ * (those it has: an older build may lack a newer map): the other build's
+ * from --against, this one's from the bytes its skeleton carries. */
+static int setup_copy(int build, struct bpf_object **out)
 {
 	static const char *const shared[] = {
 	    "xlb_vips",	    "xlb_vip_addrs", "xlb_novip",  "xlb_rings",	 "xlb_backends",
@@ -1136,57 +1150,85 @@ static int setup_other(void)
 	    "xlb_tx_ports", "xlb_acl",	     "xlb_limits", "xlb_buckets", "xlb_rings_prev",
 	    "xlb_backend_conns", "xlb_members", "bench_seq",
 	};
+	const char *name = build == OTHER ? P.against : "this build's xlb_bench.bpf.o";
+	struct bpf_object *obj;
 	struct bpf_map *ro;
 	const void *init;
 	size_t size;
 	void *data;
 	int e;
 
-	other = bpf_object__open_file(P.against, NULL);
-	if (!other) {
+	if (build == OTHER) {
+		obj = bpf_object__open_file(P.against, NULL);
+	} else {
+		const void *elf = xlb_bench_bpf__elf_bytes(&size);
+
+		obj = bpf_object__open_mem(elf, size, NULL);
+	}
+	if (!obj) {
 		pr_err("--against %s: cannot open it as a BPF object (want a build's "
 		       "build/xlb_bench.bpf.o): %s",
-		       P.against, strerror(errno));
+		       name, strerror(errno));
 		return -1;
 	}
+	*out = obj;
 	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
-		struct bpf_map *m = bpf_object__find_map_by_name(other, shared[i]);
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, shared[i]);
 		struct bpf_map *mine = bpf_object__find_map_by_name(dp->skel->obj, shared[i]);
 
 		if (m && mine && (e = bpf_map__reuse_fd(m, bpf_map__fd(mine)))) {
-			pr_err("--against %s: its map %s differs from this build's: %s",
-			       P.against, shared[i], strerror(-e));
+			pr_err("--against %s: its map %s differs from this build's: %s", name,
+			       shared[i], strerror(-e));
 			return -1;
 		}
 	}
-	ro = other_section(".rodata");
+	ro = other_section(obj, ".rodata");
 	init = ro ? bpf_map__initial_value(ro, &size) : NULL;
 	data = init ? malloc(size) : NULL;
 	if (data)
 		memcpy(data, init, size);
-	e = !data || other_var(".rodata", data, size, "xlb_ring_size", &dp->ring_size, 4) ||
-	    other_var(".rodata", data, size, "xlb_max_vips", &dp->max_vips, 4) ||
-	    other_var(".rodata", data, size, "xlb_max_backends", &dp->max_backends, 4) ||
+	e = !data || other_var(obj, ".rodata", data, size, "xlb_ring_size", &dp->ring_size, 4) ||
+	    other_var(obj, ".rodata", data, size, "xlb_max_vips", &dp->max_vips, 4) ||
+	    other_var(obj, ".rodata", data, size, "xlb_max_backends", &dp->max_backends, 4) ||
 	    bpf_map__set_initial_value(ro, data, size);
 	free(data);
 	if (e) {
-		pr_err("--against %s: no xlb_bench knobs in its .rodata", P.against);
+		pr_err("--against %s: no xlb_bench knobs in its .rodata", name);
 		return -1;
 	}
-	if ((e = bpf_object__load(other))) {
-		pr_err("--against %s: cannot load it on this build's maps: %s", P.against,
+	if ((e = bpf_object__load(obj))) {
+		pr_err("--against %s: cannot load it on this build's maps: %s", name,
 		       strerror(-e));
 		return -1;
 	}
 	return 0;
 }
 
+/* Every copy of both builds (--pair-copies; one for --quick). */
+static int setup_other(void)
+{
+	n_copies = P.quick ? 1 : P.pair_copies ? P.pair_copies : PAIR_COPIES;
+	for (int b = OTHER; b <= THIS; b++)
+		for (int i = 0; i < n_copies; i++)
+			if (setup_copy(b, &copies[b][i]))
+				return -1;
+	return 0;
+}
+
+static void close_copies(void)
+{
+	for (int b = OTHER; b <= THIS; b++)
+		for (int i = 0; i < n_copies; i++)
+			bpf_object__close(copies[b][i]);
+}
+
 /* Sets a knob of the other object's .bss in buf; a knob it lacks (an older
  * build) is fine while it is zero, for then the build never needed it. */
-static int other_knob(void *buf, size_t size, const char *name, const void *val, size_t len)
+static int other_knob(struct bpf_object *obj, void *buf, size_t size, const char *name,
+		      const void *val, size_t len)
 {
 	static const char zeros[64];
-	int e = other_var(".bss", buf, size, name, val, len);
+	int e = other_var(obj, ".bss", buf, size, name, val, len);
 
 	if (e == -ENOENT && len <= sizeof(zeros) && !memcmp(val, zeros, len))
 		return 0;
@@ -1196,12 +1238,12 @@ static int other_knob(void *buf, size_t size, const char *name, const void *val,
 	return e;
 }
 
-/* The other object's knobs, as set_knobs() sets this one's: same frame, same
- * rewrite mode. Its sequence counter is this one's (bench_seq is shared), so
- * that the new-flow modes of the two never repeat each other's flows. */
-static int other_knobs(const struct pkt *frame)
+/* A copy's knobs, as set_knobs() sets this build's skeleton: same frame,
+ * same rewrite mode. Its sequence counter is the skeleton's (bench_seq is
+ * shared), so that the new-flow modes never repeat each other's flows. */
+static int copy_knobs(struct bpf_object *obj, const struct pkt *frame)
 {
-	struct bpf_map *bss = other_section(".bss");
+	struct bpf_map *bss = other_section(obj, ".bss");
 	const struct xlb_bench_bpf__bss *k = skel->bss;
 	__u32 zero = 0;
 	size_t size;
@@ -1214,17 +1256,26 @@ static int other_knobs(const struct pkt *frame)
 	buf = calloc(1, size);
 	if (!buf)
 		return -1;
-	ret = other_knob(buf, size, "bench_frame", frame->data, FRAME_LEN) ||
-	      other_knob(buf, size, "bench_new_flow", &k->bench_new_flow, 4) ||
-	      other_knob(buf, size, "bench_cycle_mask", &k->bench_cycle_mask, 4) ||
-	      other_knob(buf, size, "bench_stale_conn", &k->bench_stale_conn, 4) ||
-	      other_knob(buf, size, "bench_conn_key", &k->bench_conn_key,
+	ret = other_knob(obj, buf, size, "bench_frame", frame->data, FRAME_LEN) ||
+	      other_knob(obj, buf, size, "bench_new_flow", &k->bench_new_flow, 4) ||
+	      other_knob(obj, buf, size, "bench_cycle_mask", &k->bench_cycle_mask, 4) ||
+	      other_knob(obj, buf, size, "bench_stale_conn", &k->bench_stale_conn, 4) ||
+	      other_knob(obj, buf, size, "bench_conn_key", &k->bench_conn_key,
 			 sizeof(k->bench_conn_key)) ||
-	      other_knob(buf, size, "bench_src_base", &k->bench_src_base, 4) ||
-	      other_knob(buf, size, "bench_pair", &k->bench_pair, 4) ||
+	      other_knob(obj, buf, size, "bench_src_base", &k->bench_src_base, 4) ||
+	      other_knob(obj, buf, size, "bench_pair", &k->bench_pair, 4) ||
 	      bpf_map_update_elem(bpf_map__fd(bss), &zero, buf, BPF_ANY);
 	free(buf);
 	return ret ? -1 : 0;
+}
+
+static int other_knobs(const struct pkt *frame)
+{
+	for (int b = OTHER; b <= THIS; b++)
+		for (int i = 0; i < n_copies; i++)
+			if (copy_knobs(copies[b][i], frame))
+				return -1;
+	return 0;
 }
 
 static int prog_of(struct bpf_object *obj, const char *name)
@@ -1238,9 +1289,8 @@ static int prog_of(struct bpf_object *obj, const char *name)
  * the same maps, in the same rewrite mode. */
 static int paired(json_t *root)
 {
-	int fds[4] = {prog_of(other, "bench_lb"), prog_of(other, "bench_restore"),
-		      bpf_program__fd(skel->progs.bench_lb),
-		      bpf_program__fd(skel->progs.bench_restore)};
+	/* Per build and copy: the path, then its restore wrapper. */
+	int fds[2][PAIR_COPIES_MAX][2];
 	int rounds = P.quick ? 3 : P.pair_rounds ? P.pair_rounds : PAIR_ROUNDS;
 	__u32 repeat = P.quick ? 1000 : PAIR_REPEAT;
 	/* Twice the new-flow table: every CPU's share, and then some. */
@@ -1248,13 +1298,18 @@ static int paired(json_t *root)
 	json_t *arr = json_array();
 	int filled = 0;
 
-	if (fds[0] < 0 || fds[1] < 0) {
-		pr_err("--against %s: no bench_lb/bench_restore in it", P.against);
-		return -1;
-	}
+	for (int b = OTHER; b <= THIS; b++)
+		for (int i = 0; i < n_copies; i++) {
+			fds[b][i][0] = prog_of(copies[b][i], "bench_lb");
+			fds[b][i][1] = prog_of(copies[b][i], "bench_restore");
+			if (fds[b][i][0] < 0 || fds[b][i][1] < 0) {
+				pr_err("--against %s: no bench_lb/bench_restore in it", P.against);
+				return -1;
+			}
+		}
 	printf("\n5. Paired against %s: %d rounds of %u packets, alternating, each net of "
-	       "its own wrapper\n\n",
-	       P.against, rounds, repeat);
+	       "its own wrapper, over %d loaded copies of each build\n\n",
+	       P.against, rounds, repeat, n_copies);
 	printf("%-16s %9s %9s %9s %9s %10s %10s %8s %8s\n", "case", "other med", "this med",
 	       "other min", "this min", "other mean", "this mean", "this/other", "of means");
 	for (size_t i = 0; i < N_PP_CASES; i++) {
@@ -1280,8 +1335,8 @@ static int paired(json_t *root)
 		if (c->cycle) {
 			skel->bss->bench_pair = 1;
 			if (other_knobs(&frame) ||
-			    test_run(fds[0], &frame, 2 * P.flows, NULL, NULL, NULL) ||
-			    test_run(fds[2], &frame, 2 * P.flows, NULL, NULL, NULL))
+			    test_run(fds[OTHER][0][0], &frame, 2 * P.flows, NULL, NULL, NULL) ||
+			    test_run(fds[THIS][0][0], &frame, 2 * P.flows, NULL, NULL, NULL))
 				return -1;
 			skel->bss->bench_pair = 0;
 		}
@@ -1292,28 +1347,37 @@ static int paired(json_t *root)
 		 * fill it first (an LRU inserting into free entries costs
 		 * less, and whichever build filled it would gain). */
 		if (c->new_flow && !filled) {
-			if (test_run(fds[2], &frame, fill_pkts, NULL, NULL, NULL))
+			if (test_run(fds[THIS][0][0], &frame, fill_pkts, NULL, NULL, NULL))
 				return -1;
 			filled = 1;
 		}
-		for (int k = 0; k < 4; k++)
-			if (test_run(fds[k], &frame, 10000, NULL, NULL, NULL))
-				return -1;
+		for (int b = OTHER; b <= THIS; b++)
+			for (int i = 0; i < n_copies; i++)
+				for (int k = 0; k < 2; k++)
+					if (test_run(fds[b][i][k], &frame, 10000, NULL, NULL, NULL))
+						return -1;
 		for (int n = 0; n < rounds; n++) {
-			double ns[4];
-			__u32 act[4];
+			double ns[2][2];
+			__u32 act[2][2];
+			int ci = n % n_copies, first = n & 1 ? THIS : OTHER;
 
-			for (int k = 0; k < 4; k++)
-				if (test_run(fds[k], &frame, n_pkts, &ns[k], &act[k], NULL))
-					return -1;
-			if (act[0] != act[2]) {
+			for (int j = 0; j < 2; j++) {
+				int b = j ? !first : first;
+
+				for (int k = 0; k < 2; k++)
+					if (test_run(fds[b][ci][k], &frame, n_pkts, &ns[b][k],
+						     &act[b][k], NULL))
+						return -1;
+			}
+			if (act[OTHER][0] != act[THIS][0]) {
 				printf("%-16s the two builds differ: %s against %s  PATH MISMATCH\n",
-				       c->name, action_name(act[0]), action_name(act[2]));
+				       c->name, action_name(act[OTHER][0]),
+				       action_name(act[THIS][0]));
 				invalid++;
 				break;
 			}
-			o[n] = ns[0] - ns[1];
-			t[n] = ns[2] - ns[3];
+			o[n] = ns[OTHER][0] - ns[OTHER][1];
+			t[n] = ns[THIS][0] - ns[THIS][1];
 			r[n] = o[n] > 0 ? t[n] / o[n] : 0;
 		}
 		/* Each round is in whole ns (the kernel's figure), a step of
@@ -1338,8 +1402,9 @@ static int paired(json_t *root)
 	if (spend_budget(0))
 		return -1;
 	json_object_set_new(root, "paired",
-			    json_pack("{s:s, s:i, s:i, s:o}", "against", P.against, "rounds",
-				      rounds, "repeat", (int)repeat, "cases", arr));
+			    json_pack("{s:s, s:i, s:i, s:i, s:o}", "against", P.against, "rounds",
+				      rounds, "repeat", (int)repeat, "copies", n_copies, "cases",
+				      arr));
 	return 0;
 }
 
@@ -2289,7 +2354,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: xlb-bench [--quick] [--no-throughput] [--decap-only] [--throughput-only]\n"
 		   "                 [--json FILE] [--cpu N] [--against OBJ] [--paired-only]\n"
-		   "                 [--pair-case NAME] [--pair-rounds N]\n"
+		   "                 [--pair-case NAME] [--pair-rounds N] [--pair-copies N]\n"
 		   "  --quick          tiny counts: proves the benchmark works (make test)\n"
 		   "  --no-throughput  skip the veth throughput part\n"
 		   "  --throughput-only  the veth throughput part alone\n"
@@ -2303,6 +2368,8 @@ static void usage(FILE *f)
 		   "  --paired-only    with --against: the paired comparison alone\n"
 		   "  --pair-case NAME with --against: pair that case only\n"
 		   "  --pair-rounds N  with --against: N rounds a case (3-1001; default 41)\n"
+		   "  --pair-copies N  with --against: load each build N times (1-8; default\n"
+		   "                   4); the rounds take the copies in turn\n"
 		   "Needs root: runs in a private network namespace of its own.\n");
 }
 
@@ -2332,6 +2399,7 @@ static int parse_args(int argc, char **argv)
 	    {"paired-only", no_argument, NULL, 'p'},
 	    {"pair-rounds", required_argument, NULL, 'r'},
 	    {"pair-case", required_argument, NULL, 'C'},
+	    {"pair-copies", required_argument, NULL, 'K'},
 	    {NULL, 0, NULL, 0},
 	};
 	int opt;
@@ -2371,6 +2439,13 @@ static int parse_args(int argc, char **argv)
 			if (parse_int(optarg, 3, PAIR_ROUNDS_MAX, &P.pair_rounds)) {
 				fprintf(stderr, "Error: bad --pair-rounds '%s', expected 3-%d\n",
 					optarg, PAIR_ROUNDS_MAX);
+				return -1;
+			}
+			break;
+		case 'K':
+			if (parse_int(optarg, 1, PAIR_COPIES_MAX, &P.pair_copies)) {
+				fprintf(stderr, "Error: bad --pair-copies '%s', expected 1-%d\n",
+					optarg, PAIR_COPIES_MAX);
 				return -1;
 			}
 			break;
@@ -2424,8 +2499,9 @@ static int parse_args(int argc, char **argv)
 			return -1;
 		}
 	}
-	if ((P.paired_only || P.pair_case || P.pair_rounds) && !P.against) {
-		fprintf(stderr, "Error: --paired-only, --pair-case and --pair-rounds need "
+	if ((P.paired_only || P.pair_case || P.pair_rounds || P.pair_copies) && !P.against) {
+		fprintf(stderr, "Error: --paired-only, --pair-case, --pair-rounds and "
+				"--pair-copies need "
 				"--against OBJ, the other build's "
 				"build/xlb_bench.bpf.o\n");
 		return -1;
@@ -2536,7 +2612,7 @@ out:
 	       (now_ns() - t0) / 1e9, P.json_path ? ", wrote " : "",
 	       P.json_path ? P.json_path : "");
 	json_decref(root);
-	bpf_object__close(other);
+	close_copies();
 	xlb_bench_bpf__destroy(skel);
 	xlb_lb_free(lb);
 	xlb_dp_close(dp);

@@ -133,6 +133,8 @@ check "paired: an unknown --pair-case is refused" \
 	bash -c "! $BENCH --pair-case no_such_case --against build/xlb_bench.bpf.o"
 check "paired: --paired-only without --against is refused" \
 	bash -c "! $BENCH --paired-only"
+check "paired: --pair-copies outside 1-8 is refused, naming the range" \
+	bash -c "$BENCH --pair-copies 9 --against build/xlb_bench.bpf.o 2>&1 | grep -q \"bad --pair-copies '9', expected 1-8\""
 
 echo "test_bench: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
