@@ -671,8 +671,13 @@ int xlb_dp_config_set(struct xlb_dp *dp, const struct xlb_config *in)
 	struct xlb_config cfg = *in;
 	__u32 zero = 0;
 
-	/* 0 would expire every TCP flow at its next packet: no caller means
-	 * that (xlbd validates its options), so 0 is the default. */
+	/* 0 would expire every flow at its next packet: no caller means that
+	 * (xlbd validates its options), so 0 is the default. The data plane
+	 * counts on every timeout being 1 s at least (conn_steady()). */
+	if (!cfg.udp_timeout_s)
+		cfg.udp_timeout_s = XLB_UDP_TIMEOUT_DEFAULT_S;
+	if (!cfg.syn_timeout_s)
+		cfg.syn_timeout_s = XLB_SYN_TIMEOUT_DEFAULT_S;
 	if (!cfg.tcp_timeout_s)
 		cfg.tcp_timeout_s = XLB_TCP_TIMEOUT_DEFAULT_S;
 	if (!cfg.fin_timeout_s)
