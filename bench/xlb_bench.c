@@ -2374,15 +2374,18 @@ static void usage(FILE *f)
 }
 
 /* A decimal integer from min to max, all of text. */
-static int parse_int(const char *text, long min, long max, int *out)
+/* An integer option in [min, max]; otherwise says which and what is valid. */
+static int parse_int(const char *what, const char *text, long min, long max, int *out)
 {
 	char *end;
 	long n;
 
 	errno = 0;
 	n = strtol(text, &end, 10);
-	if (!*text || *end || errno || n < min || n > max)
+	if (!*text || *end || errno || n < min || n > max) {
+		fprintf(stderr, "Error: bad %s '%s', expected %ld-%ld\n", what, text, min, max);
 		return -1;
+	}
 	*out = (int)n;
 	return 0;
 }
@@ -2436,18 +2439,12 @@ static int parse_args(int argc, char **argv)
 			P.pair_case = optarg;
 			break;
 		case 'r':
-			if (parse_int(optarg, 3, PAIR_ROUNDS_MAX, &P.pair_rounds)) {
-				fprintf(stderr, "Error: bad --pair-rounds '%s', expected 3-%d\n",
-					optarg, PAIR_ROUNDS_MAX);
+			if (parse_int("--pair-rounds", optarg, 3, PAIR_ROUNDS_MAX, &P.pair_rounds))
 				return -1;
-			}
 			break;
 		case 'K':
-			if (parse_int(optarg, 1, PAIR_COPIES_MAX, &P.pair_copies)) {
-				fprintf(stderr, "Error: bad --pair-copies '%s', expected 1-%d\n",
-					optarg, PAIR_COPIES_MAX);
+			if (parse_int("--pair-copies", optarg, 1, PAIR_COPIES_MAX, &P.pair_copies))
 				return -1;
-			}
 			break;
 		case 'f': {
 			char *end;
@@ -2470,11 +2467,8 @@ static int parse_args(int argc, char **argv)
 			P.against = optarg;
 			break;
 		case 'c':
-			if (parse_int(optarg, 0, CPU_SETSIZE - 1, &P.cpu)) {
-				fprintf(stderr, "Error: bad CPU '%s', expected 0-%d\n", optarg,
-					CPU_SETSIZE - 1);
+			if (parse_int("CPU", optarg, 0, CPU_SETSIZE - 1, &P.cpu))
 				return -1;
-			}
 			break;
 		case 'h':
 			usage(stdout);
