@@ -1099,9 +1099,9 @@ enum { OTHER, THIS }; /* the two builds, as copies[][] is indexed */
 static struct bpf_object *copies[2][PAIR_COPIES_MAX];
 static int n_copies;
 
-/* Writes a global of the other object's section (.rodata before load,
+/* Writes a global of a loaded copy's section (.rodata before load,
  * .bss through the map after it) by its BTF offset; buf is the section. */
-static int other_var(struct bpf_object *obj, const char *sec, void *buf, size_t size,
+static int section_var(struct bpf_object *obj, const char *sec, void *buf, size_t size,
 		     const char *var, const void *val, size_t len)
 {
 	struct btf *btf = bpf_object__btf(obj);
@@ -1126,7 +1126,7 @@ static int other_var(struct bpf_object *obj, const char *sec, void *buf, size_t 
 	return -ENOENT;
 }
 
-static struct bpf_map *other_section(struct bpf_object *obj, const char *suffix)
+static struct bpf_map *find_section(struct bpf_object *obj, const char *suffix)
 {
 	struct bpf_map *m;
 
@@ -1151,7 +1151,8 @@ static int setup_copy(int build, struct bpf_object **out)
 	    "xlb_tx_ports", "xlb_acl",	     "xlb_limits", "xlb_buckets", "xlb_rings_prev",
 	    "xlb_backend_conns", "xlb_members", "bench_seq",
 	};
-	const char *name = build == OTHER ? P.against : "this build's xlb_bench.bpf.o";
+	/* Errors name the object: --against's, or this build's own. */
+	const char *name = build == OTHER ? P.against : "(this build's own object)";
 	struct bpf_object *obj;
 	struct bpf_map *ro;
 	const void *init;
@@ -1183,14 +1184,14 @@ static int setup_copy(int build, struct bpf_object **out)
 			return -1;
 		}
 	}
-	ro = other_section(obj, ".rodata");
+	ro = find_section(obj, ".rodata");
 	init = ro ? bpf_map__initial_value(ro, &size) : NULL;
 	data = init ? malloc(size) : NULL;
 	if (data)
 		memcpy(data, init, size);
-	e = !data || other_var(obj, ".rodata", data, size, "xlb_ring_size", &dp->ring_size, 4) ||
-	    other_var(obj, ".rodata", data, size, "xlb_max_vips", &dp->max_vips, 4) ||
-	    other_var(obj, ".rodata", data, size, "xlb_max_backends", &dp->max_backends, 4) ||
+	e = !data || section_var(obj, ".rodata", data, size, "xlb_ring_size", &dp->ring_size, 4) ||
+	    section_var(obj, ".rodata", data, size, "xlb_max_vips", &dp->max_vips, 4) ||
+	    section_var(obj, ".rodata", data, size, "xlb_max_backends", &dp->max_backends, 4) ||
 	    bpf_map__set_initial_value(ro, data, size);
 	free(data);
 	if (e) {
@@ -1206,7 +1207,7 @@ static int setup_copy(int build, struct bpf_object **out)
 }
 
 /* Every copy of both builds (--pair-copies; one for --quick). */
-static int setup_other(void)
+static int setup_copies(void)
 {
 	n_copies = P.quick ? 1 : P.pair_copies ? P.pair_copies : PAIR_COPIES;
 	for (int b = OTHER; b <= THIS; b++)
@@ -1223,13 +1224,13 @@ static void close_copies(void)
 			bpf_object__close(copies[b][i]);
 }
 
-/* Sets a knob of the other object's .bss in buf; a knob it lacks (an older
+/* Sets a knob of a copy's .bss in buf; a knob it lacks (an older
  * build) is fine while it is zero, for then the build never needed it. */
-static int other_knob(struct bpf_object *obj, void *buf, size_t size, const char *name,
+static int copy_knob(struct bpf_object *obj, void *buf, size_t size, const char *name,
 		      const void *val, size_t len)
 {
 	static const char zeros[64];
-	int e = other_var(obj, ".bss", buf, size, name, val, len);
+	int e = section_var(obj, ".bss", buf, size, name, val, len);
 
 	if (e == -ENOENT && len <= sizeof(zeros) && !memcmp(val, zeros, len))
 		return 0;
@@ -1244,7 +1245,7 @@ static int other_knob(struct bpf_object *obj, void *buf, size_t size, const char
  * shared), so that the new-flow modes never repeat each other's flows. */
 static int copy_knobs(struct bpf_object *obj, const struct pkt *frame)
 {
-	struct bpf_map *bss = other_section(obj, ".bss");
+	struct bpf_map *bss = find_section(obj, ".bss");
 	const struct xlb_bench_bpf__bss *k = skel->bss;
 	__u32 zero = 0;
 	size_t size;
@@ -1257,20 +1258,20 @@ static int copy_knobs(struct bpf_object *obj, const struct pkt *frame)
 	buf = calloc(1, size);
 	if (!buf)
 		return -1;
-	ret = other_knob(obj, buf, size, "bench_frame", frame->data, FRAME_LEN) ||
-	      other_knob(obj, buf, size, "bench_new_flow", &k->bench_new_flow, 4) ||
-	      other_knob(obj, buf, size, "bench_cycle_mask", &k->bench_cycle_mask, 4) ||
-	      other_knob(obj, buf, size, "bench_stale_conn", &k->bench_stale_conn, 4) ||
-	      other_knob(obj, buf, size, "bench_conn_key", &k->bench_conn_key,
+	ret = copy_knob(obj, buf, size, "bench_frame", frame->data, FRAME_LEN) ||
+	      copy_knob(obj, buf, size, "bench_new_flow", &k->bench_new_flow, 4) ||
+	      copy_knob(obj, buf, size, "bench_cycle_mask", &k->bench_cycle_mask, 4) ||
+	      copy_knob(obj, buf, size, "bench_stale_conn", &k->bench_stale_conn, 4) ||
+	      copy_knob(obj, buf, size, "bench_conn_key", &k->bench_conn_key,
 			 sizeof(k->bench_conn_key)) ||
-	      other_knob(obj, buf, size, "bench_src_base", &k->bench_src_base, 4) ||
-	      other_knob(obj, buf, size, "bench_pair", &k->bench_pair, 4) ||
+	      copy_knob(obj, buf, size, "bench_src_base", &k->bench_src_base, 4) ||
+	      copy_knob(obj, buf, size, "bench_pair", &k->bench_pair, 4) ||
 	      bpf_map_update_elem(bpf_map__fd(bss), &zero, buf, BPF_ANY);
 	free(buf);
 	return ret ? -1 : 0;
 }
 
-static int other_knobs(const struct pkt *frame)
+static int copies_knobs(const struct pkt *frame)
 {
 	for (int b = OTHER; b <= THIS; b++)
 		for (int i = 0; i < n_copies; i++)
@@ -1304,7 +1305,8 @@ static int paired(json_t *root)
 			fds[b][i][0] = prog_of(copies[b][i], "bench_lb");
 			fds[b][i][1] = prog_of(copies[b][i], "bench_restore");
 			if (fds[b][i][0] < 0 || fds[b][i][1] < 0) {
-				pr_err("--against %s: no bench_lb/bench_restore in it", P.against);
+				pr_err("--against %s: no bench_lb/bench_restore in it",
+				       b == OTHER ? P.against : "(this build's own object)");
 				return -1;
 			}
 		}
@@ -1335,13 +1337,13 @@ static int paired(json_t *root)
 		 * one whose table differs has its own. */
 		if (c->cycle) {
 			skel->bss->bench_pair = 1;
-			if (other_knobs(&frame) ||
+			if (copies_knobs(&frame) ||
 			    test_run(fds[OTHER][0][0], &frame, 2 * P.flows, NULL, NULL, NULL) ||
 			    test_run(fds[THIS][0][0], &frame, 2 * P.flows, NULL, NULL, NULL))
 				return -1;
 			skel->bss->bench_pair = 0;
 		}
-		if (other_knobs(&frame) || spend_budget(c->over_budget))
+		if (copies_knobs(&frame) || spend_budget(c->over_budget))
 			return -1;
 		/* A new-flow case inserts into a full new-flow table, each
 		 * insert an eviction, as in section 1 after its first cases:
@@ -2569,7 +2571,7 @@ int main(int argc, char **argv)
 		       : "",
 	       json_string_value(json_object_get(json_object_get(root, "machine"), "cpu")));
 
-	if (enter_netns() || setup_dataplane() || setup_bench() || (P.against && setup_other()))
+	if (enter_netns() || setup_dataplane() || setup_bench() || (P.against && setup_copies()))
 		goto out;
 	if (P.paired_only) {
 		if (paired(root))
